@@ -1,0 +1,37 @@
+// Streams one COPY from a source connection into a COPY on a target
+// connection: `COPY ... TO STDOUT` buffers are handed to `COPY ... FROM STDIN`
+// as libpq returns them, never decoded and never written to disk.
+// Thread-compatible: each relay uses its own pair of connections.
+#pragma once
+
+#include <atomic>
+#include <cstdint>
+#include <stop_token>
+#include <string>
+
+#include "copy/connection.h"
+
+namespace freshet {
+
+// Live counters a relay advances as data moves; read by progress reporting
+// from other threads.
+struct StreamCounters {
+  std::atomic<uint64_t> messages{0};  // COPY data messages (about one per row)
+  std::atomic<uint64_t> bytes{0};     // COPY stream bytes relayed
+};
+
+struct RelayResult {
+  uint64_t rows = 0;   // rows the target reports loaded (COPY command tag)
+  uint64_t bytes = 0;  // stream bytes relayed
+};
+
+// Runs `copy_out_sql` on `source` and `copy_in_sql` on `target` and relays
+// the stream. `what` names the table in errors. A stop request cancels both
+// sides. On any failure the target COPY is ended with an error (so nothing of
+// it is kept) and Error is thrown naming `what`, the side and the server's
+// message. Both connections are idle afterwards, even on failure.
+RelayResult RelayCopy(Connection& source, const std::string& copy_out_sql, Connection& target,
+                      const std::string& copy_in_sql, const std::string& what,
+                      StreamCounters* counters, std::stop_token stop);
+
+}  // namespace freshet

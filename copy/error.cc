@@ -1,0 +1,26 @@
+#include "copy/error.h"
+
+namespace freshet {
+
+std::string Abbreviate(std::string_view sql, size_t max) {
+  std::string out;
+  bool space = false;
+  for (char c : sql) {
+    bool ws = c == ' ' || c == '\n' || c == '\t' || c == '\r';
+    if (ws) {
+      space = !out.empty();
+      continue;
+    }
+    if (space) out.push_back(' ');
+    space = false;
+    out.push_back(c);
+    if (out.size() > max) {
+      out.resize(max);
+      out += "...";
+      break;
+    }
+  }
+  return out;
+}
+
+}  // namespace freshet

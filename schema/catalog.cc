@@ -1,0 +1,140 @@
+#include "schema/catalog.h"
+
+#include <fmt/format.h>
+
+#include <unordered_map>
+
+#include "copy/connection.h"
+#include "schema_sql.h"
+
+namespace freshet {
+
+const Column* Table::FindColumn(const std::string& column) const {
+  for (const auto& candidate : columns)
+    if (candidate.name == column) return &candidate;
+  return nullptr;
+}
+
+const Table* Catalog::Find(const QualifiedName& name) const {
+  for (const auto& table : tables)
+    if (table.name == name) return &table;
+  return nullptr;
+}
+
+namespace {
+
+QualifiedName NameAt(const Result& result, int row, int schema_column) {
+  return {result.Get(row, schema_column), result.Get(row, schema_column + 1)};
+}
+
+void ReadIdentity(Connection& connection, Catalog& catalog) {
+  Result identity = connection.Exec(sql::kServerIdentity);
+  catalog.database = identity.Get(0, 0);
+  catalog.server_version = static_cast<int>(identity.GetInt(0, 1));
+  if (identity.GetBool(0, 2)) {
+    Result control =
+        connection.Exec("SELECT system_identifier::text FROM pg_catalog.pg_control_system()");
+    catalog.system_identifier = std::stoull(control.Get(0, 0));
+  }
+}
+
+}  // namespace
+
+Catalog ReadCatalog(Connection& connection) {
+  Catalog catalog;
+  ReadIdentity(connection, catalog);
+
+  std::unordered_map<int64_t, size_t> by_oid;
+  std::unordered_map<int64_t, int64_t> partition_parent;
+  Result tables = connection.Exec(sql::kTables);
+  for (int row = 0; row < tables.Rows(); ++row) {
+    Table table;
+    int64_t oid = tables.GetInt(row, 0);
+    table.name = NameAt(tables, row, 1);
+    table.kind = tables.Text(row, 3) == "p" ? TableKind::kPartitioned : TableKind::kTable;
+    if (!tables.IsNull(row, 4)) partition_parent[oid] = tables.GetInt(row, 4);
+    table.partition_bound = tables.Get(row, 5);
+    table.estimated_rows = tables.GetInt(row, 6);
+    table.bytes = tables.GetInt(row, 7);
+    table.owned_by_current_user = tables.GetBool(row, 8);
+    by_oid[oid] = catalog.tables.size();
+    catalog.tables.push_back(std::move(table));
+  }
+  auto find = [&](int64_t oid) -> Table* {
+    auto it = by_oid.find(oid);
+    return it == by_oid.end() ? nullptr : &catalog.tables[it->second];
+  };
+
+  // Partitions point at their top-level root, however many levels deep.
+  for (const auto& [oid, parent] : partition_parent) {
+    int64_t root = parent;
+    for (int depth = 0; depth < 64; ++depth) {
+      auto up = partition_parent.find(root);
+      if (up == partition_parent.end()) break;
+      root = up->second;
+    }
+    Table* table = find(oid);
+    Table* root_table = find(root);
+    Table* parent_table = find(parent);
+    if (table && root_table) table->partition_root = root_table->name;
+    if (table && parent_table) table->partition_parent = parent_table->name;
+  }
+
+  Result inheritance = connection.Exec(sql::kInheritance);
+  for (int row = 0; row < inheritance.Rows(); ++row) {
+    Table* child = find(inheritance.GetInt(row, 0));
+    Table* parent = find(inheritance.GetInt(row, 1));
+    if (!child || !parent) continue;
+    child->inherits_from.push_back(parent->name);
+    parent->has_inheritance_children = true;
+  }
+
+  Result columns = connection.Exec(sql::kColumns);
+  for (int row = 0; row < columns.Rows(); ++row) {
+    Table* table = find(columns.GetInt(row, 0));
+    if (!table) continue;
+    Column column;
+    column.name = columns.Get(row, 1);
+    column.type = columns.Get(row, 2);
+    column.not_null = columns.GetBool(row, 3);
+    column.default_expr = columns.GetOptional(row, 4);
+    column.generated = columns.GetBool(row, 5);
+    std::string_view identity = columns.Text(row, 6);
+    column.identity = identity.empty() ? 0 : identity.front();
+    column.binary_portable = !columns.IsNull(row, 7) && columns.GetBool(row, 7);
+    table->columns.push_back(std::move(column));
+  }
+
+  Result keys = connection.Exec(sql::kPrimaryKeys);
+  for (int row = 0; row < keys.Rows(); ++row)
+    if (Table* table = find(keys.GetInt(row, 0))) table->primary_key = keys.GetTextArray(row, 1);
+
+  Result foreign_keys = connection.Exec(sql::kForeignKeys);
+  for (int row = 0; row < foreign_keys.Rows(); ++row) {
+    ForeignKey fk;
+    fk.name = foreign_keys.Get(row, 0);
+    fk.table = NameAt(foreign_keys, row, 1);
+    fk.referenced = NameAt(foreign_keys, row, 3);
+    fk.columns = foreign_keys.GetTextArray(row, 5);
+    fk.columns_nullable = foreign_keys.GetBool(row, 6);
+    fk.deferrable = foreign_keys.GetBool(row, 7);
+    fk.validated = foreign_keys.GetBool(row, 8);
+    fk.definition = foreign_keys.Get(row, 9);
+    catalog.foreign_keys.push_back(std::move(fk));
+  }
+
+  Result sequences = connection.Exec(sql::kOwnedSequences);
+  for (int row = 0; row < sequences.Rows(); ++row)
+    if (Table* table = find(sequences.GetInt(row, 0)))
+      table->owned_sequences.push_back({sequences.Get(row, 1), NameAt(sequences, row, 2)});
+
+  Result triggers = connection.Exec(sql::kUserTriggers);
+  for (int row = 0; row < triggers.Rows(); ++row) {
+    Table* table = find(triggers.GetInt(row, 0));
+    std::string_view enabled = triggers.Text(row, 2);
+    if (table) table->user_triggers.push_back({triggers.Get(row, 1), enabled.empty() ? 'O' : enabled.front()});
+  }
+  return catalog;
+}
+
+}  // namespace freshet

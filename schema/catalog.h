@@ -1,0 +1,88 @@
+// What freshet knows of one database's tables: columns, keys, foreign keys,
+// partitions, inheritance, owned sequences and triggers, read from the system
+// catalogs. Plain data; building it (ReadCatalog) is the only part that talks
+// to a server.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "copy/identifiers.h"
+
+namespace freshet {
+
+class Connection;
+
+struct Column {
+  std::string name;
+  std::string type;          // format_type(atttypid, atttypmod), e.g. "numeric(14,2)"
+  bool binary_portable = false;  // binary COPY of this type is the same on any server
+  bool not_null = false;
+  std::optional<std::string> default_expr;  // pg_get_expr of the default, if any
+  bool generated = false;    // GENERATED ALWAYS AS (...) STORED: never written
+  char identity = 0;         // 0, 'a' (ALWAYS) or 'd' (BY DEFAULT)
+};
+
+enum class TableKind { kTable, kPartitioned };
+
+struct OwnedSequence {
+  std::string column;
+  QualifiedName sequence;
+};
+
+struct Trigger {
+  std::string name;
+  char enabled = 'O';  // pg_trigger.tgenabled: O, D, R, A
+};
+
+struct Table {
+  QualifiedName name;
+  TableKind kind = TableKind::kTable;
+  std::vector<Column> columns;           // in attnum order, dropped columns left out
+  std::vector<std::string> primary_key;  // column names, empty if none
+  // Set on partitions (leaf or intermediate): the top-level partitioned table.
+  std::optional<QualifiedName> partition_root;
+  std::optional<QualifiedName> partition_parent;  // direct parent, for partitions
+  std::string partition_bound;  // pg_get_expr(relpartbound), e.g. "FOR VALUES FROM (...)"
+  // Set on tables that INHERIT from another (not partitioning).
+  std::vector<QualifiedName> inherits_from;
+  bool has_inheritance_children = false;
+  int64_t estimated_rows = 0;  // pg_class.reltuples (0 when never analyzed)
+  int64_t bytes = 0;           // pg_table_size (heap + TOAST)
+  bool owned_by_current_user = false;  // current_user is a member of the owner role
+  std::vector<OwnedSequence> owned_sequences;
+  std::vector<Trigger> user_triggers;    // non-internal triggers on this relation itself
+
+  bool IsPartition() const { return partition_root.has_value(); }
+  const Column* FindColumn(const std::string& column) const;
+};
+
+struct ForeignKey {
+  std::string name;
+  QualifiedName table;       // referencing relation, as declared (may be a partitioned root)
+  QualifiedName referenced;  // referenced relation, as declared
+  std::vector<std::string> columns;  // referencing columns
+  bool columns_nullable = false;     // every referencing column is nullable
+  bool deferrable = false;
+  bool validated = true;
+  std::string definition;  // pg_get_constraintdef: "FOREIGN KEY (...) REFERENCES ..."
+};
+
+struct Catalog {
+  std::vector<Table> tables;  // ordinary and partitioned tables, partitions included
+  // Foreign keys declared by the user (clones onto partitions left out).
+  std::vector<ForeignKey> foreign_keys;
+  uint64_t system_identifier = 0;  // 0 when the role may not read it
+  std::string database;
+  int server_version = 0;
+
+  const Table* Find(const QualifiedName& name) const;
+};
+
+// Reads every table outside pg_catalog, information_schema and pg_toast.
+// Throws Error naming the connection on failure.
+Catalog ReadCatalog(Connection& connection);
+
+}  // namespace freshet

@@ -1,0 +1,20 @@
+-- Ordinary and partitioned tables outside the system schemas, with the
+-- partition parent (for partitions) and size estimates.
+SELECT c.oid::bigint AS oid,
+       n.nspname AS schema_name,
+       c.relname AS table_name,
+       c.relkind::text AS relkind,
+       (SELECT i.inhparent::bigint FROM pg_catalog.pg_inherits i
+         WHERE i.inhrelid = c.oid AND c.relispartition) AS partition_parent,
+       CASE WHEN c.relispartition
+            THEN pg_catalog.pg_get_expr(c.relpartbound, c.oid) ELSE '' END AS partition_bound,
+       greatest(c.reltuples, 0)::bigint AS estimated_rows,
+       pg_catalog.pg_table_size(c.oid) AS bytes,
+       pg_catalog.pg_has_role(c.relowner, 'USAGE') AS owned_by_current_user
+  FROM pg_catalog.pg_class c
+  JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace
+ WHERE c.relkind IN ('r', 'p')
+   AND n.nspname NOT IN ('pg_catalog', 'information_schema')
+   AND n.nspname NOT LIKE 'pg\_toast%'
+   AND n.nspname NOT LIKE 'pg\_temp%'
+ ORDER BY n.nspname, c.relname;

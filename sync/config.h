@@ -1,0 +1,49 @@
+// freshet.toml: named sources and targets (URLs inline or from environment
+// variables), per-target safety flags, and sync defaults. Command-line flags
+// override it. Parsing is pure apart from reading the file and getenv.
+#pragma once
+
+#include <map>
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace freshet {
+
+struct Endpoint {
+  std::string name;
+  std::optional<std::string> url;      // inline URL
+  std::optional<std::string> url_env;  // or: environment variable holding it
+  bool protected_target = false;       // `protected = true`: never written
+  bool allow_writes = false;           // `allow_writes = true`: remote writes allowed
+  std::string role = "endpoint";       // "source" or "target": names it in errors
+
+  // The URL, from `url` or the environment variable; throws Error naming the
+  // endpoint and the variable when neither gives one. Never logs the URL.
+  std::string ResolveUrl() const;
+};
+
+struct Config {
+  std::map<std::string, Endpoint> sources;
+  std::map<std::string, Endpoint> targets;
+  // [sync] defaults
+  std::optional<std::string> from;  // source name or URL
+  std::optional<std::string> to;    // target name or URL
+  std::optional<int> jobs;
+  std::vector<std::string> include;
+  std::vector<std::string> exclude;
+  std::optional<std::string> fk_outside;  // "error" | "not-valid"
+  std::optional<std::string> lock_timeout;
+
+  // Reads and validates `path`; throws Error naming the file, the line and the
+  // problem (unknown key, wrong type, endpoint with both or neither of url/url_env).
+  static Config Load(const std::string& path);
+  static Config Parse(const std::string& text, const std::string& origin);
+};
+
+// `value` is either a name in `endpoints` or a connection string. Returns the
+// endpoint (an ad-hoc one, named "command line", for a connection string).
+Endpoint ResolveEndpoint(const std::map<std::string, Endpoint>& endpoints,
+                         const std::string& value);
+
+}  // namespace freshet

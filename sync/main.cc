@@ -1,0 +1,3 @@
+#include "sync/cli.h"
+
+int main(int argc, char** argv) { return freshet::RunCli(argc, argv); }

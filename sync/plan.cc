@@ -1,0 +1,254 @@
+#include "sync/plan.h"
+
+#include <fmt/format.h>
+#include <fmt/ranges.h>
+
+#include <algorithm>
+#include <map>
+
+#include "schema/fk_graph.h"
+#include "schema/patterns.h"
+
+namespace freshet {
+
+const PlannedTable* Plan::Find(const QualifiedName& name) const {
+  for (const auto& table : tables)
+    if (table.name == name) return &table;
+  return nullptr;
+}
+
+namespace {
+
+// Every partition under `root` (all levels), in catalog order.
+std::vector<const Table*> PartitionsOf(const Catalog& catalog, const QualifiedName& root) {
+  std::vector<const Table*> out;
+  for (const auto& table : catalog.tables)
+    if (table.partition_root && *table.partition_root == root) out.push_back(&table);
+  return out;
+}
+
+// Per-partition loading needs the same partition tree on both sides: the same
+// partitions, parents and bounds. Otherwise rows go through the target root.
+bool SamePartitionTree(const std::vector<const Table*>& source,
+                       const std::vector<const Table*>& target) {
+  if (source.size() != target.size()) return false;
+  std::map<QualifiedName, const Table*> by_name;
+  for (const Table* table : source) by_name[table->name] = table;
+  for (const Table* table : target) {
+    auto it = by_name.find(table->name);
+    if (it == by_name.end()) return false;
+    const Table* other = it->second;
+    if (other->kind != table->kind || other->partition_parent != table->partition_parent ||
+        other->partition_bound != table->partition_bound)
+      return false;
+  }
+  return true;
+}
+
+void PlanUnits(const Catalog& source, const Catalog& target, const Table& src, const Table& dst,
+               PlannedTable& planned) {
+  std::vector<const Table*> src_parts = PartitionsOf(source, src.name);
+  auto whole_source = [&]() {
+    CopyUnit unit{src.name, src.kind == TableKind::kTable, dst.name, src.estimated_rows, src.bytes};
+    for (const Table* part : src_parts) {
+      unit.estimated_rows += part->estimated_rows;
+      unit.estimated_bytes += part->bytes;
+    }
+    return unit;
+  };
+  if (dst.kind == TableKind::kTable) {
+    planned.units.push_back(whole_source());
+    planned.route = src.kind == TableKind::kTable ? "direct" : "from the partitioned root";
+    return;
+  }
+  std::vector<const Table*> dst_parts = PartitionsOf(target, dst.name);
+  if (src.kind == TableKind::kPartitioned && SamePartitionTree(src_parts, dst_parts)) {
+    for (const Table* part : src_parts) {
+      if (part->kind != TableKind::kTable) continue;
+      planned.units.push_back({part->name, true, part->name, part->estimated_rows, part->bytes});
+    }
+    planned.route = "per partition";
+    return;
+  }
+  planned.units.push_back(whole_source());
+  planned.route = "through the root";
+}
+
+void PlanTriggers(const Catalog& target, const Table& dst, PlannedTable& planned) {
+  auto add = [&](const Table& table) {
+    for (const auto& trigger : table.user_triggers)
+      if (trigger.enabled != 'D')
+        planned.triggers.push_back({table.name, trigger.name, trigger.enabled});
+  };
+  add(dst);
+  for (const Table* part : PartitionsOf(target, dst.name)) add(*part);
+}
+
+void PlanSequences(const Table& src, const Table& dst, PlannedTable& planned) {
+  for (const auto& owned : dst.owned_sequences) {
+    if (!std::count(planned.mapping.columns.begin(), planned.mapping.columns.end(), owned.column))
+      continue;
+    SequenceSync sync{owned.column, owned.sequence, std::nullopt};
+    for (const auto& source_owned : src.owned_sequences)
+      if (source_owned.column == owned.column) sync.source_sequence = source_owned.sequence;
+    planned.sequences.push_back(std::move(sync));
+  }
+}
+
+void PlanForeignKeys(const Catalog& target, const PlanOptions& options, Plan& plan) {
+  // Each synced relation (top-level or partition) -> index of its planned table.
+  std::map<QualifiedName, int> node_of;
+  for (int i = 0; i < static_cast<int>(plan.tables.size()); ++i) {
+    node_of[plan.tables[i].name] = i;
+    for (const Table* part : PartitionsOf(target, plan.tables[i].name)) node_of[part->name] = i;
+  }
+  std::vector<FkEdge> edges;
+  std::vector<const ForeignKey*> edge_fks;
+  for (const auto& fk : target.foreign_keys) {
+    auto child = node_of.find(fk.table);
+    auto parent = node_of.find(fk.referenced);
+    bool child_synced = child != node_of.end(), parent_synced = parent != node_of.end();
+    if (child_synced && parent_synced) {
+      edges.push_back({child->second, parent->second, fk.name, fk.deferrable, fk.columns_nullable});
+      edge_fks.push_back(&fk);
+    } else if (child_synced) {
+      if (options.fk_outside == FkOutsidePolicy::kNotValid) {
+        plan.deferred.push_back(
+            {fk.table, fk.name, fk.definition, false, DeferReason::kOutsideSync});
+        plan.warnings.push_back(fmt::format(
+            "foreign key {} on {} references {}, which is not in the sync: it is dropped for the "
+            "load and re-added NOT VALID (rows may reference missing {} rows)",
+            fk.name, fk.table.Display(), fk.referenced.Display(), fk.referenced.Display()));
+      } else {
+        plan.errors.push_back(fmt::format(
+            "foreign key {} on {} references {}, which is not in the sync. Either include it "
+            "(--include '{}') or re-add the constraint NOT VALID after the load "
+            "(--fk-outside=not-valid)",
+            fk.name, fk.table.Display(), fk.referenced.Display(), fk.referenced.Display()));
+      }
+    } else if (parent_synced) {
+      plan.errors.push_back(fmt::format(
+          "foreign key {} on {} references {}, which the sync truncates, but {} is not in the "
+          "sync (freshet never truncates tables it was not asked to). Either include it "
+          "(--include '{}') or exclude {} (--exclude '{}')",
+          fk.name, fk.table.Display(), fk.referenced.Display(), fk.table.Display(),
+          fk.table.Display(), fk.referenced.Display(), fk.referenced.Display()));
+    }
+  }
+
+  std::vector<int64_t> weights;
+  for (const auto& table : plan.tables) weights.push_back(table.estimated_bytes);
+  LoadOrder order = OrderForLoad(static_cast<int>(plan.tables.size()), edges, weights);
+  for (int edge : order.deferred) {
+    const ForeignKey& fk = *edge_fks[edge];
+    plan.deferred.push_back({fk.table, fk.name, fk.definition, fk.validated, DeferReason::kCycle});
+  }
+
+  // Reorder the tables into load order and remap prerequisites.
+  std::vector<int> position(plan.tables.size());
+  for (size_t i = 0; i < order.order.size(); ++i) position[order.order[i]] = static_cast<int>(i);
+  std::vector<PlannedTable> ordered;
+  for (int node : order.order) {
+    PlannedTable table = std::move(plan.tables[node]);
+    table.prerequisites.clear();
+    for (int parent : order.prerequisites[node]) table.prerequisites.push_back(position[parent]);
+    std::sort(table.prerequisites.begin(), table.prerequisites.end());
+    ordered.push_back(std::move(table));
+  }
+  plan.tables = std::move(ordered);
+}
+
+}  // namespace
+
+Plan BuildPlan(const Catalog& source, const Catalog& target, const PlanOptions& options) {
+  Plan plan;
+  TableSelection selection(options.includes, options.excludes);
+  for (const auto& dst : target.tables) {
+    if (dst.IsPartition() || !selection.Selected(dst.name)) continue;
+    const Table* src = source.Find(dst.name);
+    if (!src) {
+      plan.target_only_tables.push_back(dst.name);
+      continue;
+    }
+    PlannedTable planned;
+    planned.name = dst.name;
+    planned.target_kind = dst.kind;
+    planned.source_partitioned = src->kind == TableKind::kPartitioned;
+    planned.mapping = MapColumns(*src, dst);
+    for (const auto& error : planned.mapping.errors) plan.errors.push_back(error);
+    PlanUnits(source, target, *src, dst, planned);
+    for (const auto& unit : planned.units) {
+      planned.estimated_rows += unit.estimated_rows;
+      planned.estimated_bytes += unit.estimated_bytes;
+    }
+    PlanTriggers(target, dst, planned);
+    PlanSequences(*src, dst, planned);
+    plan.tables.push_back(std::move(planned));
+  }
+  for (const auto& src : source.tables) {
+    if (src.IsPartition() || !selection.Selected(src.name)) continue;
+    if (!target.Find(src.name)) plan.source_only_tables.push_back(src.name);
+  }
+  PlanForeignKeys(target, options, plan);
+
+  // Setting triggers and constraints aside is DDL: it needs the table's owner.
+  for (const auto& planned : plan.tables) {
+    const Table* dst = target.Find(planned.name);
+    bool needs_ddl = !planned.triggers.empty();
+    for (const auto& deferred : plan.deferred)
+      if (deferred.table == planned.name) needs_ddl = true;
+    if (needs_ddl && !dst->owned_by_current_user)
+      plan.errors.push_back(fmt::format(
+          "target table {} is not owned by the connecting role (or a role it is a member of): "
+          "freshet must own it to set its triggers and foreign keys aside during the load",
+          planned.name.Display()));
+  }
+  return plan;
+}
+
+std::string DescribePlan(const Plan& plan) {
+  std::string out;
+  out += fmt::format("Load order ({} tables):\n", plan.tables.size());
+  for (size_t i = 0; i < plan.tables.size(); ++i) {
+    const PlannedTable& table = plan.tables[i];
+    std::string after;
+    for (int prerequisite : table.prerequisites)
+      after += (after.empty() ? "" : ", ") + plan.tables[prerequisite].name.Display();
+    out += fmt::format("  {:>3}. {}  [{}; {}; ~{} rows]{}\n", i + 1, table.name.Display(),
+                       table.mapping.format == CopyFormat::kBinary ? "binary" : "text", table.route,
+                       table.estimated_rows, after.empty() ? "" : "  after " + after);
+    if (table.mapping.format == CopyFormat::kText)
+      out += fmt::format("       text format: {}\n", table.mapping.format_reason);
+    if (!table.mapping.target_only.empty())
+      out += fmt::format("       target-only columns (get their defaults): {}\n",
+                         fmt::join(table.mapping.target_only, ", "));
+    if (!table.mapping.source_only.empty())
+      out += fmt::format("       source-only columns (not copied): {}\n",
+                         fmt::join(table.mapping.source_only, ", "));
+    for (const auto& trigger : table.triggers)
+      out += fmt::format("       trigger {} on {} disabled during the load\n", trigger.name,
+                         trigger.table.Display());
+  }
+  if (!plan.deferred.empty()) {
+    out += "Deferred constraints (dropped for the load, journaled, re-added after):\n";
+    for (const auto& deferred : plan.deferred)
+      out += fmt::format(
+          "  {} on {} ({}{})\n", deferred.name, deferred.table.Display(),
+          deferred.reason == DeferReason::kCycle ? "breaks an FK cycle"
+                                                 : "references a table outside the sync",
+          deferred.validate ? ", re-added NOT VALID then validated" : ", re-added NOT VALID");
+  }
+  if (!plan.target_only_tables.empty()) {
+    out += "Target-only tables (never touched):\n";
+    for (const auto& name : plan.target_only_tables) out += "  " + name.Display() + "\n";
+  }
+  if (!plan.source_only_tables.empty()) {
+    out += "Source-only tables (not copied: the target has no such table):\n";
+    for (const auto& name : plan.source_only_tables) out += "  " + name.Display() + "\n";
+  }
+  for (const auto& warning : plan.warnings) out += "warning: " + warning + "\n";
+  for (const auto& error : plan.errors) out += "error: " + error + "\n";
+  return out;
+}
+
+}  // namespace freshet

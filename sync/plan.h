@@ -1,0 +1,90 @@
+// The plan of a sync: which tables are copied, through which relations, in
+// which COPY format, in what order, and which constraints are set aside while
+// loading. Built from the two catalogs without touching either server, so
+// `freshet plan` and `freshet sync` always agree and the planner is unit-tested.
+#pragma once
+
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "schema/catalog.h"
+#include "schema/column_mapping.h"
+
+namespace freshet {
+
+enum class FkOutsidePolicy { kError, kNotValid };
+
+struct PlanOptions {
+  std::vector<std::string> includes;
+  std::vector<std::string> excludes;
+  FkOutsidePolicy fk_outside = FkOutsidePolicy::kError;
+};
+
+// One COPY stream: source relation -> target relation.
+struct CopyUnit {
+  QualifiedName source;
+  bool source_only = true;  // read with ONLY (ordinary tables); false for partitioned roots
+  QualifiedName target;
+  int64_t estimated_rows = 0;
+  int64_t estimated_bytes = 0;
+};
+
+struct SequenceSync {
+  std::string column;
+  QualifiedName target_sequence;
+  std::optional<QualifiedName> source_sequence;  // none: only max(column) counts
+};
+
+struct TriggerToDisable {
+  QualifiedName table;  // the relation the trigger is on (may be a partition)
+  std::string name;
+  char enabled = 'O';   // state to restore
+};
+
+struct PlannedTable {
+  QualifiedName name;  // top-level table: ordinary, or a partitioned root
+  TableKind target_kind = TableKind::kTable;
+  bool source_partitioned = false;
+  ColumnMapping mapping;
+  std::vector<CopyUnit> units;      // per leaf partition, or one
+  std::string route;                // "direct", "per partition", "through the root"
+  std::vector<int> prerequisites;   // indexes into Plan::tables, loaded first
+  std::vector<SequenceSync> sequences;
+  std::vector<TriggerToDisable> triggers;
+  int64_t estimated_rows = 0;
+  int64_t estimated_bytes = 0;
+};
+
+enum class DeferReason { kCycle, kOutsideSync };
+
+// A foreign key dropped before the load and re-added after it.
+struct DeferredConstraint {
+  QualifiedName table;
+  std::string name;
+  std::string definition;  // pg_get_constraintdef on the target
+  bool validate = true;    // VALIDATE after re-adding (false: stays NOT VALID)
+  DeferReason reason = DeferReason::kCycle;
+};
+
+struct Plan {
+  std::vector<PlannedTable> tables;  // in a valid load order
+  std::vector<DeferredConstraint> deferred;
+  std::vector<QualifiedName> source_only_tables;  // selected, not on the target: skipped
+  std::vector<QualifiedName> target_only_tables;  // selected, not on the source: untouched
+  std::vector<std::string> errors;    // the sync must not start
+  std::vector<std::string> warnings;
+
+  bool ok() const { return errors.empty(); }
+  const PlannedTable* Find(const QualifiedName& name) const;
+};
+
+// Builds the plan. Never throws on schema problems: they become `errors`
+// (each naming the table, column or constraint and the ways out).
+Plan BuildPlan(const Catalog& source, const Catalog& target, const PlanOptions& options);
+
+// The plan as text for `freshet plan`: load order, formats, deferred
+// constraints, what is only on one side, warnings and errors.
+std::string DescribePlan(const Plan& plan);
+
+}  // namespace freshet
