@@ -61,8 +61,19 @@ void AddReportOptions(CLI::App* command, Arguments& args) {
                       "Write the report as Markdown to this file (CI job summary)");
 }
 
-// Resolves arguments over the config file into SyncOptions.
+SyncOptions ResolveOptionsOrThrow(const Arguments& args, bool need_source);
+
+// Resolves arguments over the config file into SyncOptions. Any failure here
+// (unreadable config, unknown name, unset variable) is a usage error.
 SyncOptions ResolveOptions(const Arguments& args, bool need_source) {
+  try {
+    return ResolveOptionsOrThrow(args, need_source);
+  } catch (const Error& error) {
+    throw Error(ErrorKind::kUsage, error.what());
+  }
+}
+
+SyncOptions ResolveOptionsOrThrow(const Arguments& args, bool need_source) {
   Config config;
   std::string config_path = args.config_path;
   if (config_path.empty()) {
@@ -184,6 +195,7 @@ int Run(const std::string& command, const Arguments& args) {
 int RunCli(int argc, char** argv) {
   CLI::App app{"freshet: refresh development databases from production, fast and safely"};
   app.require_subcommand(1);
+  app.fallthrough();  // --config, -v and -q work after the subcommand too
   Arguments args;
   app.add_option("--config", args.config_path, "freshet.toml with sources, targets and defaults");
   app.add_flag("--verbose,-v", args.verbose, "Debug logging");

@@ -86,8 +86,8 @@ class Reader {
 
   [[noreturn]] void Fail(const toml::source_region& where, const std::string& message) const {
     if (where.begin.line > 0)
-      throw Error(fmt::format("{}:{}: {}", origin_, where.begin.line, message));
-    throw Error(fmt::format("{}: {}", origin_, message));
+      throw Error(ErrorKind::kUsage, fmt::format("{}:{}: {}", origin_, where.begin.line, message));
+    throw Error(ErrorKind::kUsage, fmt::format("{}: {}", origin_, message));
   }
 
   // Rejects keys of `table` not in `allowed`, suggesting a near miss.
@@ -254,13 +254,16 @@ bool LooksLikeName(const std::string& value) {
 
 std::string Endpoint::ResolveUrl() const {
   if (url) return *url;
-  if (!url_env) throw Error(fmt::format("{} '{}' has neither url nor url_env", role, name));
+  if (!url_env)
+    throw Error(ErrorKind::kUsage, fmt::format("{} '{}' has neither url nor url_env", role, name));
   const char* value = std::getenv(url_env->c_str());
   if (!value) {
-    throw Error(fmt::format("{} '{}': environment variable {} is not set", role, name, *url_env));
+    throw Error(ErrorKind::kUsage,
+                fmt::format("{} '{}': environment variable {} is not set", role, name, *url_env));
   }
   if (!*value)
-    throw Error(fmt::format("{} '{}': environment variable {} is empty", role, name, *url_env));
+    throw Error(ErrorKind::kUsage,
+                fmt::format("{} '{}': environment variable {} is empty", role, name, *url_env));
   return value;
 }
 
@@ -270,15 +273,15 @@ Config Config::Parse(const std::string& text, const std::string& origin) {
   try {
     root = toml::parse(text, origin);
   } catch (const toml::parse_error& error) {
-    throw Error(fmt::format("{}:{}: {}", origin, error.source().begin.line,
-                            RedactSecrets(std::string(error.description()))));
+    throw Error(ErrorKind::kUsage, fmt::format("{}:{}: {}", origin, error.source().begin.line,
+                                               RedactSecrets(std::string(error.description()))));
   }
 #else
   toml::parse_result result = toml::parse(text, origin);
   if (!result) {
     const toml::parse_error& error = result.error();
-    throw Error(fmt::format("{}:{}: {}", origin, error.source().begin.line,
-                            RedactSecrets(std::string(error.description()))));
+    throw Error(ErrorKind::kUsage, fmt::format("{}:{}: {}", origin, error.source().begin.line,
+                                               RedactSecrets(std::string(error.description()))));
   }
   toml::table root = std::move(result).table();
 #endif
@@ -287,7 +290,8 @@ Config Config::Parse(const std::string& text, const std::string& origin) {
 
 Config Config::Load(const std::string& path) {
   auto fail = [&path](int error) {
-    throw Error(fmt::format("cannot read config file {}: {}", path,
+    throw Error(ErrorKind::kUsage,
+                fmt::format("cannot read config file {}: {}", path,
                             std::error_code(error, std::generic_category()).message()));
   };
   int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
@@ -316,6 +320,7 @@ Endpoint ResolveEndpoint(const std::map<std::string, Endpoint>& endpoints,
     std::vector<std::string> known;
     for (const auto& [name, endpoint] : endpoints) known.push_back(name);
     throw Error(
+        ErrorKind::kUsage,
         fmt::format("'{}' is neither a configured name ({}) nor a connection string", value,
                     known.empty() ? "none configured" : fmt::format("{}", fmt::join(known, ", "))));
   }

@@ -4,6 +4,7 @@
 #include <spdlog/spdlog.h>
 
 #include <condition_variable>
+#include <cstdlib>
 #include <mutex>
 #include <optional>
 #include <thread>
@@ -20,6 +21,13 @@ const char* FormatOption(const PlannedTable& table) {
 std::string ColumnList(const PlannedTable& table) {
   if (table.mapping.columns.empty()) return "";
   return " (" + QuoteIdentList(table.mapping.columns) + ")";
+}
+
+// Fault-injection hook for the integration tests that kill or race a run
+// mid-load: FRESHET_TEST_UNIT_DELAY_MS sleeps after each stream. Unset in use.
+std::chrono::milliseconds UnitDelay() {
+  const char* value = std::getenv("FRESHET_TEST_UNIT_DELAY_MS");
+  return std::chrono::milliseconds(value ? std::atoi(value) : 0);
 }
 
 struct UnitRef {
@@ -128,6 +136,7 @@ std::vector<TableLoad> LoadTables(const Plan& plan, const SourceSnapshot& snapsh
   int workers = std::max(1, std::min<int>(jobs, static_cast<int>(unit_count)));
   if (unit_count == 0) return scheduler.loads();
 
+  const std::chrono::milliseconds delay = UnitDelay();
   std::stop_source cancel;  // stops the other workers after a failure
   std::stop_callback forward(stop, [&] {
     cancel.request_stop();
@@ -150,6 +159,7 @@ std::vector<TableLoad> LoadTables(const Plan& plan, const SourceSnapshot& snapsh
               source, CopyOutSql(table, *ref->unit), target, CopyInSql(table, *ref->unit), what,
               progress ? &progress->Counters(ref->table) : nullptr, cancel.get_token());
           spdlog::debug("copied {}: {} rows, {} bytes", what, relayed.rows, relayed.bytes);
+          if (delay.count() > 0) std::this_thread::sleep_for(delay);
           if (scheduler.Done(*ref, relayed) && progress) progress->MarkDone(ref->table);
         }
       } catch (...) {

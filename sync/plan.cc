@@ -158,6 +158,25 @@ void PlanForeignKeys(const Catalog& target, const PlanOptions& options, Plan& pl
   plan.tables = std::move(ordered);
 }
 
+// A pattern that matches no table is almost always a typo: say so rather than
+// silently syncing something else.
+void CheckPatternsMatch(const Catalog& source, const Catalog& target, const PlanOptions& options,
+                        Plan& plan) {
+  auto matches_any = [&](const TablePattern& pattern) {
+    for (const Catalog* catalog : {&source, &target})
+      for (const auto& table : catalog->tables)
+        if (!table.IsPartition() && pattern.Matches(table.name)) return true;
+    return false;
+  };
+  for (const auto& text : options.includes)
+    if (!matches_any(TablePattern::Parse(text)))
+      plan.errors.push_back(fmt::format(
+          "--include '{}' matches no table on the source or the target", text));
+  for (const auto& text : options.excludes)
+    if (!matches_any(TablePattern::Parse(text)))
+      plan.warnings.push_back(fmt::format("--exclude '{}' matches no table", text));
+}
+
 }  // namespace
 
 Plan BuildPlan(const Catalog& source, const Catalog& target, const PlanOptions& options) {
@@ -190,6 +209,7 @@ Plan BuildPlan(const Catalog& source, const Catalog& target, const PlanOptions& 
     if (!target.Find(src.name)) plan.source_only_tables.push_back(src.name);
   }
   PlanForeignKeys(target, options, plan);
+  CheckPatternsMatch(source, target, options, plan);
 
   // Setting triggers and constraints aside is DDL: it needs the table's owner.
   for (const auto& planned : plan.tables) {

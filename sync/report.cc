@@ -1,6 +1,7 @@
 #include "sync/report.h"
 
 #include <fcntl.h>
+#include <sys/stat.h>
 #include <fmt/format.h>
 #include <fmt/ranges.h>
 #include <unistd.h>
@@ -286,13 +287,18 @@ std::string RenderMarkdown(const RunReport& report) {
 }
 
 void WriteFileAtomically(const std::string& path, const std::string& text) {
-  std::string temp = fmt::format("{}.tmp.{}", path, ::getpid());
+  // "-" and existing non-regular files (/dev/stdout, a pipe) are written in
+  // place: renaming over them would replace the device or pipe with a file.
+  struct stat existing;
+  bool special = path == "-" || (::stat(path.c_str(), &existing) == 0 && !S_ISREG(existing.st_mode));
+  std::string temp = special ? path : fmt::format("{}.tmp.{}", path, ::getpid());
   auto fail = [&](const std::string& what, int error, bool remove_temp) {
     if (remove_temp) ::unlink(temp.c_str());
     throw Error(fmt::format("cannot write {}: {}: {}", path, what,
                             std::error_code(error, std::generic_category()).message()));
   };
-  int fd = ::open(temp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+  int fd = path == "-" ? ::dup(STDOUT_FILENO)
+                      : ::open(temp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
   if (fd < 0) fail("creating " + temp, errno, false);
   size_t written = 0;
   while (written < text.size()) {
@@ -304,6 +310,10 @@ void WriteFileAtomically(const std::string& path, const std::string& text) {
       fail("writing", error, true);
     }
     written += static_cast<size_t>(n);
+  }
+  if (special) {
+    ::close(fd);
+    return;
   }
   if (::fsync(fd) != 0) {
     int error = errno;

@@ -138,6 +138,15 @@ TEST(Config, EndpointWithNeitherUrlNorUrlEnvIsRejected) {
   EXPECT_TRUE(Contains(error, "target 'dev' needs url or url_env")) << error;
 }
 
+TEST(Config, ErrorsAreUsageErrors) {
+  try {
+    Config::Parse("[sync]\njobs = 0\n", "freshet.toml");
+    FAIL() << "expected Error";
+  } catch (const Error& error) {
+    EXPECT_EQ(error.kind(), ErrorKind::kUsage);
+  }
+}
+
 TEST(Config, WrongTypeNamesKeyExpectedTypeAndLine) {
   std::string error = ParseError("[sync]\n\njobs = \"4\"\n");
   EXPECT_EQ(error, "freshet.toml:3: 'sync.jobs' must be an integer, not a string");

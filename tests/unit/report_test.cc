@@ -1,6 +1,7 @@
 #include "sync/report.h"
 
 #include <gtest/gtest.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <filesystem>
@@ -232,6 +233,19 @@ TEST_F(WriteFileAtomicallyTest, ThrowsNamingPathWhenDirectoryIsMissing) {
     EXPECT_NE(std::string(error.what()).find("No such file or directory"), std::string::npos)
         << error.what();
   }
+}
+
+}  // namespace
+}  // namespace freshet
+
+namespace freshet {
+namespace {
+
+TEST(WriteFileAtomicallySpecialFiles, WritesIntoDevicesInPlaceInsteadOfReplacingThem) {
+  WriteFileAtomically("/dev/null", "report text\n");
+  struct stat after;
+  ASSERT_EQ(::stat("/dev/null", &after), 0);
+  EXPECT_TRUE(S_ISCHR(after.st_mode));
 }
 
 }  // namespace

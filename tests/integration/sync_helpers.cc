@@ -1,0 +1,122 @@
+#include "tests/integration/sync_helpers.h"
+
+#include <algorithm>
+#include <sstream>
+
+namespace freshet::testing {
+
+RunResult Freshet(const std::vector<std::string>& args, const Environment& env) {
+  std::vector<std::string> argv{FreshetBinary()};
+  argv.insert(argv.end(), args.begin(), args.end());
+  return RunCommand(argv, env);
+}
+
+std::vector<std::string> Lines(const std::string& text) {
+  std::vector<std::string> out;
+  std::stringstream in(text);
+  std::string line;
+  while (std::getline(in, line))
+    if (!line.empty()) out.push_back(line);
+  return out;
+}
+
+namespace {
+
+std::string SqlList(const std::vector<std::string>& items) {
+  std::string out;
+  for (const auto& item : items) {
+    if (!out.empty()) out += ", ";
+    out += "'" + item + "'";
+  }
+  return out;
+}
+
+std::string Quote(const std::string& name) {
+  std::string out = "\"";
+  for (char c : name) {
+    if (c == '"') out += '"';
+    out += c;
+  }
+  return out + "\"";
+}
+
+std::string QuoteTable(const std::string& table) {
+  auto dot = table.find('.');
+  return Quote(table.substr(0, dot)) + "." + Quote(table.substr(dot + 1));
+}
+
+std::vector<std::string> Columns(const PgCluster& cluster, const std::string& db,
+                                 const std::string& table, bool skip_generated) {
+  auto dot = table.find('.');
+  return Lines(cluster.Psql(
+      db, "SELECT a.attname FROM pg_attribute a JOIN pg_class c ON c.oid = a.attrelid "
+          "JOIN pg_namespace n ON n.oid = c.relnamespace WHERE n.nspname = '" +
+              table.substr(0, dot) + "' AND c.relname = '" + table.substr(dot + 1) +
+              "' AND a.attnum > 0 AND NOT a.attisdropped" +
+              (skip_generated ? " AND a.attgenerated = ''" : "") + " ORDER BY a.attnum"));
+}
+
+}  // namespace
+
+std::vector<std::string> UserTables(const PgCluster& cluster, const std::string& db,
+                                    const std::vector<std::string>& schemas) {
+  return Lines(cluster.Psql(
+      db, "SELECT n.nspname || '.' || c.relname FROM pg_class c JOIN pg_namespace n ON "
+          "n.oid = c.relnamespace WHERE c.relkind IN ('r', 'p') AND NOT c.relispartition AND "
+          "n.nspname IN (" +
+              SqlList(schemas) + ") ORDER BY 1"));
+}
+
+std::vector<std::string> SharedColumns(const PgCluster& source, const std::string& source_db,
+                                       const PgCluster& target, const std::string& target_db,
+                                       const std::string& table) {
+  std::vector<std::string> source_columns = Columns(source, source_db, table, false);
+  std::vector<std::string> shared;
+  for (const auto& column : Columns(target, target_db, table, true))
+    if (std::count(source_columns.begin(), source_columns.end(), column)) shared.push_back(column);
+  return shared;
+}
+
+std::string TableDigest(const PgCluster& cluster, const std::string& db, const std::string& table,
+                        const std::vector<std::string>& columns) {
+  std::string row = "ROW(";
+  for (size_t i = 0; i < columns.size(); ++i) row += (i ? ", " : "") + Quote(columns[i]);
+  row += ")::text";
+  return cluster.Psql(db, "SELECT count(*) || ' ' || coalesce(md5(string_agg(r, E'\\n' ORDER BY "
+                          "r)), '-') FROM (SELECT " +
+                              row + " AS r FROM " + QuoteTable(table) + ") rows");
+}
+
+std::vector<std::string> DifferingTables(const PgCluster& source, const std::string& source_db,
+                                         const PgCluster& target, const std::string& target_db,
+                                         const std::vector<std::string>& schemas) {
+  std::vector<std::string> source_tables = UserTables(source, source_db, schemas);
+  std::vector<std::string> differing;
+  for (const auto& table : UserTables(target, target_db, schemas)) {
+    if (!std::count(source_tables.begin(), source_tables.end(), table)) continue;
+    auto columns = SharedColumns(source, source_db, target, target_db, table);
+    if (TableDigest(source, source_db, table, columns) !=
+        TableDigest(target, target_db, table, columns))
+      differing.push_back(table);
+  }
+  return differing;
+}
+
+std::vector<std::string> InvalidConstraintsAndIndexes(const PgCluster& cluster,
+                                                      const std::string& db) {
+  return Lines(cluster.Psql(
+      db,
+      "SELECT 'constraint ' || conrelid::regclass || '.' || conname FROM pg_constraint "
+      "WHERE NOT convalidated UNION ALL SELECT 'index ' || indexrelid::regclass FROM pg_index "
+      "WHERE NOT indisvalid OR NOT indisready ORDER BY 1"));
+}
+
+std::vector<std::string> ForeignKeys(const PgCluster& cluster, const std::string& db) {
+  return Lines(cluster.Psql(
+      db, "SELECT n.nspname || '.' || c.relname || '.' || con.conname FROM pg_constraint con "
+          "JOIN pg_class c ON c.oid = con.conrelid JOIN pg_namespace n ON n.oid = "
+          "c.relnamespace WHERE con.contype = 'f' AND n.nspname NOT IN ('pg_catalog') "
+          "ORDER BY 1"));
+}
+
+}  // namespace freshet::testing

@@ -1,0 +1,48 @@
+// Helpers shared by the integration tests of `freshet sync`: running the
+// binary, and comparing databases independently of freshet's own verifier
+// (sorted md5 digests computed by psql).
+#pragma once
+
+#include <string>
+#include <vector>
+
+#include "tests/support/pg_cluster.h"
+
+namespace freshet::testing {
+
+// Runs build/freshet with `args`.
+RunResult Freshet(const std::vector<std::string>& args, const Environment& env = {});
+
+// "schema.table" of every ordinary or partitioned, non-partition table in
+// `schemas` of the database.
+std::vector<std::string> UserTables(const PgCluster& cluster, const std::string& db,
+                                    const std::vector<std::string>& schemas = {"public", "auth"});
+
+// Columns of `table` ("schema.table") that both sides have, excluding columns
+// generated on the target.
+std::vector<std::string> SharedColumns(const PgCluster& source, const std::string& source_db,
+                                       const PgCluster& target, const std::string& target_db,
+                                       const std::string& table);
+
+// count and md5 of the sorted text of every row over `columns`: equal digests
+// mean equal multisets of rows.
+std::string TableDigest(const PgCluster& cluster, const std::string& db, const std::string& table,
+                        const std::vector<std::string>& columns);
+
+// Tables (of those both sides have) whose digests differ, as "schema.table".
+std::vector<std::string> DifferingTables(const PgCluster& source, const std::string& source_db,
+                                         const PgCluster& target, const std::string& target_db,
+                                         const std::vector<std::string>& schemas = {"public", "auth"});
+
+// Constraints that are NOT VALID and indexes that are not valid, as text; empty
+// when everything is valid.
+std::vector<std::string> InvalidConstraintsAndIndexes(const PgCluster& cluster,
+                                                      const std::string& db);
+
+// "schema.table.name" of every foreign key in the database, sorted.
+std::vector<std::string> ForeignKeys(const PgCluster& cluster, const std::string& db);
+
+// Lines of psql output (-A -t), split on newlines; empty output gives {}.
+std::vector<std::string> Lines(const std::string& text);
+
+}  // namespace freshet::testing

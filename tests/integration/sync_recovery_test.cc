@@ -1,0 +1,152 @@
+// A sync that dies or races: SIGKILL mid-load, then a rerun or `repair`; a
+// source taking writes during the run; a target role that owns the tables but
+// is not superuser.
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+#include <signal.h>
+
+#include <atomic>
+#include <thread>
+
+#include "tests/integration/sync_helpers.h"
+
+namespace freshet::testing {
+namespace {
+
+using ::testing::HasSubstr;
+using ::testing::IsEmpty;
+
+class SyncRecovery : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    prod_db_ = prod_.CreateUniqueDatabase("prod");
+    dev_db_ = dev_.CreateUniqueDatabase("dev");
+    LoadWorkload(prod_, prod_db_, dev_, dev_db_, 0.01);
+  }
+  std::string Prod() const { return prod_.Url(prod_db_); }
+  std::string Dev() const { return dev_.Url(dev_db_); }
+  std::string DevSql(const std::string& sql) const { return dev_.Psql(dev_db_, sql); }
+
+  // Starts a sync slowed down by the loader's test hook and kills it with
+  // SIGKILL once some tables are loaded and the cycle constraint is dropped.
+  void KillSyncMidLoad() {
+    BackgroundProcess sync = StartCommand(
+        {FreshetBinary(), "sync", "--from", Prod(), "--to", Dev(), "--include", "auth.users",
+         "--jobs", "2"},
+        {{"FRESHET_TEST_UNIT_DELAY_MS", "400"}});
+    bool mid_load = false;
+    for (int i = 0; i < 300 && !mid_load; ++i) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(50));
+      mid_load = DevSql("SELECT to_regclass('_freshet.journal') IS NOT NULL") == "t" &&
+                 DevSql("SELECT EXISTS (SELECT 1 FROM public.audit_log) AND EXISTS (SELECT 1 FROM "
+                        "_freshet.journal)") == "t";
+    }
+    ASSERT_TRUE(mid_load) << sync.Stderr();
+    sync.Signal(SIGKILL);
+    RunResult killed = sync.Wait();
+    ASSERT_EQ(killed.signal, SIGKILL);
+    // The kill hit the window where the target is set aside.
+    ASSERT_EQ(DevSql("SELECT count(*) FROM pg_constraint WHERE conname = 'meeting_action_items_task_id_fkey'"), "0");
+    ASSERT_EQ(DevSql("SELECT tgenabled FROM pg_trigger WHERE tgname = 'deals_touch'"), "D");
+  }
+
+  PgCluster& prod_ = SharedClusters::Source();
+  PgCluster& dev_ = SharedClusters::Target();
+  std::string prod_db_, dev_db_;
+};
+
+TEST_F(SyncRecovery, RerunAfterSigkillMidLoadEndsEqualWithEveryConstraint) {
+  std::vector<std::string> fks_before = ForeignKeys(dev_, dev_db_);
+  KillSyncMidLoad();
+
+  RunResult rerun = Freshet({"sync", "--from", Prod(), "--to", Dev(), "--include", "auth.users", "--verify"});
+  ASSERT_EQ(rerun.exit_code, 0) << rerun.err;
+  EXPECT_THAT(rerun.err, HasSubstr("interrupted"));
+  EXPECT_EQ(ForeignKeys(dev_, dev_db_), fks_before);
+  EXPECT_THAT(InvalidConstraintsAndIndexes(dev_, dev_db_), IsEmpty());
+  EXPECT_EQ(DevSql("SELECT tgenabled FROM pg_trigger WHERE tgname = 'deals_touch'"), "O");
+  EXPECT_THAT(DifferingTables(prod_, prod_db_, dev_, dev_db_), IsEmpty());
+  EXPECT_EQ(DevSql("SELECT count(*) FROM _freshet.journal"), "0");
+}
+
+TEST_F(SyncRecovery, RepairAfterSigkillRestoresConstraintsAndTriggers) {
+  std::vector<std::string> fks_before = ForeignKeys(dev_, dev_db_);
+  KillSyncMidLoad();
+
+  RunResult repair = Freshet({"repair", "--to", Dev()});
+  EXPECT_EQ(repair.exit_code, 0) << repair.err;
+  EXPECT_THAT(repair.err, HasSubstr("meeting_action_items_task_id_fkey"));
+  EXPECT_EQ(ForeignKeys(dev_, dev_db_), fks_before);
+  EXPECT_EQ(DevSql("SELECT tgenabled FROM pg_trigger WHERE tgname = 'deals_touch'"), "O");
+  EXPECT_EQ(DevSql("SELECT count(*) FROM _freshet.journal"), "0");
+
+  RunResult again = Freshet({"repair", "--to", Dev()});
+  EXPECT_EQ(again.exit_code, 0);
+  EXPECT_THAT(again.err, HasSubstr("nothing to repair"));
+}
+
+TEST_F(SyncRecovery, SourceTakingWritesDuringSyncStillGivesAConsistentCopy) {
+  // Each writer transaction adds a company and a contact of it, and every
+  // other one deletes the oldest such pair: without one snapshot, dev would get
+  // a contact without its company (the load fails) or pairs split apart.
+  std::atomic<bool> stop{false};
+  std::atomic<int> commits{0};
+  std::string writer_error;
+  std::thread writer([&] {
+    try {
+      for (int i = 0; !stop && i < 2000; ++i) {
+        std::string pair =
+            "WITH c AS (INSERT INTO public.companies (org_id, name) SELECT id, 'writer co' FROM "
+            "public.organizations LIMIT 1 RETURNING id) INSERT INTO public.contacts (company_id, "
+            "first_name, last_name) SELECT id, 'writer', 'contact' FROM c;";
+        std::string drop_oldest =
+            "WITH old AS (DELETE FROM public.contacts WHERE id = (SELECT min(id) FROM "
+            "public.contacts WHERE first_name = 'writer') RETURNING company_id) DELETE FROM "
+            "public.companies WHERE id IN (SELECT company_id FROM old);";
+        prod_.Psql(prod_db_, "BEGIN; " + pair + (i % 2 ? drop_oldest : "") + " COMMIT;");
+        ++commits;
+      }
+    } catch (const std::exception& error) {
+      writer_error = error.what();
+    }
+  });
+  while (commits < 3) std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  int commits_before = commits;
+  RunResult run = Freshet({"sync", "--from", Prod(), "--to", Dev(), "--include", "auth.users",
+                           "--verify", "--jobs", "3"},
+                          {{"FRESHET_TEST_UNIT_DELAY_MS", "150"}});
+  int commits_during = commits;
+  stop = true;
+  writer.join();
+  ASSERT_EQ(writer_error, "");
+  ASSERT_EQ(run.exit_code, 0) << run.err;
+  EXPECT_GT(commits_during, commits_before) << "the writer should commit while the sync runs";
+
+  // Writer rows arrive in pairs, and the deleted contacts are gone exactly as
+  // often: the copy is one instant of prod.
+  std::string writer_companies = DevSql("SELECT count(*) FROM public.companies WHERE name = 'writer co'");
+  EXPECT_EQ(DevSql("SELECT count(*) FROM public.contacts WHERE first_name = 'writer'"), writer_companies);
+  EXPECT_THAT(InvalidConstraintsAndIndexes(dev_, dev_db_), IsEmpty());
+}
+
+TEST_F(SyncRecovery, TargetRoleThatOwnsTablesButIsNotSuperuserCanSync) {
+  DevSql(
+      "CREATE ROLE app_owner LOGIN NOSUPERUSER; "
+      "GRANT CREATE ON DATABASE \"" + dev_db_ + "\" TO app_owner; "
+      "GRANT USAGE, CREATE ON SCHEMA public, auth TO app_owner; "
+      "DO $$ DECLARE r record; BEGIN FOR r IN SELECT format('%I.%I', n.nspname, c.relname) AS t "
+      "FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace "
+      "WHERE n.nspname IN ('public', 'auth') AND c.relkind IN ('r', 'p') "
+      "LOOP EXECUTE 'ALTER TABLE ' || r.t || ' OWNER TO app_owner'; END LOOP; END $$;");
+  ASSERT_EQ(DevSql("SELECT rolsuper FROM pg_roles WHERE rolname = 'app_owner'"), "f");
+
+  RunResult run = Freshet({"sync", "--from", Prod(), "--to", dev_.Url(dev_db_, "app_owner"),
+                           "--include", "auth.users", "--verify"});
+  ASSERT_EQ(run.exit_code, 0) << run.err;
+  EXPECT_THAT(DifferingTables(prod_, prod_db_, dev_, dev_db_), IsEmpty());
+  EXPECT_THAT(InvalidConstraintsAndIndexes(dev_, dev_db_), IsEmpty());
+  EXPECT_EQ(DevSql("SELECT tgenabled FROM pg_trigger WHERE tgname = 'deals_touch'"), "O");
+}
+
+}  // namespace
+}  // namespace freshet::testing

@@ -1,0 +1,166 @@
+// `freshet sync` on schemas built to be awkward: identifiers that need
+// quoting, every common type and value edge case, multi-level partitions with
+// equal and different layouts, inheritance, type and column differences.
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+
+#include "tests/integration/sync_helpers.h"
+
+namespace freshet::testing {
+namespace {
+
+using ::testing::HasSubstr;
+using ::testing::IsEmpty;
+
+// Created on both sides.
+constexpr const char* kCommonSchema = R"sql(
+CREATE SCHEMA "My Schema";
+CREATE TYPE "My Schema"."Mood" AS ENUM ('sad', 'ok', 'happy');
+CREATE DOMAIN public.positive_int AS int CHECK (VALUE > 0);
+CREATE TYPE public.pair AS (a int, b text);
+CREATE TABLE "My Schema"."Parent" ("Key" text PRIMARY KEY);
+CREATE TABLE "My Schema"."Order Items.v2" (
+  "Id" bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+  "parent key" text REFERENCES "My Schema"."Parent" ("Key"),
+  "select" text, "quote""d" text, "ñame" text,
+  mood "My Schema"."Mood", moods "My Schema"."Mood"[], p public.pair, pos public.positive_int,
+  amount numeric(12,3), f4 real, f8 double precision, ts timestamptz, t timestamp, d date,
+  tm time, iv interval, b bytea, j json, jb jsonb, arr int[], tarr text[], nested int[][],
+  u uuid, addr inet, net cidr, mac macaddr, bits bit varying(10), rng int4range, tsr tstzrange,
+  pt point, ch char(3), vc varchar(20), tsv tsvector, big text,
+  total numeric GENERATED ALWAYS AS (amount * 2) STORED
+);
+CREATE TABLE public.events (id bigint, kind text, at date, payload text, PRIMARY KEY (id, kind, at))
+  PARTITION BY LIST (kind);
+CREATE TABLE public.events_a PARTITION OF public.events FOR VALUES IN ('a') PARTITION BY RANGE (at);
+CREATE TABLE public.events_a_2024 PARTITION OF public.events_a FOR VALUES FROM ('2024-01-01') TO ('2025-01-01');
+CREATE TABLE public.events_a_rest PARTITION OF public.events_a DEFAULT;
+CREATE TABLE public.events_other PARTITION OF public.events DEFAULT;
+CREATE TABLE public.vehicles (id int PRIMARY KEY, name text);
+CREATE TABLE public.cars (doors int) INHERITS (public.vehicles);
+)sql";
+
+constexpr const char* kSourceOnly = R"sql(
+CREATE TABLE public.readings (id int, at date, v double precision) PARTITION BY RANGE (at);
+CREATE TABLE public.readings_old PARTITION OF public.readings FOR VALUES FROM (MINVALUE) TO ('2025-01-01');
+CREATE TABLE public.readings_new PARTITION OF public.readings FOR VALUES FROM ('2025-01-01') TO (MAXVALUE);
+CREATE TABLE public.measure (id int PRIMARY KEY, value int, note varchar(10), legacy text);
+CREATE TABLE public.old_stuff (id int);
+)sql";
+
+// The target is "a migration ahead": other partitioning, wider types, columns
+// in another order, a new column with a default, no legacy column.
+constexpr const char* kTargetOnly = R"sql(
+CREATE TABLE public.readings (id int, at date, v double precision) PARTITION BY HASH (id);
+CREATE TABLE public.readings_h0 PARTITION OF public.readings FOR VALUES WITH (MODULUS 2, REMAINDER 0);
+CREATE TABLE public.readings_h1 PARTITION OF public.readings FOR VALUES WITH (MODULUS 2, REMAINDER 1);
+CREATE TABLE public.measure (note text, created_at timestamptz NOT NULL DEFAULT now(), value bigint, id int PRIMARY KEY);
+)sql";
+
+constexpr const char* kSourceData = R"sql(
+INSERT INTO "My Schema"."Parent" VALUES ('p"1'), ('ключ'), ('with space');
+INSERT INTO "My Schema"."Order Items.v2" ("parent key", "select", "quote""d", "ñame", mood, moods, p, pos,
+  amount, f4, f8, ts, t, d, tm, iv, b, j, jb, arr, tarr, nested, u, addr, net, mac, bits, rng, tsr, pt,
+  ch, vc, tsv, big)
+SELECT (ARRAY['p"1', 'ключ', 'with space', NULL])[1 + g % 4],
+       CASE WHEN g % 5 = 0 THEN NULL ELSE E'tab\there\nnewline \\ backslash ''quote'' "dq" ' || g END,
+       'q' || g, 'ü∂ƒ©˙∆˚¬ 漢字 🎉 ' || g,
+       (ARRAY['sad', 'ok', 'happy'])[1 + g % 3]::"My Schema"."Mood",
+       ARRAY['ok', 'happy']::"My Schema"."Mood"[], ROW(g, 'b,(' || g || ')')::public.pair, 1 + g,
+       g * 1.125, (ARRAY['NaN', 'Infinity', '-Infinity', '-0', '1.5e-40'])[1 + g % 5]::real,
+       (ARRAY['NaN', 'Infinity', '-0', '0.1', '1e300'])[1 + g % 5]::float8,
+       timestamptz '2024-02-29 23:59:59.999999+05:30' + g * interval '1 hour',
+       timestamp '0044-03-15 12:00 BC' + g * interval '1 day', CASE WHEN g % 2 = 0 THEN date 'infinity' ELSE date '2024-01-01' + g END,
+       time '23:59:59.5', interval '1 year 2 mons 3 days 04:05:06.789' * g,
+       decode(repeat('00ff10', g % 7), 'hex'), '{"a": [1, 2, {"b": null}]}',
+       jsonb_build_object('k', g, 'nested', jsonb_build_array(g, 'x', NULL)),
+       ARRAY[g, NULL, -g], ARRAY['a,b', 'NULL', NULL, '{}', ''], ARRAY[[1, 2], [3, 4]],
+       md5(g::text)::uuid, '2001:db8::1/64', '10.1.0.0/16', '08:00:2b:01:02:03', B'10101',
+       int4range(g, g + 10), tstzrange('2024-01-01', NULL), point(g, -g), 'ab', 'v' || g,
+       to_tsvector('english', 'The quick brown fox ' || g), CASE WHEN g = 1 THEN repeat('toast ', 40000) END
+FROM generate_series(1, 300) g;
+INSERT INTO public.events SELECT g, (ARRAY['a', 'b'])[1 + g % 2], date '2023-06-01' + g, 'e' || g
+FROM generate_series(1, 1000) g;
+INSERT INTO public.vehicles VALUES (1, 'bike'), (2, 'boat');
+INSERT INTO public.cars VALUES (3, 'car', 4), (4, 'van', 5);
+INSERT INTO public.readings SELECT g, date '2024-06-01' + g, g / 3.0 FROM generate_series(1, 800) g;
+INSERT INTO public.measure SELECT g, g * 1000, 'n' || g, 'legacy' FROM generate_series(1, 50) g;
+)sql";
+
+class SchemaEdges : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    prod_db_ = prod_.CreateUniqueDatabase("prod");
+    dev_db_ = dev_.CreateUniqueDatabase("dev");
+    prod_.Psql(prod_db_, std::string(kCommonSchema) + kSourceOnly + kSourceData);
+    dev_.Psql(dev_db_, std::string(kCommonSchema) + kTargetOnly +
+                           "INSERT INTO public.vehicles VALUES (9, 'stale'); "
+                           "INSERT INTO public.cars VALUES (10, 'stale car', 2);");
+  }
+  RunResult Sync(std::vector<std::string> extra = {}) {
+    std::vector<std::string> args{"sync", "--from", prod_.Url(prod_db_), "--to", dev_.Url(dev_db_)};
+    args.insert(args.end(), extra.begin(), extra.end());
+    return Freshet(args);
+  }
+  std::string Both(const std::string& sql) {
+    return prod_.Psql(prod_db_, sql) + " | " + dev_.Psql(dev_db_, sql);
+  }
+
+  PgCluster& prod_ = SharedClusters::Source();
+  PgCluster& dev_ = SharedClusters::Target();
+  std::string prod_db_, dev_db_;
+};
+
+TEST_F(SchemaEdges, CopiesEveryTypeAndQuotedIdentifierExactly) {
+  RunResult run = Sync({"--verify"});
+  ASSERT_EQ(run.exit_code, 0) << run.err;
+  EXPECT_THAT(DifferingTables(prod_, prod_db_, dev_, dev_db_, {"public", "My Schema"}), IsEmpty());
+  EXPECT_EQ(dev_.Psql(dev_db_, "SELECT count(*) FROM \"My Schema\".\"Order Items.v2\""), "300");
+  // The generated column was computed by the target, not copied.
+  EXPECT_EQ(dev_.Psql(dev_db_, "SELECT count(*) FROM \"My Schema\".\"Order Items.v2\" WHERE total <> amount * 2"), "0");
+  EXPECT_THAT(InvalidConstraintsAndIndexes(dev_, dev_db_), IsEmpty());
+}
+
+TEST_F(SchemaEdges, SameMultiLevelPartitionsLoadPerPartitionWithoutDuplicates) {
+  RunResult plan = Freshet({"plan", "--from", prod_.Url(prod_db_), "--to", dev_.Url(dev_db_)});
+  ASSERT_EQ(plan.exit_code, 0) << plan.out << plan.err;
+  EXPECT_THAT(plan.out, HasSubstr("public.events  [binary; per partition"));
+  ASSERT_EQ(Sync().exit_code, 0);
+  for (const char* leaf : {"events_a_2024", "events_a_rest", "events_other"}) {
+    std::string sql = std::string("SELECT count(*) FROM ONLY public.") + leaf;
+    EXPECT_EQ(prod_.Psql(prod_db_, sql), dev_.Psql(dev_db_, sql)) << leaf;
+  }
+  EXPECT_EQ(dev_.Psql(dev_db_, "SELECT count(*) FROM public.events"), "1000");
+}
+
+TEST_F(SchemaEdges, DifferentPartitionLayoutLoadsThroughTheRoot) {
+  RunResult plan = Freshet({"plan", "--from", prod_.Url(prod_db_), "--to", dev_.Url(dev_db_)});
+  EXPECT_THAT(plan.out, HasSubstr("public.readings  [binary; through the root"));
+  ASSERT_EQ(Sync().exit_code, 0);
+  EXPECT_EQ(dev_.Psql(dev_db_, "SELECT count(*), sum(id) FROM public.readings"),
+            prod_.Psql(prod_db_, "SELECT count(*), sum(id) FROM public.readings"));
+  EXPECT_NE(dev_.Psql(dev_db_, "SELECT count(*) FROM ONLY public.readings_h0"), "0");
+}
+
+TEST_F(SchemaEdges, InheritanceParentAndChildAreEachCopiedOnce) {
+  ASSERT_EQ(Sync().exit_code, 0);
+  EXPECT_EQ(dev_.Psql(dev_db_, "SELECT string_agg(name, ',' ORDER BY id) FROM ONLY public.vehicles"), "bike,boat");
+  EXPECT_EQ(dev_.Psql(dev_db_, "SELECT string_agg(name, ',' ORDER BY id) FROM public.cars"), "car,van");
+  EXPECT_EQ(dev_.Psql(dev_db_, "SELECT count(*) FROM public.vehicles"), "4");
+}
+
+TEST_F(SchemaEdges, ColumnsMatchByNameAcrossTypeChangesAndOrder) {
+  RunResult plan = Freshet({"plan", "--from", prod_.Url(prod_db_), "--to", dev_.Url(dev_db_)});
+  EXPECT_THAT(plan.out, HasSubstr("public.measure  [text"));
+  EXPECT_THAT(plan.out, HasSubstr("legacy"));
+  EXPECT_THAT(plan.out, HasSubstr("created_at"));
+  EXPECT_THAT(plan.out, HasSubstr("public.old_stuff"));
+  ASSERT_EQ(Sync().exit_code, 0);
+  EXPECT_EQ(dev_.Psql(dev_db_, "SELECT sum(value), count(*) FILTER (WHERE created_at IS NOT NULL), "
+                               "count(*) FILTER (WHERE note = 'n' || id) FROM public.measure"),
+            "1275000|50|50");
+  EXPECT_EQ(dev_.Psql(dev_db_, "SELECT to_regclass('public.old_stuff') IS NULL"), "t");
+}
+
+}  // namespace
+}  // namespace freshet::testing
