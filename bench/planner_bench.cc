@@ -19,8 +19,10 @@ void BM_OrderForLoad(benchmark::State& state) {
       int parent = static_cast<int>(random() % child);
       edges.push_back({child, parent, "fk_" + std::to_string(edges.size()), false, k == 2});
     }
-    if (child % 50 == 0) edges.push_back({child - 1, child, "cycle_" + std::to_string(child), true, true});
-    if (child % 7 == 0) edges.push_back({child, child, "self_" + std::to_string(child), false, true});
+    if (child % 50 == 0)
+      edges.push_back({child - 1, child, "cycle_" + std::to_string(child), true, true});
+    if (child % 7 == 0)
+      edges.push_back({child, child, "self_" + std::to_string(child), false, true});
   }
   std::vector<int64_t> weights(tables);
   for (auto& weight : weights) weight = static_cast<int64_t>(random() % 1000000);

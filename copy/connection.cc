@@ -46,9 +46,7 @@ int64_t Result::GetInt(int row, int column) const {
   return value;
 }
 
-double Result::GetDouble(int row, int column) const {
-  return std::stod(Get(row, column));
-}
+double Result::GetDouble(int row, int column) const { return std::stod(Get(row, column)); }
 
 std::vector<std::string> Result::GetTextArray(int row, int column) const {
   // Parses the array output format: {a,"b c","d\"e"}.
@@ -99,8 +97,8 @@ Connection Connection::Open(const std::string& conninfo, std::string label) {
   if (!connection.conn_ || PQstatus(connection.conn_.get()) != CONNECTION_OK) {
     std::string message = connection.conn_ ? Trimmed(PQerrorMessage(connection.conn_.get()))
                                            : std::string("out of memory");
-    throw Error(fmt::format("cannot connect to {}: {}", connection.description_,
-                            RedactSecrets(message)));
+    throw Error(
+        fmt::format("cannot connect to {}: {}", connection.description_, RedactSecrets(message)));
   }
   connection.cancel_.reset(PQgetCancel(connection.conn_.get()));
   connection.Exec(kPinnedSettings);

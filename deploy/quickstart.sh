@@ -11,54 +11,25 @@ set -euo pipefail
 
 repo=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 rows=${1:-2000}
-pg_bin=${FRESHET_PG_BIN:-/usr/lib/postgresql/15/bin}
 
 "$repo/deploy/install-deps.sh"
 cmake -S "$repo" -B "$repo/build" -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
 cmake --build "$repo/build" -j"$(nproc)" --target freshet
 freshet=$repo/build/freshet
 
-work=$(mktemp -d "${TMPDIR:-/tmp}/freshet-quickstart-XXXXXX")
-as_owner=()
-if [[ $(id -u) -eq 0 ]]; then  # PostgreSQL refuses to run as root
-  chown postgres: "$work"
-  as_owner=(runuser -u postgres --)
-fi
-
-free_port() {
-  local port
-  for port in $(seq "$1" $(($1 + 200))); do
-    if ! (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null; then echo "$port"; return; fi
-  done
-  echo "quickstart: no free port near $1" >&2; exit 1
-}
-
-clusters=()
-cleanup() {
-  local dir
-  for dir in "${clusters[@]}"; do
-    "${as_owner[@]}" "$pg_bin/pg_ctl" -D "$dir" -m immediate stop >/dev/null 2>&1 || true
-  done
-  rm -rf "$work"
-}
-if [[ ${KEEP:-0} != 1 ]]; then trap cleanup EXIT; fi
-
-start_cluster() {  # name port
-  local dir=$work/$1
-  "${as_owner[@]}" "$pg_bin/initdb" -D "$dir" -U postgres --auth=trust >/dev/null
-  "${as_owner[@]}" "$pg_bin/pg_ctl" -D "$dir" -l "$work/$1.log" -w \
-    -o "-p $2 -k $work -c listen_addresses=127.0.0.1 -c fsync=off" start >/dev/null
-  clusters+=("$dir")
-}
+CLUSTERS_DIR=$(mktemp -d "${TMPDIR:-/tmp}/freshet-quickstart-XXXXXX")
+work=$CLUSTERS_DIR
+source "$repo/deploy/lib/clusters.sh"
+if [[ ${KEEP:-0} != 1 ]]; then trap stop_clusters EXIT; fi
 
 prod_port=$(free_port 55432)
-start_cluster prod "$prod_port"
+start_cluster prod "$prod_port" -c fsync=off
 dev_port=$(free_port $((prod_port + 1)))
-start_cluster dev "$dev_port"
+start_cluster dev "$dev_port" -c fsync=off
 prod=postgresql://postgres@127.0.0.1:$prod_port/app
 dev=postgresql://postgres@127.0.0.1:$dev_port/app
 
-psql_q() { "$pg_bin/psql" "$1" -X -q -v ON_ERROR_STOP=1 "${@:2}" >/dev/null; }
+psql_q() { "$PG_BIN/psql" "$1" -X -q -v ON_ERROR_STOP=1 "${@:2}" >/dev/null; }
 psql_q "postgresql://postgres@127.0.0.1:$prod_port/postgres" -c "CREATE DATABASE app"
 psql_q "postgresql://postgres@127.0.0.1:$dev_port/postgres" -c "CREATE DATABASE app"
 psql_q "$prod" -f "$repo/deploy/demo/schema_v1.sql"
@@ -78,10 +49,10 @@ echo "== freshet sync --verify"
 "$freshet" sync --from "$prod" --to "$dev" --verify --summary "$work/summary.md"
 echo
 echo "== dev after the sync"
-"$pg_bin/psql" "$dev" -X -c "SELECT (SELECT count(*) FROM customers) AS customers,
+"$PG_BIN/psql" "$dev" -X -c "SELECT (SELECT count(*) FROM customers) AS customers,
   (SELECT count(*) FROM tasks) AS tasks, (SELECT count(*) FROM audit_log) AS audit_rows,
   (SELECT string_agg(DISTINCT tier, ',') FROM customers) AS tier,
   (SELECT count(*) FROM feature_flags) AS feature_flags"
 if [[ ${KEEP:-0} == 1 ]]; then
-  echo "clusters kept: prod $prod, dev $dev (stop: pg_ctl -D $work/prod stop; pg_ctl -D $work/dev stop)"
+  echo "clusters kept: prod $prod, dev $dev (stop: $PG_BIN/pg_ctl -D $work/prod stop; same for $work/dev)"
 fi

@@ -132,7 +132,9 @@ Catalog ReadCatalog(Connection& connection) {
   for (int row = 0; row < triggers.Rows(); ++row) {
     Table* table = find(triggers.GetInt(row, 0));
     std::string_view enabled = triggers.Text(row, 2);
-    if (table) table->user_triggers.push_back({triggers.Get(row, 1), enabled.empty() ? 'O' : enabled.front()});
+    if (table)
+      table->user_triggers.push_back(
+          {triggers.Get(row, 1), enabled.empty() ? 'O' : enabled.front()});
   }
   return catalog;
 }

@@ -17,12 +17,12 @@ class Connection;
 
 struct Column {
   std::string name;
-  std::string type;          // format_type(atttypid, atttypmod), e.g. "numeric(14,2)"
+  std::string type;              // format_type(atttypid, atttypmod), e.g. "numeric(14,2)"
   bool binary_portable = false;  // binary COPY of this type is the same on any server
   bool not_null = false;
   std::optional<std::string> default_expr;  // pg_get_expr of the default, if any
-  bool generated = false;    // GENERATED ALWAYS AS (...) STORED: never written
-  char identity = 0;         // 0, 'a' (ALWAYS) or 'd' (BY DEFAULT)
+  bool generated = false;                   // GENERATED ALWAYS AS (...) STORED: never written
+  char identity = 0;                        // 0, 'a' (ALWAYS) or 'd' (BY DEFAULT)
 };
 
 enum class TableKind { kTable, kPartitioned };
@@ -49,11 +49,11 @@ struct Table {
   // Set on tables that INHERIT from another (not partitioning).
   std::vector<QualifiedName> inherits_from;
   bool has_inheritance_children = false;
-  int64_t estimated_rows = 0;  // pg_class.reltuples (0 when never analyzed)
-  int64_t bytes = 0;           // pg_table_size (heap + TOAST)
+  int64_t estimated_rows = 0;          // pg_class.reltuples (0 when never analyzed)
+  int64_t bytes = 0;                   // pg_table_size (heap + TOAST)
   bool owned_by_current_user = false;  // current_user is a member of the owner role
   std::vector<OwnedSequence> owned_sequences;
-  std::vector<Trigger> user_triggers;    // non-internal triggers on this relation itself
+  std::vector<Trigger> user_triggers;  // non-internal triggers on this relation itself
 
   bool IsPartition() const { return partition_root.has_value(); }
   const Column* FindColumn(const std::string& column) const;

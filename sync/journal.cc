@@ -46,7 +46,15 @@ struct Entry {
 }  // namespace
 
 void Journal::Ensure() {
-  if (!JournalExists(target_)) target_.Exec(sql::kJournalCreate);
+  if (JournalExists(target_)) return;
+  try {
+    target_.Exec(sql::kJournalCreate);
+  } catch (const Error& error) {
+    throw Error(fmt::format("cannot create freshet's journal (schema _freshet) on the target: the "
+                            "role needs CREATE on the database the first time ({})",
+                            error.what()),
+                error.sqlstate());
+  }
 }
 
 bool Journal::HasEntries() {

@@ -22,8 +22,7 @@ struct RestoreOutcome {
 class Journal {
  public:
   // `target` must outlive the Journal.
-  Journal(Connection& target, std::string run_id)
-      : target_(target), run_id_(std::move(run_id)) {}
+  Journal(Connection& target, std::string run_id) : target_(target), run_id_(std::move(run_id)) {}
 
   // Creates _freshet.journal if missing (needs CREATE on the database).
   void Ensure();

@@ -170,8 +170,8 @@ void CheckPatternsMatch(const Catalog& source, const Catalog& target, const Plan
   };
   for (const auto& text : options.includes)
     if (!matches_any(TablePattern::Parse(text)))
-      plan.errors.push_back(fmt::format(
-          "--include '{}' matches no table on the source or the target", text));
+      plan.errors.push_back(
+          fmt::format("--include '{}' matches no table on the source or the target", text));
   for (const auto& text : options.excludes)
     if (!matches_any(TablePattern::Parse(text)))
       plan.warnings.push_back(fmt::format("--exclude '{}' matches no table", text));

@@ -39,7 +39,7 @@ struct SequenceSync {
 struct TriggerToDisable {
   QualifiedName table;  // the relation the trigger is on (may be a partition)
   std::string name;
-  char enabled = 'O';   // state to restore
+  char enabled = 'O';  // state to restore
 };
 
 struct PlannedTable {
@@ -47,9 +47,9 @@ struct PlannedTable {
   TableKind target_kind = TableKind::kTable;
   bool source_partitioned = false;
   ColumnMapping mapping;
-  std::vector<CopyUnit> units;      // per leaf partition, or one
-  std::string route;                // "direct", "per partition", "through the root"
-  std::vector<int> prerequisites;   // indexes into Plan::tables, loaded first
+  std::vector<CopyUnit> units;     // per leaf partition, or one
+  std::string route;               // "direct", "per partition", "through the root"
+  std::vector<int> prerequisites;  // indexes into Plan::tables, loaded first
   std::vector<SequenceSync> sequences;
   std::vector<TriggerToDisable> triggers;
   int64_t estimated_rows = 0;
@@ -72,7 +72,7 @@ struct Plan {
   std::vector<DeferredConstraint> deferred;
   std::vector<QualifiedName> source_only_tables;  // selected, not on the target: skipped
   std::vector<QualifiedName> target_only_tables;  // selected, not on the source: untouched
-  std::vector<std::string> errors;    // the sync must not start
+  std::vector<std::string> errors;                // the sync must not start
   std::vector<std::string> warnings;
 
   bool ok() const { return errors.empty(); }

@@ -1,9 +1,9 @@
 #include "sync/report.h"
 
 #include <fcntl.h>
-#include <sys/stat.h>
 #include <fmt/format.h>
 #include <fmt/ranges.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -290,7 +290,8 @@ void WriteFileAtomically(const std::string& path, const std::string& text) {
   // "-" and existing non-regular files (/dev/stdout, a pipe) are written in
   // place: renaming over them would replace the device or pipe with a file.
   struct stat existing;
-  bool special = path == "-" || (::stat(path.c_str(), &existing) == 0 && !S_ISREG(existing.st_mode));
+  bool special =
+      path == "-" || (::stat(path.c_str(), &existing) == 0 && !S_ISREG(existing.st_mode));
   std::string temp = special ? path : fmt::format("{}.tmp.{}", path, ::getpid());
   auto fail = [&](const std::string& what, int error, bool remove_temp) {
     if (remove_temp) ::unlink(temp.c_str());
@@ -298,7 +299,7 @@ void WriteFileAtomically(const std::string& path, const std::string& text) {
                             std::error_code(error, std::generic_category()).message()));
   };
   int fd = path == "-" ? ::dup(STDOUT_FILENO)
-                      : ::open(temp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+                       : ::open(temp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
   if (fd < 0) fail("creating " + temp, errno, false);
   size_t written = 0;
   while (written < text.size()) {

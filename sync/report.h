@@ -5,7 +5,6 @@
 #pragma once
 
 #include <nlohmann/json.hpp>
-
 #include <optional>
 #include <string>
 #include <vector>
@@ -49,7 +48,7 @@ struct RunReport {
   std::string error;  // set when the run failed
   std::vector<TableReport> tables;
   std::vector<std::string> deferred_constraints;  // "public.tasks.tasks_x_fkey (cycle)"
-  std::vector<std::string> restored;  // journal entries restored at start/end
+  std::vector<std::string> restored;              // journal entries restored at start/end
   std::vector<std::string> warnings;
   std::vector<std::string> source_only_tables;
   std::vector<std::string> target_only_tables;

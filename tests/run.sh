@@ -25,33 +25,7 @@ FRESHET_WORKLOAD=$(cd "$workload" && pwd)
 export FRESHET_WORKLOAD
 cd "$repo"
 
-packages=(
-  build-essential cmake pkg-config git
-  libpq-dev libzstd-dev zstd libboost-dev libfmt-dev libspdlog-dev
-  libgtest-dev libgmock-dev libbenchmark-dev libpg-query-dev libcli11-dev
-  libtomlplusplus-dev nlohmann-json3-dev
-  postgresql-15 postgresql-client-15
-  bc time procps util-linux
-)
-
-missing=()
-for package in "${packages[@]}"; do
-  status=$(dpkg-query -W -f='${Status}' "$package" 2>/dev/null || true)
-  [[ $status == "install ok installed" ]] || missing+=("$package")
-done
-if ((${#missing[@]} > 0)); then
-  echo "tests/run.sh: installing ${missing[*]}" >&2
-  if [[ $(id -u) -eq 0 ]]; then
-    as_root=()
-  elif command -v sudo >/dev/null 2>&1; then
-    as_root=(sudo)
-  else
-    die "missing packages (${missing[*]}); run as root or install sudo"
-  fi
-  "${as_root[@]}" apt-get update
-  "${as_root[@]}" env DEBIAN_FRONTEND=noninteractive \
-    apt-get install -y --no-install-recommends "${missing[@]}"
-fi
+"$repo/deploy/install-deps.sh"
 
 # What the integration tests need at run time: fail now, with a clear message,
 # rather than in every test.

@@ -48,12 +48,13 @@ std::string QuoteTable(const std::string& table) {
 std::vector<std::string> Columns(const PgCluster& cluster, const std::string& db,
                                  const std::string& table, bool skip_generated) {
   auto dot = table.find('.');
-  return Lines(cluster.Psql(
-      db, "SELECT a.attname FROM pg_attribute a JOIN pg_class c ON c.oid = a.attrelid "
-          "JOIN pg_namespace n ON n.oid = c.relnamespace WHERE n.nspname = '" +
-              table.substr(0, dot) + "' AND c.relname = '" + table.substr(dot + 1) +
-              "' AND a.attnum > 0 AND NOT a.attisdropped" +
-              (skip_generated ? " AND a.attgenerated = ''" : "") + " ORDER BY a.attnum"));
+  return Lines(
+      cluster.Psql(db,
+                   "SELECT a.attname FROM pg_attribute a JOIN pg_class c ON c.oid = a.attrelid "
+                   "JOIN pg_namespace n ON n.oid = c.relnamespace WHERE n.nspname = '" +
+                       table.substr(0, dot) + "' AND c.relname = '" + table.substr(dot + 1) +
+                       "' AND a.attnum > 0 AND NOT a.attisdropped" +
+                       (skip_generated ? " AND a.attgenerated = ''" : "") + " ORDER BY a.attnum"));
 }
 
 }  // namespace
@@ -61,10 +62,11 @@ std::vector<std::string> Columns(const PgCluster& cluster, const std::string& db
 std::vector<std::string> UserTables(const PgCluster& cluster, const std::string& db,
                                     const std::vector<std::string>& schemas) {
   return Lines(cluster.Psql(
-      db, "SELECT n.nspname || '.' || c.relname FROM pg_class c JOIN pg_namespace n ON "
-          "n.oid = c.relnamespace WHERE c.relkind IN ('r', 'p') AND NOT c.relispartition AND "
-          "n.nspname IN (" +
-              SqlList(schemas) + ") ORDER BY 1"));
+      db,
+      "SELECT n.nspname || '.' || c.relname FROM pg_class c JOIN pg_namespace n ON "
+      "n.oid = c.relnamespace WHERE c.relkind IN ('r', 'p') AND NOT c.relispartition AND "
+      "n.nspname IN (" +
+          SqlList(schemas) + ") ORDER BY 1"));
 }
 
 std::vector<std::string> SharedColumns(const PgCluster& source, const std::string& source_db,
@@ -82,9 +84,10 @@ std::string TableDigest(const PgCluster& cluster, const std::string& db, const s
   std::string row = "ROW(";
   for (size_t i = 0; i < columns.size(); ++i) row += (i ? ", " : "") + Quote(columns[i]);
   row += ")::text";
-  return cluster.Psql(db, "SELECT count(*) || ' ' || coalesce(md5(string_agg(r, E'\\n' ORDER BY "
-                          "r)), '-') FROM (SELECT " +
-                              row + " AS r FROM " + QuoteTable(table) + ") rows");
+  return cluster.Psql(db,
+                      "SELECT count(*) || ' ' || coalesce(md5(string_agg(r, E'\\n' ORDER BY "
+                      "r)), '-') FROM (SELECT " +
+                          row + " AS r FROM " + QuoteTable(table) + ") rows");
 }
 
 std::vector<std::string> DifferingTables(const PgCluster& source, const std::string& source_db,
@@ -113,10 +116,11 @@ std::vector<std::string> InvalidConstraintsAndIndexes(const PgCluster& cluster,
 
 std::vector<std::string> ForeignKeys(const PgCluster& cluster, const std::string& db) {
   return Lines(cluster.Psql(
-      db, "SELECT n.nspname || '.' || c.relname || '.' || con.conname FROM pg_constraint con "
-          "JOIN pg_class c ON c.oid = con.conrelid JOIN pg_namespace n ON n.oid = "
-          "c.relnamespace WHERE con.contype = 'f' AND n.nspname NOT IN ('pg_catalog') "
-          "ORDER BY 1"));
+      db,
+      "SELECT n.nspname || '.' || c.relname || '.' || con.conname FROM pg_constraint con "
+      "JOIN pg_class c ON c.oid = con.conrelid JOIN pg_namespace n ON n.oid = "
+      "c.relnamespace WHERE con.contype = 'f' AND n.nspname NOT IN ('pg_catalog') "
+      "ORDER BY 1"));
 }
 
 }  // namespace freshet::testing

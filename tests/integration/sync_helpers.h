@@ -32,7 +32,8 @@ std::string TableDigest(const PgCluster& cluster, const std::string& db, const s
 // Tables (of those both sides have) whose digests differ, as "schema.table".
 std::vector<std::string> DifferingTables(const PgCluster& source, const std::string& source_db,
                                          const PgCluster& target, const std::string& target_db,
-                                         const std::vector<std::string>& schemas = {"public", "auth"});
+                                         const std::vector<std::string>& schemas = {"public",
+                                                                                    "auth"});
 
 // Constraints that are NOT VALID and indexes that are not valid, as text; empty
 // when everything is valid.

@@ -30,23 +30,25 @@ class SyncRecovery : public ::testing::Test {
   // Starts a sync slowed down by the loader's test hook and kills it with
   // SIGKILL once some tables are loaded and the cycle constraint is dropped.
   void KillSyncMidLoad() {
-    BackgroundProcess sync = StartCommand(
-        {FreshetBinary(), "sync", "--from", Prod(), "--to", Dev(), "--include", "auth.users",
-         "--jobs", "2"},
-        {{"FRESHET_TEST_UNIT_DELAY_MS", "400"}});
+    BackgroundProcess sync = StartCommand({FreshetBinary(), "sync", "--from", Prod(), "--to", Dev(),
+                                           "--include", "auth.users", "--jobs", "2"},
+                                          {{"FRESHET_TEST_UNIT_DELAY_MS", "400"}});
     bool mid_load = false;
     for (int i = 0; i < 300 && !mid_load; ++i) {
       std::this_thread::sleep_for(std::chrono::milliseconds(50));
       mid_load = DevSql("SELECT to_regclass('_freshet.journal') IS NOT NULL") == "t" &&
-                 DevSql("SELECT EXISTS (SELECT 1 FROM public.audit_log) AND EXISTS (SELECT 1 FROM "
-                        "_freshet.journal)") == "t";
+                 DevSql(
+                     "SELECT EXISTS (SELECT 1 FROM public.audit_log) AND EXISTS (SELECT 1 FROM "
+                     "_freshet.journal)") == "t";
     }
     ASSERT_TRUE(mid_load) << sync.Stderr();
     sync.Signal(SIGKILL);
     RunResult killed = sync.Wait();
     ASSERT_EQ(killed.signal, SIGKILL);
     // The kill hit the window where the target is set aside.
-    ASSERT_EQ(DevSql("SELECT count(*) FROM pg_constraint WHERE conname = 'meeting_action_items_task_id_fkey'"), "0");
+    ASSERT_EQ(DevSql("SELECT count(*) FROM pg_constraint WHERE conname = "
+                     "'meeting_action_items_task_id_fkey'"),
+              "0");
     ASSERT_EQ(DevSql("SELECT tgenabled FROM pg_trigger WHERE tgname = 'deals_touch'"), "D");
   }
 
@@ -59,7 +61,8 @@ TEST_F(SyncRecovery, RerunAfterSigkillMidLoadEndsEqualWithEveryConstraint) {
   std::vector<std::string> fks_before = ForeignKeys(dev_, dev_db_);
   KillSyncMidLoad();
 
-  RunResult rerun = Freshet({"sync", "--from", Prod(), "--to", Dev(), "--include", "auth.users", "--verify"});
+  RunResult rerun =
+      Freshet({"sync", "--from", Prod(), "--to", Dev(), "--include", "auth.users", "--verify"});
   ASSERT_EQ(rerun.exit_code, 0) << rerun.err;
   EXPECT_THAT(rerun.err, HasSubstr("interrupted"));
   EXPECT_EQ(ForeignKeys(dev_, dev_db_), fks_before);
@@ -124,15 +127,19 @@ TEST_F(SyncRecovery, SourceTakingWritesDuringSyncStillGivesAConsistentCopy) {
 
   // Writer rows arrive in pairs, and the deleted contacts are gone exactly as
   // often: the copy is one instant of prod.
-  std::string writer_companies = DevSql("SELECT count(*) FROM public.companies WHERE name = 'writer co'");
-  EXPECT_EQ(DevSql("SELECT count(*) FROM public.contacts WHERE first_name = 'writer'"), writer_companies);
+  std::string writer_companies =
+      DevSql("SELECT count(*) FROM public.companies WHERE name = 'writer co'");
+  EXPECT_EQ(DevSql("SELECT count(*) FROM public.contacts WHERE first_name = 'writer'"),
+            writer_companies);
   EXPECT_THAT(InvalidConstraintsAndIndexes(dev_, dev_db_), IsEmpty());
 }
 
 TEST_F(SyncRecovery, TargetRoleThatOwnsTablesButIsNotSuperuserCanSync) {
   DevSql(
       "CREATE ROLE app_owner LOGIN NOSUPERUSER; "
-      "GRANT CREATE ON DATABASE \"" + dev_db_ + "\" TO app_owner; "
+      "GRANT CREATE ON DATABASE \"" +
+      dev_db_ +
+      "\" TO app_owner; "
       "GRANT USAGE, CREATE ON SCHEMA public, auth TO app_owner; "
       "DO $$ DECLARE r record; BEGIN FOR r IN SELECT format('%I.%I', n.nspname, c.relname) AS t "
       "FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace "

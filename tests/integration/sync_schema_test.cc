@@ -117,7 +117,10 @@ TEST_F(SchemaEdges, CopiesEveryTypeAndQuotedIdentifierExactly) {
   EXPECT_THAT(DifferingTables(prod_, prod_db_, dev_, dev_db_, {"public", "My Schema"}), IsEmpty());
   EXPECT_EQ(dev_.Psql(dev_db_, "SELECT count(*) FROM \"My Schema\".\"Order Items.v2\""), "300");
   // The generated column was computed by the target, not copied.
-  EXPECT_EQ(dev_.Psql(dev_db_, "SELECT count(*) FROM \"My Schema\".\"Order Items.v2\" WHERE total <> amount * 2"), "0");
+  EXPECT_EQ(
+      dev_.Psql(dev_db_,
+                "SELECT count(*) FROM \"My Schema\".\"Order Items.v2\" WHERE total <> amount * 2"),
+      "0");
   EXPECT_THAT(InvalidConstraintsAndIndexes(dev_, dev_db_), IsEmpty());
 }
 
@@ -144,8 +147,11 @@ TEST_F(SchemaEdges, DifferentPartitionLayoutLoadsThroughTheRoot) {
 
 TEST_F(SchemaEdges, InheritanceParentAndChildAreEachCopiedOnce) {
   ASSERT_EQ(Sync().exit_code, 0);
-  EXPECT_EQ(dev_.Psql(dev_db_, "SELECT string_agg(name, ',' ORDER BY id) FROM ONLY public.vehicles"), "bike,boat");
-  EXPECT_EQ(dev_.Psql(dev_db_, "SELECT string_agg(name, ',' ORDER BY id) FROM public.cars"), "car,van");
+  EXPECT_EQ(
+      dev_.Psql(dev_db_, "SELECT string_agg(name, ',' ORDER BY id) FROM ONLY public.vehicles"),
+      "bike,boat");
+  EXPECT_EQ(dev_.Psql(dev_db_, "SELECT string_agg(name, ',' ORDER BY id) FROM public.cars"),
+            "car,van");
   EXPECT_EQ(dev_.Psql(dev_db_, "SELECT count(*) FROM public.vehicles"), "4");
 }
 
@@ -156,8 +162,9 @@ TEST_F(SchemaEdges, ColumnsMatchByNameAcrossTypeChangesAndOrder) {
   EXPECT_THAT(plan.out, HasSubstr("created_at"));
   EXPECT_THAT(plan.out, HasSubstr("public.old_stuff"));
   ASSERT_EQ(Sync().exit_code, 0);
-  EXPECT_EQ(dev_.Psql(dev_db_, "SELECT sum(value), count(*) FILTER (WHERE created_at IS NOT NULL), "
-                               "count(*) FILTER (WHERE note = 'n' || id) FROM public.measure"),
+  EXPECT_EQ(dev_.Psql(dev_db_,
+                      "SELECT sum(value), count(*) FILTER (WHERE created_at IS NOT NULL), "
+                      "count(*) FILTER (WHERE note = 'n' || id) FROM public.measure"),
             "1275000|50|50");
   EXPECT_EQ(dev_.Psql(dev_db_, "SELECT to_regclass('public.old_stuff') IS NULL"), "t");
 }

@@ -43,19 +43,26 @@ TEST_F(WorkloadSync, MakesEverySharedTableEqualToProd) {
 
 TEST_F(WorkloadSync, LeavesDevConstraintsIndexesAndTriggersInPlace) {
   std::vector<std::string> fks_before = ForeignKeys(dev_, dev_db_);
-  std::string indexes_before = DevSql("SELECT string_agg(indexrelid::regclass::text, ',' ORDER BY 1) FROM pg_index i JOIN pg_class c ON c.oid = i.indrelid JOIN pg_namespace n ON n.oid = c.relnamespace WHERE n.nspname IN ('public', 'auth')");
+  std::string indexes_before = DevSql(
+      "SELECT string_agg(indexrelid::regclass::text, ',' ORDER BY 1) FROM pg_index i JOIN pg_class "
+      "c ON c.oid = i.indrelid JOIN pg_namespace n ON n.oid = c.relnamespace WHERE n.nspname IN "
+      "('public', 'auth')");
   RunResult run = Freshet({"sync", "--from", Prod(), "--to", Dev(), "--include", "auth.users"});
   ASSERT_EQ(run.exit_code, 0) << run.err;
 
   EXPECT_EQ(ForeignKeys(dev_, dev_db_), fks_before);
-  EXPECT_EQ(DevSql("SELECT string_agg(indexrelid::regclass::text, ',' ORDER BY 1) FROM pg_index i JOIN pg_class c ON c.oid = i.indrelid JOIN pg_namespace n ON n.oid = c.relnamespace WHERE n.nspname IN ('public', 'auth')"), indexes_before);
+  EXPECT_EQ(DevSql("SELECT string_agg(indexrelid::regclass::text, ',' ORDER BY 1) FROM pg_index i "
+                   "JOIN pg_class c ON c.oid = i.indrelid JOIN pg_namespace n ON n.oid = "
+                   "c.relnamespace WHERE n.nspname IN ('public', 'auth')"),
+            indexes_before);
   EXPECT_THAT(InvalidConstraintsAndIndexes(dev_, dev_db_), IsEmpty());
   EXPECT_EQ(DevSql("SELECT tgenabled FROM pg_trigger WHERE tgname = 'deals_touch'"), "O");
   EXPECT_EQ(DevSql("SELECT count(*) FROM _freshet.journal"), "0");
 }
 
 TEST_F(WorkloadSync, KeepsDevOnlyColumnDefaultsAndDevOnlyTable) {
-  std::string flags_before = DevSql("SELECT string_agg(key || enabled::text, ',') FROM public.feature_flags");
+  std::string flags_before =
+      DevSql("SELECT string_agg(key || enabled::text, ',') FROM public.feature_flags");
   RunResult run = Freshet({"sync", "--from", Prod(), "--to", Dev(), "--include", "auth.users"});
   ASSERT_EQ(run.exit_code, 0) << run.err;
 
@@ -70,14 +77,16 @@ TEST_F(WorkloadSync, AdvancesSequencesPastCopiedRows) {
   ASSERT_EQ(run.exit_code, 0) << run.err;
   for (const char* table : {"companies", "contacts", "deals"}) {
     SCOPED_TRACE(table);
-    std::string behind = DevSql(std::string("SELECT count(*) FROM pg_sequences s WHERE s.sequencename = '") + table +
-                                "_id_seq' AND s.last_value < (SELECT max(id) FROM public." + table + ")");
+    std::string behind =
+        DevSql(std::string("SELECT count(*) FROM pg_sequences s WHERE s.sequencename = '") + table +
+               "_id_seq' AND s.last_value < (SELECT max(id) FROM public." + table + ")");
     EXPECT_EQ(behind, "0");
   }
   // A new row takes the next id instead of colliding with a copied one.
   EXPECT_NO_THROW(DevSql("INSERT INTO public.organizations (name) VALUES ('new org')"));
-  EXPECT_NO_THROW(DevSql(
-      "INSERT INTO public.companies (org_id, name) SELECT id, 'new co' FROM public.organizations LIMIT 1"));
+  EXPECT_NO_THROW(
+      DevSql("INSERT INTO public.companies (org_id, name) SELECT id, 'new co' FROM "
+             "public.organizations LIMIT 1"));
 }
 
 TEST_F(WorkloadSync, VerifyFlagAndVerifyCommandPassAfterSync) {
@@ -85,14 +94,19 @@ TEST_F(WorkloadSync, VerifyFlagAndVerifyCommandPassAfterSync) {
                            "--verify", "--report", "-"});
   ASSERT_EQ(run.exit_code, 0) << run.err;
   EXPECT_THAT(run.out, HasSubstr("\"mismatched\": []"));
-  RunResult verify = Freshet({"verify", "--from", Prod(), "--to", Dev(), "--include", "auth.users"});
+  RunResult verify =
+      Freshet({"verify", "--from", Prod(), "--to", Dev(), "--include", "auth.users"});
   EXPECT_EQ(verify.exit_code, 0) << verify.err;
 }
 
 TEST_F(WorkloadSync, VerifyNamesTheTableThatDiffers) {
-  ASSERT_EQ(Freshet({"sync", "--from", Prod(), "--to", Dev(), "--include", "auth.users"}).exit_code, 0);
-  DevSql("UPDATE public.deals SET title = title || ' (edited on dev)' WHERE id = (SELECT min(id) FROM public.deals)");
-  RunResult verify = Freshet({"verify", "--from", Prod(), "--to", Dev(), "--include", "auth.users"});
+  ASSERT_EQ(Freshet({"sync", "--from", Prod(), "--to", Dev(), "--include", "auth.users"}).exit_code,
+            0);
+  DevSql(
+      "UPDATE public.deals SET title = title || ' (edited on dev)' WHERE id = (SELECT min(id) FROM "
+      "public.deals)");
+  RunResult verify =
+      Freshet({"verify", "--from", Prod(), "--to", Dev(), "--include", "auth.users"});
   EXPECT_EQ(verify.exit_code, 4);
   EXPECT_THAT(verify.err, HasSubstr("public.deals"));
   EXPECT_THAT(verify.err, Not(HasSubstr("public.contacts differ")));
@@ -123,7 +137,8 @@ TEST_F(WorkloadSync, FkOutsideNotValidReAddsTheConstraintNotValid) {
   RunResult run = Freshet({"sync", "--from", Prod(), "--to", Dev(), "--fk-outside=not-valid"});
   ASSERT_EQ(run.exit_code, 0) << run.err;
   EXPECT_THAT(run.err, HasSubstr("profiles_id_fkey"));
-  EXPECT_EQ(DevSql("SELECT convalidated FROM pg_constraint WHERE conname = 'profiles_id_fkey'"), "f");
+  EXPECT_EQ(DevSql("SELECT convalidated FROM pg_constraint WHERE conname = 'profiles_id_fkey'"),
+            "f");
   EXPECT_EQ(DevSql("SELECT count(*) FROM public.profiles"),
             prod_.Psql(prod_db_, "SELECT count(*) FROM public.profiles"));
 }

@@ -414,6 +414,7 @@ std::string BackgroundProcess::Stderr() const { return err_fd_ >= 0 ? ReadAll(er
 PgCluster::PgCluster(std::vector<std::string> extra_settings) {
   const char* bin = std::getenv("FRESHET_PG_BIN");
   bin_dir_ = bin && *bin ? bin : kDefaultPgBin;
+  creator_pid_ = getpid();
   for (const char* program : {"initdb", "pg_ctl", "postgres", "psql"}) {
     if (access((bin_dir_ + "/" + program).c_str(), X_OK) != 0)
       throw std::runtime_error("PostgreSQL program " + bin_dir_ + "/" + program +
@@ -469,8 +470,9 @@ void PgCluster::StartWatchdog() {
   Fd read_end(fds[0]);
   watchdog_fd_ = fds[1];
   SpawnSpec spec;
-  spec.argv = {"/bin/sh", "-c", kWatchdogScript,           "freshet-pg-watchdog",
-               bin_dir_,  dir_, KeepClusters() ? "1" : "0"};
+  // $0 names the watchdog in ps; $1..$3 are the script's arguments.
+  spec.argv = {"/bin/sh", "-c", kWatchdogScript, "freshet-pg-watchdog"};
+  spec.argv.insert(spec.argv.end(), {bin_dir_, dir_, KeepClusters() ? "1" : "0"});
   spec.stdin_fd = read_end.get();
   spec.cwd = "/";
   spec.uid = owner_uid_;
@@ -538,6 +540,8 @@ void PgCluster::StartServer() {
 }
 
 void PgCluster::Teardown() noexcept {
+  // A forked child that exits normally must not stop its parent's cluster.
+  if (getpid() != creator_pid_) return;
   try {
     if (!dir_.empty()) {
       if (std::filesystem::exists(data_dir() + "/postmaster.pid"))

@@ -140,6 +140,7 @@ class PgCluster {
   int port_ = 0;
   std::optional<uid_t> owner_uid_;  // set when running as root
   gid_t owner_gid_ = 0;
+  pid_t creator_pid_ = -1;
   pid_t watchdog_pid_ = -1;
   int watchdog_fd_ = -1;
 };

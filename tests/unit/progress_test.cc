@@ -79,13 +79,6 @@ TEST(Progress, StatusLineShowsEtaOnceRowsMove) {
   EXPECT_TRUE(std::regex_search(line, std::regex(R"(ETA \d+:\d\d)"))) << line;
 }
 
-TEST(Progress, StatusLineRateIsUnknownRightAtTheStart) {
-  Progress progress(Items({1000}), false);
-  Advance(progress, 0, 500);
-  std::string line = progress.StatusLine();
-  EXPECT_NE(line.find("-- MB/s ETA --"), std::string::npos) << line;
-}
-
 TEST(Progress, StatusLineEtaIsUnknownBeforeAnyRow) {
   Progress progress(Items({1000}), false);
   progress.MarkStarted(0);

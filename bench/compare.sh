@@ -1,0 +1,136 @@
+#!/usr/bin/env bash
+# Times the ways to refresh a dev database from prod on the reference
+# workload, in one run, alternating contenders, rebuilding dev identically
+# (from a template) before each run, and verifying every result equal to prod:
+#   a) pg_dump -Fc + TRUNCATE + pg_restore --data-only --disable-triggers
+#   b) pg_dump -Fd -j2 + TRUNCATE + pg_restore -j2 --data-only --disable-triggers
+#   c) freshet sync
+# Prints medians, min-max and the ratios c/a and c/b, with freshet's CPU
+# seconds and peak RSS (/usr/bin/time -v), and writes them to bench/results/.
+#
+# Usage: bench/compare.sh [--scale N] [--runs K] [--workload DIR] [--jobs J]
+set -euo pipefail
+
+repo=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+scale=1 runs=3 jobs=4
+workload=${FRESHET_WORKLOAD:-$repo/../shared/workload}
+while (($#)); do
+  case $1 in
+    --scale) scale=$2; shift 2 ;;
+    --runs) runs=$2; shift 2 ;;
+    --workload) workload=$2; shift 2 ;;
+    --jobs) jobs=$2; shift 2 ;;
+    *) echo "usage: $0 [--scale N] [--runs K] [--workload DIR] [--jobs J]" >&2; exit 2 ;;
+  esac
+done
+workload=$(cd "$workload" && pwd)
+command_line="bench/compare.sh --scale $scale --runs $runs --jobs $jobs"
+
+"$repo/deploy/install-deps.sh"
+cmake -S "$repo" -B "$repo/build" -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
+cmake --build "$repo/build" -j"$(nproc)" --target freshet >/dev/null
+freshet=$repo/build/freshet
+
+CLUSTERS_DIR=$(mktemp -d "${TMPDIR:-/tmp}/freshet-bench-XXXXXX")
+source "$repo/deploy/lib/clusters.sh"
+trap stop_clusters EXIT
+# Both servers alike for every contender: a throwaway dev-style setup.
+settings=(-c shared_buffers=1GB -c max_wal_size=8GB -c fsync=off -c synchronous_commit=off
+          -c full_page_writes=off -c maintenance_work_mem=512MB -c max_connections=50)
+prod_port=$(free_port 56432)
+start_cluster prod "$prod_port" "${settings[@]}"
+dev_port=$(free_port $((prod_port + 1)))
+start_cluster dev "$dev_port" "${settings[@]}"
+prod=postgresql://postgres@127.0.0.1:$prod_port/prod
+dev=postgresql://postgres@127.0.0.1:$dev_port/dev
+dev_admin=postgresql://postgres@127.0.0.1:$dev_port/postgres
+psql_q() { "$PG_BIN/psql" "$1" -X -q -v ON_ERROR_STOP=1 "${@:2}" >/dev/null; }
+
+echo "building the workload at scale $scale..." >&2
+psql_q "postgresql://postgres@127.0.0.1:$prod_port/postgres" -c "CREATE DATABASE prod"
+psql_q "$dev_admin" -c "CREATE DATABASE dev"
+PATH=$PG_BIN:$PATH "$workload/load.sh" "$prod" "$dev" "$scale"
+psql_q "$prod" -c "VACUUM ANALYZE"
+psql_q "$dev_admin" -c "ALTER DATABASE dev RENAME TO dev_template"
+prod_size=$("$PG_BIN/psql" "$prod" -XAtc "SELECT pg_size_pretty(pg_database_size(current_database()))")
+
+reset_dev() {
+  psql_q "$dev_admin" -c "DROP DATABASE IF EXISTS dev WITH (FORCE)"
+  psql_q "$dev_admin" -c "CREATE DATABASE dev TEMPLATE dev_template"
+}
+# What the CI job truncates by hand today: every table the dump restores.
+truncate_dev() {
+  psql_q "$dev" -c "TRUNCATE $("$PG_BIN/psql" "$dev" -XAtc "SELECT string_agg(format('%I.%I',
+    n.nspname, c.relname), ', ') FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+    WHERE c.relkind IN ('r', 'p') AND NOT c.relispartition AND ((n.nspname = 'public' AND
+    c.relname <> 'feature_flags') OR (n.nspname = 'auth' AND c.relname = 'users'))")"
+}
+dump_tables=(-t 'public.*' -t auth.users)
+scratch=$CLUSTERS_DIR/scratch
+run_a() {
+  "$PG_BIN/pg_dump" -Fc "${dump_tables[@]}" -f "$scratch.dump" "$prod"
+  truncate_dev
+  "$PG_BIN/pg_restore" --data-only --disable-triggers -d "$dev" "$scratch.dump"
+  dump_size=$(stat -c %s "$scratch.dump")
+  rm -f "$scratch.dump"
+}
+run_b() {
+  "$PG_BIN/pg_dump" -Fd -j2 "${dump_tables[@]}" -f "$scratch.dir" "$prod"
+  truncate_dev
+  "$PG_BIN/pg_restore" -j2 --data-only --disable-triggers -d "$dev" "$scratch.dir"
+  rm -rf "$scratch.dir"
+}
+run_c() {
+  /usr/bin/time -v -o "$scratch.time" "$freshet" -q sync --from "$prod" --to "$dev" \
+    --include auth.users --jobs "$jobs" 2>"$scratch.err" || { cat "$scratch.err" >&2; return 1; }
+  cpu=$(awk -F': ' '/User time/ {u=$2} /System time/ {s=$2} END {print u + s}' "$scratch.time")
+  rss=$(awk -F': ' '/Maximum resident/ {print $2}' "$scratch.time")
+}
+
+declare -A times
+freshet_cpu=() freshet_rss=()
+for ((k = 1; k <= runs; k++)); do
+  # Alternate the order so no contender always runs on a warmer cache.
+  if ((k % 2)); then order=(a b c); else order=(c b a); fi
+  for contender in "${order[@]}"; do
+    reset_dev
+    start=$(date +%s.%N)
+    "run_$contender"
+    seconds=$(echo "$(date +%s.%N) - $start" | bc -l)
+    "$freshet" -q verify --from "$prod" --to "$dev" --include auth.users >/dev/null 2>"$scratch.verify" ||
+      { echo "run $k ($contender): dev differs from prod" >&2; cat "$scratch.verify" >&2; exit 1; }
+    times[$contender]+="$(printf %.2f "$seconds") "
+    if [[ $contender == c ]]; then freshet_cpu+=("$cpu"); freshet_rss+=("$rss"); fi
+    printf 'run %d %s: %.1f s (verified equal)\n' "$k" "$contender" "$seconds" >&2
+  done
+done
+
+median() { tr ' ' '\n' | grep -v '^$' | sort -g | awk '{v[NR]=$1} END {print (NR % 2) ? v[(NR+1)/2] : (v[NR/2] + v[NR/2+1]) / 2}'; }
+minmax() { tr ' ' '\n' | grep -v '^$' | sort -g | awk 'NR==1 {lo=$1} {hi=$1} END {printf "%.1f-%.1f", lo, hi}'; }
+ma=$(echo "${times[a]}" | median) mb=$(echo "${times[b]}" | median) mc=$(echo "${times[c]}" | median)
+fmt1() { printf "%.1f" "$1"; }
+cpu_median=$(echo "${freshet_cpu[*]}" | median)
+rss_max=$(printf '%s\n' "${freshet_rss[@]}" | sort -n | tail -1)
+
+mkdir -p "$repo/bench/results"
+result=$repo/bench/results/compare-scale$scale-$(date -u +%Y%m%dT%H%M%SZ).md
+{
+  echo "# Refresh comparison, scale $scale"
+  echo
+  echo "Command: \`$command_line\` ($(date -u +%Y-%m-%dT%H:%MZ), freshet $(git -C "$repo" rev-parse --short HEAD))"
+  echo "Machine: $(nproc) cores, $(awk '/MemTotal/ {printf "%.0f GiB", $2/1048576}' /proc/meminfo), $(uname -r), $("$PG_BIN/postgres" --version)"
+  echo "Servers: both local (loopback), ${settings[*]}. Prod database: $prod_size."
+  echo
+  echo "| contender | median s | min-max s |"
+  echo "| --- | ---: | ---: |"
+  echo "| a) pg_dump -Fc + TRUNCATE + pg_restore --data-only --disable-triggers | $(fmt1 "$ma") | $(echo "${times[a]}" | minmax) |"
+  echo "| b) pg_dump -Fd -j2 + TRUNCATE + pg_restore -j2 --data-only --disable-triggers | $(fmt1 "$mb") | $(echo "${times[b]}" | minmax) |"
+  echo "| c) freshet sync --jobs $jobs | $(fmt1 "$mc") | $(echo "${times[c]}" | minmax) |"
+  echo
+  printf 'Ratios (medians): c/a = %.2f, c/b = %.2f\n\n' "$(echo "$mc / $ma" | bc -l)" "$(echo "$mc / $mb" | bc -l)"
+  printf 'freshet: CPU (user+sys) median %.1f s = %.0f%% of its wall time; peak RSS %d MB\n' \
+    "$cpu_median" "$(echo "100 * $cpu_median / $mc" | bc -l)" "$((rss_max / 1024))"
+  echo "pg_dump -Fc file: $((dump_size / 1048576)) MB. Runs: $runs, alternating; every run verified equal to prod."
+  echo "Raw seconds: a: ${times[a]}| b: ${times[b]}| c: ${times[c]}"
+} | tee "$result"
+echo "written to $result" >&2
