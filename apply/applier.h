@@ -1,0 +1,62 @@
+// Applies migrations to a database the way CI does on merge, keeping history
+// compatible with the Supabase CLI (supabase_migrations.schema_migrations:
+// version, statements, name) plus freshet's own record of each applied file
+// (sha256, applied at, duration, applied by) in _freshet.migration_log.
+// Two appliers never interleave: `up` holds a session advisory lock.
+#pragma once
+
+#include <optional>
+#include <ostream>
+#include <string>
+#include <vector>
+
+#include "apply/migration_set.h"
+
+namespace freshet {
+
+struct MigrateOptions {
+  std::string db_url;
+  std::string dir = "supabase/migrations";
+  bool dry_run = false;
+  bool include_all = false;  // apply pending files older than the newest applied one
+  // Defaults set with SET LOCAL before each file; a file may override them
+  // with its own SET statements.
+  std::string lock_timeout = "5s";
+  std::string statement_timeout = "15min";
+};
+
+struct UpResult {
+  std::vector<std::string> applied;  // filenames applied (or that would be, with dry_run)
+  std::string dry_run_text;          // with dry_run: what would run, statement by statement
+};
+
+// Applies pending migrations in version order, each file and its history rows
+// in one transaction (`-- freshet:no-transaction` files: their one statement
+// outside a transaction, history after it). Stops at the first failure and
+// throws Error naming file, statement number, line and the server's error
+// with its position; nothing of the failed file remains. Refuses (Error with
+// the way out) when the database has versions missing from the directory, a
+// pending file is older than the newest applied one (unless include_all), or
+// an applied file's content changed. Progress lines go to `log`.
+UpResult MigrateUp(const MigrateOptions& options, std::ostream& log);
+
+enum class MigrationState { kApplied, kPending, kModified, kMissingLocally };
+
+struct VersionStatus {
+  std::string version;
+  std::string name;
+  MigrationState state = MigrationState::kPending;
+  std::optional<std::string> applied_at;  // ISO 8601, when freshet's log knows it
+};
+
+// Every version in the directory or the database, by version.
+std::vector<VersionStatus> MigrationStatus(const MigrateOptions& options);
+
+// Marks versions applied (history rows written from the local files, nothing
+// executed) or reverted (history rows deleted), as `supabase migration repair`.
+void MigrateRepair(const MigrateOptions& options, const std::vector<std::string>& versions,
+                   bool applied);
+
+const char* StateName(MigrationState state);
+
+}  // namespace freshet
