@@ -27,9 +27,10 @@ workload=$(cd "$workload" && pwd)
 command_line="bench/compare.sh --scale $scale --runs $runs --jobs $jobs"
 
 "$repo/deploy/install-deps.sh"
-cmake -S "$repo" -B "$repo/build" -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
-cmake --build "$repo/build" -j"$(nproc)" --target freshet >/dev/null
-freshet=$repo/build/freshet
+build=${FRESHET_BUILD_DIR:-$repo/build}
+cmake -S "$repo" -B "$build" -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
+cmake --build "$build" -j"$(nproc)" --target freshet >/dev/null
+freshet=$build/freshet
 
 CLUSTERS_DIR=$(mktemp -d "${TMPDIR:-/tmp}/freshet-bench-XXXXXX")
 source "$repo/deploy/lib/clusters.sh"

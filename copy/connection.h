@@ -96,4 +96,22 @@ class Connection {
   std::string description_;
 };
 
+// Runs `body()` between BEGIN and COMMIT on `connection`. If anything throws,
+// the transaction is rolled back (a failing ROLLBACK on a dead connection is
+// ignored) and the exception rethrown.
+template <typename Body>
+void InTransaction(Connection& connection, Body&& body) {
+  connection.Exec("BEGIN");
+  try {
+    body();
+    connection.Exec("COMMIT");
+  } catch (...) {
+    try {
+      connection.Exec("ROLLBACK");
+    } catch (const Error&) {
+    }
+    throw;
+  }
+}
+
 }  // namespace freshet

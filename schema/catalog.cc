@@ -40,7 +40,34 @@ void ReadIdentity(Connection& connection, Catalog& catalog) {
 
 }  // namespace
 
+namespace {
+
+Catalog ReadCatalogQualified(Connection& connection);
+
+}  // namespace
+
+// Definitions (pg_get_constraintdef, pg_get_indexdef, format_type, defaults)
+// name objects relative to search_path; reading with search_path = pg_catalog
+// makes them fully qualified, so they mean the same whoever replays them.
 Catalog ReadCatalog(Connection& connection) {
+  std::string saved = connection.Exec("SELECT pg_catalog.current_setting('search_path')").Get(0, 0);
+  connection.Exec("SET search_path = pg_catalog");
+  try {
+    Catalog catalog = ReadCatalogQualified(connection);
+    connection.Exec("SELECT pg_catalog.set_config('search_path', $1, false)", {saved});
+    return catalog;
+  } catch (...) {
+    try {
+      connection.Exec("SELECT pg_catalog.set_config('search_path', $1, false)", {saved});
+    } catch (const Error&) {
+    }
+    throw;
+  }
+}
+
+namespace {
+
+Catalog ReadCatalogQualified(Connection& connection) {
   Catalog catalog;
   ReadIdentity(connection, catalog);
 
@@ -123,6 +150,24 @@ Catalog ReadCatalog(Connection& connection) {
     catalog.foreign_keys.push_back(std::move(fk));
   }
 
+  Result indexes = connection.Exec(sql::kIndexes);
+  for (int row = 0; row < indexes.Rows(); ++row) {
+    Index index;
+    index.table = NameAt(indexes, row, 0);
+    index.name = indexes.Get(row, 2);
+    index.definition = indexes.Get(row, 3);
+    if (!indexes.IsNull(row, 4)) {
+      index.constraint_name = indexes.Get(row, 4);
+      index.constraint_type = indexes.Text(row, 5).front();
+      index.constraint_definition = indexes.Get(row, 6);
+    }
+    index.replica_identity = indexes.GetBool(row, 7);
+    index.clustered = indexes.GetBool(row, 8);
+    index.valid = indexes.GetBool(row, 9);
+    index.bytes = indexes.GetInt(row, 10);
+    catalog.indexes.push_back(std::move(index));
+  }
+
   Result sequences = connection.Exec(sql::kOwnedSequences);
   for (int row = 0; row < sequences.Rows(); ++row)
     if (Table* table = find(sequences.GetInt(row, 0)))
@@ -139,4 +184,5 @@ Catalog ReadCatalog(Connection& connection) {
   return catalog;
 }
 
+}  // namespace
 }  // namespace freshet

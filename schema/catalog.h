@@ -70,10 +70,27 @@ struct ForeignKey {
   std::string definition;  // pg_get_constraintdef: "FOREIGN KEY (...) REFERENCES ..."
 };
 
+// An index as declared on a table (partition indexes attached to a parent
+// index are left out: they follow it).
+struct Index {
+  QualifiedName table;
+  std::string name;
+  std::string definition;  // pg_get_indexdef: "CREATE [UNIQUE] INDEX name ON ..."
+  // Set when the index backs a constraint (primary key, unique, exclusion).
+  std::string constraint_name;
+  char constraint_type = 0;           // 'p', 'u', 'x' or 0
+  std::string constraint_definition;  // pg_get_constraintdef: "PRIMARY KEY (id)"
+  bool replica_identity = false;
+  bool clustered = false;
+  bool valid = true;
+  int64_t bytes = 0;
+};
+
 struct Catalog {
   std::vector<Table> tables;  // ordinary and partitioned tables, partitions included
   // Foreign keys declared by the user (clones onto partitions left out).
   std::vector<ForeignKey> foreign_keys;
+  std::vector<Index> indexes;
   uint64_t system_identifier = 0;  // 0 when the role may not read it
   std::string database;
   int server_version = 0;

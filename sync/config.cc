@@ -22,7 +22,11 @@
 namespace freshet {
 namespace {
 
-constexpr std::array<std::string_view, 3> kTopKeys = {"sync", "sources", "targets"};
+constexpr std::array<std::string_view, 5> kTopKeys = {"sync", "sources", "targets", "migrate",
+                                                     "lint"};
+constexpr std::array<std::string_view, 4> kMigrateKeys = {"dir", "db", "lock_timeout",
+                                                          "statement_timeout"};
+constexpr std::array<std::string_view, 2> kLintKeys = {"api_schemas", "rules"};
 constexpr std::array<std::string_view, 7> kSyncKeys = {
     "from", "to", "jobs", "include", "exclude", "fk_outside", "lock_timeout"};
 constexpr std::array<std::string_view, 2> kSourceKeys = {"url", "url_env"};
@@ -173,6 +177,45 @@ class Reader {
     }
   }
 
+  std::string Duration(const toml::node& node, const std::string& path) const {
+    std::string value = NonEmptyString(node, path);
+    if (!IsDuration(value))
+      Fail(node.source(),
+           fmt::format("'{}' must be a duration such as \"30s\", \"500ms\" or \"2min\"", path));
+    return value;
+  }
+
+  void ReadMigrate(const toml::node& node, Config& config) const {
+    const toml::table& migrate = Table(node, "migrate");
+    CheckKeys(migrate, "migrate", kMigrateKeys);
+    if (const toml::node* dir = migrate.get("dir"))
+      config.migrations_dir = NonEmptyString(*dir, "migrate.dir");
+    if (const toml::node* db = migrate.get("db")) config.migrate_db = NonEmptyString(*db, "migrate.db");
+    if (const toml::node* timeout = migrate.get("lock_timeout"))
+      config.migrate_lock_timeout = Duration(*timeout, "migrate.lock_timeout");
+    if (const toml::node* timeout = migrate.get("statement_timeout"))
+      config.migrate_statement_timeout = Duration(*timeout, "migrate.statement_timeout");
+  }
+
+  // [lint]: api_schemas and per-rule severities ([lint.rules] id = "error").
+  // Rule ids are checked by the linter, which knows them.
+  void ReadLint(const toml::node& node, Config& config) const {
+    const toml::table& lint = Table(node, "lint");
+    CheckKeys(lint, "lint", kLintKeys);
+    if (const toml::node* schemas = lint.get("api_schemas"))
+      config.api_schemas = Strings(*schemas, "lint.api_schemas");
+    if (const toml::node* rules = lint.get("rules")) {
+      for (const auto& [key, value] : Table(*rules, "lint.rules")) {
+        std::string path = "lint.rules." + PathPart(key.str());
+        std::string severity = NonEmptyString(value, path);
+        if (severity != "error" && severity != "warning" && severity != "off")
+          Fail(value.source(),
+               fmt::format("'{}' must be \"error\", \"warning\" or \"off\"", path));
+        config.lint_rules[std::string(key.str())] = severity;
+      }
+    }
+  }
+
   // [sources] or [targets]: a table of endpoint tables.
   void ReadEndpoints(const toml::node& node, const std::string& section, bool target,
                      std::map<std::string, Endpoint>& out) const {
@@ -216,6 +259,8 @@ class Reader {
       ReadEndpoints(*sources, "sources", false, config.sources);
     if (const toml::node* targets = root.get("targets"))
       ReadEndpoints(*targets, "targets", true, config.targets);
+    if (const toml::node* migrate = root.get("migrate")) ReadMigrate(*migrate, config);
+    if (const toml::node* lint = root.get("lint")) ReadLint(*lint, config);
     return config;
   }
 

@@ -34,6 +34,14 @@ struct Config {
   std::vector<std::string> exclude;
   std::optional<std::string> fk_outside;  // "error" | "not-valid"
   std::optional<std::string> lock_timeout;
+  // [migrate] defaults
+  std::optional<std::string> migrations_dir;
+  std::optional<std::string> migrate_db;  // target name or URL for `migrate up/status/repair`
+  std::optional<std::string> migrate_lock_timeout;
+  std::optional<std::string> migrate_statement_timeout;
+  // [lint]
+  std::vector<std::string> api_schemas;             // empty: the linter's default (public)
+  std::map<std::string, std::string> lint_rules;    // rule id -> "error" | "warning" | "off"
 
   // Reads and validates `path`; throws Error naming the file, the line and the
   // problem (unknown key, wrong type, endpoint with both or neither of url/url_env).

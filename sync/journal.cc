@@ -86,8 +86,7 @@ RestoreOutcome Journal::Restore() {
   RestoreOutcome outcome;
   if (!JournalExists(target_)) return outcome;
   std::vector<Entry> to_validate;
-  target_.Exec("BEGIN");
-  try {
+  InTransaction(target_, [&] {
     Result rows = target_.Exec(sql::kJournalEntries);
     std::vector<std::string> done_ids;
     for (int row = 0; row < rows.Rows(); ++row) {
@@ -140,14 +139,7 @@ RestoreOutcome Journal::Restore() {
     if (!done_ids.empty())
       target_.Exec(
           fmt::format("DELETE FROM _freshet.journal WHERE id IN ({})", fmt::join(done_ids, ", ")));
-    target_.Exec("COMMIT");
-  } catch (...) {
-    try {
-      target_.Exec("ROLLBACK");
-    } catch (const Error&) {
-    }
-    throw;
-  }
+  });
   for (const auto& entry : to_validate) {
     try {
       target_.Exec(fmt::format("ALTER TABLE {} VALIDATE CONSTRAINT {}", entry.table.Quoted(),

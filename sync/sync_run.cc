@@ -100,21 +100,13 @@ std::string TruncateSql(const Plan& plan) {
 void PrepareTarget(Connection& target, Journal& journal, const Plan& plan,
                    const std::string& lock_timeout) {
   journal.Ensure();
-  target.Exec("BEGIN");
-  try {
+  InTransaction(target, [&] {
     target.Exec("SET LOCAL lock_timeout = " + QuoteLiteral(lock_timeout));
     for (const auto& deferred : plan.deferred) journal.DropConstraint(deferred);
     for (const auto& table : plan.tables)
       for (const auto& trigger : table.triggers) journal.DisableTrigger(trigger);
     if (!plan.tables.empty()) target.Exec(TruncateSql(plan));
-    target.Exec("COMMIT");
-  } catch (...) {
-    try {
-      target.Exec("ROLLBACK");
-    } catch (const Error&) {
-    }
-    throw;
-  }
+  });
 }
 
 void CheckVerification(RunReport& report) {

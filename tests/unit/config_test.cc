@@ -265,3 +265,35 @@ TEST(Config, ErrorsFromLoadNameTheFile) {
 
 }  // namespace
 }  // namespace freshet
+
+namespace freshet {
+namespace {
+
+TEST(ConfigMigrateAndLint, ReadsMigrateDefaultsAndRuleSeverities) {
+  Config config = Config::Parse(
+      "[migrate]\ndir = \"db/migrations\"\ndb = \"dev\"\nlock_timeout = \"2s\"\n"
+      "statement_timeout = \"10min\"\n[lint]\napi_schemas = [\"public\", \"api\"]\n"
+      "[lint.rules]\ndrop-column = \"warning\"\nrename = \"off\"\n",
+      "freshet.toml");
+  EXPECT_EQ(config.migrations_dir, "db/migrations");
+  EXPECT_EQ(config.migrate_db, "dev");
+  EXPECT_EQ(config.migrate_lock_timeout, "2s");
+  EXPECT_EQ(config.migrate_statement_timeout, "10min");
+  EXPECT_EQ(config.api_schemas, (std::vector<std::string>{"public", "api"}));
+  EXPECT_EQ(config.lint_rules.at("drop-column"), "warning");
+  EXPECT_EQ(config.lint_rules.at("rename"), "off");
+}
+
+TEST(ConfigMigrateAndLint, RejectsAnUnknownSeverityNamingTheRuleAndLine) {
+  try {
+    Config::Parse("[lint.rules]\n\ndrop-table = \"fatal\"\n", "freshet.toml");
+    FAIL() << "expected an error";
+  } catch (const Error& error) {
+    EXPECT_NE(std::string(error.what()).find("freshet.toml:3"), std::string::npos) << error.what();
+    EXPECT_NE(std::string(error.what()).find("lint.rules.drop-table"), std::string::npos);
+    EXPECT_EQ(error.kind(), ErrorKind::kUsage);
+  }
+}
+
+}  // namespace
+}  // namespace freshet

@@ -1,0 +1,34 @@
+// `freshet migrate ...`: lint, up, status, repair and shadow, on top of the
+// applier library (apply/). Separate from cli.cc so each file stays about one
+// family of commands.
+#pragma once
+
+#include <CLI/CLI.hpp>
+
+#include <string>
+#include <vector>
+
+namespace freshet {
+
+struct MigrateArguments {
+  std::string dir;
+  std::string db_url;
+  std::string format = "text";
+  bool dry_run = false;
+  bool include_all = false;
+  std::vector<std::string> versions;
+  std::string status;
+  std::string shadow_url;
+  std::string compare_to;
+  std::string lock_timeout;
+  std::string statement_timeout;
+};
+
+// Adds `migrate` and its subcommands to `app`; returns the `migrate` command.
+CLI::App* AddMigrateCommands(CLI::App& app, MigrateArguments& args);
+
+// Runs the parsed migrate subcommand. `config_path` may be empty. Returns the
+// exit status; throws Error for failures (the caller maps kinds to statuses).
+int RunMigrate(CLI::App* migrate, const MigrateArguments& args, const std::string& config_path);
+
+}  // namespace freshet
