@@ -83,7 +83,7 @@ for table in $tables; do
     FROM pg_attribute a WHERE a.attrelid = '$table'::regclass AND a.attnum > 0
     AND NOT a.attisdropped AND a.attgenerated = ''
     AND a.attname IN ($(q "$prod" "SELECT string_agg(quote_literal(attname), ',')
-      FROM pg_attribute WHERE attrelid = '$table'::regclass AND attnum > 0 AND NOT attisdropped")))")
+      FROM pg_attribute WHERE attrelid = '$table'::regclass AND attnum > 0 AND NOT attisdropped"))")
   digest="SELECT count(*) || ' ' || md5(string_agg(r, E'\n' ORDER BY r)) FROM
     (SELECT ROW($cols)::text AS r FROM $table) s"
   a=$(q "$prod" "$digest") b=$(q "$dev" "$digest")

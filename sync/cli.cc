@@ -15,6 +15,7 @@
 
 #include "copy/conninfo.h"
 #include "sync/config.h"
+#include "sync/migrate_cli.h"
 #include "sync/sync_run.h"
 
 namespace freshet {
@@ -29,6 +30,7 @@ struct Arguments {
   std::string report_path, summary_path;
   std::optional<std::string> fk_outside;
   std::optional<std::string> lock_timeout;
+  std::string strategy = "auto";
   bool allow_remote_target = false;
   bool verbose = false, quiet = false;
 };
@@ -105,6 +107,9 @@ SyncOptions ResolveOptionsOrThrow(const Arguments& args, bool need_source) {
   std::string fk_outside = args.fk_outside.value_or(config.fk_outside.value_or("error"));
   options.plan.fk_outside =
       fk_outside == "not-valid" ? FkOutsidePolicy::kNotValid : FkOutsidePolicy::kError;
+  options.plan.strategy = args.strategy == "bulk"      ? StrategyChoice::kBulk
+                          : args.strategy == "ordered" ? StrategyChoice::kOrdered
+                                                       : StrategyChoice::kAuto;
   options.lock_timeout = args.lock_timeout.value_or(config.lock_timeout.value_or("30s"));
   options.verify = args.verify;
   options.interactive_progress = isatty(STDERR_FILENO) && !args.quiet;
@@ -155,7 +160,7 @@ class SignalStop {
 int Run(const std::string& command, const Arguments& args) {
   if (command == "repair") {
     SyncOptions options = ResolveOptions(args, false);
-    RestoreOutcome outcome = RunRepair(options.target_url);
+    RestoreOutcome outcome = RunRepair(options.target_url, options.jobs);
     if (outcome.restored.empty() && outcome.problems.empty())
       std::cerr << "nothing to repair: no interrupted run left changes on "
                 << ConnInfo::Parse(options.target_url).Describe() << "\n";
@@ -217,8 +222,14 @@ int RunCli(int argc, char** argv) {
                       "Allow a target that is not on this machine");
     command->add_option("--lock-timeout", args.lock_timeout,
                         "How long to wait for table locks on the target (default 30s)");
+    command
+        ->add_option("--strategy", args.strategy,
+                     "auto (default: bulk when the role owns the tables), bulk or ordered")
+        ->check(CLI::IsMember({"auto", "bulk", "ordered"}));
   }
   sync->add_flag("--verify", args.verify, "Compare every table after the load");
+  MigrateArguments migrate_args;
+  CLI::App* migrate = AddMigrateCommands(app, migrate_args);
 
   try {
     app.parse(argc, argv);
@@ -234,6 +245,7 @@ int RunCli(int argc, char** argv) {
                                  : spdlog::level::info);
   std::string command = app.get_subcommands().front()->get_name();
   try {
+    if (command == "migrate") return RunMigrate(migrate, migrate_args, args.config_path);
     return Run(command, args);
   } catch (const Error& error) {
     spdlog::error("{}", RedactSecrets(error.what()));

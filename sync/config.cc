@@ -23,7 +23,7 @@ namespace freshet {
 namespace {
 
 constexpr std::array<std::string_view, 5> kTopKeys = {"sync", "sources", "targets", "migrate",
-                                                     "lint"};
+                                                      "lint"};
 constexpr std::array<std::string_view, 4> kMigrateKeys = {"dir", "db", "lock_timeout",
                                                           "statement_timeout"};
 constexpr std::array<std::string_view, 2> kLintKeys = {"api_schemas", "rules"};
@@ -190,7 +190,8 @@ class Reader {
     CheckKeys(migrate, "migrate", kMigrateKeys);
     if (const toml::node* dir = migrate.get("dir"))
       config.migrations_dir = NonEmptyString(*dir, "migrate.dir");
-    if (const toml::node* db = migrate.get("db")) config.migrate_db = NonEmptyString(*db, "migrate.db");
+    if (const toml::node* db = migrate.get("db"))
+      config.migrate_db = NonEmptyString(*db, "migrate.db");
     if (const toml::node* timeout = migrate.get("lock_timeout"))
       config.migrate_lock_timeout = Duration(*timeout, "migrate.lock_timeout");
     if (const toml::node* timeout = migrate.get("statement_timeout"))
@@ -209,8 +210,7 @@ class Reader {
         std::string path = "lint.rules." + PathPart(key.str());
         std::string severity = NonEmptyString(value, path);
         if (severity != "error" && severity != "warning" && severity != "off")
-          Fail(value.source(),
-               fmt::format("'{}' must be \"error\", \"warning\" or \"off\"", path));
+          Fail(value.source(), fmt::format("'{}' must be \"error\", \"warning\" or \"off\"", path));
         config.lint_rules[std::string(key.str())] = severity;
       }
     }

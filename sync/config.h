@@ -40,8 +40,8 @@ struct Config {
   std::optional<std::string> migrate_lock_timeout;
   std::optional<std::string> migrate_statement_timeout;
   // [lint]
-  std::vector<std::string> api_schemas;             // empty: the linter's default (public)
-  std::map<std::string, std::string> lint_rules;    // rule id -> "error" | "warning" | "off"
+  std::vector<std::string> api_schemas;           // empty: the linter's default (public)
+  std::map<std::string, std::string> lint_rules;  // rule id -> "error" | "warning" | "off"
 
   // Reads and validates `path`; throws Error naming the file, the line and the
   // problem (unknown key, wrong type, endpoint with both or neither of url/url_env).

@@ -1,12 +1,14 @@
 // The target-side journal that makes interrupted runs recoverable. Before a
-// run drops a foreign key or disables a trigger, it records how to restore it
-// in _freshet.journal in the same transaction; the entry is deleted in the
-// transaction that restores it. Restore() (run by `freshet repair` and at the
-// start of every sync) puts back whatever an earlier run left behind.
-// Not thread-safe: use one Journal per target control connection.
+// run drops a foreign key or an index or disables a trigger, it records how to
+// restore it in _freshet.journal in the same transaction; the entry is deleted
+// in the transaction that restores it. Restore() (run at the end of every
+// sync, at the start of the next one if a run died, and by `freshet repair`)
+// puts back whatever is recorded. Not thread-safe: one Journal per target
+// control connection (Restore opens its own extra connections).
 #pragma once
 
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "copy/connection.h"
@@ -33,12 +35,23 @@ class Journal {
   void DropConstraint(const DeferredConstraint& constraint);
   // In the caller's open transaction: records, then disables the trigger.
   void DisableTrigger(const TriggerToDisable& trigger);
+  // In the caller's open transaction: records, then drops the index (or the
+  // constraint it backs).
+  void DropIndex(const DeferredIndex& index);
 
-  // Restores every entry (any run): re-adds missing constraints NOT VALID and
-  // re-enables triggers in one transaction that also deletes the entries, then
-  // VALIDATEs the constraints that were valid. Validation failures are returned
-  // as problems (the constraint stays, NOT VALID), never thrown.
-  RestoreOutcome Restore();
+  // Foreign keys that are back but NOT VALID only because an earlier
+  // validation failed: the next load must validate them again.
+  std::vector<std::pair<QualifiedName, std::string>> PendingValidations();
+
+  // Restores every entry (any run), in three steps: (1) indexes and key
+  // constraints are rebuilt, largest first, on up to `jobs` connections to
+  // `target_url`, each in a transaction that deletes its entry; (2) foreign
+  // keys are re-added NOT VALID and triggers re-enabled in one transaction
+  // that deletes their entries; (3) foreign keys that were valid are
+  // VALIDATEd in parallel (a failed validation is journaled as 'validate' and
+  // retried by the next restore). What cannot be restored stays journaled and
+  // is returned as a problem, never thrown.
+  RestoreOutcome Restore(const std::string& target_url, int jobs);
 
  private:
   Connection& target_;

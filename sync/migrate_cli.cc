@@ -2,10 +2,10 @@
 
 #include <fmt/format.h>
 #include <fmt/ranges.h>
-#include <nlohmann/json.hpp>
 
 #include <cstdlib>
 #include <iostream>
+#include <nlohmann/json.hpp>
 
 #include "apply/applier.h"
 #include "apply/lint.h"
@@ -109,10 +109,10 @@ int Shadow(const MigrateArguments& args, const Config& config) {
     options.compare_to = ResolveEndpoint(config.targets, args.compare_to).ResolveUrl();
   ShadowResult result = RunShadow(options, std::cerr);
   if (args.format == "json") {
-    std::cout << DriftToJson(result.drift).dump(2) << "\n";
+    std::cout << DriftJson(result.drift).dump(2) << "\n";
   } else {
     std::cout << fmt::format("shadow: {} migrations applied cleanly\n", result.applied.size());
-    if (result.compared) std::cout << RenderDrift(result.drift);
+    if (result.compared) std::cout << DriftText(result.drift);
   }
   return result.compared && !result.drift.empty() ? static_cast<int>(ErrorKind::kMismatch) : 0;
 }
@@ -156,8 +156,8 @@ CLI::App* AddMigrateCommands(CLI::App& app, MigrateArguments& args) {
   status->add_option("--format", args.format, "text or json")
       ->check(CLI::IsMember({"text", "json"}));
 
-  CLI::App* repair = migrate->add_subcommand(
-      "repair", "Mark versions applied or reverted without executing them");
+  CLI::App* repair =
+      migrate->add_subcommand("repair", "Mark versions applied or reverted without executing them");
   add_dir(repair);
   add_db(repair);
   repair->add_option("versions", args.versions, "Versions to mark")->required();

@@ -139,10 +139,20 @@ void PlanForeignKeys(const Catalog& target, const PlanOptions& options, Plan& pl
   std::vector<int64_t> weights;
   for (const auto& table : plan.tables) weights.push_back(table.estimated_bytes);
   LoadOrder order = OrderForLoad(static_cast<int>(plan.tables.size()), edges, weights);
-  for (int edge : order.deferred) {
+  std::vector<bool> breaks_cycle(edges.size(), false);
+  for (int edge : order.deferred) breaks_cycle[edge] = true;
+  for (size_t edge = 0; edge < edges.size(); ++edge) {
     const ForeignKey& fk = *edge_fks[edge];
-    plan.deferred.push_back({fk.table, fk.name, fk.definition, fk.validated, DeferReason::kCycle});
+    if (breaks_cycle[edge])
+      plan.deferred.push_back(
+          {fk.table, fk.name, fk.definition, fk.validated, DeferReason::kCycle});
+    else if (plan.strategy == LoadStrategy::kBulk)
+      plan.deferred.push_back(
+          {fk.table, fk.name, fk.definition, fk.validated, DeferReason::kBulkLoad});
   }
+  // Without foreign keys during the load, any order works: largest first.
+  if (plan.strategy == LoadStrategy::kBulk)
+    for (auto& prerequisites : order.prerequisites) prerequisites.clear();
 
   // Reorder the tables into load order and remap prerequisites.
   std::vector<int> position(plan.tables.size());
@@ -156,6 +166,60 @@ void PlanForeignKeys(const Catalog& target, const PlanOptions& options, Plan& pl
     ordered.push_back(std::move(table));
   }
   plan.tables = std::move(ordered);
+}
+
+// Bulk loading drops and rebuilds indexes and constraints, which only the
+// tables' owner may do.
+void ChooseStrategy(const Catalog& target, const PlanOptions& options, Plan& plan) {
+  std::vector<std::string> not_owned;
+  for (const auto& planned : plan.tables) {
+    bool owned = target.Find(planned.name)->owned_by_current_user;
+    for (const Table* part : PartitionsOf(target, planned.name))
+      owned = owned && part->owned_by_current_user;
+    if (!owned) not_owned.push_back(planned.name.Display());
+  }
+  if (options.strategy == StrategyChoice::kOrdered) {
+    plan.strategy = LoadStrategy::kOrdered;
+    plan.strategy_reason = "asked for (--strategy ordered)";
+  } else if (not_owned.empty()) {
+    plan.strategy = LoadStrategy::kBulk;
+    plan.strategy_reason =
+        "the role owns every synced table, so indexes and foreign keys are "
+        "set aside for the load and rebuilt in parallel after it";
+  } else {
+    plan.strategy = LoadStrategy::kOrdered;
+    plan.strategy_reason = fmt::format(
+        "the role does not own {} (bulk loading drops and rebuilds indexes, which needs "
+        "ownership): tables load parents first with their indexes in place",
+        fmt::join(not_owned, ", "));
+    if (options.strategy == StrategyChoice::kBulk)
+      plan.errors.push_back("--strategy bulk: " + plan.strategy_reason);
+  }
+}
+
+// Every valid index of the synced tables, except replica identity indexes
+// (dropping one would silently change what logical replication sends).
+void PlanIndexes(const Catalog& target, Plan& plan) {
+  std::map<QualifiedName, bool> synced;
+  for (const auto& planned : plan.tables) {
+    synced[planned.name] = true;
+    for (const Table* part : PartitionsOf(target, planned.name)) synced[part->name] = true;
+  }
+  for (const auto& index : target.indexes) {
+    if (!synced.count(index.table)) continue;
+    if (index.replica_identity) {
+      plan.warnings.push_back(
+          fmt::format("index {} on {} is the replica identity: kept during the "
+                      "load",
+                      index.name, index.table.Display()));
+      continue;
+    }
+    if (!index.valid) continue;  // an invalid index is left exactly as it is
+    plan.indexes.push_back({index.table, index.name, index.definition, index.constraint_name,
+                            index.constraint_definition, index.clustered, index.bytes});
+  }
+  std::stable_sort(plan.indexes.begin(), plan.indexes.end(),
+                   [](const auto& a, const auto& b) { return a.bytes > b.bytes; });
 }
 
 // A pattern that matches no table is almost always a typo: say so rather than
@@ -208,7 +272,9 @@ Plan BuildPlan(const Catalog& source, const Catalog& target, const PlanOptions& 
     if (src.IsPartition() || !selection.Selected(src.name)) continue;
     if (!target.Find(src.name)) plan.source_only_tables.push_back(src.name);
   }
+  ChooseStrategy(target, options, plan);
   PlanForeignKeys(target, options, plan);
+  if (plan.strategy == LoadStrategy::kBulk) PlanIndexes(target, plan);
   CheckPatternsMatch(source, target, options, plan);
 
   // Setting triggers and constraints aside is DDL: it needs the table's owner.
@@ -226,8 +292,23 @@ Plan BuildPlan(const Catalog& source, const Catalog& target, const PlanOptions& 
   return plan;
 }
 
+const char* DeferReasonText(DeferReason reason) {
+  switch (reason) {
+    case DeferReason::kCycle:
+      return "breaks an FK cycle";
+    case DeferReason::kOutsideSync:
+      return "references a table outside the sync";
+    case DeferReason::kBulkLoad:
+      return "bulk load";
+  }
+  return "";
+}
+
 std::string DescribePlan(const Plan& plan) {
   std::string out;
+  out +=
+      fmt::format("Strategy: {} ({})\n", plan.strategy == LoadStrategy::kBulk ? "bulk" : "ordered",
+                  plan.strategy_reason);
   out += fmt::format("Load order ({} tables):\n", plan.tables.size());
   for (size_t i = 0; i < plan.tables.size(); ++i) {
     const PlannedTable& table = plan.tables[i];
@@ -254,9 +335,16 @@ std::string DescribePlan(const Plan& plan) {
     for (const auto& deferred : plan.deferred)
       out += fmt::format(
           "  {} on {} ({}{})\n", deferred.name, deferred.table.Display(),
-          deferred.reason == DeferReason::kCycle ? "breaks an FK cycle"
-                                                 : "references a table outside the sync",
+          DeferReasonText(deferred.reason),
           deferred.validate ? ", re-added NOT VALID then validated" : ", re-added NOT VALID");
+  }
+  if (!plan.indexes.empty()) {
+    out += fmt::format("Indexes dropped for the load and rebuilt after it ({}):\n",
+                       plan.indexes.size());
+    for (const auto& index : plan.indexes)
+      out += fmt::format(
+          "  {} on {}{}\n", index.name, index.table.Display(),
+          index.constraint_name.empty() ? "" : " (backs constraint " + index.constraint_name + ")");
   }
   if (!plan.target_only_tables.empty()) {
     out += "Target-only tables (never touched):\n";

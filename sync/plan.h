@@ -15,10 +15,21 @@ namespace freshet {
 
 enum class FkOutsidePolicy { kError, kNotValid };
 
+// How the target is loaded.
+//  - kBulk: every foreign key among the synced tables and every index
+//    (primary keys and unique constraints included) is set aside, journaled,
+//    for the load and rebuilt after it in parallel. Needs the role to own the
+//    tables. Much faster: no per-row FK checks or index maintenance.
+//  - kOrdered: indexes stay; tables load parents first; only the constraints
+//    that close FK cycles are set aside.
+enum class LoadStrategy { kBulk, kOrdered };
+enum class StrategyChoice { kAuto, kBulk, kOrdered };
+
 struct PlanOptions {
   std::vector<std::string> includes;
   std::vector<std::string> excludes;
   FkOutsidePolicy fk_outside = FkOutsidePolicy::kError;
+  StrategyChoice strategy = StrategyChoice::kAuto;
 };
 
 // One COPY stream: source relation -> target relation.
@@ -56,7 +67,7 @@ struct PlannedTable {
   int64_t estimated_bytes = 0;
 };
 
-enum class DeferReason { kCycle, kOutsideSync };
+enum class DeferReason { kCycle, kOutsideSync, kBulkLoad };
 
 // A foreign key dropped before the load and re-added after it.
 struct DeferredConstraint {
@@ -67,9 +78,24 @@ struct DeferredConstraint {
   DeferReason reason = DeferReason::kCycle;
 };
 
+// An index (or the primary key, unique or exclusion constraint it backs)
+// dropped before a bulk load and rebuilt after it.
+struct DeferredIndex {
+  QualifiedName table;
+  std::string name;             // index name
+  std::string definition;       // pg_get_indexdef
+  std::string constraint_name;  // set for constraint-backed indexes
+  std::string constraint_definition;
+  bool clustered = false;
+  int64_t bytes = 0;  // size before the load: rebuilds go largest first
+};
+
 struct Plan {
+  LoadStrategy strategy = LoadStrategy::kOrdered;
+  std::string strategy_reason;
   std::vector<PlannedTable> tables;  // in a valid load order
   std::vector<DeferredConstraint> deferred;
+  std::vector<DeferredIndex> indexes;             // kBulk only
   std::vector<QualifiedName> source_only_tables;  // selected, not on the target: skipped
   std::vector<QualifiedName> target_only_tables;  // selected, not on the source: untouched
   std::vector<std::string> errors;                // the sync must not start
@@ -82,6 +108,9 @@ struct Plan {
 // Builds the plan. Never throws on schema problems: they become `errors`
 // (each naming the table, column or constraint and the ways out).
 Plan BuildPlan(const Catalog& source, const Catalog& target, const PlanOptions& options);
+
+// "breaks an FK cycle", "references a table outside the sync", "bulk load".
+const char* DeferReasonText(DeferReason reason);
 
 // The plan as text for `freshet plan`: load order, formats, deferred
 // constraints, what is only on one side, warnings and errors.

@@ -177,6 +177,10 @@ std::string RenderText(const RunReport& report) {
   else
     out += AlignedText(TableGrid(report));
   out += fmt::format("total: {}\n", TotalsLine(report));
+  if (!report.strategy.empty())
+    out += fmt::format(
+        "strategy: {}; {} indexes rebuilt, indexes and constraints restored in {:.1f} s\n",
+        report.strategy, report.indexes_rebuilt, report.rebuild_seconds);
 
   auto list = [&out](const std::string& title, const std::vector<std::string>& items) {
     if (items.empty()) return;
@@ -232,6 +236,9 @@ nlohmann::json RenderJson(const RunReport& report) {
       {"started_at", report.started_at},
       {"seconds", report.seconds},
       {"ok", report.ok},
+      {"strategy", report.strategy},
+      {"indexes_rebuilt", report.indexes_rebuilt},
+      {"rebuild_seconds", report.rebuild_seconds},
       {"error", report.error.empty() ? json(nullptr) : json(report.error)},
       {"totals",
        {{"rows", report.TotalRows()},

@@ -44,6 +44,9 @@ struct RunReport {
   std::string target;
   std::string started_at;  // ISO 8601 UTC
   double seconds = 0;
+  std::string strategy;        // "bulk" or "ordered" (sync)
+  size_t indexes_rebuilt = 0;  // bulk: indexes dropped for the load and rebuilt
+  double rebuild_seconds = 0;  // time to rebuild indexes and re-add constraints
   bool ok = true;
   std::string error;  // set when the run failed
   std::vector<TableReport> tables;

@@ -66,10 +66,11 @@ void ThrowIfPlanErrors(const Plan& plan) {
 }
 
 void FillPlanReport(const Plan& plan, RunReport& report) {
+  report.strategy = plan.strategy == LoadStrategy::kBulk ? "bulk" : "ordered";
+  report.indexes_rebuilt = plan.indexes.size();
   for (const auto& deferred : plan.deferred)
     report.deferred_constraints.push_back(fmt::format(
-        "{}.{} ({})", deferred.table.Display(), deferred.name,
-        deferred.reason == DeferReason::kCycle ? "breaks an FK cycle" : "outside the sync"));
+        "{}.{} ({})", deferred.table.Display(), deferred.name, DeferReasonText(deferred.reason)));
   for (const auto& name : plan.source_only_tables)
     report.source_only_tables.push_back(name.Display());
   for (const auto& name : plan.target_only_tables)
@@ -103,6 +104,7 @@ void PrepareTarget(Connection& target, Journal& journal, const Plan& plan,
   InTransaction(target, [&] {
     target.Exec("SET LOCAL lock_timeout = " + QuoteLiteral(lock_timeout));
     for (const auto& deferred : plan.deferred) journal.DropConstraint(deferred);
+    for (const auto& index : plan.indexes) journal.DropIndex(index);
     for (const auto& table : plan.tables)
       for (const auto& trigger : table.triggers) journal.DisableTrigger(trigger);
     if (!plan.tables.empty()) target.Exec(TruncateSql(plan));
@@ -122,7 +124,10 @@ void Verify(const Plan& plan, const SourceSnapshot& snapshot, const SyncOptions&
             RunReport& report, std::stop_token stop) {
   spdlog::info("verifying {} tables", plan.tables.size());
   auto results = VerifyTables(plan, snapshot, options.target_url, options.jobs, stop);
-  for (size_t i = 0; i < results.size(); ++i) report.tables[i].verification = results[i];
+  for (size_t i = 0; i < results.size(); ++i) {
+    report.tables[i].verification = results[i];
+    if (report.command == "verify") report.tables[i].rows = results[i].target.rows;
+  }
   CheckVerification(report);
 }
 
@@ -161,14 +166,20 @@ void RunSync(const SyncOptions& options, RunReport& report, std::stop_token stop
   if (journal.HasEntries()) {
     spdlog::warn("{}: an earlier run was interrupted; restoring what it set aside first",
                  report.target);
-    RecordRestore(journal.Restore(), report);
+    RecordRestore(journal.Restore(options.target_url, options.jobs), report);
   }
   Catalog target_catalog = ReadCatalog(target);
+  // Constraints left NOT VALID by an interrupted run were valid before it.
+  for (const auto& [table, name] : journal.PendingValidations())
+    for (auto& fk : target_catalog.foreign_keys)
+      if (fk.table == table && fk.name == name) fk.validated = true;
   Plan plan = BuildPlan(source_catalog, target_catalog, options.plan);
   FillPlanReport(plan, report);
   ThrowIfPlanErrors(plan);
-  spdlog::info("run {}: {} tables, {} deferred constraints, {} jobs", run_id, plan.tables.size(),
-               plan.deferred.size(), options.jobs);
+  spdlog::info("run {}: {} tables, {} strategy, {} foreign keys and {} indexes set aside, {} jobs",
+               run_id, plan.tables.size(),
+               plan.strategy == LoadStrategy::kBulk ? "bulk" : "ordered", plan.deferred.size(),
+               plan.indexes.size(), options.jobs);
 
   PrepareTarget(target, journal, plan, options.lock_timeout);
   std::vector<Progress::Item> items;
@@ -187,7 +198,7 @@ void RunSync(const SyncOptions& options, RunReport& report, std::stop_token stop
     // Put constraints and triggers back even though the data is partial; what
     // cannot be restored stays journaled for the next run.
     try {
-      RecordRestore(journal.Restore(), report);
+      RecordRestore(journal.Restore(options.target_url, options.jobs), report);
     } catch (const Error& error) {
       spdlog::error(
           "could not restore the target after the failure ({}); run `freshet repair` "
@@ -203,7 +214,13 @@ void RunSync(const SyncOptions& options, RunReport& report, std::stop_token stop
     report.tables[i].bytes = loads[i].bytes;
     report.tables[i].seconds = loads[i].seconds;
   }
-  RestoreOutcome restored = journal.Restore();
+  if (!plan.indexes.empty() || !plan.deferred.empty())
+    spdlog::info("rebuilding {} indexes and re-adding {} foreign keys", plan.indexes.size(),
+                 plan.deferred.size());
+  auto rebuild_started = std::chrono::steady_clock::now();
+  RestoreOutcome restored = journal.Restore(options.target_url, options.jobs);
+  report.rebuild_seconds =
+      std::chrono::duration<double>(std::chrono::steady_clock::now() - rebuild_started).count();
   for (const auto& problem : restored.problems) report.warnings.push_back(problem);
   if (!restored.problems.empty())
     throw Error(fmt::format("the data is loaded but constraints could not all be restored:\n  - {}",
@@ -234,11 +251,11 @@ void RunVerify(const SyncOptions& options, RunReport& report, std::stop_token st
       std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
 }
 
-RestoreOutcome RunRepair(const std::string& target_url) {
+RestoreOutcome RunRepair(const std::string& target_url, int jobs) {
   Connection target = OpenTarget(target_url);
   LockTarget(target);
   Journal journal(target, "repair");
-  return journal.Restore();
+  return journal.Restore(target_url, jobs);
 }
 
 }  // namespace freshet

@@ -39,6 +39,6 @@ void RunSync(const SyncOptions& options, RunReport& report, std::stop_token stop
 void RunVerify(const SyncOptions& options, RunReport& report, std::stop_token stop);
 
 // `freshet repair`: restores what an interrupted run left in the journal.
-RestoreOutcome RunRepair(const std::string& target_url);
+RestoreOutcome RunRepair(const std::string& target_url, int jobs);
 
 }  // namespace freshet

@@ -3,7 +3,12 @@
 -- partitioned index are left out: they follow their parent.
 SELECT n.nspname AS table_schema, c.relname AS table_name,
        i.relname AS index_name,
-       pg_catalog.pg_get_indexdef(x.indexrelid) AS definition,
+       -- An index on a partitioned table reads "ON ONLY t", which would
+       -- recreate it without its partitions' indexes: replay it without ONLY.
+       pg_catalog.replace(pg_catalog.pg_get_indexdef(x.indexrelid),
+         ' ON ONLY ' || pg_catalog.quote_ident(n.nspname) || '.' || pg_catalog.quote_ident(c.relname) || ' USING ',
+         ' ON ' || pg_catalog.quote_ident(n.nspname) || '.' || pg_catalog.quote_ident(c.relname) || ' USING ')
+         AS definition,
        con.conname AS constraint_name,
        con.contype::text AS constraint_type,
        CASE WHEN con.oid IS NOT NULL THEN pg_catalog.pg_get_constraintdef(con.oid) END

@@ -1,6 +1,7 @@
--- Journal entries still to restore, oldest first, locked until restored.
+-- Journal entries still to restore, oldest first.
 SELECT id, run_id, kind, table_schema, table_name, object_name, definition,
-       coalesce(validate, false) AS validate, trigger_enabled
+       coalesce(validate, false) AS validate, trigger_enabled,
+       constraint_name, constraint_definition, coalesce(clustered, false) AS clustered,
+       coalesce(bytes, 0) AS bytes
   FROM _freshet.journal
- ORDER BY id
-   FOR UPDATE;
+ ORDER BY id;

@@ -42,19 +42,25 @@ TEST_F(WorkloadSync, MakesEverySharedTableEqualToProd) {
 }
 
 TEST_F(WorkloadSync, LeavesDevConstraintsIndexesAndTriggersInPlace) {
+  // Index definitions (partition indexes included) and constraint definitions,
+  // as text: after a bulk sync they must be exactly what dev had.
+  const std::string indexes_sql =
+      "SELECT string_agg(tablename || ' ' || indexdef, E'\\n' ORDER BY tablename, indexdef) "
+      "FROM pg_indexes WHERE schemaname IN ('public', 'auth')";
+  const std::string constraints_sql =
+      "SELECT string_agg(conrelid::regclass || ' ' || conname || ' ' || pg_get_constraintdef(oid), "
+      "E'\\n' ORDER BY conrelid::regclass::text, conname) FROM pg_constraint WHERE connamespace IN "
+      "('public'::regnamespace, "
+      "'auth'::regnamespace)";
   std::vector<std::string> fks_before = ForeignKeys(dev_, dev_db_);
-  std::string indexes_before = DevSql(
-      "SELECT string_agg(indexrelid::regclass::text, ',' ORDER BY 1) FROM pg_index i JOIN pg_class "
-      "c ON c.oid = i.indrelid JOIN pg_namespace n ON n.oid = c.relnamespace WHERE n.nspname IN "
-      "('public', 'auth')");
+  std::string indexes_before = DevSql(indexes_sql);
+  std::string constraints_before = DevSql(constraints_sql);
   RunResult run = Freshet({"sync", "--from", Prod(), "--to", Dev(), "--include", "auth.users"});
   ASSERT_EQ(run.exit_code, 0) << run.err;
 
   EXPECT_EQ(ForeignKeys(dev_, dev_db_), fks_before);
-  EXPECT_EQ(DevSql("SELECT string_agg(indexrelid::regclass::text, ',' ORDER BY 1) FROM pg_index i "
-                   "JOIN pg_class c ON c.oid = i.indrelid JOIN pg_namespace n ON n.oid = "
-                   "c.relnamespace WHERE n.nspname IN ('public', 'auth')"),
-            indexes_before);
+  EXPECT_EQ(DevSql(indexes_sql), indexes_before);
+  EXPECT_EQ(DevSql(constraints_sql), constraints_before);
   EXPECT_THAT(InvalidConstraintsAndIndexes(dev_, dev_db_), IsEmpty());
   EXPECT_EQ(DevSql("SELECT tgenabled FROM pg_trigger WHERE tgname = 'deals_touch'"), "O");
   EXPECT_EQ(DevSql("SELECT count(*) FROM _freshet.journal"), "0");
@@ -112,6 +118,20 @@ TEST_F(WorkloadSync, VerifyNamesTheTableThatDiffers) {
   EXPECT_THAT(verify.err, Not(HasSubstr("public.contacts differ")));
 }
 
+TEST_F(WorkloadSync, OrderedStrategyKeepsIndexesAndAlsoEndsEqual) {
+  std::vector<std::string> fks_before = ForeignKeys(dev_, dev_db_);
+  RunResult plan = Freshet({"plan", "--from", Prod(), "--to", Dev(), "--include", "auth.users",
+                            "--strategy", "ordered"});
+  EXPECT_THAT(plan.out, HasSubstr("Strategy: ordered"));
+  EXPECT_THAT(plan.out, Not(HasSubstr("Indexes dropped")));
+  RunResult run = Freshet({"sync", "--from", Prod(), "--to", Dev(), "--include", "auth.users",
+                           "--strategy", "ordered", "--verify"});
+  ASSERT_EQ(run.exit_code, 0) << run.err;
+  EXPECT_THAT(DifferingTables(prod_, prod_db_, dev_, dev_db_), IsEmpty());
+  EXPECT_EQ(ForeignKeys(dev_, dev_db_), fks_before);
+  EXPECT_THAT(InvalidConstraintsAndIndexes(dev_, dev_db_), IsEmpty());
+}
+
 TEST_F(WorkloadSync, PlanNamesCycleConstraintDevOnlyColumnAndTable) {
   RunResult plan = Freshet({"plan", "--from", Prod(), "--to", Dev(), "--include", "auth.users"});
   ASSERT_EQ(plan.exit_code, 0) << plan.err;
@@ -119,6 +139,8 @@ TEST_F(WorkloadSync, PlanNamesCycleConstraintDevOnlyColumnAndTable) {
                                          HasSubstr("meeting_action_items_task_id_fkey")));
   EXPECT_THAT(plan.out, HasSubstr("linkedin_url"));
   EXPECT_THAT(plan.out, HasSubstr("public.feature_flags"));
+  EXPECT_THAT(plan.out, HasSubstr("Strategy: bulk"));
+  EXPECT_THAT(plan.out, HasSubstr("activities_deal_idx"));
   // plan changes nothing.
   EXPECT_EQ(DevSql("SELECT to_regclass('_freshet.journal') IS NULL"), "t");
 }

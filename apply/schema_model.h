@@ -1,0 +1,107 @@
+// A description of a database's schema, read from its catalogs, for comparing
+// two databases (the shadow built from the migrations and a real one) with
+// Diff in apply/schema_diff.h.
+//
+// Covered: schemas, extensions (name and schema), tables (kind, partitioning,
+// row-level security), views and materialized views (definition), columns
+// (type, nullability, default, generation, identity, collation), indexes (by
+// definition), constraints, policies, triggers, functions and procedures (full
+// definition), enum types (labels in order) and sequences (options). Left out:
+// the system schemas (pg_catalog, information_schema, pg_toast*, pg_temp*),
+// freshet's `_freshet` and the Supabase CLI's `supabase_migrations` history
+// schemas, every object owned by an extension, grants and owners, comments,
+// column order, domains and composite types, and data (sequence values).
+//
+// Definitions are read with search_path = pg_catalog, so every user object in
+// them is schema-qualified the same way on both sides.
+#pragma once
+
+#include <map>
+#include <optional>
+#include <set>
+#include <string>
+#include <vector>
+
+namespace freshet {
+
+class Connection;
+
+struct ColumnModel {
+  std::string type;  // format_type: "text", "character varying(20)", "public.deal_stage"
+  bool not_null = false;
+  std::optional<std::string> default_expr;    // pg_get_expr of the default
+  std::optional<std::string> generated_expr;  // GENERATED ALWAYS AS (...) STORED
+  std::string identity;                       // "", "always" or "by default"
+  std::string collation;                      // only when not the type's default
+};
+
+struct PolicyModel {
+  std::string permissive = "PERMISSIVE";  // or "RESTRICTIVE"
+  std::string command = "ALL";            // ALL, SELECT, INSERT, UPDATE, DELETE
+  std::string roles = "public";           // sorted, ", "-separated
+  std::optional<std::string> using_expr;
+  std::optional<std::string> check_expr;
+};
+
+struct TriggerModel {
+  std::string definition;     // pg_get_triggerdef
+  std::string enabled = "O";  // pg_trigger.tgenabled: O, D, R, A
+};
+
+// A table, partitioned table, foreign table, view or materialized view.
+struct TableModel {
+  std::string kind = "table";  // see RelationKindName
+  bool row_security = false;
+  bool force_row_security = false;
+  std::string partition_of;                        // parent, for a partition
+  std::string partition_bound;                     // FOR VALUES ..., for a partition
+  std::string partition_key;                       // RANGE (...), for a partitioned table
+  std::string definition;                          // pg_get_viewdef, for views
+  std::map<std::string, ColumnModel> columns;      // by name; none for views and partitions
+  std::map<std::string, std::string> indexes;      // name -> pg_get_indexdef
+  std::map<std::string, std::string> constraints;  // name -> pg_get_constraintdef
+  std::map<std::string, PolicyModel> policies;     // by name
+  std::map<std::string, TriggerModel> triggers;    // by name
+};
+
+struct FunctionModel {
+  std::string kind = "function";  // function, procedure, aggregate, window function
+  std::string result;             // pg_get_function_result
+  std::string definition;         // pg_get_functiondef; empty for aggregates
+};
+
+struct SequenceModel {
+  std::string type = "bigint";
+  std::string start = "1", increment = "1", min, max, cache = "1";
+  bool cycle = false;
+};
+
+struct SchemaModel {
+  // Names this side in drift reports ("shadow", a database name).
+  std::string label;
+  int server_version = 0;  // PQserverVersion, 0 for hand-built models
+
+  std::set<std::string> schemas;
+  std::map<std::string, std::string> extensions;          // name -> schema
+  std::map<std::string, TableModel> tables;               // "schema.name"
+  std::map<std::string, FunctionModel> functions;         // "schema.name(identity args)"
+  std::map<std::string, std::vector<std::string>> enums;  // "schema.name" -> labels
+  std::map<std::string, SequenceModel> sequences;         // "schema.name"
+};
+
+// Reads the model of the database `connection` is connected to, in one
+// read-only repeatable-read transaction. Throws Error on failure.
+SchemaModel ReadSchemaModel(Connection& connection, std::string label);
+
+// Connects to `url`, reads its model and disconnects.
+SchemaModel ReadSchemaModel(const std::string& url, std::string label);
+
+// "table", "partitioned table", "foreign table", "view", "materialized view"
+// for a pg_class relkind (r, p, f, v, m); the relkind itself otherwise.
+std::string RelationKindName(const std::string& relkind);
+
+// pg_get_indexdef text without the index name ("CREATE INDEX ON public.t
+// USING btree (a)"), so indexes compare by what they index.
+std::string IndexDefinitionWithoutName(const std::string& definition);
+
+}  // namespace freshet

@@ -1,0 +1,133 @@
+#include "apply/migration_set.h"
+
+#include <gtest/gtest.h>
+#include <stdlib.h>
+
+#include <filesystem>
+#include <fstream>
+#include <string>
+
+#include "copy/error.h"
+
+namespace freshet {
+namespace {
+
+class MigrationSetTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    std::string pattern =
+        (std::filesystem::temp_directory_path() / "freshet-migrations-XXXXXX").string();
+    ASSERT_NE(mkdtemp(pattern.data()), nullptr);
+    dir_ = pattern;
+  }
+  void TearDown() override { std::filesystem::remove_all(dir_); }
+
+  void Write(const std::string& name, const std::string& content) {
+    std::ofstream(std::filesystem::path(dir_) / name, std::ios::binary) << content;
+  }
+
+  std::string dir_;
+};
+
+TEST(IsValidMigrationNameTest, AcceptsSupabaseNames) {
+  EXPECT_TRUE(IsValidMigrationName("20240101000000_init.sql"));
+  EXPECT_TRUE(IsValidMigrationName("20241231235959_add_users_2.sql"));
+}
+
+TEST(IsValidMigrationNameTest, RejectsBadNames) {
+  EXPECT_FALSE(IsValidMigrationName("20241301000000_bad_month.sql"));
+  EXPECT_FALSE(IsValidMigrationName("20240100000000_bad_day.sql"));
+  EXPECT_FALSE(IsValidMigrationName("20240101240000_bad_hour.sql"));
+  EXPECT_FALSE(IsValidMigrationName("20240101006000_bad_minute.sql"));
+  EXPECT_FALSE(IsValidMigrationName("20240101000000_AddUsers.sql"));
+  EXPECT_FALSE(IsValidMigrationName("20240101000000_add-users.sql"));
+  EXPECT_FALSE(IsValidMigrationName("2024010100000_short.sql"));
+  EXPECT_FALSE(IsValidMigrationName("20240101000000.sql"));
+  EXPECT_FALSE(IsValidMigrationName("20240101000000_.sql"));
+  EXPECT_FALSE(IsValidMigrationName("20240101000000_init.SQL"));
+  EXPECT_FALSE(IsValidMigrationName("init.sql"));
+}
+
+TEST(Sha256HexTest, KnownDigests) {
+  EXPECT_EQ(Sha256Hex("abc"), "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad");
+  EXPECT_EQ(Sha256Hex(""), "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855");
+}
+
+TEST_F(MigrationSetTest, LoadsFilesInVersionOrder) {
+  Write("20240301000000_third.sql", "select 3;");
+  Write("20240101000000_first.sql", "abc");
+  Write("20240201000000_second.sql", "select 2;");
+  Write("notes.txt", "not a migration");
+  MigrationSet set = LoadMigrations(dir_);
+  EXPECT_EQ(set.dir, dir_);
+  EXPECT_TRUE(set.problems.empty());
+  ASSERT_EQ(set.files.size(), 3u);
+  EXPECT_EQ(set.files[0].version, "20240101000000");
+  EXPECT_EQ(set.files[0].name, "first");
+  EXPECT_EQ(set.files[0].filename, "20240101000000_first.sql");
+  EXPECT_EQ(set.files[0].content, "abc");
+  EXPECT_EQ(set.files[0].sha256,
+            "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad");
+  EXPECT_EQ(std::filesystem::path(set.files[0].path).filename(), "20240101000000_first.sql");
+  EXPECT_EQ(set.files[1].name, "second");
+  EXPECT_EQ(set.files[2].name, "third");
+}
+
+TEST_F(MigrationSetTest, ReportsBadNamesAndKeepsTheRest) {
+  Write("20240101000000_ok.sql", "select 1;");
+  Write("20241301000000_bad_month.sql", "select 1;");
+  Write("20240102000000_UpperCase.sql", "select 1;");
+  Write("create_users.sql", "select 1;");
+  MigrationSet set = LoadMigrations(dir_);
+  ASSERT_EQ(set.files.size(), 1u);
+  EXPECT_EQ(set.files[0].name, "ok");
+  ASSERT_EQ(set.problems.size(), 3u);
+  for (const auto& problem : set.problems) {
+    EXPECT_EQ(problem.rule, "migration-name");
+    EXPECT_NE(problem.message.find(problem.file), std::string::npos);
+  }
+  EXPECT_EQ(set.problems[0].file, "20240102000000_UpperCase.sql");  // sorted by file
+}
+
+TEST_F(MigrationSetTest, DuplicateVersionsAreAllReportedAndNoneKept) {
+  Write("20240101000000_a.sql", "select 1;");
+  Write("20240101000000_b.sql", "select 2;");
+  Write("20240102000000_c.sql", "select 3;");
+  MigrationSet set = LoadMigrations(dir_);
+  ASSERT_EQ(set.files.size(), 1u);
+  EXPECT_EQ(set.files[0].name, "c");
+  ASSERT_EQ(set.problems.size(), 2u);
+  EXPECT_EQ(set.problems[0].rule, "duplicate-version");
+  EXPECT_EQ(set.problems[0].file, "20240101000000_a.sql");
+  EXPECT_EQ(set.problems[1].file, "20240101000000_b.sql");
+  EXPECT_NE(set.problems[0].message.find("20240101000000"), std::string::npos);
+}
+
+TEST_F(MigrationSetTest, DetectsNoTransactionMarkerOnTheFirstLineOnly) {
+  Write("20240101000000_concurrent.sql",
+        "-- freshet:no-transaction\ncreate index concurrently i on t (a);\n");
+  Write("20240102000000_normal.sql", "select 1;\n-- freshet:no-transaction\n");
+  MigrationSet set = LoadMigrations(dir_);
+  ASSERT_EQ(set.files.size(), 2u);
+  EXPECT_TRUE(set.files[0].no_transaction);
+  EXPECT_FALSE(set.files[1].no_transaction);
+}
+
+TEST_F(MigrationSetTest, EmptyDirectoryHasNothing) {
+  MigrationSet set = LoadMigrations(dir_);
+  EXPECT_TRUE(set.files.empty());
+  EXPECT_TRUE(set.problems.empty());
+}
+
+TEST(LoadMigrationsTest, MissingDirectoryIsAUsageError) {
+  try {
+    LoadMigrations("/nonexistent/freshet/migrations");
+    FAIL() << "expected an Error";
+  } catch (const Error& error) {
+    EXPECT_EQ(error.kind(), ErrorKind::kUsage);
+    EXPECT_NE(std::string(error.what()).find("/nonexistent/freshet/migrations"), std::string::npos);
+  }
+}
+
+}  // namespace
+}  // namespace freshet
