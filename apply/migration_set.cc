@@ -21,8 +21,12 @@ bool ValidTimestamp(const std::string& version) {
   auto number = [&](size_t at, size_t length) { return std::stoi(version.substr(at, length)); };
   int month = number(4, 2), day = number(6, 2), hour = number(8, 2), minute = number(10, 2),
       second = number(12, 2);
-  return month >= 1 && month <= 12 && day >= 1 && day <= 31 && hour <= 23 && minute <= 59 &&
-         second <= 59;
+  int year = number(0, 4);
+  bool leap = (year % 4 == 0 && year % 100 != 0) || year % 400 == 0;
+  static constexpr int kDays[] = {31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
+  if (month < 1 || month > 12) return false;
+  int days = kDays[month - 1] + (month == 2 && leap ? 1 : 0);
+  return day >= 1 && day <= days && hour <= 23 && minute <= 59 && second <= 59;
 }
 
 }  // namespace

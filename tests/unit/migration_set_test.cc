@@ -131,3 +131,16 @@ TEST(LoadMigrationsTest, MissingDirectoryIsAUsageError) {
 
 }  // namespace
 }  // namespace freshet
+
+namespace freshet {
+namespace {
+
+TEST(MigrationNameDates, RejectsDaysTheMonthDoesNotHave) {
+  EXPECT_FALSE(IsValidMigrationName("20250231000000_feb_thirty_first.sql"));
+  EXPECT_FALSE(IsValidMigrationName("20250229000000_not_a_leap_year.sql"));
+  EXPECT_TRUE(IsValidMigrationName("20240229000000_leap_day.sql"));
+  EXPECT_FALSE(IsValidMigrationName("20250431120000_april_31.sql"));
+}
+
+}  // namespace
+}  // namespace freshet
