@@ -9,12 +9,12 @@
 namespace freshet {
 
 struct MigrationFile {
-  std::string path;         // as found in the directory
-  std::string filename;     // 20250101000000_init.sql
-  std::string version;      // 20250101000000
-  std::string name;         // init (the Supabase CLI's "name")
-  std::string content;      // the whole file
-  std::string sha256;       // hex digest of content
+  std::string path;             // as found in the directory
+  std::string filename;         // 20250101000000_init.sql
+  std::string version;          // 20250101000000
+  std::string name;             // init (the Supabase CLI's "name")
+  std::string content;          // the whole file
+  std::string sha256;           // hex digest of content
   bool no_transaction = false;  // first line is `-- freshet:no-transaction`
 };
 

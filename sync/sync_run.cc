@@ -66,8 +66,10 @@ void ThrowIfPlanErrors(const Plan& plan) {
 }
 
 void FillPlanReport(const Plan& plan, RunReport& report) {
-  report.strategy = plan.strategy == LoadStrategy::kBulk ? "bulk" : "ordered";
-  report.indexes_rebuilt = plan.indexes.size();
+  if (report.command == "sync") {
+    report.strategy = plan.strategy == LoadStrategy::kBulk ? "bulk" : "ordered";
+    report.indexes_rebuilt = plan.indexes.size();
+  }
   for (const auto& deferred : plan.deferred)
     report.deferred_constraints.push_back(fmt::format(
         "{}.{} ({})", deferred.table.Display(), deferred.name, DeferReasonText(deferred.reason)));
