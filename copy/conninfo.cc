@@ -2,6 +2,7 @@
 
 #include <libpq-fe.h>
 
+#include <cctype>
 #include <memory>
 #include <regex>
 #include <sstream>
@@ -85,6 +86,21 @@ bool ConnInfo::IsLocal() const {
   for (const auto& host : SplitHosts(Get(values, "host")))
     if (!IsLocalHost(host)) return false;
   return true;
+}
+
+std::string PercentEncode(const std::string& text) {
+  static constexpr char kHex[] = "0123456789ABCDEF";
+  std::string out;
+  for (unsigned char c : text) {
+    if (std::isalnum(c) || c == '-' || c == '_' || c == '.' || c == '~') {
+      out += static_cast<char>(c);
+    } else {
+      out += '%';
+      out += kHex[c >> 4];
+      out += kHex[c & 15];
+    }
+  }
+  return out;
 }
 
 std::string RedactSecrets(std::string text) {

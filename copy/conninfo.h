@@ -25,6 +25,10 @@ struct ConnInfo {
   bool IsLocal() const;
 };
 
+// Percent-encodes `text` for a postgres:// URL component (RFC 3986: every
+// byte but unreserved characters), e.g. a database name with spaces.
+std::string PercentEncode(const std::string& text);
+
 // Removes anything that looks like a password from free text (libpq and server
 // messages normally carry none, but a malformed URL can be echoed back).
 std::string RedactSecrets(std::string text);

@@ -3,6 +3,8 @@
 #include <algorithm>
 #include <sstream>
 
+#include "copy/identifiers.h"
+
 namespace freshet::testing {
 
 RunResult Freshet(const std::vector<std::string>& args, const Environment& env) {
@@ -31,18 +33,9 @@ std::string SqlList(const std::vector<std::string>& items) {
   return out;
 }
 
-std::string Quote(const std::string& name) {
-  std::string out = "\"";
-  for (char c : name) {
-    if (c == '"') out += '"';
-    out += c;
-  }
-  return out + "\"";
-}
-
 std::string QuoteTable(const std::string& table) {
   auto dot = table.find('.');
-  return Quote(table.substr(0, dot)) + "." + Quote(table.substr(dot + 1));
+  return QuoteIdent(table.substr(0, dot)) + "." + QuoteIdent(table.substr(dot + 1));
 }
 
 std::vector<std::string> Columns(const PgCluster& cluster, const std::string& db,
@@ -82,7 +75,7 @@ std::vector<std::string> SharedColumns(const PgCluster& source, const std::strin
 std::string TableDigest(const PgCluster& cluster, const std::string& db, const std::string& table,
                         const std::vector<std::string>& columns) {
   std::string row = "ROW(";
-  for (size_t i = 0; i < columns.size(); ++i) row += (i ? ", " : "") + Quote(columns[i]);
+  for (size_t i = 0; i < columns.size(); ++i) row += (i ? ", " : "") + QuoteIdent(columns[i]);
   row += ")::text";
   return cluster.Psql(db,
                       "SELECT count(*) || ' ' || coalesce(md5(string_agg(r, E'\\n' ORDER BY "

@@ -27,6 +27,9 @@
 #include <thread>
 #include <utility>
 
+#include "copy/conninfo.h"
+#include "copy/identifiers.h"
+
 #ifndef FRESHET_SOURCE_DIR
 #error "FRESHET_SOURCE_DIR must be defined (see tests/CMakeLists.txt)"
 #endif
@@ -268,30 +271,6 @@ std::string LastLines(std::string_view text, int lines) {
     if (text[pos - 1] == '\n' && ++seen == lines) break;
   }
   return std::string(text.substr(pos));
-}
-
-std::string QuoteIdent(const std::string& name) {
-  std::string out = "\"";
-  for (char c : name) {
-    if (c == '"') out += '"';
-    out += c;
-  }
-  return out + "\"";
-}
-
-std::string PercentEncode(const std::string& text) {
-  static constexpr char kHex[] = "0123456789ABCDEF";
-  std::string out;
-  for (unsigned char c : text) {
-    if (std::isalnum(c) || c == '-' || c == '_' || c == '.' || c == '~') {
-      out += static_cast<char>(c);
-    } else {
-      out += '%';
-      out += kHex[c >> 4];
-      out += kHex[c & 15];
-    }
-  }
-  return out;
 }
 
 std::string Describe(const RunResult& result) {
