@@ -4,42 +4,12 @@
 
 #include <optional>
 
+#include "copy/copy_protocol.h"
+
 namespace freshet {
-namespace {
 
-// Reads results until libpq has none left; returns the first failure, if any.
-std::optional<Error> DrainResults(Connection& connection, std::string_view context,
-                                  uint64_t* rows) {
-  std::optional<Error> failure;
-  while (PGresult* raw = PQgetResult(connection.handle())) {
-    Result result(raw);
-    ExecStatusType status = result.Status();
-    if (status == PGRES_COMMAND_OK) {
-      if (rows) *rows = result.AffectedRows();
-    } else if (status == PGRES_COPY_OUT) {
-      // A COPY OUT still in progress after a cancel: discard what remains.
-      char* buffer = nullptr;
-      int n;
-      while ((n = PQgetCopyData(connection.handle(), &buffer, 0)) > 0) PQfreemem(buffer);
-    } else if (status == PGRES_COPY_IN) {
-      PQputCopyEnd(connection.handle(), "aborted by freshet");
-    } else if (!failure) {
-      failure = connection.MakeError(raw, context);
-    }
-  }
-  return failure;
-}
-
-void StartCopy(Connection& connection, const std::string& sql, ExecStatusType expected) {
-  Result result(PQexec(connection.handle(), sql.c_str()));
-  if (result.Status() != expected) {
-    Error error = connection.MakeError(result.get(), sql);
-    DrainResults(connection, sql, nullptr);
-    throw error;
-  }
-}
-
-}  // namespace
+using copy_internal::DrainResults;
+using copy_internal::StartCopy;
 
 RelayResult RelayCopy(Connection& source, const std::string& copy_out_sql, Connection& target,
                       const std::string& copy_in_sql, const std::string& what,

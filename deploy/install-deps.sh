@@ -6,7 +6,7 @@ set -euo pipefail
 
 packages=(
   build-essential cmake pkg-config git
-  libpq-dev libssl-dev libzstd-dev zstd libboost-dev libfmt-dev libspdlog-dev
+  libpq-dev libssl-dev libzstd-dev zstd libxxhash-dev libboost-dev libfmt-dev libspdlog-dev
   libgtest-dev libgmock-dev libbenchmark-dev libpg-query-dev libcli11-dev
   libtomlplusplus-dev nlohmann-json3-dev
   postgresql-15 postgresql-client-15

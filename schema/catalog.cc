@@ -67,6 +67,23 @@ Catalog ReadCatalog(Connection& connection) {
 
 namespace {
 
+// Leaf-partition indexes under each partitioned index (pg_partition_tree:
+// PostgreSQL 12+), so a rebuild can build them one partition at a time.
+void ReadPartitionIndexes(Connection& connection, Catalog& catalog) {
+  Result rows = connection.Exec(sql::kPartitionIndexes);
+  for (int row = 0; row < rows.Rows(); ++row) {
+    QualifiedName table = NameAt(rows, row, 0);
+    std::string name = rows.Get(row, 2);
+    for (auto& index : catalog.indexes) {
+      if (index.table != table || index.name != name) continue;
+      index.partitions.push_back({NameAt(rows, row, 3), rows.Get(row, 5), rows.Get(row, 6),
+                                  rows.GetOptional(row, 7).value_or(""),
+                                  rows.GetOptional(row, 8).value_or("")});
+      break;
+    }
+  }
+}
+
 Catalog ReadCatalogQualified(Connection& connection) {
   Catalog catalog;
   ReadIdentity(connection, catalog);
@@ -83,7 +100,8 @@ Catalog ReadCatalogQualified(Connection& connection) {
     table.partition_bound = tables.Get(row, 5);
     table.estimated_rows = tables.GetInt(row, 6);
     table.bytes = tables.GetInt(row, 7);
-    table.owned_by_current_user = tables.GetBool(row, 8);
+    table.heap_bytes = tables.GetInt(row, 8);
+    table.owned_by_current_user = tables.GetBool(row, 9);
     by_oid[oid] = catalog.tables.size();
     catalog.tables.push_back(std::move(table));
   }
@@ -167,6 +185,7 @@ Catalog ReadCatalogQualified(Connection& connection) {
     index.bytes = indexes.GetInt(row, 10);
     catalog.indexes.push_back(std::move(index));
   }
+  if (catalog.server_version >= 120000) ReadPartitionIndexes(connection, catalog);
 
   Result sequences = connection.Exec(sql::kOwnedSequences);
   for (int row = 0; row < sequences.Rows(); ++row)

@@ -51,6 +51,7 @@ struct Table {
   bool has_inheritance_children = false;
   int64_t estimated_rows = 0;          // pg_class.reltuples (0 when never analyzed)
   int64_t bytes = 0;                   // pg_table_size (heap + TOAST)
+  int64_t heap_bytes = 0;              // pg_relation_size of the heap alone (ctid chunking)
   bool owned_by_current_user = false;  // current_user is a member of the owner role
   std::vector<OwnedSequence> owned_sequences;
   std::vector<Trigger> user_triggers;  // non-internal triggers on this relation itself
@@ -70,6 +71,15 @@ struct ForeignKey {
   std::string definition;  // pg_get_constraintdef: "FOREIGN KEY (...) REFERENCES ..."
 };
 
+// The index a leaf partition has for an index of its partitioned root.
+struct PartitionIndex {
+  QualifiedName table;          // the leaf partition
+  std::string name;             // index name
+  std::string definition;       // pg_get_indexdef
+  std::string constraint_name;  // set when it backs a constraint
+  std::string constraint_definition;
+};
+
 // An index as declared on a table (partition indexes attached to a parent
 // index are left out: they follow it).
 struct Index {
@@ -84,6 +94,8 @@ struct Index {
   bool clustered = false;
   bool valid = true;
   int64_t bytes = 0;
+  // On a partitioned table: the indexes of its leaf partitions that follow it.
+  std::vector<PartitionIndex> partitions;
 };
 
 struct Catalog {

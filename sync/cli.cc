@@ -16,6 +16,7 @@
 #include "copy/conninfo.h"
 #include "sync/config.h"
 #include "sync/migrate_cli.h"
+#include "sync/snapshot_cli.h"
 #include "sync/sync_run.h"
 
 namespace freshet {
@@ -31,6 +32,7 @@ struct Arguments {
   std::optional<std::string> fk_outside;
   std::optional<std::string> lock_timeout;
   std::string strategy = "auto";
+  std::optional<int64_t> chunk_mb;
   bool allow_remote_target = false;
   bool verbose = false, quiet = false;
 };
@@ -110,6 +112,8 @@ SyncOptions ResolveOptionsOrThrow(const Arguments& args, bool need_source) {
   options.plan.strategy = args.strategy == "bulk"      ? StrategyChoice::kBulk
                           : args.strategy == "ordered" ? StrategyChoice::kOrdered
                                                        : StrategyChoice::kAuto;
+  options.plan.jobs = options.jobs;
+  if (args.chunk_mb) options.plan.chunk_bytes = *args.chunk_mb <= 0 ? -1 : *args.chunk_mb << 20;
   options.lock_timeout = args.lock_timeout.value_or(config.lock_timeout.value_or("30s"));
   options.verify = args.verify;
   options.interactive_progress = isatty(STDERR_FILENO) && !args.quiet;
@@ -226,10 +230,16 @@ int RunCli(int argc, char** argv) {
         ->add_option("--strategy", args.strategy,
                      "auto (default: bulk when the role owns the tables), bulk or ordered")
         ->check(CLI::IsMember({"auto", "bulk", "ordered"}));
+    command->add_option("--chunk-size", args.chunk_mb,
+                        "Read tables larger than this many MB as parallel ctid ranges "
+                        "(PostgreSQL 14+ source; default: from the total size and --jobs; "
+                        "0: never split)");
   }
   sync->add_flag("--verify", args.verify, "Compare every table after the load");
   MigrateArguments migrate_args;
   CLI::App* migrate = AddMigrateCommands(app, migrate_args);
+  SnapshotArguments snapshot_args;
+  CLI::App* snapshot = AddSnapshotCommands(app, snapshot_args);
 
   try {
     app.parse(argc, argv);
@@ -246,6 +256,10 @@ int RunCli(int argc, char** argv) {
   std::string command = app.get_subcommands().front()->get_name();
   try {
     if (command == "migrate") return RunMigrate(migrate, migrate_args, args.config_path);
+    if (command == "snapshot") {
+      SignalStop signals;
+      return RunSnapshot(snapshot, snapshot_args, args.config_path, args.quiet, signals.token());
+    }
     return Run(command, args);
   } catch (const Error& error) {
     spdlog::error("{}", RedactSecrets(error.what()));

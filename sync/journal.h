@@ -7,6 +7,7 @@
 // control connection (Restore opens its own extra connections).
 #pragma once
 
+#include <optional>
 #include <string>
 #include <utility>
 #include <vector>
@@ -15,6 +16,25 @@
 #include "sync/plan.h"
 
 namespace freshet {
+
+// One journal row: something a run set aside and how to put it back.
+struct JournalEntry {
+  int64_t id = 0;
+  std::string kind;  // foreign_key, trigger, index, validate
+  QualifiedName table;
+  std::string object;      // constraint, trigger or index name
+  std::string definition;  // foreign_key: pg_get_constraintdef; index: pg_get_indexdef
+  bool validate = false;
+  char enabled = 'O';
+  std::string constraint_name;  // index backing a constraint
+  std::string constraint_definition;
+  bool clustered = false;
+  int64_t bytes = 0;
+  std::optional<QualifiedName> referenced;  // foreign_key (journals before 0.2 lack it)
+  std::vector<PartitionIndex> partitions;   // index on a partitioned table
+
+  std::string Describe() const;
+};
 
 struct RestoreOutcome {
   std::vector<std::string> restored;  // human-readable, one per entry
@@ -39,23 +59,26 @@ class Journal {
   // constraint it backs).
   void DropIndex(const DeferredIndex& index);
 
+  // Every entry still to restore, oldest first.
+  std::vector<JournalEntry> Entries();
+
   // Foreign keys that are back but NOT VALID only because an earlier
   // validation failed: the next load must validate them again.
   std::vector<std::pair<QualifiedName, std::string>> PendingValidations();
 
-  // Restores every entry (any run), in three steps: (1) indexes and key
-  // constraints are rebuilt, largest first, on up to `jobs` connections to
-  // `target_url`, each in a transaction that deletes its entry; (2) foreign
-  // keys are re-added NOT VALID and triggers re-enabled in one transaction
-  // that deletes their entries; (3) foreign keys that were valid are
-  // VALIDATEd in parallel (a failed validation is journaled as 'validate' and
-  // retried by the next restore). What cannot be restored stays journaled and
-  // is returned as a problem, never thrown.
+  // Restores every entry (any run) on up to `jobs` connections to
+  // `target_url`, as RestoreTasks schedules it (sync/restore_tasks.h). What
+  // cannot be restored stays journaled and is returned as a problem, never
+  // thrown.
   RestoreOutcome Restore(const std::string& target_url, int jobs);
 
  private:
   Connection& target_;
   std::string run_id_;
 };
+
+// A target connection for rebuild work: sync settings pinned, memory for
+// index builds, no waiting for WAL flushes at commit.
+Connection OpenRebuildTarget(const std::string& target_url);
 
 }  // namespace freshet

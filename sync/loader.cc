@@ -3,13 +3,8 @@
 #include <fmt/format.h>
 #include <spdlog/spdlog.h>
 
-#include <condition_variable>
 #include <cstdlib>
-#include <mutex>
-#include <optional>
 #include <thread>
-
-#include "copy/copy_relay.h"
 
 namespace freshet {
 namespace {
@@ -30,94 +25,20 @@ std::chrono::milliseconds UnitDelay() {
   return std::chrono::milliseconds(value ? std::atoi(value) : 0);
 }
 
-struct UnitRef {
-  int table;
-  const CopyUnit* unit;
-};
-
-// Shared scheduling state, guarded by `mutex`.
-class Scheduler {
- public:
-  explicit Scheduler(const Plan& plan) : plan_(plan) {
-    for (int t = 0; t < static_cast<int>(plan.tables.size()); ++t) {
-      for (const auto& unit : plan.tables[t].units) pending_.push_back({t, &unit});
-      units_left_.push_back(static_cast<int>(plan.tables[t].units.size()));
-    }
-    loads_.resize(plan.tables.size());
-    first_start_.resize(plan.tables.size());
-  }
-
-  // Blocks until a unit is ready (returns it) or there is nothing left to do
-  // or the run failed (returns nullopt).
-  std::optional<UnitRef> Next(std::stop_token stop) {
-    std::unique_lock lock(mutex_);
-    for (;;) {
-      if (failure_ || stop.stop_requested() || pending_.empty()) return std::nullopt;
-      int best = -1;
-      for (int i = 0; i < static_cast<int>(pending_.size()); ++i) {
-        if (!Ready(pending_[i].table)) continue;
-        if (best < 0 || pending_[i].unit->estimated_bytes > pending_[best].unit->estimated_bytes)
-          best = i;
-      }
-      if (best >= 0) {
-        UnitRef ref = pending_[best];
-        pending_.erase(pending_.begin() + best);
-        if (!first_start_[ref.table]) first_start_[ref.table] = std::chrono::steady_clock::now();
-        return ref;
-      }
-      wake_.wait(lock);
-    }
-  }
-
-  // Returns true when this was the table's last unit.
-  bool Done(const UnitRef& ref, const RelayResult& relayed) {
-    std::lock_guard lock(mutex_);
-    TableLoad& load = loads_[ref.table];
-    load.rows += relayed.rows;
-    load.bytes += relayed.bytes;
-    bool last = --units_left_[ref.table] == 0;
-    if (last)
-      load.seconds =
-          std::chrono::duration<double>(std::chrono::steady_clock::now() - *first_start_[ref.table])
-              .count();
-    wake_.notify_all();
-    return last;
-  }
-
-  void Fail(std::exception_ptr error) {
-    std::lock_guard lock(mutex_);
-    if (!failure_) failure_ = error;
-    wake_.notify_all();
-  }
-
-  void Wake() { wake_.notify_all(); }
-  std::exception_ptr failure() const { return failure_; }
-  std::vector<TableLoad> loads() const { return loads_; }
-
- private:
-  bool Ready(int table) const {
-    for (int prerequisite : plan_.tables[table].prerequisites)
-      if (units_left_[prerequisite] > 0) return false;
-    return true;
-  }
-
-  const Plan& plan_;
-  std::mutex mutex_;
-  std::condition_variable wake_;
-  std::vector<UnitRef> pending_;
-  std::vector<int> units_left_;
-  std::vector<TableLoad> loads_;
-  std::vector<std::optional<std::chrono::steady_clock::time_point>> first_start_;
-  std::exception_ptr failure_;
-};
-
 }  // namespace
 
 std::string CopyOutSql(const PlannedTable& table, const CopyUnit& unit) {
+  std::string columns = table.mapping.columns.empty() ? "" : QuoteIdentList(table.mapping.columns);
+  if (unit.blocks) {  // a TID Range Scan over the chunk's heap blocks
+    std::string where = fmt::format("ctid >= '({},0)'::pg_catalog.tid", unit.blocks->begin);
+    if (unit.blocks->end)
+      where += fmt::format(" AND ctid < '({},0)'::pg_catalog.tid", *unit.blocks->end);
+    return fmt::format("COPY (SELECT {} FROM ONLY {} WHERE {}) TO STDOUT {}", columns,
+                       unit.source.Quoted(), where, FormatOption(table));
+  }
   if (unit.source_only)  // COPY table TO reads that table alone, like ONLY.
     return fmt::format("COPY {}{} TO STDOUT {}", unit.source.Quoted(), ColumnList(table),
                        FormatOption(table));
-  std::string columns = table.mapping.columns.empty() ? "" : QuoteIdentList(table.mapping.columns);
   return fmt::format("COPY (SELECT {} FROM {}) TO STDOUT {}", columns, unit.source.Quoted(),
                      FormatOption(table));
 }
@@ -127,51 +48,97 @@ std::string CopyInSql(const PlannedTable& table, const CopyUnit& unit) {
                      FormatOption(table));
 }
 
-std::vector<TableLoad> LoadTables(const Plan& plan, const SourceSnapshot& snapshot,
-                                  const std::string& target_url, int jobs, Progress* progress,
-                                  std::stop_token stop) {
-  Scheduler scheduler(plan);
-  size_t unit_count = 0;
-  for (const auto& table : plan.tables) unit_count += table.units.size();
-  int workers = std::max(1, std::min<int>(jobs, static_cast<int>(unit_count)));
-  if (unit_count == 0) return scheduler.loads();
+LoadTasks::LoadTasks(const Plan& plan, Progress* progress)
+    : plan_(plan),
+      progress_(progress),
+      table_tasks_(plan.tables.size()),
+      loads_(plan.tables.size()),
+      units_left_(plan.tables.size()),
+      first_start_(plan.tables.size()),
+      last_done_(std::chrono::steady_clock::now()) {
+  for (size_t t = 0; t < plan.tables.size(); ++t) units_left_[t] = plan.tables[t].units.size();
+}
 
+void LoadTasks::AddTo(TaskGraph& graph) {
   const std::chrono::milliseconds delay = UnitDelay();
-  std::stop_source cancel;  // stops the other workers after a failure
-  std::stop_callback forward(stop, [&] {
-    cancel.request_stop();
-    scheduler.Wake();
-  });
-  std::vector<std::jthread> threads;
-  for (int w = 0; w < workers; ++w) {
-    threads.emplace_back([&] {
-      try {
-        Connection source = snapshot.OpenWorker();
-        Connection target = Connection::Open(target_url, "target");
-        PinSyncSettings(target);
-        while (auto ref = scheduler.Next(cancel.get_token())) {
-          const PlannedTable& table = plan.tables[ref->table];
-          if (progress) progress->MarkStarted(ref->table);
-          std::string what = ref->unit->target == table.name
-                                 ? table.name.Display()
-                                 : table.name.Display() + " (" + ref->unit->target.Display() + ")";
-          RelayResult relayed = RelayCopy(
-              source, CopyOutSql(table, *ref->unit), target, CopyInSql(table, *ref->unit), what,
-              progress ? &progress->Counters(ref->table) : nullptr, cancel.get_token());
-          spdlog::debug("copied {}: {} rows, {} bytes", what, relayed.rows, relayed.bytes);
-          if (delay.count() > 0) std::this_thread::sleep_for(delay);
-          if (scheduler.Done(*ref, relayed) && progress) progress->MarkDone(ref->table);
+  for (size_t t = 0; t < plan_.tables.size(); ++t) {
+    const PlannedTable& table = plan_.tables[t];
+    std::vector<size_t> after;
+    for (int prerequisite : table.prerequisites)
+      after.insert(after.end(), table_tasks_[prerequisite].begin(),
+                   table_tasks_[prerequisite].end());
+    for (const CopyUnit& unit : table.units) {
+      std::string what = unit.target == table.name
+                             ? table.name.Display()
+                             : table.name.Display() + " (" + unit.target.Display() + ")";
+      if (unit.blocks)
+        what += fmt::format(" blocks {}..{}", unit.blocks->begin,
+                            unit.blocks->end ? std::to_string(*unit.blocks->end) : "end");
+      Task task;
+      task.name = "copy " + what;
+      task.weight = static_cast<double>(std::max<int64_t>(unit.estimated_bytes, 1));
+      task.after = after;
+      task.fatal = true;
+      task.run = [this, t, &table, &unit, what, delay](WorkerSession& session,
+                                                       std::stop_token stop) {
+        {
+          std::lock_guard lock(mutex_);
+          if (!first_start_[t]) first_start_[t] = std::chrono::steady_clock::now();
         }
-      } catch (...) {
-        scheduler.Fail(std::current_exception());
-        cancel.request_stop();
-      }
-    });
+        if (progress_) progress_->MarkStarted(t);
+        RelayResult relayed = RelayCopy(session.Source(), CopyOutSql(table, unit), session.Target(),
+                                        CopyInSql(table, unit), what,
+                                        progress_ ? &progress_->Counters(t) : nullptr, stop);
+        spdlog::debug("copied {}: {} rows, {} bytes", what, relayed.rows, relayed.bytes);
+        if (delay.count() > 0) std::this_thread::sleep_for(delay);
+        Finished(t, relayed);
+      };
+      size_t id = graph.Add(std::move(task));
+      table_tasks_[t].push_back(id);
+      unit_targets_.push_back({unit.target, id});
+    }
   }
-  for (auto& thread : threads) thread.join();
-  if (scheduler.failure()) std::rethrow_exception(scheduler.failure());
-  if (stop.stop_requested()) throw Error("sync cancelled");
-  return scheduler.loads();
+}
+
+void LoadTasks::Finished(size_t t, const RelayResult& relayed) {
+  bool last;
+  {
+    std::lock_guard lock(mutex_);
+    TableLoad& load = loads_[t];
+    load.rows += relayed.rows;
+    load.bytes += relayed.bytes;
+    last = --units_left_[t] == 0;
+    auto now = std::chrono::steady_clock::now();
+    if (last) load.seconds = std::chrono::duration<double>(now - *first_start_[t]).count();
+    last_done_ = now;
+  }
+  if (last && progress_) progress_->MarkDone(t);
+  if (last && ++tables_done_ == plan_.tables.size())
+    spdlog::info("all {} tables loaded; finishing the rebuild of indexes and foreign keys",
+                 plan_.tables.size());
+}
+
+std::vector<size_t> LoadTasks::Gate(const QualifiedName& relation) const {
+  std::vector<size_t> out;
+  for (const auto& [target, id] : unit_targets_)
+    if (target == relation) out.push_back(id);
+  if (!out.empty()) return out;
+  for (size_t t = 0; t < plan_.tables.size(); ++t)
+    if (plan_.tables[t].name == relation) return table_tasks_[t];
+  // A partition whose rows arrive through its root, or a relation outside the
+  // plan: wait for every load.
+  for (const auto& ids : table_tasks_) out.insert(out.end(), ids.begin(), ids.end());
+  return out;
+}
+
+std::vector<TableLoad> LoadTasks::loads() const {
+  std::lock_guard lock(mutex_);
+  return loads_;
+}
+
+std::chrono::steady_clock::time_point LoadTasks::last_done() const {
+  std::lock_guard lock(mutex_);
+  return last_done_;
 }
 
 }  // namespace freshet

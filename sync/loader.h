@@ -1,18 +1,19 @@
-// Runs the COPY streams of a plan on a pool of worker threads, each with its
-// own source connection (joined to the run's snapshot) and target connection.
-// A table's streams start only when every table it depends on is loaded;
-// among ready streams the largest goes first. The first failure stops every
-// stream (cancelling both sides) and is rethrown once all workers are done.
+// Loading a plan's tables: the COPY statements of each stream and the tasks
+// that run them (sync/task_graph.h), next to the rebuild tasks that follow
+// each table.
 #pragma once
 
+#include <atomic>
 #include <chrono>
-#include <stop_token>
+#include <mutex>
+#include <optional>
 #include <string>
 #include <vector>
 
+#include "copy/copy_relay.h"
 #include "sync/plan.h"
 #include "sync/progress.h"
-#include "sync/source_snapshot.h"
+#include "sync/task_graph.h"
 
 namespace freshet {
 
@@ -26,10 +27,41 @@ struct TableLoad {
 std::string CopyOutSql(const PlannedTable& table, const CopyUnit& unit);
 std::string CopyInSql(const PlannedTable& table, const CopyUnit& unit);
 
-// Loads every unit of `plan` into the (already truncated) target. `progress`
-// items are the plan's tables, by index. Returns one TableLoad per plan table.
-std::vector<TableLoad> LoadTables(const Plan& plan, const SourceSnapshot& snapshot,
-                                  const std::string& target_url, int jobs, Progress* progress,
-                                  std::stop_token stop);
+// The COPY streams of a plan as tasks of a TaskGraph: one fatal task per unit
+// (a table, a leaf partition or a ctid range of one), each relaying the
+// worker's source session (joined to the run's snapshot) into its target
+// session. Under the ordered strategy a table's units wait for every unit of
+// the tables it references. `progress` items are the plan's tables, by index.
+// Thread-safe while the graph runs; must outlive it.
+class LoadTasks {
+ public:
+  LoadTasks(const Plan& plan, Progress* progress);
+
+  void AddTo(TaskGraph& graph);
+
+  // The load tasks that must finish before `relation` (a planned table or one
+  // of its partitions) is complete: the units writing to it, or all of its
+  // table's units when rows go through the root.
+  std::vector<size_t> Gate(const QualifiedName& relation) const;
+
+  // Per plan table, once the graph has run.
+  std::vector<TableLoad> loads() const;
+  // When the last unit finished (the start of the rebuild-only tail).
+  std::chrono::steady_clock::time_point last_done() const;
+
+ private:
+  void Finished(size_t table, const RelayResult& relayed);
+
+  const Plan& plan_;
+  Progress* progress_;
+  std::vector<std::vector<size_t>> table_tasks_;  // per plan table
+  std::vector<std::pair<QualifiedName, size_t>> unit_targets_;
+  mutable std::mutex mutex_;
+  std::vector<TableLoad> loads_;
+  std::vector<size_t> units_left_;
+  std::vector<std::optional<std::chrono::steady_clock::time_point>> first_start_;
+  std::chrono::steady_clock::time_point last_done_;
+  std::atomic<size_t> tables_done_{0};
+};
 
 }  // namespace freshet

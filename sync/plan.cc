@@ -49,7 +49,9 @@ void PlanUnits(const Catalog& source, const Catalog& target, const Table& src, c
                PlannedTable& planned) {
   std::vector<const Table*> src_parts = PartitionsOf(source, src.name);
   auto whole_source = [&]() {
-    CopyUnit unit{src.name, src.kind == TableKind::kTable, dst.name, src.estimated_rows, src.bytes};
+    CopyUnit unit{src.name,  src.kind == TableKind::kTable,
+                  dst.name,  src.estimated_rows,
+                  src.bytes, std::nullopt};
     for (const Table* part : src_parts) {
       unit.estimated_rows += part->estimated_rows;
       unit.estimated_bytes += part->bytes;
@@ -65,7 +67,8 @@ void PlanUnits(const Catalog& source, const Catalog& target, const Table& src, c
   if (src.kind == TableKind::kPartitioned && SamePartitionTree(src_parts, dst_parts)) {
     for (const Table* part : src_parts) {
       if (part->kind != TableKind::kTable) continue;
-      planned.units.push_back({part->name, true, part->name, part->estimated_rows, part->bytes});
+      planned.units.push_back(
+          {part->name, true, part->name, part->estimated_rows, part->bytes, std::nullopt});
     }
     planned.route = "per partition";
     return;
@@ -114,7 +117,7 @@ void PlanForeignKeys(const Catalog& target, const PlanOptions& options, Plan& pl
     } else if (child_synced) {
       if (options.fk_outside == FkOutsidePolicy::kNotValid) {
         plan.deferred.push_back(
-            {fk.table, fk.name, fk.definition, false, DeferReason::kOutsideSync});
+            {fk.table, fk.name, fk.definition, false, DeferReason::kOutsideSync, fk.referenced});
         plan.warnings.push_back(fmt::format(
             "foreign key {} on {} references {}, which is not in the sync: it is dropped for the "
             "load and re-added NOT VALID (rows may reference missing {} rows)",
@@ -145,10 +148,10 @@ void PlanForeignKeys(const Catalog& target, const PlanOptions& options, Plan& pl
     const ForeignKey& fk = *edge_fks[edge];
     if (breaks_cycle[edge])
       plan.deferred.push_back(
-          {fk.table, fk.name, fk.definition, fk.validated, DeferReason::kCycle});
+          {fk.table, fk.name, fk.definition, fk.validated, DeferReason::kCycle, fk.referenced});
     else if (plan.strategy == LoadStrategy::kBulk)
       plan.deferred.push_back(
-          {fk.table, fk.name, fk.definition, fk.validated, DeferReason::kBulkLoad});
+          {fk.table, fk.name, fk.definition, fk.validated, DeferReason::kBulkLoad, fk.referenced});
   }
   // Without foreign keys during the load, any order works: largest first.
   if (plan.strategy == LoadStrategy::kBulk)
@@ -216,10 +219,49 @@ void PlanIndexes(const Catalog& target, Plan& plan) {
     }
     if (!index.valid) continue;  // an invalid index is left exactly as it is
     plan.indexes.push_back({index.table, index.name, index.definition, index.constraint_name,
-                            index.constraint_definition, index.clustered, index.bytes});
+                            index.constraint_definition, index.clustered, index.bytes,
+                            index.partitions});
   }
   std::stable_sort(plan.indexes.begin(), plan.indexes.end(),
                    [](const auto& a, const auto& b) { return a.bytes > b.bytes; });
+}
+
+// Splits the streams of large ordinary tables and leaf partitions into ctid
+// ranges (TID Range Scans need a PostgreSQL 14 source) so several workers read
+// one big relation and the last large table does not run alone. Ranges are
+// cut from the heap size; the last one is open-ended, so pages added since the
+// size was read are still copied.
+void SplitLargeUnits(const Catalog& source, const PlanOptions& options, Plan& plan) {
+  if (options.chunk_bytes < 0 || source.server_version < 140000) return;
+  int64_t chunk = options.chunk_bytes;
+  if (chunk == 0) {
+    int64_t total = 0;
+    for (const auto& table : plan.tables) total += table.estimated_bytes;
+    chunk = std::clamp<int64_t>(total / (4 * std::max(1, options.jobs)), int64_t{32} << 20,
+                                int64_t{1} << 30);
+  }
+  constexpr int64_t kBlockSize = 8192;  // only sizes the ranges; any size stays correct
+  for (auto& table : plan.tables) {
+    std::vector<CopyUnit> units;
+    for (const auto& unit : table.units) {
+      const Table* relation = source.Find(unit.source);
+      int64_t blocks = relation ? relation->heap_bytes / kBlockSize : 0;
+      int64_t pieces = std::min<int64_t>((unit.estimated_bytes + chunk - 1) / chunk, blocks);
+      if (!unit.source_only || !relation || relation->kind != TableKind::kTable || pieces < 2) {
+        units.push_back(unit);
+        continue;
+      }
+      for (int64_t i = 0; i < pieces; ++i) {
+        CopyUnit part = unit;
+        part.blocks = BlockRange{blocks * i / pieces, std::nullopt};
+        if (i + 1 < pieces) part.blocks->end = blocks * (i + 1) / pieces;
+        part.estimated_rows = unit.estimated_rows / pieces;
+        part.estimated_bytes = unit.estimated_bytes / pieces;
+        units.push_back(part);
+      }
+    }
+    table.units = std::move(units);
+  }
 }
 
 // A pattern that matches no table is almost always a typo: say so rather than
@@ -276,6 +318,7 @@ Plan BuildPlan(const Catalog& source, const Catalog& target, const PlanOptions& 
   PlanForeignKeys(target, options, plan);
   if (plan.strategy == LoadStrategy::kBulk) PlanIndexes(target, plan);
   CheckPatternsMatch(source, target, options, plan);
+  SplitLargeUnits(source, options, plan);
 
   // Setting triggers and constraints aside is DDL: it needs the table's owner.
   for (const auto& planned : plan.tables) {
@@ -315,9 +358,12 @@ std::string DescribePlan(const Plan& plan) {
     std::string after;
     for (int prerequisite : table.prerequisites)
       after += (after.empty() ? "" : ", ") + plan.tables[prerequisite].name.Display();
-    out += fmt::format("  {:>3}. {}  [{}; {}; ~{} rows]{}\n", i + 1, table.name.Display(),
+    size_t chunks = 0;
+    for (const auto& unit : table.units) chunks += unit.blocks ? 1 : 0;
+    out += fmt::format("  {:>3}. {}  [{}; {}; ~{} rows{}]{}\n", i + 1, table.name.Display(),
                        table.mapping.format == CopyFormat::kBinary ? "binary" : "text", table.route,
-                       table.estimated_rows, after.empty() ? "" : "  after " + after);
+                       table.estimated_rows, chunks ? fmt::format("; {} ctid ranges", chunks) : "",
+                       after.empty() ? "" : "  after " + after);
     if (table.mapping.format == CopyFormat::kText)
       out += fmt::format("       text format: {}\n", table.mapping.format_reason);
     if (!table.mapping.target_only.empty())

@@ -30,6 +30,17 @@ struct PlanOptions {
   std::vector<std::string> excludes;
   FkOutsidePolicy fk_outside = FkOutsidePolicy::kError;
   StrategyChoice strategy = StrategyChoice::kAuto;
+  // Tables (and leaf partitions) larger than this are read as several ctid
+  // ranges in parallel (PostgreSQL 14+ sources). 0: chosen from the total size
+  // and `jobs`; negative: never split.
+  int64_t chunk_bytes = 0;
+  int jobs = 4;
+};
+
+// Heap blocks [begin, end) of a chunk; no end: to the end of the relation.
+struct BlockRange {
+  int64_t begin = 0;
+  std::optional<int64_t> end;
 };
 
 // One COPY stream: source relation -> target relation.
@@ -39,6 +50,7 @@ struct CopyUnit {
   QualifiedName target;
   int64_t estimated_rows = 0;
   int64_t estimated_bytes = 0;
+  std::optional<BlockRange> blocks;  // set on chunks of a split relation
 };
 
 struct SequenceSync {
@@ -76,6 +88,7 @@ struct DeferredConstraint {
   std::string definition;  // pg_get_constraintdef on the target
   bool validate = true;    // VALIDATE after re-adding (false: stays NOT VALID)
   DeferReason reason = DeferReason::kCycle;
+  QualifiedName referenced;  // the table it references
 };
 
 // An index (or the primary key, unique or exclusion constraint it backs)
@@ -88,6 +101,9 @@ struct DeferredIndex {
   std::string constraint_definition;
   bool clustered = false;
   int64_t bytes = 0;  // size before the load: rebuilds go largest first
+  // On a partitioned table: its leaf partitions' indexes, rebuilt one by one
+  // (in parallel) before the parent index attaches them.
+  std::vector<PartitionIndex> partitions;
 };
 
 struct Plan {

@@ -179,7 +179,7 @@ std::string RenderText(const RunReport& report) {
   out += fmt::format("total: {}\n", TotalsLine(report));
   if (!report.strategy.empty())
     out += fmt::format(
-        "strategy: {}; {} indexes rebuilt, indexes and constraints restored in {:.1f} s\n",
+        "strategy: {}; {} indexes rebuilt; {:.1f} s of rebuilding after the last table loaded\n",
         report.strategy, report.indexes_rebuilt, report.rebuild_seconds);
 
   auto list = [&out](const std::string& title, const std::vector<std::string>& items) {

@@ -5,19 +5,27 @@
 namespace freshet {
 
 std::vector<std::string> SyncSequences(const Plan& plan, Connection& source, Connection& target) {
-  std::vector<std::string> done;
-  for (const auto& table : plan.tables) {
-    for (const auto& sequence : table.sequences) {
-      std::optional<std::string> source_value;
-      if (sequence.source_sequence) {
+  return SyncSequences(
+      plan,
+      [&source](const QualifiedName& sequence) -> std::optional<std::string> {
         // pg_sequences shows NULL (never an error) when the sequence was never
         // used or the role may not read it.
         Result row = source.Exec(
             "SELECT last_value::text FROM pg_catalog.pg_sequences "
             "WHERE schemaname = $1 AND sequencename = $2",
-            {sequence.source_sequence->schema, sequence.source_sequence->name});
-        if (row.Rows() > 0) source_value = row.GetOptional(0, 0);
-      }
+            {sequence.schema, sequence.name});
+        return row.Rows() > 0 ? row.GetOptional(0, 0) : std::nullopt;
+      },
+      target);
+}
+
+std::vector<std::string> SyncSequences(const Plan& plan, const SequenceValues& source_value_of,
+                                       Connection& target) {
+  std::vector<std::string> done;
+  for (const auto& table : plan.tables) {
+    for (const auto& sequence : table.sequences) {
+      std::optional<std::string> source_value;
+      if (sequence.source_sequence) source_value = source_value_of(*sequence.source_sequence);
       // greatest() ignores NULLs; with neither a source value nor rows the
       // sequence restarts at its start value, as on an empty source.
       Result result = target.Exec(

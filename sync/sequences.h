@@ -3,6 +3,8 @@
 // not collide with copied rows.
 #pragma once
 
+#include <functional>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -15,5 +17,12 @@ namespace freshet {
 // values are read outside of transactions' snapshots by nature). Returns one
 // line per sequence for the log.
 std::vector<std::string> SyncSequences(const Plan& plan, Connection& source, Connection& target);
+
+// The source's last_value of a sequence, or none (never used, unreadable).
+using SequenceValues = std::function<std::optional<std::string>(const QualifiedName& sequence)>;
+
+// The same with values from elsewhere (a snapshot's manifest).
+std::vector<std::string> SyncSequences(const Plan& plan, const SequenceValues& source_value,
+                                       Connection& target);
 
 }  // namespace freshet

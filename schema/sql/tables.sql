@@ -10,6 +10,7 @@ SELECT c.oid::bigint AS oid,
             THEN pg_catalog.pg_get_expr(c.relpartbound, c.oid) ELSE '' END AS partition_bound,
        greatest(c.reltuples, 0)::bigint AS estimated_rows,
        pg_catalog.pg_table_size(c.oid) AS bytes,
+       pg_catalog.pg_relation_size(c.oid) AS heap_bytes,
        pg_catalog.pg_has_role(c.relowner, 'USAGE') AS owned_by_current_user
   FROM pg_catalog.pg_class c
   JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace

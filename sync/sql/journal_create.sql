@@ -19,5 +19,8 @@ CREATE TABLE IF NOT EXISTS _freshet.journal (
   constraint_name       text,     -- index backing a PRIMARY KEY/UNIQUE/EXCLUDE constraint
   constraint_definition text,     -- ... its pg_get_constraintdef
   clustered             boolean,  -- index: CLUSTER ON it again
-  bytes                 bigint    -- index: size before the load (rebuild largest first)
+  bytes                 bigint,   -- index: size before the load (rebuild largest first)
+  referenced_schema     text,     -- foreign_key: the referenced table
+  referenced_name       text,
+  partition_indexes     jsonb     -- index on a partitioned table: its leaf partitions' indexes
 );

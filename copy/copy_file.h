@@ -1,0 +1,62 @@
+// COPY streams to and from snapshot data files: a source's COPY ... TO STDOUT
+// into a SnapshotFileWriter, and a SnapshotFileReader into COPY ... FROM STDIN
+// on one or more targets at once (decompressed once, sent to each). Each call
+// uses its own connections; thread-compatible.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <stop_token>
+#include <string>
+#include <vector>
+
+#include "copy/connection.h"
+#include "copy/copy_relay.h"
+#include "copy/copy_rows.h"
+#include "copy/snapshot_file.h"
+
+namespace freshet {
+
+struct CaptureResult {
+  uint64_t rows = 0;  // from the source's COPY command tag
+  RowDigest digest;   // of the rows as captured
+  FileDigest file;
+};
+
+// Runs `copy_out_sql` on `source` and writes the stream to `writer`, then
+// finishes the file. COPY yields one row per message, so rows are digested
+// without being parsed (the binary header is split off the first one). A stop
+// request cancels the source. Throws Error naming `what`; on failure the
+// writer is left unfinished (its destructor removes the file).
+CaptureResult CaptureCopy(Connection& source, const std::string& copy_out_sql, StreamFormat format,
+                          SnapshotFileWriter& writer, const std::string& what,
+                          StreamCounters* counters, std::stop_token stop);
+
+struct RestoreTarget {
+  Connection* connection = nullptr;
+  std::string copy_in_sql;
+  uint64_t rows = 0;  // set by RestoreCopy: the target's COPY command tag
+};
+
+// Streams `reader` into every target's COPY ... FROM STDIN. When `keep` is
+// given (and does not keep every field), rows are projected first. `projected`
+// (if not null) receives the digest of the rows sent, projected or not (asking
+// for it makes an unprojected restore parse the rows). A corrupt or truncated
+// file, a failing target or a stop request ends every target's COPY with an
+// error (nothing of it is kept) and throws Error naming `what`, the side and
+// the reason. All connections are idle afterwards. One case is out of reach:
+// a target that fails only when its COPY is ended cannot undo the other
+// targets' COPYs, which completed; callers that need all or nothing run the
+// restore inside a transaction on each target. Without projection the file is
+// sent as it is, in pieces of about 1 MB (counted as `counters` messages).
+void RestoreCopy(SnapshotFileReader& reader, StreamFormat format,
+                 const std::optional<std::vector<bool>>& keep, std::vector<RestoreTarget>& targets,
+                 const std::string& what, StreamCounters* counters, std::stop_token stop,
+                 RowDigest* projected = nullptr);
+
+// Digest of the rows `copy_out_sql` yields on `connection` (for verifying a
+// restored table against the manifest). Throws Error naming `what`.
+RowDigest DigestCopy(Connection& connection, const std::string& copy_out_sql, StreamFormat format,
+                     const std::string& what, std::stop_token stop);
+
+}  // namespace freshet

@@ -1,0 +1,38 @@
+// Steps every run that writes to a target shares (sync, snapshot restore):
+// opening and locking the target, planning errors, the report's plan part,
+// and setting aside (journaled) what the load must not maintain.
+#pragma once
+
+#include <string>
+
+#include "copy/connection.h"
+#include "sync/journal.h"
+#include "sync/plan.h"
+#include "sync/report.h"
+
+namespace freshet {
+
+// "20261122T041219-4815941b": a run's id in logs and the journal.
+std::string NewRunId();
+// The current UTC time, ISO 8601.
+std::string NowIso();
+
+// A target connection with sync settings pinned.
+Connection OpenTarget(const std::string& url);
+// Takes the per-database advisory lock; throws Error if another run holds it.
+void LockTarget(Connection& target);
+
+// Logs and records what a journal restore did.
+void RecordRestore(const RestoreOutcome& outcome, RunReport& report);
+// Throws Error (kPlan) listing the plan's errors, if any.
+void ThrowIfPlanErrors(const Plan& plan);
+// The plan's part of the report: strategy, tables, deferred constraints.
+void FillPlanReport(const Plan& plan, RunReport& report);
+
+// Journals and applies everything that is not data (foreign keys, indexes,
+// triggers set aside), then truncates the planned tables: one transaction, so
+// a failure here leaves the target as it was.
+void PrepareTarget(Connection& target, Journal& journal, const Plan& plan,
+                   const std::string& lock_timeout);
+
+}  // namespace freshet

@@ -1,0 +1,42 @@
+// `freshet snapshot ...`: capture, restore, inspect and verify, on top of
+// sync/snapshot_capture.h and sync/snapshot_restore.h. Separate from cli.cc so
+// each file stays about one family of commands.
+#pragma once
+
+#include <CLI/CLI.hpp>
+#include <cstdint>
+#include <optional>
+#include <stop_token>
+#include <string>
+#include <vector>
+
+namespace freshet {
+
+struct SnapshotArguments {
+  std::string from;
+  std::string out;
+  std::string dir;
+  std::vector<std::string> to;
+  std::vector<std::string> include;
+  std::vector<std::string> exclude;
+  std::optional<int> jobs;
+  int level = 3;
+  int threads = 0;
+  std::optional<int64_t> chunk_mb;
+  std::string strategy = "auto";
+  std::string fk_outside = "error";
+  std::string lock_timeout = "30s";
+  bool allow_remote_target = false;
+  bool verify = false;
+  std::string report_path;
+};
+
+// Adds `snapshot` and its subcommands to `app`; returns the `snapshot` command.
+CLI::App* AddSnapshotCommands(CLI::App& app, SnapshotArguments& args);
+
+// Runs the parsed snapshot subcommand. `config_path` may be empty. Returns the
+// exit status; throws Error for failures (the caller maps kinds to statuses).
+int RunSnapshot(CLI::App* snapshot, const SnapshotArguments& args, const std::string& config_path,
+                bool quiet, std::stop_token stop);
+
+}  // namespace freshet

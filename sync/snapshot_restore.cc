@@ -1,0 +1,407 @@
+#include "sync/snapshot_restore.h"
+
+#include <fmt/format.h>
+#include <fmt/ranges.h>
+#include <spdlog/spdlog.h>
+
+#include <atomic>
+#include <chrono>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <thread>
+
+#include "copy/conninfo.h"
+#include "copy/copy_file.h"
+#include "sync/journal.h"
+#include "sync/parallel.h"
+#include "sync/progress.h"
+#include "sync/restore_tasks.h"
+#include "sync/run_steps.h"
+#include "sync/sequences.h"
+#include "sync/source_snapshot.h"
+#include "sync/task_graph.h"
+
+namespace freshet {
+namespace {
+
+namespace fs = std::filesystem;
+
+const char* FormatOption(StreamFormat format) {
+  return format == StreamFormat::kBinary ? "(FORMAT binary)" : "(FORMAT text)";
+}
+
+// Runs `work(i)` for i in [0, count) on up to `jobs` threads; returns one
+// message per failure.
+std::vector<std::string> ForEachParallel(size_t count, int jobs,
+                                         const std::function<void(size_t)>& work) {
+  std::atomic<size_t> next{0};
+  std::mutex mutex;
+  std::vector<std::string> failures;
+  std::vector<std::jthread> threads;
+  for (int w = 0; w < std::max(1, std::min<int>(jobs, static_cast<int>(count))); ++w)
+    threads.emplace_back([&] {
+      for (size_t i; (i = next++) < count;) {
+        try {
+          work(i);
+        } catch (const std::exception& error) {
+          std::lock_guard lock(mutex);
+          failures.push_back(error.what());
+        }
+      }
+    });
+  threads.clear();  // joins
+  std::sort(failures.begin(), failures.end());
+  return failures;
+}
+
+// Every file present with the size and checksum the manifest records: cheap
+// (no decompression), and done before any target is touched.
+void CheckFiles(const fs::path& dir, const SnapshotManifest& manifest, int jobs) {
+  std::vector<const SnapshotFile*> files;
+  for (const auto& table : manifest.tables)
+    for (const auto& file : table.files) files.push_back(&file);
+  auto problems = ForEachParallel(files.size(), jobs, [&](size_t i) {
+    const SnapshotFile& file = *files[i];
+    fs::path path = dir / file.path;
+    if (!fs::exists(path)) throw Error(fmt::format("{}: missing", file.path));
+    FileDigest digest = DigestFileBytes(path);
+    if (digest.compressed_bytes != file.file.compressed_bytes)
+      throw Error(fmt::format("{}: {} bytes, the manifest says {} (truncated or replaced)",
+                              file.path, digest.compressed_bytes, file.file.compressed_bytes));
+    if (digest.file_xxh3 != file.file.file_xxh3)
+      throw Error(fmt::format("{}: checksum {} differs from the manifest's {} (corrupt)", file.path,
+                              digest.file_xxh3, file.file.file_xxh3));
+  });
+  if (!problems.empty())
+    throw Error(ErrorKind::kUsage,
+                fmt::format("snapshot {} is damaged; nothing was written to any target:\n  - {}",
+                            dir.string(), fmt::join(problems, "\n  - ")));
+}
+
+// How one snapshot table goes into one target.
+struct TableRoute {
+  size_t plan_index = 0;
+  const SnapshotTable* snapshot = nullptr;
+  std::optional<std::vector<bool>> keep;  // none: every column of the files
+  std::string column_list;                // " (a, b)"
+};
+
+struct TargetRun {
+  SnapshotTarget endpoint;
+  RunReport* report = nullptr;
+  std::optional<Connection> control;
+  std::unique_ptr<Journal> journal;
+  Plan plan;
+  std::map<QualifiedName, TableRoute> routes;  // by table name
+  std::vector<RowDigest> projected;            // per plan table: rows sent, when projected
+  std::vector<std::pair<QualifiedName, size_t>> writes;  // relation -> task
+  std::map<QualifiedName, std::vector<size_t>> table_tasks;
+  std::vector<size_t> all_tasks;
+  std::unique_ptr<RestoreTasks> rebuild;
+};
+
+const Column* FindColumn(const Catalog& catalog, const QualifiedName& table,
+                         const std::string& column) {
+  const Table* found = catalog.Find(table);
+  return found ? found->FindColumn(column) : nullptr;
+}
+
+// Plans one target against the snapshot; problems become plan errors.
+void PlanTarget(const SnapshotManifest& manifest, const Catalog& target_catalog,
+                const PlanOptions& options, TargetRun& run) {
+  PlanOptions no_chunks = options;
+  no_chunks.chunk_bytes = -1;  // the files are the streams
+  // By default a restore covers what was captured, platform tables included.
+  if (no_chunks.includes.empty())
+    for (const auto& table : manifest.tables) no_chunks.includes.push_back(table.name.Quoted());
+  run.plan = BuildPlan(manifest.catalog, target_catalog, no_chunks);
+  for (size_t t = 0; t < run.plan.tables.size(); ++t) {
+    const PlannedTable& table = run.plan.tables[t];
+    const SnapshotTable* snapshot = manifest.Find(table.name);
+    if (!snapshot) {
+      run.plan.errors.push_back(fmt::format("{} is in the snapshot's catalog but was not captured",
+                                            table.name.Display()));
+      continue;
+    }
+    TableRoute route{t, snapshot, std::nullopt, ""};
+    std::vector<bool> keep;
+    std::vector<std::string> kept;
+    for (const auto& column : snapshot->columns) {
+      bool shared = std::find(table.mapping.columns.begin(), table.mapping.columns.end(), column) !=
+                    table.mapping.columns.end();
+      keep.push_back(shared);
+      if (!shared) continue;
+      kept.push_back(column);
+      if (snapshot->format != StreamFormat::kBinary) continue;
+      const Column* from = FindColumn(manifest.catalog, table.name, column);
+      const Column* to = FindColumn(target_catalog, table.name, column);
+      if (from && to && from->type != to->type)
+        run.plan.errors.push_back(fmt::format(
+            "column {} of {} is {} in the snapshot but {} on the target: a snapshot stores "
+            "binary COPY data, which restores only into the same type (capture again after "
+            "the migration, or sync from the source)",
+            column, table.name.Display(), from->type, to->type));
+    }
+    if (std::find(keep.begin(), keep.end(), false) != keep.end()) route.keep = keep;
+    if (!kept.empty()) route.column_list = " (" + QuoteIdentList(kept) + ")";
+    for (const auto& file : snapshot->files) {
+      bool mapped = table.units.size() == 1;
+      for (const auto& unit : table.units) mapped = mapped || unit.source == file.relation;
+      if (!mapped)
+        run.plan.errors.push_back(fmt::format("snapshot file {} ({}) has no place in {}", file.path,
+                                              file.relation.Display(), table.name.Display()));
+    }
+    run.routes[table.name] = std::move(route);
+  }
+  run.projected.resize(run.plan.tables.size());
+}
+
+QualifiedName TargetRelation(const PlannedTable& table, const SnapshotFile& file) {
+  for (const auto& unit : table.units)
+    if (unit.source == file.relation) return unit.target;
+  return table.units.empty() ? table.name : table.units.front().target;
+}
+
+void VerifyTarget(const SnapshotManifest& manifest, TargetRun& run, int jobs,
+                  std::stop_token stop) {
+  std::vector<const TableRoute*> routes;
+  for (const auto& [name, route] : run.routes) routes.push_back(&route);
+  std::vector<std::optional<RowDigest>> found(routes.size());
+  auto errors = ParallelFor(
+      routes.size(), jobs, [&] { return OpenTarget(run.endpoint.url); },
+      [&](Connection& target, size_t i) {
+        const TableRoute& route = *routes[i];
+        const PlannedTable& table = run.plan.tables[route.plan_index];
+        std::string columns = route.column_list.empty()
+                                  ? ""
+                                  : route.column_list.substr(2, route.column_list.size() - 3);
+        std::string sql = fmt::format("COPY (SELECT {} FROM {}{}) TO STDOUT {}", columns,
+                                      table.target_kind == TableKind::kTable ? "ONLY " : "",
+                                      table.name.Quoted(), FormatOption(route.snapshot->format));
+        found[i] = DigestCopy(target, sql, route.snapshot->format, table.name.Display(), stop);
+      });
+  (void)manifest;
+  for (size_t i = 0; i < routes.size(); ++i) {
+    const TableRoute& route = *routes[i];
+    if (errors[i]) throw Error(ExceptionMessage(errors[i]));
+    RowDigest expected = route.keep ? run.projected[route.plan_index] : route.snapshot->digest;
+    TableVerification verification{{expected.rows(), expected.ToString()},
+                                   {found[i]->rows(), found[i]->ToString()}};
+    run.report->tables[route.plan_index].verification = verification;
+  }
+  run.report->verified = true;
+  auto mismatched = run.report->Mismatched();
+  if (!mismatched.empty())
+    throw Error(ErrorKind::kMismatch,
+                fmt::format("verification failed on {}: {} differ from the snapshot",
+                            run.report->target, fmt::join(mismatched, ", ")));
+}
+
+}  // namespace
+
+void RunRestore(const RestoreOptions& options, std::vector<RunReport>& reports,
+                std::stop_token stop) {
+  auto started = std::chrono::steady_clock::now();
+  if (options.targets.empty()) throw Error(ErrorKind::kUsage, "no target: pass --to URL");
+  SnapshotManifest manifest = ReadManifest(options.dir);
+  std::string source = fmt::format("snapshot {} ({} at {})", options.dir.string(), manifest.source,
+                                   manifest.snapshot_time);
+
+  // 1. Nothing is written anywhere until the snapshot and every target check out.
+  std::vector<TargetRun> runs(options.targets.size());
+  reports.assign(options.targets.size(), RunReport{});
+  for (size_t i = 0; i < runs.size(); ++i) {
+    ConnInfo info = ConnInfo::Parse(options.targets[i].url);
+    reports[i].command = "snapshot restore";
+    reports[i].started_at = NowIso();
+    reports[i].source = source;
+    reports[i].target = info.Describe();
+    for (size_t j = 0; j < i; ++j)
+      if (reports[j].target == reports[i].target)
+        throw Error(ErrorKind::kUsage, fmt::format("{} is named twice", reports[i].target));
+    CheckTargetAllowed(info, options.targets[i].safety);
+    runs[i].endpoint = options.targets[i];
+    runs[i].report = &reports[i];
+  }
+  CheckFiles(options.dir, manifest, options.jobs);
+  for (auto& run : runs) {
+    run.control.emplace(OpenTarget(run.endpoint.url));
+    LockTarget(*run.control);
+    run.journal = std::make_unique<Journal>(*run.control, NewRunId());
+    if (run.journal->HasEntries()) {
+      spdlog::warn("{}: an earlier run was interrupted; restoring what it set aside first",
+                   run.report->target);
+      RecordRestore(run.journal->Restore(run.endpoint.url, options.jobs), *run.report);
+    }
+    Catalog target_catalog = ReadCatalog(*run.control);
+    for (const auto& [table, name] : run.journal->PendingValidations())
+      for (auto& fk : target_catalog.foreign_keys)
+        if (fk.table == table && fk.name == name) fk.validated = true;
+    PlanTarget(manifest, target_catalog, options.plan, run);
+    FillPlanReport(run.plan, *run.report);
+    run.report->command = "snapshot restore";
+    run.report->strategy = run.plan.strategy == LoadStrategy::kBulk ? "bulk" : "ordered";
+    run.report->indexes_rebuilt = run.plan.indexes.size();
+    if (!run.plan.ok())
+      throw Error(ErrorKind::kPlan,
+                  fmt::format("the snapshot cannot be restored into {} (nothing was written):\n  - "
+                              "{}",
+                              run.report->target, fmt::join(run.plan.errors, "\n  - ")));
+  }
+
+  // 2. Set aside and truncate on every target, then one graph: each file
+  //    decompressed once into every target that takes it the same way, and
+  //    each target's rebuild following its own loads.
+  for (auto& run : runs) PrepareTarget(*run.control, *run.journal, run.plan, options.lock_timeout);
+  std::vector<Progress::Item> items;
+  for (const auto& table : manifest.tables)
+    items.push_back({table.name.Display(), static_cast<int64_t>(table.rows),
+                     static_cast<int64_t>(table.files.empty() ? 0 : table.rows)});
+  Progress progress(std::move(items), options.interactive_progress);
+  std::mutex mutex;
+  TaskGraph graph;
+  for (size_t s = 0; s < manifest.tables.size(); ++s) {
+    const SnapshotTable& snapshot_table = manifest.tables[s];
+    for (const SnapshotFile& file : snapshot_table.files) {
+      // Targets taking this file with the same statement and projection share a task.
+      std::map<std::pair<std::string, std::vector<bool>>, std::vector<size_t>> groups;
+      for (size_t i = 0; i < runs.size(); ++i) {
+        auto route = runs[i].routes.find(snapshot_table.name);
+        if (route == runs[i].routes.end()) continue;
+        const PlannedTable& table = runs[i].plan.tables[route->second.plan_index];
+        std::string sql =
+            fmt::format("COPY {}{} FROM STDIN {}", TargetRelation(table, file).Quoted(),
+                        route->second.column_list, FormatOption(snapshot_table.format));
+        groups[{sql, route->second.keep.value_or(std::vector<bool>{})}].push_back(i);
+      }
+      for (const auto& [key, members] : groups) {
+        Task task;
+        task.name = fmt::format("restore {} ({})", snapshot_table.name.Display(), file.path);
+        task.weight = static_cast<double>(file.file.raw_bytes) + 1;
+        task.fatal = true;
+        std::string sql = key.first;
+        std::vector<size_t> targets = members;
+        task.run = [&, s, sql, targets](WorkerSession& session, std::stop_token token) {
+          progress.MarkStarted(s);
+          SnapshotFileReader reader = SnapshotFileReader::Open(options.dir / file.path);
+          std::vector<RestoreTarget> outs;
+          for (size_t i : targets) outs.push_back({&session.Target(i), sql, 0});
+          const TableRoute& route = runs[targets.front()].routes.at(snapshot_table.name);
+          RowDigest projected;
+          RestoreCopy(reader, snapshot_table.format, route.keep, outs,
+                      fmt::format("{} ({})", snapshot_table.name.Display(), file.path),
+                      &progress.Counters(s), token, route.keep ? &projected : nullptr);
+          std::lock_guard lock(mutex);
+          for (size_t k = 0; k < targets.size(); ++k) {
+            TargetRun& run = runs[targets[k]];
+            size_t t = run.routes.at(snapshot_table.name).plan_index;
+            run.report->tables[t].rows += outs[k].rows;
+            run.report->tables[t].bytes += file.file.raw_bytes;
+            run.projected[t].Merge(projected);
+          }
+        };
+        size_t id = graph.Add(std::move(task));
+        for (size_t i : members) {
+          const PlannedTable& table =
+              runs[i].plan.tables[runs[i].routes.at(snapshot_table.name).plan_index];
+          runs[i].writes.push_back({TargetRelation(table, file), id});
+          runs[i].table_tasks[table.name].push_back(id);
+          runs[i].all_tasks.push_back(id);
+        }
+      }
+    }
+  }
+  for (size_t i = 0; i < runs.size(); ++i) {
+    TargetRun& run = runs[i];
+    run.rebuild = std::make_unique<RestoreTasks>(run.journal->Entries(), *run.control, i);
+    run.rebuild->AddTo(graph, [&run](const QualifiedName& relation) {
+      std::vector<size_t> out;
+      for (const auto& [target, id] : run.writes)
+        if (target == relation) out.push_back(id);
+      if (!out.empty()) return out;
+      auto table = run.table_tasks.find(relation);
+      return table != run.table_tasks.end() ? table->second : run.all_tasks;
+    });
+  }
+  spdlog::info("restoring {} tables from {} into {} target(s), {} jobs", manifest.tables.size(),
+               options.dir.string(), runs.size(), options.jobs);
+  std::vector<TaskOutcome> outcomes;
+  try {
+    progress.Start();
+    outcomes = graph.Run(
+        options.jobs, {},
+        [&](size_t which) { return OpenRebuildTarget(runs.at(which).endpoint.url); }, stop);
+    progress.Stop();
+  } catch (...) {
+    progress.Stop();
+    for (auto& run : runs) {
+      try {
+        RecordRestore(run.journal->Restore(run.endpoint.url, options.jobs), *run.report);
+      } catch (const Error& error) {
+        spdlog::error("could not restore {} after the failure ({}); run `freshet repair`",
+                      run.report->target, error.what());
+      }
+      run.report->warnings.push_back(
+          "the target's restored tables were truncated and are only partly loaded: rerun the "
+          "restore");
+    }
+    throw;
+  }
+
+  // 3. Per target: what the rebuild could not do, sequences, verification.
+  std::map<QualifiedName, std::optional<int64_t>> sequences;
+  for (const auto& sequence : manifest.sequences) sequences[sequence.name] = sequence.last_value;
+  for (auto& run : runs) {
+    RestoreOutcome restored = run.rebuild->Outcome(outcomes);
+    for (const auto& problem : restored.problems) run.report->warnings.push_back(problem);
+    if (!restored.problems.empty())
+      throw Error(
+          fmt::format("{}: the data is loaded but constraints could not all be "
+                      "restored:\n  - {}",
+                      run.report->target, fmt::join(restored.problems, "\n  - ")));
+    SyncSequences(
+        run.plan,
+        [&](const QualifiedName& name) -> std::optional<std::string> {
+          auto found = sequences.find(name);
+          if (found == sequences.end() || !found->second) return std::nullopt;
+          return std::to_string(*found->second);
+        },
+        *run.control);
+    if (options.verify) VerifyTarget(manifest, run, options.jobs, stop);
+    run.report->seconds =
+        std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
+  }
+}
+
+std::vector<std::string> VerifySnapshot(const fs::path& dir, int jobs) {
+  SnapshotManifest manifest = ReadManifest(dir);
+  std::vector<std::pair<const SnapshotTable*, const SnapshotFile*>> files;
+  for (const auto& table : manifest.tables)
+    for (const auto& file : table.files) files.push_back({&table, &file});
+  return ForEachParallel(files.size(), jobs, [&](size_t i) {
+    const auto& [table, file] = files[i];
+    fs::path path = dir / file->path;
+    if (!fs::exists(path)) throw Error(fmt::format("{}: missing", file->path));
+    FileDigest bytes = DigestFileBytes(path);
+    if (bytes.compressed_bytes != file->file.compressed_bytes ||
+        bytes.file_xxh3 != file->file.file_xxh3)
+      throw Error(fmt::format("{}: {} bytes with checksum {}, the manifest says {} bytes with {}",
+                              file->path, bytes.compressed_bytes, bytes.file_xxh3,
+                              file->file.compressed_bytes, file->file.file_xxh3));
+    SnapshotFileReader reader = SnapshotFileReader::Open(path);
+    CopyRowReader rows(table->format, file->path);
+    RowDigest digest;
+    std::string piece;
+    while (reader.Read(piece)) rows.Feed(piece, [&](std::string_view row) { digest.Add(row); });
+    rows.Finish();
+    FileDigest stream = reader.digest();
+    if (stream.raw_bytes != file->file.raw_bytes || stream.raw_xxh3 != file->file.raw_xxh3)
+      throw Error(fmt::format("{}: the decompressed stream differs from the manifest", file->path));
+    if (!(digest == file->digest))
+      throw Error(fmt::format("{}: rows {} differ from the manifest's {}", file->path,
+                              digest.ToString(), file->digest.ToString()));
+  });
+}
+
+}  // namespace freshet

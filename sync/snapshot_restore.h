@@ -1,0 +1,54 @@
+// `freshet snapshot restore` (a snapshot into one or more targets) and
+// `freshet snapshot verify` (every file against the manifest).
+//
+// A restore does what `sync` does, with the snapshot as the source: the plan
+// is built from the manifest's catalog and each target's own, so shared
+// columns map by name, foreign keys order the load or are set aside
+// (journaled), and the bulk strategy applies. Before anything is written to
+// any target, every file is checked against the manifest (present, same size,
+// same checksum) and every target is planned; a damaged snapshot or a target
+// it cannot map onto is an error with every target untouched. With several
+// targets each file is decompressed once and streamed into all of them.
+#pragma once
+
+#include <filesystem>
+#include <stop_token>
+#include <string>
+#include <vector>
+
+#include "sync/plan.h"
+#include "sync/report.h"
+#include "sync/safety.h"
+#include "sync/snapshot_manifest.h"
+
+namespace freshet {
+
+struct SnapshotTarget {
+  std::string url;
+  SafetyOptions safety;
+};
+
+struct RestoreOptions {
+  std::filesystem::path dir;
+  std::vector<SnapshotTarget> targets;
+  int jobs = 4;
+  PlanOptions plan;  // includes, excludes, strategy, fk_outside
+  bool verify = false;
+  std::string lock_timeout = "30s";
+  bool interactive_progress = false;
+};
+
+// Restores; fills one report per target as it goes (so a failure still
+// reports). Throws Error: kUsage for a damaged or unreadable snapshot, kPlan
+// when a target cannot take it, kRefused for safety rules, kMismatch when
+// --verify finds a difference, kRuntime otherwise.
+void RunRestore(const RestoreOptions& options, std::vector<RunReport>& reports,
+                std::stop_token stop);
+
+// Checks every file of the snapshot in `dir`: size and checksum of the file,
+// then decompressed: size and checksum of the stream, and the rows and their
+// digest. Returns one line per problem (empty: all good). Throws Error only
+// when the manifest itself cannot be read.
+std::vector<std::string> VerifySnapshot(const std::filesystem::path& dir, int jobs);
+
+}  // namespace freshet

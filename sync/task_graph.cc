@@ -1,0 +1,174 @@
+#include "sync/task_graph.h"
+
+#include <fmt/format.h>
+
+#include <algorithm>
+#include <condition_variable>
+#include <mutex>
+#include <thread>
+
+namespace freshet {
+
+Connection& WorkerSession::Source() {
+  if (!source_) {
+    if (!open_source_) throw Error("internal: a task needs a source connection, none configured");
+    source_.emplace(open_source_());
+  }
+  return *source_;
+}
+
+Connection& WorkerSession::Target(size_t which) {
+  if (targets_.size() <= which) targets_.resize(which + 1);
+  if (!targets_[which]) {
+    if (!open_target_) throw Error("internal: a task needs a target connection, none configured");
+    targets_[which] = std::make_unique<Connection>(open_target_(which));
+  }
+  return *targets_[which];
+}
+
+size_t TaskGraph::Add(Task task) {
+  for (size_t prerequisite : task.after)
+    if (prerequisite >= tasks_.size())
+      throw Error(
+          fmt::format("internal: task '{}' depends on unknown task {}", task.name, prerequisite));
+  tasks_.push_back(std::move(task));
+  return tasks_.size() - 1;
+}
+
+namespace {
+
+// Shared scheduling state of one Run, guarded by `mutex`.
+struct RunState {
+  explicit RunState(const std::vector<Task>& tasks)
+      : tasks(tasks),
+        outcomes(tasks.size()),
+        waiting_on(tasks.size()),
+        dependents(tasks.size()),
+        priority(tasks.size()) {
+    for (size_t id = 0; id < tasks.size(); ++id) {
+      waiting_on[id] = tasks[id].after.size();
+      for (size_t prerequisite : tasks[id].after) dependents[prerequisite].push_back(id);
+    }
+    // Ids are in topological order, so one backwards pass gives every task
+    // its weight plus the heaviest chain after it.
+    for (size_t id = tasks.size(); id-- > 0;) {
+      double tail = 0;
+      for (size_t next : dependents[id]) tail = std::max(tail, priority[next]);
+      priority[id] = tasks[id].weight + tail;
+    }
+    for (size_t id = 0; id < tasks.size(); ++id)
+      if (waiting_on[id] == 0) ready.push_back(id);
+    remaining = tasks.size();
+  }
+
+  // Blocks until a task is ready (returns it) or none will ever be.
+  std::optional<size_t> Next(std::stop_token stop) {
+    std::unique_lock lock(mutex);
+    for (;;) {
+      if (failure || stop.stop_requested() || remaining == 0) return std::nullopt;
+      if (!ready.empty()) {
+        auto best = std::max_element(ready.begin(), ready.end(), [&](size_t a, size_t b) {
+          return priority[a] < priority[b] || (priority[a] == priority[b] && a > b);
+        });
+        size_t id = *best;
+        ready.erase(best);
+        return id;
+      }
+      if (running == 0) return std::nullopt;  // only unreachable tasks left
+      wake.wait(lock);
+    }
+  }
+
+  void Started() {
+    std::lock_guard lock(mutex);
+    ++running;
+  }
+
+  void Finish(size_t id, std::exception_ptr error) {
+    std::lock_guard lock(mutex);
+    --running;
+    --remaining;
+    if (!error) {
+      outcomes[id].state = TaskState::kDone;
+      for (size_t next : dependents[id])
+        if (--waiting_on[next] == 0 && outcomes[next].state == TaskState::kPending)
+          ready.push_back(next);
+    } else {
+      outcomes[id] = {TaskState::kFailed, error};
+      if (tasks[id].fatal && !failure) failure = error;
+      Skip(id, error);
+    }
+    wake.notify_all();
+  }
+
+  void Fail(std::exception_ptr error) {
+    std::lock_guard lock(mutex);
+    if (!failure) failure = error;
+    wake.notify_all();
+  }
+
+  void Skip(size_t id, std::exception_ptr error) {
+    for (size_t next : dependents[id]) {
+      if (outcomes[next].state != TaskState::kPending) continue;
+      outcomes[next] = {TaskState::kSkipped, error};
+      --remaining;
+      Skip(next, error);
+    }
+  }
+
+  const std::vector<Task>& tasks;
+  std::mutex mutex;
+  std::condition_variable wake;
+  std::vector<TaskOutcome> outcomes;
+  std::vector<size_t> waiting_on;
+  std::vector<std::vector<size_t>> dependents;
+  std::vector<double> priority;
+  std::vector<size_t> ready;
+  size_t remaining = 0;
+  int running = 0;
+  std::exception_ptr failure;
+};
+
+}  // namespace
+
+std::vector<TaskOutcome> TaskGraph::Run(int workers, const std::function<Connection()>& open_source,
+                                        const std::function<Connection(size_t)>& open_target,
+                                        std::stop_token stop) {
+  RunState state(tasks_);
+  if (tasks_.empty()) return state.outcomes;
+  workers = std::max(1, std::min<int>(workers, static_cast<int>(tasks_.size())));
+  std::stop_source cancel;  // fires on a fatal failure or an outside stop
+  std::stop_callback forward(stop, [&] {
+    cancel.request_stop();
+    std::lock_guard lock(state.mutex);
+    state.wake.notify_all();
+  });
+  std::vector<std::jthread> threads;
+  for (int w = 0; w < workers; ++w) {
+    threads.emplace_back([&] {
+      try {
+        WorkerSession session(open_source, open_target);
+        while (auto id = state.Next(cancel.get_token())) {
+          state.Started();
+          std::exception_ptr error;
+          try {
+            tasks_[*id].run(session, cancel.get_token());
+          } catch (...) {
+            error = std::current_exception();
+          }
+          if (error && tasks_[*id].fatal) cancel.request_stop();
+          state.Finish(*id, error);
+        }
+      } catch (...) {
+        state.Fail(std::current_exception());
+        cancel.request_stop();
+      }
+    });
+  }
+  for (auto& thread : threads) thread.join();
+  if (state.failure) std::rethrow_exception(state.failure);
+  if (stop.stop_requested()) throw Error("cancelled");
+  return state.outcomes;
+}
+
+}  // namespace freshet

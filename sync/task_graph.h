@@ -1,0 +1,80 @@
+// A dependency graph of database work run on a fixed pool of worker threads:
+// the COPY streams of a load, and the index builds, foreign keys and triggers
+// that follow each table's load. Each worker owns a WorkerSession (a target
+// connection, and a source connection opened on first use). Among the ready
+// tasks the one heading the heaviest remaining chain (its weight plus the
+// heaviest path of tasks waiting on it) goes first, so the critical path
+// starts early and small tables' rebuilds fill the gaps.
+//
+// A task that throws either stops the run (fatal: no new task starts, running
+// ones see their stop token fire, and Run rethrows once every worker is done)
+// or is recorded, and the tasks that depend on it are skipped.
+// Run is not reentrant; tasks run concurrently and must synchronize any state
+// they share.
+#pragma once
+
+#include <exception>
+#include <functional>
+#include <memory>
+#include <optional>
+#include <stop_token>
+#include <string>
+#include <vector>
+
+#include "copy/connection.h"
+
+namespace freshet {
+
+// The connections of one worker thread: a source and any number of targets
+// (a snapshot restores into several at once), each opened on first use.
+class WorkerSession {
+ public:
+  WorkerSession(const std::function<Connection()>& open_source,
+                const std::function<Connection(size_t)>& open_target)
+      : open_source_(open_source), open_target_(open_target) {}
+  Connection& Source();                  // throws Error
+  Connection& Target(size_t which = 0);  // throws Error
+
+ private:
+  const std::function<Connection()>& open_source_;
+  const std::function<Connection(size_t)>& open_target_;
+  std::optional<Connection> source_;
+  std::vector<std::unique_ptr<Connection>> targets_;  // stable addresses
+};
+
+struct Task {
+  std::string name;
+  double weight = 0;          // expected cost, any unit (bytes work)
+  std::vector<size_t> after;  // ids of tasks that must finish first (all < this id)
+  bool fatal = false;         // a failure stops the whole run
+  std::function<void(WorkerSession&, std::stop_token)> run;
+};
+
+enum class TaskState { kPending, kDone, kFailed, kSkipped };
+
+struct TaskOutcome {
+  TaskState state = TaskState::kPending;
+  std::exception_ptr error;  // kFailed: what it threw; kSkipped: what its prerequisite threw
+};
+
+class TaskGraph {
+ public:
+  // Adds a task and returns its id. Throws Error if `after` names a task not
+  // added yet.
+  size_t Add(Task task);
+  size_t size() const { return tasks_.size(); }
+
+  // Runs every task on up to `workers` threads, each with a session that
+  // opens connections with `open_source` and `open_target(which)` (either may
+  // be empty when no task uses it; a failure to connect fails the task).
+  // Returns one outcome per task. Throws the first fatal failure, or Error "cancelled" when `stop`
+  // was requested.
+  std::vector<TaskOutcome> Run(int workers, const std::function<Connection()>& open_source,
+                               const std::function<Connection(size_t)>& open_target,
+                               std::stop_token stop);
+
+ private:
+  std::vector<Task> tasks_;
+};
+
+}  // namespace freshet
