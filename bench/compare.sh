@@ -5,14 +5,18 @@
 #   a) pg_dump -Fc + TRUNCATE + pg_restore --data-only --disable-triggers
 #   b) pg_dump -Fd -j2 + TRUNCATE + pg_restore -j2 --data-only --disable-triggers
 #   c) freshet sync
-# Prints medians, min-max and the ratios c/a and c/b, with freshet's CPU
-# seconds and peak RSS (/usr/bin/time -v), and writes them to bench/results/.
+# and the snapshot workflow against the dump file it replaces:
+#   s) freshet snapshot capture          vs  the pg_dump -Fc step of (a)
+#   r) freshet snapshot restore (1 dev)  vs  the TRUNCATE + pg_restore step of (a)
+#   m) freshet snapshot restore into 3 dev databases in one command  vs  3 x (r)
+# Prints medians, min-max and the ratios, with freshet's CPU seconds and peak
+# RSS (/usr/bin/time -v), and writes them to bench/results/.
 #
-# Usage: bench/compare.sh [--scale N] [--runs K] [--workload DIR] [--jobs J]
+# Usage: bench/compare.sh [--scale N] [--runs K] [--workload DIR] [--jobs J] [--no-snapshots]
 set -euo pipefail
 
 repo=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
-scale=1 runs=3 jobs=4
+scale=1 runs=3 jobs=4 snapshots=1
 workload=${FRESHET_WORKLOAD:-$repo/../shared/workload}
 while (($#)); do
   case $1 in
@@ -20,7 +24,8 @@ while (($#)); do
     --runs) runs=$2; shift 2 ;;
     --workload) workload=$2; shift 2 ;;
     --jobs) jobs=$2; shift 2 ;;
-    *) echo "usage: $0 [--scale N] [--runs K] [--workload DIR] [--jobs J]" >&2; exit 2 ;;
+    --no-snapshots) snapshots=0; shift ;;
+    *) echo "usage: $0 [--scale N] [--runs K] [--workload DIR] [--jobs J] [--no-snapshots]" >&2; exit 2 ;;
   esac
 done
 workload=$(cd "$workload" && pwd)
@@ -55,9 +60,12 @@ psql_q "$prod" -c "VACUUM ANALYZE"
 psql_q "$dev_admin" -c "ALTER DATABASE dev RENAME TO dev_template"
 prod_size=$("$PG_BIN/psql" "$prod" -XAtc "SELECT pg_size_pretty(pg_database_size(current_database()))")
 
-reset_dev() {
-  psql_q "$dev_admin" -c "DROP DATABASE IF EXISTS dev WITH (FORCE)"
-  psql_q "$dev_admin" -c "CREATE DATABASE dev TEMPLATE dev_template"
+reset_dev() {  # [names...], default dev
+  local name
+  for name in "${@:-dev}"; do
+    psql_q "$dev_admin" -c "DROP DATABASE IF EXISTS $name WITH (FORCE)"
+    psql_q "$dev_admin" -c "CREATE DATABASE $name TEMPLATE dev_template"
+  done
 }
 # What the CI job truncates by hand today: every table the dump restores.
 truncate_dev() {
@@ -68,10 +76,16 @@ truncate_dev() {
 }
 dump_tables=(-t 'public.*' -t auth.users)
 scratch=$CLUSTERS_DIR/scratch
+now() { date +%s.%N; }
 run_a() {
+  local t0 t1
+  t0=$(now)
   "$PG_BIN/pg_dump" -Fc "${dump_tables[@]}" -f "$scratch.dump" "$prod"
+  t1=$(now)
   truncate_dev
   "$PG_BIN/pg_restore" --data-only --disable-triggers -d "$dev" "$scratch.dump"
+  times[a_dump]+="$(printf %.2f "$(echo "$t1 - $t0" | bc -l)") "
+  times[a_restore]+="$(printf %.2f "$(echo "$(now) - $t1" | bc -l)") "
   dump_size=$(stat -c %s "$scratch.dump")
   rm -f "$scratch.dump"
 }
@@ -88,21 +102,51 @@ run_c() {
   rss=$(awk -F': ' '/Maximum resident/ {print $2}' "$scratch.time")
 }
 
+snapshot_dir=$CLUSTERS_DIR/snapshot
+run_s() {
+  rm -rf "$snapshot_dir"
+  /usr/bin/time -v -o "$scratch.time" "$freshet" -q snapshot capture --from "$prod" \
+    --out "$snapshot_dir" --include auth.users --jobs "$jobs" 2>"$scratch.err" ||
+    { cat "$scratch.err" >&2; return 1; }
+  snapshot_size=$(du -sb "$snapshot_dir" | cut -f1)
+  capture_rss+=("$(awk -F': ' '/Maximum resident/ {print $2}' "$scratch.time")")
+}
+run_r() {
+  "$freshet" -q snapshot restore "$snapshot_dir" --to "$dev" --jobs "$jobs" 2>"$scratch.err" ||
+    { cat "$scratch.err" >&2; return 1; }
+}
+run_m() {
+  "$freshet" -q snapshot restore "$snapshot_dir" --to "$dev" --to "${dev%/dev}/dev2" \
+    --to "${dev%/dev}/dev3" --jobs "$jobs" 2>"$scratch.err" || { cat "$scratch.err" >&2; return 1; }
+}
+verify_dev() {  # database name
+  "$freshet" -q verify --from "$prod" --to "${dev%/dev}/$1" --include auth.users >/dev/null \
+    2>"$scratch.verify" || { echo "$1 differs from prod" >&2; cat "$scratch.verify" >&2; return 1; }
+}
+
 declare -A times
-freshet_cpu=() freshet_rss=()
+freshet_cpu=() freshet_rss=() capture_rss=()
 for ((k = 1; k <= runs; k++)); do
-  # Alternate the order so no contender always runs on a warmer cache.
+  # Alternate the order so no contender always runs on a warmer cache. The
+  # capture comes first in every round: the restores read it.
   if ((k % 2)); then order=(a b c); else order=(c b a); fi
+  if ((snapshots)); then
+    if ((k % 2)); then order=(s a b c r m); else order=(s m r c b a); fi
+  fi
   for contender in "${order[@]}"; do
-    reset_dev
-    start=$(date +%s.%N)
+    if [[ $contender == m ]]; then reset_dev dev dev2 dev3; elif [[ $contender != s ]]; then reset_dev; fi
+    start=$(now)
     "run_$contender"
-    seconds=$(echo "$(date +%s.%N) - $start" | bc -l)
-    "$freshet" -q verify --from "$prod" --to "$dev" --include auth.users >/dev/null 2>"$scratch.verify" ||
-      { echo "run $k ($contender): dev differs from prod" >&2; cat "$scratch.verify" >&2; exit 1; }
+    seconds=$(echo "$(now) - $start" | bc -l)
+    if [[ $contender == m ]]; then
+      for name in dev dev2 dev3; do verify_dev "$name" || exit 1; done
+    elif [[ $contender != s ]]; then
+      verify_dev dev || { echo "run $k ($contender)" >&2; exit 1; }
+    fi
     times[$contender]+="$(printf %.2f "$seconds") "
     if [[ $contender == c ]]; then freshet_cpu+=("$cpu"); freshet_rss+=("$rss"); fi
-    printf 'run %d %s: %.1f s (verified equal)\n' "$k" "$contender" "$seconds" >&2
+    printf 'run %d %s: %.1f s%s\n' "$k" "$contender" "$seconds" \
+      "$([[ $contender == s ]] || echo ' (verified equal)')" >&2
   done
 done
 
@@ -133,5 +177,26 @@ result=$repo/bench/results/compare-scale$scale-$(date -u +%Y%m%dT%H%M%SZ).md
     "$cpu_median" "$(echo "100 * $cpu_median / $mc" | bc -l)" "$((rss_max / 1024))"
   echo "pg_dump -Fc file: $((dump_size / 1048576)) MB. Runs: $runs, alternating; every run verified equal to prod."
   echo "Raw seconds: a: ${times[a]}| b: ${times[b]}| c: ${times[c]}"
+  if ((snapshots)); then
+    md=$(echo "${times[a_dump]}" | median) mr=$(echo "${times[a_restore]}" | median)
+    ms=$(echo "${times[s]}" | median) mrr=$(echo "${times[r]}" | median) mm=$(echo "${times[m]}" | median)
+    echo
+    echo "## Snapshots against the dump file"
+    echo
+    echo "| step | median s | min-max s |"
+    echo "| --- | ---: | ---: |"
+    echo "| pg_dump -Fc (the dump half of a) | $(fmt1 "$md") | $(echo "${times[a_dump]}" | minmax) |"
+    echo "| s) freshet snapshot capture --jobs $jobs | $(fmt1 "$ms") | $(echo "${times[s]}" | minmax) |"
+    echo "| TRUNCATE + pg_restore --data-only --disable-triggers (the restore half of a) | $(fmt1 "$mr") | $(echo "${times[a_restore]}" | minmax) |"
+    echo "| r) freshet snapshot restore, 1 target | $(fmt1 "$mrr") | $(echo "${times[r]}" | minmax) |"
+    echo "| m) freshet snapshot restore, 3 targets in one command | $(fmt1 "$mm") | $(echo "${times[m]}" | minmax) |"
+    echo
+    printf 'Ratios (medians): capture/pg_dump = %.2f; restore/pg_restore = %.2f; 3 targets in one command / 3 x one restore = %.2f\n' \
+      "$(echo "$ms / $md" | bc -l)" "$(echo "$mrr / $mr" | bc -l)" "$(echo "$mm / (3 * $mrr)" | bc -l)"
+    printf 'Snapshot size: %d MB = %.2f x the pg_dump -Fc file; capture peak RSS %d MB\n' \
+      "$((snapshot_size / 1048576))" "$(echo "$snapshot_size / $dump_size" | bc -l)" \
+      "$(($(printf '%s\n' "${capture_rss[@]}" | sort -n | tail -1) / 1024))"
+    echo "Raw seconds: dump: ${times[a_dump]}| pg_restore: ${times[a_restore]}| s: ${times[s]}| r: ${times[r]}| m: ${times[m]}"
+  fi
 } | tee "$result"
 echo "written to $result" >&2

@@ -20,7 +20,7 @@ struct SnapshotArguments {
   std::vector<std::string> include;
   std::vector<std::string> exclude;
   std::optional<int> jobs;
-  int level = 3;
+  int level = 1;
   int threads = 0;
   std::optional<int64_t> chunk_mb;
   std::string strategy = "auto";

@@ -261,6 +261,11 @@ void RunRestore(const RestoreOptions& options, std::vector<RunReport>& reports,
   Progress progress(std::move(items), options.interactive_progress);
   std::mutex mutex;
   TaskGraph graph;
+  // Per snapshot table: file tasks left, and when its first one started.
+  std::vector<size_t> tasks_left(manifest.tables.size(), 0);
+  std::vector<std::optional<std::chrono::steady_clock::time_point>> first_start(
+      manifest.tables.size());
+  auto last_load = std::chrono::steady_clock::now();
   for (size_t s = 0; s < manifest.tables.size(); ++s) {
     const SnapshotTable& snapshot_table = manifest.tables[s];
     for (const SnapshotFile& file : snapshot_table.files) {
@@ -282,23 +287,38 @@ void RunRestore(const RestoreOptions& options, std::vector<RunReport>& reports,
         task.fatal = true;
         std::string sql = key.first;
         std::vector<size_t> targets = members;
+        ++tasks_left[s];
         task.run = [&, s, sql, targets](WorkerSession& session, std::stop_token token) {
           progress.MarkStarted(s);
+          {
+            std::lock_guard lock(mutex);
+            if (!first_start[s]) first_start[s] = std::chrono::steady_clock::now();
+          }
           SnapshotFileReader reader = SnapshotFileReader::Open(options.dir / file.path);
           std::vector<RestoreTarget> outs;
           for (size_t i : targets) outs.push_back({&session.Target(i), sql, 0});
           const TableRoute& route = runs[targets.front()].routes.at(snapshot_table.name);
           RowDigest projected;
+          StreamCounters pieces;  // progress advances by whole files, in rows
           RestoreCopy(reader, snapshot_table.format, route.keep, outs,
-                      fmt::format("{} ({})", snapshot_table.name.Display(), file.path),
-                      &progress.Counters(s), token, route.keep ? &projected : nullptr);
+                      fmt::format("{} ({})", snapshot_table.name.Display(), file.path), &pieces,
+                      token, route.keep ? &projected : nullptr);
+          progress.Counters(s).messages += file.rows;
+          progress.Counters(s).bytes += file.file.raw_bytes;
           std::lock_guard lock(mutex);
+          auto now = std::chrono::steady_clock::now();
+          last_load = now;
+          bool table_done = --tasks_left[s] == 0;
+          if (table_done) progress.MarkDone(s);
           for (size_t k = 0; k < targets.size(); ++k) {
             TargetRun& run = runs[targets[k]];
             size_t t = run.routes.at(snapshot_table.name).plan_index;
             run.report->tables[t].rows += outs[k].rows;
             run.report->tables[t].bytes += file.file.raw_bytes;
             run.projected[t].Merge(projected);
+            if (table_done)
+              run.report->tables[t].seconds =
+                  std::chrono::duration<double>(now - *first_start[s]).count();
           }
         };
         size_t id = graph.Add(std::move(task));
@@ -348,6 +368,10 @@ void RunRestore(const RestoreOptions& options, std::vector<RunReport>& reports,
     }
     throw;
   }
+
+  double rebuild_seconds =
+      std::chrono::duration<double>(std::chrono::steady_clock::now() - last_load).count();
+  for (auto& report : reports) report.rebuild_seconds = rebuild_seconds;
 
   // 3. Per target: what the rebuild could not do, sequences, verification.
   std::map<QualifiedName, std::optional<int64_t>> sequences;

@@ -1,0 +1,371 @@
+// `freshet snapshot` end to end: the reference workload captured from prod and
+// restored into dev (one target or several in one command), awkward schemas
+// through a snapshot, and a capture killed half-way. Damaged snapshots and
+// targets a snapshot cannot go into are in snapshot_damage_test.cc.
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+#include <signal.h>
+#include <stdlib.h>
+
+#include <chrono>
+#include <filesystem>
+#include <sstream>
+#include <thread>
+
+#include "tests/integration/sync_helpers.h"
+
+namespace freshet::testing {
+namespace {
+
+namespace fs = std::filesystem;
+using ::testing::HasSubstr;
+using ::testing::IsEmpty;
+using ::testing::StartsWith;
+
+// A fresh directory under the test temp dir, removed with its contents.
+class ScratchDir {
+ public:
+  ScratchDir() {
+    std::string pattern = (fs::path(::testing::TempDir()) / "freshet-snapshot-XXXXXX").string();
+    if (!::mkdtemp(pattern.data())) throw std::runtime_error("mkdtemp failed for " + pattern);
+    path_ = pattern;
+  }
+  ~ScratchDir() {
+    std::error_code ignored;
+    fs::remove_all(path_, ignored);
+  }
+  ScratchDir(const ScratchDir&) = delete;
+  ScratchDir& operator=(const ScratchDir&) = delete;
+  std::string operator/(const std::string& name) const { return (path_ / name).string(); }
+  const fs::path& path() const { return path_; }
+
+ private:
+  fs::path path_;
+};
+
+// Index and constraint definitions as text: a restore must leave them exactly
+// as they were.
+constexpr const char* kIndexesSql =
+    "SELECT string_agg(tablename || ' ' || indexdef, E'\\n' ORDER BY tablename, indexdef) "
+    "FROM pg_indexes WHERE schemaname IN ('public', 'auth')";
+constexpr const char* kConstraintsSql =
+    "SELECT string_agg(conrelid::regclass || ' ' || conname || ' ' || pg_get_constraintdef(oid), "
+    "E'\\n' ORDER BY conrelid::regclass::text, conname) FROM pg_constraint WHERE connamespace IN "
+    "('public'::regnamespace, 'auth'::regnamespace)";
+
+// Creates a database in `cluster` as a copy of `from` and returns its name.
+std::string CopyDatabase(PgCluster& cluster, const std::string& from, const std::string& hint) {
+  std::string name = cluster.CreateUniqueDatabase(hint);
+  cluster.DropDatabase(name);
+  cluster.Psql("postgres", "CREATE DATABASE \"" + name + "\" TEMPLATE \"" + from + "\"");
+  return name;
+}
+
+// The rows column of `table`'s line in `snapshot inspect` output, or "" when
+// no line names the table.
+std::string InspectedRows(const std::string& inspect_out, const std::string& table) {
+  for (const auto& line : Lines(inspect_out)) {
+    std::istringstream words(line);
+    std::string name, rows;
+    if (words >> name >> rows && name == table) return rows;
+  }
+  return "";
+}
+
+class WorkloadSnapshot : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    prod_db_ = prod_.CreateUniqueDatabase("prod");
+    dev_db_ = dev_.CreateUniqueDatabase("dev");
+    LoadWorkload(prod_, prod_db_, dev_, dev_db_, 0.01);
+  }
+  std::string Prod() const { return prod_.Url(prod_db_); }
+  std::string Dev() const { return dev_.Url(dev_db_); }
+  std::string DevSql(const std::string& sql) const { return dev_.Psql(dev_db_, sql); }
+  RunResult Capture(const std::string& out) {
+    return Freshet(
+        {"snapshot", "capture", "--from", Prod(), "--out", out, "--include", "auth.users"});
+  }
+
+  PgCluster& prod_ = SharedClusters::Source();
+  PgCluster& dev_ = SharedClusters::Target();
+  std::string prod_db_, dev_db_;
+  ScratchDir scratch_;
+};
+
+TEST_F(WorkloadSnapshot, RoundTripMakesDevEqualToProdAndKeepsDevSchema) {
+  std::vector<std::string> fks_before = ForeignKeys(dev_, dev_db_);
+  std::string indexes_before = DevSql(kIndexesSql);
+  std::string constraints_before = DevSql(kConstraintsSql);
+  std::string flags_before =
+      DevSql("SELECT string_agg(key || enabled::text, ',' ORDER BY key) FROM public.feature_flags");
+  std::string snapshot = scratch_ / "prod";
+  RunResult capture = Capture(snapshot);
+  ASSERT_EQ(capture.exit_code, 0) << capture.err;
+  ASSERT_TRUE(fs::exists(fs::path(snapshot) / "manifest.json"));
+
+  RunResult restore = Freshet({"snapshot", "restore", snapshot, "--to", Dev(), "--verify"});
+  ASSERT_EQ(restore.exit_code, 0) << restore.err;
+  EXPECT_THAT(DifferingTables(prod_, prod_db_, dev_, dev_db_), IsEmpty());
+  EXPECT_NE(DevSql("SELECT count(*) FROM auth.users"), "0");
+  EXPECT_EQ(DevSql("SELECT count(*) FROM public.contacts"),
+            prod_.Psql(prod_db_, "SELECT count(*) FROM public.contacts"));
+  EXPECT_EQ(ForeignKeys(dev_, dev_db_), fks_before);
+  EXPECT_EQ(DevSql(kIndexesSql), indexes_before);
+  EXPECT_EQ(DevSql(kConstraintsSql), constraints_before);
+  EXPECT_THAT(InvalidConstraintsAndIndexes(dev_, dev_db_), IsEmpty());
+  EXPECT_EQ(DevSql("SELECT tgenabled FROM pg_trigger WHERE tgname = 'deals_touch'"), "O");
+  EXPECT_EQ(DevSql("SELECT count(*) FROM _freshet.journal"), "0");
+  // Dev is a migration ahead: its own column holds its default, its own table
+  // is left alone.
+  EXPECT_EQ(DevSql("SELECT count(*) FROM public.contacts WHERE linkedin_url IS NOT NULL"), "0");
+  EXPECT_EQ(
+      DevSql("SELECT string_agg(key || enabled::text, ',' ORDER BY key) FROM public.feature_flags"),
+      flags_before);
+}
+
+TEST_F(WorkloadSnapshot, RestoreAdvancesSequencesPastRestoredRows) {
+  std::string snapshot = scratch_ / "prod";
+  ASSERT_EQ(Capture(snapshot).exit_code, 0);
+  RunResult restore = Freshet({"snapshot", "restore", snapshot, "--to", Dev()});
+  ASSERT_EQ(restore.exit_code, 0) << restore.err;
+  for (const char* table : {"companies", "contacts", "deals"}) {
+    SCOPED_TRACE(table);
+    EXPECT_EQ(DevSql(std::string("SELECT count(*) FROM pg_sequences s WHERE s.sequencename = '") +
+                     table + "_id_seq' AND coalesce(s.last_value, 0) < (SELECT max(id) FROM " +
+                     "public." + table + ")"),
+              "0");
+  }
+  // New rows take the next ids instead of colliding with restored ones.
+  EXPECT_NO_THROW(DevSql("INSERT INTO public.organizations (name) VALUES ('new org')"));
+  EXPECT_NO_THROW(
+      DevSql("INSERT INTO public.companies (org_id, name) SELECT id, 'new co' FROM "
+             "public.organizations LIMIT 1"));
+}
+
+TEST_F(WorkloadSnapshot, OneCaptureRestoresIntoSeveralTargetsInOneCommand) {
+  // A second dev with stale edits of its own, and a staging database with
+  // prod's schema (no dev-only column) on the other server.
+  std::string dev2_db = CopyDatabase(dev_, dev_db_, "dev2");
+  std::string staging_db = CopyDatabase(prod_, prod_db_, "staging");
+  dev_.Psql(dev2_db, "DELETE FROM public.audit_log; UPDATE public.deals SET title = 'stale dev2'");
+  prod_.Psql(staging_db,
+             "DELETE FROM public.audit_log; UPDATE public.deals SET title = 'stale staging'");
+  std::string snapshot = scratch_ / "prod";
+  ASSERT_EQ(Capture(snapshot).exit_code, 0);
+
+  RunResult restore = Freshet({"snapshot", "restore", snapshot, "--to", Dev(), "--to",
+                               dev_.Url(dev2_db), "--to", prod_.Url(staging_db), "--verify"});
+  ASSERT_EQ(restore.exit_code, 0) << restore.err;
+  EXPECT_THAT(DifferingTables(prod_, prod_db_, dev_, dev_db_), IsEmpty());
+  EXPECT_THAT(DifferingTables(prod_, prod_db_, dev_, dev2_db), IsEmpty());
+  EXPECT_THAT(DifferingTables(prod_, prod_db_, prod_, staging_db), IsEmpty());
+  for (const auto& [cluster, db] : std::vector<std::pair<PgCluster*, std::string>>{
+           {&dev_, dev_db_}, {&dev_, dev2_db}, {&prod_, staging_db}}) {
+    SCOPED_TRACE(db);
+    EXPECT_THAT(InvalidConstraintsAndIndexes(*cluster, db), IsEmpty());
+    EXPECT_EQ(cluster->Psql(db, "SELECT count(*) FROM public.deals WHERE title LIKE 'stale %'"),
+              "0");
+  }
+
+  RunResult inspect = Freshet({"snapshot", "inspect", snapshot});
+  ASSERT_EQ(inspect.exit_code, 0) << inspect.err;
+  std::vector<std::string> captured = UserTables(prod_, prod_db_, {"public"});
+  captured.push_back("auth.users");
+  for (const auto& table : captured) {
+    SCOPED_TRACE(table);
+    EXPECT_EQ(InspectedRows(inspect.out, table),
+              prod_.Psql(prod_db_, "SELECT count(*) FROM " + table));
+  }
+}
+
+TEST_F(WorkloadSnapshot, KilledCaptureLeavesNoSnapshotAndANewCaptureSucceeds) {
+  std::string snapshot = scratch_ / "prod";
+  // Slowed down by the capture's test hook, so the kill lands mid-capture.
+  BackgroundProcess capture = StartCommand({FreshetBinary(), "snapshot", "capture", "--from",
+                                            Prod(), "--out", snapshot, "--include", "auth.users",
+                                            "--jobs", "1"},
+                                           {{"FRESHET_TEST_UNIT_DELAY_MS", "300"}});
+  // Kill once the partial directory holds a finished data file.
+  fs::path partial;
+  for (int i = 0; i < 1000 && partial.empty(); ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+    for (const auto& entry : fs::directory_iterator(scratch_.path()))
+      if (entry.path().filename().string().starts_with(".prod.partial-") &&
+          fs::exists(entry.path() / "data" / "00001.copy.zst"))
+        partial = entry.path();
+  }
+  ASSERT_FALSE(partial.empty()) << capture.Stderr();
+  capture.Signal(SIGKILL);
+  ASSERT_EQ(capture.Wait().signal, SIGKILL) << "the capture ended before it could be killed";
+
+  EXPECT_FALSE(fs::exists(snapshot));
+  RunResult restore = Freshet({"snapshot", "restore", snapshot, "--to", Dev()});
+  EXPECT_EQ(restore.exit_code, 2);
+  EXPECT_THAT(restore.err, HasSubstr(snapshot));
+  // Nor can the leftover be mistaken for one: it has no manifest.
+  RunResult leftover = Freshet({"snapshot", "restore", partial.string(), "--to", Dev()});
+  EXPECT_EQ(leftover.exit_code, 2);
+  EXPECT_THAT(leftover.err, HasSubstr("is not a snapshot"));
+  EXPECT_EQ(DevSql("SELECT to_regclass('_freshet.journal') IS NULL"), "t");
+
+  RunResult again = Capture(snapshot);
+  ASSERT_EQ(again.exit_code, 0) << again.err;
+  RunResult verify = Freshet({"snapshot", "verify", snapshot});
+  EXPECT_EQ(verify.exit_code, 0) << verify.out << verify.err;
+  EXPECT_THAT(verify.out, HasSubstr("every file matches the manifest"));
+  RunResult restored = Freshet({"snapshot", "restore", snapshot, "--to", Dev()});
+  ASSERT_EQ(restored.exit_code, 0) << restored.err;
+  EXPECT_THAT(DifferingTables(prod_, prod_db_, dev_, dev_db_), IsEmpty());
+}
+
+// Schema edge cases of sync_schema_test.cc that a snapshot can carry: created
+// on both sides.
+constexpr const char* kCommonSchema = R"sql(
+CREATE SCHEMA "My Schema";
+CREATE TYPE "My Schema"."Mood" AS ENUM ('sad', 'ok', 'happy');
+CREATE DOMAIN public.positive_int AS int CHECK (VALUE > 0);
+CREATE TYPE public.pair AS (a int, b text);
+CREATE TABLE "My Schema"."Parent" ("Key" text PRIMARY KEY);
+CREATE TABLE "My Schema"."Order Items.v2" (
+  "Id" bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+  "parent key" text REFERENCES "My Schema"."Parent" ("Key"),
+  "select" text, "quote""d" text, "ñame" text,
+  mood "My Schema"."Mood", moods "My Schema"."Mood"[], p public.pair, pos public.positive_int,
+  amount numeric(12,3), f4 real, f8 double precision, ts timestamptz, t timestamp, d date,
+  tm time, iv interval, b bytea, j json, jb jsonb, arr int[], tarr text[], nested int[][],
+  u uuid, addr inet, net cidr, mac macaddr, bits bit varying(10), rng int4range, tsr tstzrange,
+  pt point, ch char(3), vc varchar(20), tsv tsvector, big text,
+  total numeric GENERATED ALWAYS AS (amount * 2) STORED
+);
+CREATE TABLE public.events (id bigint, kind text, at date, payload text, PRIMARY KEY (id, kind, at))
+  PARTITION BY LIST (kind);
+CREATE TABLE public.events_a PARTITION OF public.events FOR VALUES IN ('a') PARTITION BY RANGE (at);
+CREATE TABLE public.events_a_2024 PARTITION OF public.events_a FOR VALUES FROM ('2024-01-01') TO ('2025-01-01');
+CREATE TABLE public.events_a_rest PARTITION OF public.events_a DEFAULT;
+CREATE TABLE public.events_other PARTITION OF public.events DEFAULT;
+CREATE TABLE public.vehicles (id int PRIMARY KEY, name text);
+CREATE TABLE public.cars (doors int) INHERITS (public.vehicles);
+)sql";
+
+// Prod has a legacy column dev dropped; dev has a new column with a default,
+// its columns in another order, and another partition layout.
+constexpr const char* kProdOnly = R"sql(
+CREATE TABLE public.measure (id int PRIMARY KEY, value int, note text, legacy text);
+CREATE TABLE public.readings (id int, at date, v double precision) PARTITION BY RANGE (at);
+CREATE TABLE public.readings_old PARTITION OF public.readings FOR VALUES FROM (MINVALUE) TO ('2025-01-01');
+CREATE TABLE public.readings_new PARTITION OF public.readings FOR VALUES FROM ('2025-01-01') TO (MAXVALUE);
+)sql";
+constexpr const char* kDevOnly = R"sql(
+CREATE TABLE public.measure (note text, created_at timestamptz NOT NULL DEFAULT now(), value int,
+  id int PRIMARY KEY);
+CREATE TABLE public.readings (id int, at date, v double precision) PARTITION BY HASH (id);
+CREATE TABLE public.readings_h0 PARTITION OF public.readings FOR VALUES WITH (MODULUS 2, REMAINDER 0);
+CREATE TABLE public.readings_h1 PARTITION OF public.readings FOR VALUES WITH (MODULUS 2, REMAINDER 1);
+INSERT INTO public.vehicles VALUES (9, 'stale');
+INSERT INTO public.cars VALUES (10, 'stale car', 2);
+INSERT INTO public.measure (note, value, id) VALUES ('stale', -1, 999);
+)sql";
+
+constexpr const char* kProdData = R"sql(
+INSERT INTO "My Schema"."Parent" VALUES ('p"1'), ('ключ'), ('with space');
+INSERT INTO "My Schema"."Order Items.v2" ("parent key", "select", "quote""d", "ñame", mood, moods, p, pos,
+  amount, f4, f8, ts, t, d, tm, iv, b, j, jb, arr, tarr, nested, u, addr, net, mac, bits, rng, tsr, pt,
+  ch, vc, tsv, big)
+SELECT (ARRAY['p"1', 'ключ', 'with space', NULL])[1 + g % 4],
+       CASE WHEN g % 5 = 0 THEN NULL ELSE E'tab\there\nnewline \\ backslash ''quote'' "dq" ' || g END,
+       'q' || g, 'ü∂ƒ©˙∆˚¬ 漢字 🎉 ' || g,
+       (ARRAY['sad', 'ok', 'happy'])[1 + g % 3]::"My Schema"."Mood",
+       ARRAY['ok', 'happy']::"My Schema"."Mood"[], ROW(g, 'b,(' || g || ')')::public.pair, 1 + g,
+       g * 1.125, (ARRAY['NaN', 'Infinity', '-Infinity', '-0', '1.5e-40'])[1 + g % 5]::real,
+       (ARRAY['NaN', 'Infinity', '-0', '0.1', '1e300'])[1 + g % 5]::float8,
+       timestamptz '2024-02-29 23:59:59.999999+05:30' + g * interval '1 hour',
+       timestamp '0044-03-15 12:00 BC' + g * interval '1 day', CASE WHEN g % 2 = 0 THEN date 'infinity' ELSE date '2024-01-01' + g END,
+       time '23:59:59.5', interval '1 year 2 mons 3 days 04:05:06.789' * g,
+       decode(repeat('00ff10', g % 7), 'hex'), '{"a": [1, 2, {"b": null}]}',
+       jsonb_build_object('k', g, 'nested', jsonb_build_array(g, 'x', NULL)),
+       ARRAY[g, NULL, -g], ARRAY['a,b', 'NULL', NULL, '{}', ''], ARRAY[[1, 2], [3, 4]],
+       md5(g::text)::uuid, '2001:db8::1/64', '10.1.0.0/16', '08:00:2b:01:02:03', B'10101',
+       int4range(g, g + 10), tstzrange('2024-01-01', NULL), point(g, -g), 'ab', 'v' || g,
+       to_tsvector('english', 'The quick brown fox ' || g), CASE WHEN g = 1 THEN repeat('toast ', 40000) END
+FROM generate_series(1, 300) g;
+INSERT INTO public.events SELECT g, (ARRAY['a', 'b'])[1 + g % 2], date '2023-06-01' + g, 'e' || g
+FROM generate_series(1, 1000) g;
+INSERT INTO public.vehicles VALUES (1, 'bike'), (2, 'boat');
+INSERT INTO public.cars VALUES (3, 'car', 4), (4, 'van', 5);
+INSERT INTO public.measure SELECT g, g * 1000, 'n' || g, 'legacy' FROM generate_series(1, 50) g;
+INSERT INTO public.readings SELECT g, date '2024-06-01' + g, g / 3.0 FROM generate_series(1, 800) g;
+)sql";
+
+class SnapshotSchemaEdges : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    prod_db_ = prod_.CreateUniqueDatabase("prod");
+    dev_db_ = dev_.CreateUniqueDatabase("dev");
+    prod_.Psql(prod_db_, std::string(kCommonSchema) + kProdOnly + kProdData);
+    dev_.Psql(dev_db_, std::string(kCommonSchema) + kDevOnly);
+    std::string snapshot = scratch_ / "edges";
+    RunResult capture =
+        Freshet({"snapshot", "capture", "--from", prod_.Url(prod_db_), "--out", snapshot});
+    ASSERT_EQ(capture.exit_code, 0) << capture.err;
+    restore_ = Freshet({"snapshot", "restore", snapshot, "--to", dev_.Url(dev_db_), "--verify"});
+  }
+  std::string DevSql(const std::string& sql) const { return dev_.Psql(dev_db_, sql); }
+
+  PgCluster& prod_ = SharedClusters::Source();
+  PgCluster& dev_ = SharedClusters::Target();
+  std::string prod_db_, dev_db_;
+  ScratchDir scratch_;
+  RunResult restore_;
+};
+
+TEST_F(SnapshotSchemaEdges, EveryTypeAndQuotedIdentifierComesBackExactly) {
+  ASSERT_EQ(restore_.exit_code, 0) << restore_.err;
+  EXPECT_THAT(DifferingTables(prod_, prod_db_, dev_, dev_db_, {"public", "My Schema"}), IsEmpty());
+  EXPECT_EQ(DevSql("SELECT count(*) FROM \"My Schema\".\"Order Items.v2\""), "300");
+  EXPECT_EQ(DevSql("SELECT length(big) FROM \"My Schema\".\"Order Items.v2\" WHERE \"Id\" = 1"),
+            "240000");
+  // The generated column is computed by the target, not restored.
+  EXPECT_EQ(DevSql("SELECT count(*) FROM \"My Schema\".\"Order Items.v2\" WHERE total IS DISTINCT "
+                   "FROM amount * 2"),
+            "0");
+  EXPECT_THAT(InvalidConstraintsAndIndexes(dev_, dev_db_), IsEmpty());
+}
+
+TEST_F(SnapshotSchemaEdges, MultiLevelPartitionsGetEachLeafItsOwnRows) {
+  ASSERT_EQ(restore_.exit_code, 0) << restore_.err;
+  for (const char* leaf : {"events_a_2024", "events_a_rest", "events_other"}) {
+    std::string sql = std::string("SELECT count(*), sum(id) FROM ONLY public.") + leaf;
+    EXPECT_EQ(DevSql(sql), prod_.Psql(prod_db_, sql)) << leaf;
+  }
+  EXPECT_EQ(DevSql("SELECT count(*) FROM public.events"), "1000");
+}
+
+TEST_F(SnapshotSchemaEdges, OtherPartitionLayoutOnTheTargetLoadsThroughItsRoot) {
+  ASSERT_EQ(restore_.exit_code, 0) << restore_.err;
+  const std::string sql = "SELECT count(*), sum(id), sum(v) FROM public.readings";
+  EXPECT_EQ(DevSql(sql), prod_.Psql(prod_db_, sql));
+  EXPECT_NE(DevSql("SELECT count(*) FROM ONLY public.readings_h0"), "0");
+  EXPECT_NE(DevSql("SELECT count(*) FROM ONLY public.readings_h1"), "0");
+}
+
+TEST_F(SnapshotSchemaEdges, InheritanceParentAndChildAreEachRestoredOnce) {
+  ASSERT_EQ(restore_.exit_code, 0) << restore_.err;
+  EXPECT_EQ(DevSql("SELECT string_agg(name, ',' ORDER BY id) FROM ONLY public.vehicles"),
+            "bike,boat");
+  EXPECT_EQ(DevSql("SELECT string_agg(name || doors, ',' ORDER BY id) FROM public.cars"),
+            "car4,van5");
+  EXPECT_EQ(DevSql("SELECT count(*) FROM public.vehicles"), "4");
+}
+
+TEST_F(SnapshotSchemaEdges, DevOnlyColumnGetsItsDefaultAndProdOnlyColumnIsLeftOut) {
+  ASSERT_EQ(restore_.exit_code, 0) << restore_.err;
+  EXPECT_EQ(DevSql("SELECT count(*), sum(value), count(*) FILTER (WHERE created_at IS NOT NULL), "
+                   "count(*) FILTER (WHERE note = 'n' || id) FROM public.measure"),
+            "50|1275000|50|50");
+  EXPECT_EQ(DevSql("SELECT count(*) FROM public.measure WHERE note = 'stale'"), "0");
+  EXPECT_THAT(DifferingTables(prod_, prod_db_, dev_, dev_db_, {"public"}), IsEmpty());
+}
+
+}  // namespace
+}  // namespace freshet::testing
