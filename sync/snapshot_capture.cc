@@ -6,8 +6,10 @@
 #include <unistd.h>
 
 #include <chrono>
+#include <cstdlib>
 #include <mutex>
 #include <set>
+#include <thread>
 
 #include "copy/conninfo.h"
 #include "copy/copy_file.h"
@@ -60,6 +62,13 @@ void CheckPatterns(const Catalog& source, const PlanOptions& options) {
       throw Error(ErrorKind::kUsage,
                   fmt::format("--include '{}' matches no table on the source", text));
   }
+}
+
+// Test hook, as in the loader: FRESHET_TEST_UNIT_DELAY_MS=N sleeps N ms after
+// each file, so integration tests can kill a capture half-way.
+std::chrono::milliseconds UnitDelay() {
+  const char* value = std::getenv("FRESHET_TEST_UNIT_DELAY_MS");
+  return std::chrono::milliseconds(value ? std::atoi(value) : 0);
 }
 
 void FsyncPath(const fs::path& path) {
@@ -120,6 +129,7 @@ SnapshotManifest RunCapture(const CaptureOptions& options, std::stop_token stop)
     Progress progress(std::move(items), options.interactive_progress);
     std::mutex mutex;
     TaskGraph graph;
+    const std::chrono::milliseconds delay = UnitDelay();
     int file_number = 0;
     for (size_t t = 0; t < plan.tables.size(); ++t) {
       const PlannedTable& table = plan.tables[t];
@@ -132,13 +142,14 @@ SnapshotManifest RunCapture(const CaptureOptions& options, std::stop_token stop)
         task.name = "capture " + what;
         task.weight = static_cast<double>(std::max<int64_t>(unit.estimated_bytes, 1));
         task.fatal = true;
-        task.run = [&, t, relative, what](WorkerSession& session, std::stop_token token) {
+        task.run = [&, t, relative, what, delay](WorkerSession& session, std::stop_token token) {
           progress.MarkStarted(t);
           SnapshotFileWriter writer =
               SnapshotFileWriter::Create(partial / relative, options.compression);
           CaptureResult captured =
               CaptureCopy(session.Source(), CopyOutSql(table, unit), FormatOf(table), writer, what,
                           &progress.Counters(t), token);
+          if (delay.count() > 0) std::this_thread::sleep_for(delay);
           std::lock_guard lock(mutex);
           SnapshotTable& entry = manifest.tables[t];
           entry.files.push_back(

@@ -9,6 +9,7 @@
 #include <map>
 #include <memory>
 #include <mutex>
+#include <regex>
 #include <thread>
 
 #include "copy/conninfo.h"
@@ -101,6 +102,13 @@ struct TargetRun {
   std::unique_ptr<RestoreTasks> rebuild;
 };
 
+// The type without its modifiers: "character varying(10)" and
+// "character varying(20)" share binary COPY data ("numeric(10,2)" too).
+std::string BaseType(const std::string& type) {
+  static const std::regex kModifier(R"(\(\d+(,\d+)?\))");
+  return std::regex_replace(type, kModifier, "");
+}
+
 const Column* FindColumn(const Catalog& catalog, const QualifiedName& table,
                          const std::string& column) {
   const Table* found = catalog.Find(table);
@@ -136,11 +144,11 @@ void PlanTarget(const SnapshotManifest& manifest, const Catalog& target_catalog,
       if (snapshot->format != StreamFormat::kBinary) continue;
       const Column* from = FindColumn(manifest.catalog, table.name, column);
       const Column* to = FindColumn(target_catalog, table.name, column);
-      if (from && to && from->type != to->type)
+      if (from && to && BaseType(from->type) != BaseType(to->type))
         run.plan.errors.push_back(fmt::format(
             "column {} of {} is {} in the snapshot but {} on the target: a snapshot stores "
-            "binary COPY data, which restores only into the same type (capture again after "
-            "the migration, or sync from the source)",
+            "binary COPY data, which restores only into the same type, modifiers aside "
+            "(capture again after the migration, or sync from the source)",
             column, table.name.Display(), from->type, to->type));
     }
     if (std::find(keep.begin(), keep.end(), false) != keep.end()) route.keep = keep;
@@ -240,6 +248,9 @@ void RunRestore(const RestoreOptions& options, std::vector<RunReport>& reports,
         if (fk.table == table && fk.name == name) fk.validated = true;
     PlanTarget(manifest, target_catalog, options.plan, run);
     FillPlanReport(run.plan, *run.report);
+    for (const auto& [name, route] : run.routes)  // the files' format, whatever sync would use
+      run.report->tables[route.plan_index].format =
+          route.snapshot->format == StreamFormat::kBinary ? "binary" : "text";
     run.report->command = "snapshot restore";
     run.report->strategy = run.plan.strategy == LoadStrategy::kBulk ? "bulk" : "ordered";
     run.report->indexes_rebuilt = run.plan.indexes.size();
