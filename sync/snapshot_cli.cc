@@ -77,6 +77,7 @@ int Restore(const SnapshotArguments& args, const Config& config, bool quiet, std
       args.fk_outside == "not-valid" ? FkOutsidePolicy::kNotValid : FkOutsidePolicy::kError;
   options.jobs = options.plan.jobs;
   options.verify = args.verify;
+  options.parallel_targets = !args.one_by_one;
   options.lock_timeout = args.lock_timeout;
   options.interactive_progress = isatty(STDERR_FILENO) && !quiet;
   std::vector<RunReport> reports;
@@ -133,6 +134,9 @@ CLI::App* AddSnapshotCommands(CLI::App& app, SnapshotArguments& args) {
   restore->add_option("--to", args.to, "Target: a connection string or a target name (repeatable)");
   AddSelection(restore, args);
   restore->add_flag("--verify", args.verify, "Compare every table with the snapshot afterwards");
+  restore->add_flag("--one-by-one", args.one_by_one,
+                    "Several --to: restore one target after another instead of streaming each "
+                    "file into all of them at once (the default)");
   restore->add_flag("--allow-remote-target", args.allow_remote_target,
                     "Allow targets that are not on this machine");
   restore->add_option("--lock-timeout", args.lock_timeout,

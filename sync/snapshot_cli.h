@@ -28,6 +28,7 @@ struct SnapshotArguments {
   std::string lock_timeout = "30s";
   bool allow_remote_target = false;
   bool verify = false;
+  bool one_by_one = false;
   std::string report_path;
 };
 

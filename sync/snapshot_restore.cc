@@ -100,6 +100,9 @@ struct TargetRun {
   std::map<QualifiedName, std::vector<size_t>> table_tasks;
   std::vector<size_t> all_tasks;
   std::unique_ptr<RestoreTasks> rebuild;
+  // Per snapshot table: file tasks left for this target, and the first start.
+  std::vector<size_t> files_left;
+  std::vector<std::optional<std::chrono::steady_clock::time_point>> first_start;
 };
 
 // The type without its modifiers: "character varying(10)" and
@@ -274,76 +277,77 @@ void RunRestore(const RestoreOptions& options, std::vector<RunReport>& reports,
   TaskGraph graph;
   // Per snapshot table: file tasks left, and when its first one started.
   std::vector<size_t> tasks_left(manifest.tables.size(), 0);
-  std::vector<std::optional<std::chrono::steady_clock::time_point>> first_start(
-      manifest.tables.size());
   auto last_load = std::chrono::steady_clock::now();
-  for (size_t s = 0; s < manifest.tables.size(); ++s) {
-    const SnapshotTable& snapshot_table = manifest.tables[s];
-    for (const SnapshotFile& file : snapshot_table.files) {
-      // Targets taking this file with the same statement and projection share a task.
-      std::map<std::pair<std::string, std::vector<bool>>, std::vector<size_t>> groups;
-      for (size_t i = 0; i < runs.size(); ++i) {
-        auto route = runs[i].routes.find(snapshot_table.name);
-        if (route == runs[i].routes.end()) continue;
-        const PlannedTable& table = runs[i].plan.tables[route->second.plan_index];
-        std::string sql =
-            fmt::format("COPY {}{} FROM STDIN {}", TargetRelation(table, file).Quoted(),
-                        route->second.column_list, FormatOption(snapshot_table.format));
-        groups[{sql, route->second.keep.value_or(std::vector<bool>{})}].push_back(i);
-      }
-      for (const auto& [key, members] : groups) {
-        Task task;
-        task.name = fmt::format("restore {} ({})", snapshot_table.name.Display(), file.path);
-        task.weight = static_cast<double>(file.file.raw_bytes) + 1;
-        task.fatal = true;
-        std::string sql = key.first;
-        std::vector<size_t> targets = members;
-        ++tasks_left[s];
-        task.run = [&, s, sql, targets](WorkerSession& session, std::stop_token token) {
-          progress.MarkStarted(s);
-          {
+  // Adds the file tasks for `members` (targets), each after `barrier`.
+  auto add_file_tasks = [&](const std::vector<size_t>& members_wanted,
+                            const std::vector<size_t>& barrier) {
+    for (size_t s = 0; s < manifest.tables.size(); ++s) {
+      const SnapshotTable& snapshot_table = manifest.tables[s];
+      for (const SnapshotFile& file : snapshot_table.files) {
+        // Targets taking this file with the same statement and projection share a task.
+        std::map<std::pair<std::string, std::vector<bool>>, std::vector<size_t>> groups;
+        for (size_t i : members_wanted) {
+          auto route = runs[i].routes.find(snapshot_table.name);
+          if (route == runs[i].routes.end()) continue;
+          const PlannedTable& table = runs[i].plan.tables[route->second.plan_index];
+          std::string sql =
+              fmt::format("COPY {}{} FROM STDIN {}", TargetRelation(table, file).Quoted(),
+                          route->second.column_list, FormatOption(snapshot_table.format));
+          groups[{sql, route->second.keep.value_or(std::vector<bool>{})}].push_back(i);
+        }
+        for (const auto& [key, members] : groups) {
+          Task task;
+          task.name = fmt::format("restore {} ({})", snapshot_table.name.Display(), file.path);
+          task.weight = static_cast<double>(file.file.raw_bytes) + 1;
+          task.fatal = true;
+          task.after = barrier;
+          std::string sql = key.first;
+          std::vector<size_t> targets = members;
+          ++tasks_left[s];
+          for (size_t i : targets) ++runs[i].files_left[s];
+          task.run = [&, s, sql, targets](WorkerSession& session, std::stop_token token) {
+            progress.MarkStarted(s);
+            auto started_at = std::chrono::steady_clock::now();
+            SnapshotFileReader reader = SnapshotFileReader::Open(options.dir / file.path);
+            std::vector<RestoreTarget> outs;
+            for (size_t i : targets) outs.push_back({&session.Target(i), sql, 0});
+            const TableRoute& route = runs[targets.front()].routes.at(snapshot_table.name);
+            RowDigest projected;
+            StreamCounters pieces;  // progress advances by whole files, in rows
+            RestoreCopy(reader, snapshot_table.format, route.keep, outs,
+                        fmt::format("{} ({})", snapshot_table.name.Display(), file.path), &pieces,
+                        token, route.keep ? &projected : nullptr);
+            progress.Counters(s).messages += file.rows;
+            progress.Counters(s).bytes += file.file.raw_bytes;
             std::lock_guard lock(mutex);
-            if (!first_start[s]) first_start[s] = std::chrono::steady_clock::now();
+            auto now = std::chrono::steady_clock::now();
+            last_load = now;
+            if (--tasks_left[s] == 0) progress.MarkDone(s);
+            for (size_t k = 0; k < targets.size(); ++k) {
+              TargetRun& run = runs[targets[k]];
+              size_t t = run.routes.at(snapshot_table.name).plan_index;
+              if (!run.first_start[s]) run.first_start[s] = started_at;
+              run.report->tables[t].rows += outs[k].rows;
+              run.report->tables[t].bytes += file.file.raw_bytes;
+              run.projected[t].Merge(projected);
+              if (--run.files_left[s] == 0)
+                run.report->tables[t].seconds =
+                    std::chrono::duration<double>(now - *run.first_start[s]).count();
+            }
+          };
+          size_t id = graph.Add(std::move(task));
+          for (size_t i : members) {
+            const PlannedTable& table =
+                runs[i].plan.tables[runs[i].routes.at(snapshot_table.name).plan_index];
+            runs[i].writes.push_back({TargetRelation(table, file), id});
+            runs[i].table_tasks[table.name].push_back(id);
+            runs[i].all_tasks.push_back(id);
           }
-          SnapshotFileReader reader = SnapshotFileReader::Open(options.dir / file.path);
-          std::vector<RestoreTarget> outs;
-          for (size_t i : targets) outs.push_back({&session.Target(i), sql, 0});
-          const TableRoute& route = runs[targets.front()].routes.at(snapshot_table.name);
-          RowDigest projected;
-          StreamCounters pieces;  // progress advances by whole files, in rows
-          RestoreCopy(reader, snapshot_table.format, route.keep, outs,
-                      fmt::format("{} ({})", snapshot_table.name.Display(), file.path), &pieces,
-                      token, route.keep ? &projected : nullptr);
-          progress.Counters(s).messages += file.rows;
-          progress.Counters(s).bytes += file.file.raw_bytes;
-          std::lock_guard lock(mutex);
-          auto now = std::chrono::steady_clock::now();
-          last_load = now;
-          bool table_done = --tasks_left[s] == 0;
-          if (table_done) progress.MarkDone(s);
-          for (size_t k = 0; k < targets.size(); ++k) {
-            TargetRun& run = runs[targets[k]];
-            size_t t = run.routes.at(snapshot_table.name).plan_index;
-            run.report->tables[t].rows += outs[k].rows;
-            run.report->tables[t].bytes += file.file.raw_bytes;
-            run.projected[t].Merge(projected);
-            if (table_done)
-              run.report->tables[t].seconds =
-                  std::chrono::duration<double>(now - *first_start[s]).count();
-          }
-        };
-        size_t id = graph.Add(std::move(task));
-        for (size_t i : members) {
-          const PlannedTable& table =
-              runs[i].plan.tables[runs[i].routes.at(snapshot_table.name).plan_index];
-          runs[i].writes.push_back({TargetRelation(table, file), id});
-          runs[i].table_tasks[table.name].push_back(id);
-          runs[i].all_tasks.push_back(id);
         }
       }
     }
-  }
-  for (size_t i = 0; i < runs.size(); ++i) {
+  };
+  auto add_rebuild_tasks = [&](size_t i) {
     TargetRun& run = runs[i];
     run.rebuild = std::make_unique<RestoreTasks>(run.journal->Entries(), *run.control, i);
     run.rebuild->AddTo(graph, [&run](const QualifiedName& relation) {
@@ -354,9 +358,34 @@ void RunRestore(const RestoreOptions& options, std::vector<RunReport>& reports,
       auto table = run.table_tasks.find(relation);
       return table != run.table_tasks.end() ? table->second : run.all_tasks;
     });
+  };
+  for (auto& run : runs) {
+    run.files_left.assign(manifest.tables.size(), 0);
+    run.first_start.assign(manifest.tables.size(), std::nullopt);
   }
-  spdlog::info("restoring {} tables from {} into {} target(s), {} jobs", manifest.tables.size(),
-               options.dir.string(), runs.size(), options.jobs);
+  if (options.parallel_targets) {
+    // Each file decompressed once and streamed into every target at once.
+    std::vector<size_t> all(runs.size());
+    for (size_t i = 0; i < runs.size(); ++i) all[i] = i;
+    add_file_tasks(all, {});
+    for (size_t i = 0; i < runs.size(); ++i) add_rebuild_tasks(i);
+  } else {
+    // One target after the other (each with all jobs), in one graph: a
+    // target starts when the previous one is loaded and rebuilt.
+    std::vector<size_t> barrier;
+    for (size_t i = 0; i < runs.size(); ++i) {
+      size_t first = graph.size();
+      add_file_tasks({i}, barrier);
+      add_rebuild_tasks(i);
+      barrier.clear();
+      for (size_t id = first; id < graph.size(); ++id) barrier.push_back(id);
+    }
+  }
+  spdlog::info(
+      "restoring {} tables from {} into {} target(s){}, {} jobs", manifest.tables.size(),
+      options.dir.string(), runs.size(),
+      runs.size() > 1 ? (options.parallel_targets ? " in parallel" : " one after another") : "",
+      options.jobs);
   std::vector<TaskOutcome> outcomes;
   try {
     progress.Start();

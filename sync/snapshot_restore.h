@@ -7,8 +7,9 @@
 // (journaled), and the bulk strategy applies. Before anything is written to
 // any target, every file is checked against the manifest (present, same size,
 // same checksum) and every target is planned; a damaged snapshot or a target
-// it cannot map onto is an error with every target untouched. With several
-// targets each file is decompressed once and streamed into all of them.
+// it cannot map onto is an error with every target untouched. Several targets
+// are restored one after another in one task graph, or with parallel_targets
+// all at once, each file decompressed once and streamed into all of them.
 #pragma once
 
 #include <filesystem>
@@ -34,6 +35,9 @@ struct RestoreOptions {
   int jobs = 4;
   PlanOptions plan;  // includes, excludes, strategy, fk_outside
   bool verify = false;
+  // Several targets: stream each file into all of them at once (decompressed
+  // once; the default, measured faster), or restore one target after another.
+  bool parallel_targets = true;
   std::string lock_timeout = "30s";
   bool interactive_progress = false;
 };
