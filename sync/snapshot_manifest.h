@@ -24,11 +24,11 @@ inline constexpr const char* kManifestFileName = "manifest.json";
 // One data file: the COPY stream of one source relation (a table or a leaf
 // partition), or of one chunk of it.
 struct SnapshotFile {
-  std::string path;         // relative to the snapshot directory, e.g. "data/0007.copy.zst"
-  QualifiedName relation;   // the source relation the rows were read from
+  std::string path;        // relative to the snapshot directory, e.g. "data/0007.copy.zst"
+  QualifiedName relation;  // the source relation the rows were read from
   uint64_t rows = 0;
-  RowDigest digest;         // of the rows in the file
-  FileDigest file;          // sizes and checksums of the file and its raw stream
+  RowDigest digest;  // of the rows in the file
+  FileDigest file;   // sizes and checksums of the file and its raw stream
 };
 
 struct SnapshotTable {
@@ -48,9 +48,9 @@ struct SnapshotSequence {
 struct SnapshotManifest {
   int version = kSnapshotFormatVersion;
   std::string freshet_version;
-  std::string created_at;     // UTC, ISO 8601, when the capture finished
-  std::string snapshot_time;  // the source's clock in the capture's snapshot, ISO 8601
-  std::string source;         // ConnInfo::Describe() of the source: no password
+  std::string created_at;             // UTC, ISO 8601, when the capture finished
+  std::string snapshot_time;          // the source's clock in the capture's snapshot, ISO 8601
+  std::string source;                 // ConnInfo::Describe() of the source: no password
   std::string source_server_version;  // e.g. "15.18"
   ZstdOptions compression;
   // The source catalog restricted to the captured tables (their partitions
