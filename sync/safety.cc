@@ -22,6 +22,14 @@ ServerIdentity IdentifyServer(Connection& connection) {
   return identity;
 }
 
+std::string RunningServerKey(Connection& connection) {
+  return connection
+      .Exec(
+          "SELECT pg_catalog.pg_postmaster_start_time()::text || ' port ' || "
+          "pg_catalog.current_setting('port')")
+      .Get(0, 0);
+}
+
 bool SameDatabase(const ServerIdentity& source, const ServerIdentity& target,
                   Connection& target_connection) {
   if (source.database != target.database) return false;

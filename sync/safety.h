@@ -29,6 +29,11 @@ struct ServerIdentity {
 
 ServerIdentity IdentifyServer(Connection& connection);
 
+// Equal for two connections exactly when they reach the same running server,
+// whatever URL reaches it (host names, socket directories, a pooler in front):
+// the postmaster's start time and port, which any role may read.
+std::string RunningServerKey(Connection& connection);
+
 // True when `target` can see the source's backend among its own sessions (or
 // the system identifiers match) and the database names match.
 bool SameDatabase(const ServerIdentity& source, const ServerIdentity& target,

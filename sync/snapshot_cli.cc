@@ -77,7 +77,9 @@ int Restore(const SnapshotArguments& args, const Config& config, bool quiet, std
       args.fk_outside == "not-valid" ? FkOutsidePolicy::kNotValid : FkOutsidePolicy::kError;
   options.jobs = options.plan.jobs;
   options.verify = args.verify;
-  options.parallel_targets = !args.one_by_one;
+  options.order = args.one_by_one || args.targets_order == "in-turn" ? TargetOrder::kInTurn
+                  : args.targets_order == "together"                 ? TargetOrder::kTogether
+                                                                     : TargetOrder::kAuto;
   options.lock_timeout = args.lock_timeout;
   options.interactive_progress = isatty(STDERR_FILENO) && !quiet;
   std::vector<RunReport> reports;
@@ -134,9 +136,13 @@ CLI::App* AddSnapshotCommands(CLI::App& app, SnapshotArguments& args) {
   restore->add_option("--to", args.to, "Target: a connection string or a target name (repeatable)");
   AddSelection(restore, args);
   restore->add_flag("--verify", args.verify, "Compare every table with the snapshot afterwards");
-  restore->add_flag("--one-by-one", args.one_by_one,
-                    "Several --to: restore one target after another instead of streaming each "
-                    "file into all of them at once (the default)");
+  restore
+      ->add_option("--targets", args.targets_order,
+                   "Several --to: auto (default: targets on different servers at once, each file "
+                   "read once for all; targets sharing a server in turn), together (all at once) "
+                   "or in-turn (one after another)")
+      ->check(CLI::IsMember({"auto", "together", "in-turn"}));
+  restore->add_flag("--one-by-one", args.one_by_one, "The same as --targets in-turn");
   restore->add_flag("--allow-remote-target", args.allow_remote_target,
                     "Allow targets that are not on this machine");
   restore->add_option("--lock-timeout", args.lock_timeout,

@@ -28,7 +28,8 @@ struct SnapshotArguments {
   std::string lock_timeout = "30s";
   bool allow_remote_target = false;
   bool verify = false;
-  bool one_by_one = false;
+  std::string targets_order = "auto";  // auto, together or in-turn
+  bool one_by_one = false;             // the same as targets_order = in-turn
   std::string report_path;
 };
 

@@ -90,6 +90,9 @@ struct TableRoute {
 
 struct TargetRun {
   SnapshotTarget endpoint;
+  std::string server;   // the database server's identity
+  size_t resource = 0;  // this target's server, among the run's
+  int rank = 0;         // restored after targets of lower rank
   RunReport* report = nullptr;
   std::optional<Connection> control;
   std::unique_ptr<Journal> journal;
@@ -168,14 +171,39 @@ void PlanTarget(const SnapshotManifest& manifest, const Catalog& target_catalog,
   run.projected.resize(run.plan.tables.size());
 }
 
+// Sets each run's resource (its server) and rank (its turn), and returns the
+// number of servers: see TargetOrder.
+size_t ScheduleTargets(TargetOrder order, std::vector<TargetRun>& runs) {
+  std::vector<std::string> servers;
+  std::map<std::string, int> seen;  // targets so far per server
+  for (size_t i = 0; i < runs.size(); ++i) {
+    TargetRun& run = runs[i];
+    auto found = std::find(servers.begin(), servers.end(), run.server);
+    run.resource = static_cast<size_t>(found - servers.begin());
+    if (found == servers.end()) servers.push_back(run.server);
+    switch (order) {
+      case TargetOrder::kAuto:
+        run.rank = seen[run.server]++;
+        break;
+      case TargetOrder::kTogether:
+        run.rank = 0;
+        break;
+      case TargetOrder::kInTurn:
+        run.rank = static_cast<int>(i);
+        run.resource = 0;  // one pool of workers for all
+        break;
+    }
+  }
+  return order == TargetOrder::kInTurn ? 1 : servers.size();
+}
+
 QualifiedName TargetRelation(const PlannedTable& table, const SnapshotFile& file) {
   for (const auto& unit : table.units)
     if (unit.source == file.relation) return unit.target;
   return table.units.empty() ? table.name : table.units.front().target;
 }
 
-void VerifyTarget(const SnapshotManifest& manifest, TargetRun& run, int jobs,
-                  std::stop_token stop) {
+void VerifyTarget(TargetRun& run, int jobs, std::stop_token stop) {
   std::vector<const TableRoute*> routes;
   for (const auto& [name, route] : run.routes) routes.push_back(&route);
   std::vector<std::optional<RowDigest>> found(routes.size());
@@ -192,7 +220,6 @@ void VerifyTarget(const SnapshotManifest& manifest, TargetRun& run, int jobs,
                                       table.name.Quoted(), FormatOption(route.snapshot->format));
         found[i] = DigestCopy(target, sql, route.snapshot->format, table.name.Display(), stop);
       });
-  (void)manifest;
   for (size_t i = 0; i < routes.size(); ++i) {
     const TableRoute& route = *routes[i];
     if (errors[i]) throw Error(ExceptionMessage(errors[i]));
@@ -239,6 +266,7 @@ void RunRestore(const RestoreOptions& options, std::vector<RunReport>& reports,
   for (auto& run : runs) {
     run.control.emplace(OpenTarget(run.endpoint.url));
     LockTarget(*run.control);
+    run.server = RunningServerKey(*run.control);
     run.journal = std::make_unique<Journal>(*run.control, NewRunId());
     if (run.journal->HasEntries()) {
       spdlog::warn("{}: an earlier run was interrupted; restoring what it set aside first",
@@ -268,19 +296,14 @@ void RunRestore(const RestoreOptions& options, std::vector<RunReport>& reports,
   //    decompressed once into every target that takes it the same way, and
   //    each target's rebuild following its own loads.
   for (auto& run : runs) PrepareTarget(*run.control, *run.journal, run.plan, options.lock_timeout);
-  std::vector<Progress::Item> items;
-  for (const auto& table : manifest.tables)
-    items.push_back({table.name.Display(), static_cast<int64_t>(table.rows),
-                     static_cast<int64_t>(table.files.empty() ? 0 : table.rows)});
-  Progress progress(std::move(items), options.interactive_progress);
+  std::optional<Progress> progress;  // made once the tasks are known
   std::mutex mutex;
   TaskGraph graph;
   // Per snapshot table: file tasks left, and when its first one started.
   std::vector<size_t> tasks_left(manifest.tables.size(), 0);
   auto last_load = std::chrono::steady_clock::now();
-  // Adds the file tasks for `members` (targets), each after `barrier`.
-  auto add_file_tasks = [&](const std::vector<size_t>& members_wanted,
-                            const std::vector<size_t>& barrier) {
+  // Adds the file tasks for `members_wanted` (targets).
+  auto add_file_tasks = [&](const std::vector<size_t>& members_wanted) {
     for (size_t s = 0; s < manifest.tables.size(); ++s) {
       const SnapshotTable& snapshot_table = manifest.tables[s];
       for (const SnapshotFile& file : snapshot_table.files) {
@@ -300,13 +323,12 @@ void RunRestore(const RestoreOptions& options, std::vector<RunReport>& reports,
           task.name = fmt::format("restore {} ({})", snapshot_table.name.Display(), file.path);
           task.weight = static_cast<double>(file.file.raw_bytes) + 1;
           task.fatal = true;
-          task.after = barrier;
           std::string sql = key.first;
           std::vector<size_t> targets = members;
           ++tasks_left[s];
           for (size_t i : targets) ++runs[i].files_left[s];
           task.run = [&, s, sql, targets](WorkerSession& session, std::stop_token token) {
-            progress.MarkStarted(s);
+            progress->MarkStarted(s);
             auto started_at = std::chrono::steady_clock::now();
             SnapshotFileReader reader = SnapshotFileReader::Open(options.dir / file.path);
             std::vector<RestoreTarget> outs;
@@ -317,12 +339,12 @@ void RunRestore(const RestoreOptions& options, std::vector<RunReport>& reports,
             RestoreCopy(reader, snapshot_table.format, route.keep, outs,
                         fmt::format("{} ({})", snapshot_table.name.Display(), file.path), &pieces,
                         token, route.keep ? &projected : nullptr);
-            progress.Counters(s).messages += file.rows;
-            progress.Counters(s).bytes += file.file.raw_bytes;
+            progress->Counters(s).messages += file.rows;
+            progress->Counters(s).bytes += file.file.raw_bytes;
             std::lock_guard lock(mutex);
             auto now = std::chrono::steady_clock::now();
             last_load = now;
-            if (--tasks_left[s] == 0) progress.MarkDone(s);
+            if (--tasks_left[s] == 0) progress->MarkDone(s);
             for (size_t k = 0; k < targets.size(); ++k) {
               TargetRun& run = runs[targets[k]];
               size_t t = run.routes.at(snapshot_table.name).plan_index;
@@ -335,6 +357,10 @@ void RunRestore(const RestoreOptions& options, std::vector<RunReport>& reports,
                     std::chrono::duration<double>(now - *run.first_start[s]).count();
             }
           };
+          for (size_t i : targets)
+            if (std::find(task.resources.begin(), task.resources.end(), runs[i].resource) ==
+                task.resources.end())
+              task.resources.push_back(runs[i].resource);
           size_t id = graph.Add(std::move(task));
           for (size_t i : members) {
             const PlannedTable& table =
@@ -363,38 +389,52 @@ void RunRestore(const RestoreOptions& options, std::vector<RunReport>& reports,
     run.files_left.assign(manifest.tables.size(), 0);
     run.first_start.assign(manifest.tables.size(), std::nullopt);
   }
-  if (options.parallel_targets) {
-    // Each file decompressed once and streamed into every target at once.
-    std::vector<size_t> all(runs.size());
-    for (size_t i = 0; i < runs.size(); ++i) all[i] = i;
-    add_file_tasks(all, {});
-    for (size_t i = 0; i < runs.size(); ++i) add_rebuild_tasks(i);
-  } else {
-    // One target after the other (each with all jobs), in one graph: a
-    // target starts when the previous one is loaded and rebuilt.
-    std::vector<size_t> barrier;
-    for (size_t i = 0; i < runs.size(); ++i) {
-      size_t first = graph.size();
-      add_file_tasks({i}, barrier);
+  // Waves of targets by rank: a wave's targets (on different servers, unless
+  // TargetOrder::kTogether) share each file's task; later waves rank after.
+  size_t servers = ScheduleTargets(options.order, runs);
+  int waves = 0;
+  for (const auto& run : runs) waves = std::max(waves, run.rank + 1);
+  for (int rank = 0; rank < waves; ++rank) {
+    size_t first = graph.size();
+    std::vector<size_t> members;
+    for (size_t i = 0; i < runs.size(); ++i)
+      if (runs[i].rank == rank) members.push_back(i);
+    add_file_tasks(members);
+    for (size_t i : members) {
+      size_t rebuild = graph.size();
       add_rebuild_tasks(i);
-      barrier.clear();
-      for (size_t id = first; id < graph.size(); ++id) barrier.push_back(id);
+      graph.SetResources(rebuild, {runs[i].resource});
     }
+    graph.SetRank(first, rank);
   }
-  spdlog::info(
-      "restoring {} tables from {} into {} target(s){}, {} jobs", manifest.tables.size(),
-      options.dir.string(), runs.size(),
-      runs.size() > 1 ? (options.parallel_targets ? " in parallel" : " one after another") : "",
-      options.jobs);
+  graph.LimitPerResource(options.jobs);
+  // Progress counts rows sent: a file restored by k tasks sends its rows k times.
+  std::vector<Progress::Item> items;
+  for (size_t s = 0; s < manifest.tables.size(); ++s) {
+    const SnapshotTable& table = manifest.tables[s];
+    int64_t sends = table.files.empty() ? 0 : tasks_left[s] / table.files.size();
+    int64_t raw_bytes = 0;
+    for (const auto& file : table.files) raw_bytes += static_cast<int64_t>(file.file.raw_bytes);
+    items.push_back(
+        {table.name.Display(), static_cast<int64_t>(table.rows) * sends, raw_bytes * sends});
+  }
+  progress.emplace(std::move(items), options.interactive_progress);
+  spdlog::info("restoring {} tables from {} into {} target(s){}, {} jobs per server",
+               manifest.tables.size(), options.dir.string(), runs.size(),
+               runs.size() == 1 ? ""
+               : waves == 1     ? fmt::format(" on {} server(s), all at once", servers)
+               : servers == 1   ? " in turn"
+                                : fmt::format(" on {} servers, in {} turns", servers, waves),
+               options.jobs);
   std::vector<TaskOutcome> outcomes;
   try {
-    progress.Start();
+    progress->Start();
     outcomes = graph.Run(
-        options.jobs, {},
+        options.jobs * static_cast<int>(servers), {},
         [&](size_t which) { return OpenRebuildTarget(runs.at(which).endpoint.url); }, stop);
-    progress.Stop();
+    progress->Stop();
   } catch (...) {
-    progress.Stop();
+    progress->Stop();
     for (auto& run : runs) {
       try {
         RecordRestore(run.journal->Restore(run.endpoint.url, options.jobs), *run.report);
@@ -432,7 +472,7 @@ void RunRestore(const RestoreOptions& options, std::vector<RunReport>& reports,
           return std::to_string(*found->second);
         },
         *run.control);
-    if (options.verify) VerifyTarget(manifest, run, options.jobs, stop);
+    if (options.verify) VerifyTarget(run, options.jobs, stop);
     run.report->seconds =
         std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
   }

@@ -7,9 +7,14 @@
 // (journaled), and the bulk strategy applies. Before anything is written to
 // any target, every file is checked against the manifest (present, same size,
 // same checksum) and every target is planned; a damaged snapshot or a target
-// it cannot map onto is an error with every target untouched. Several targets
-// are restored one after another in one task graph, or with parallel_targets
-// all at once, each file decompressed once and streamed into all of them.
+// it cannot map onto is an error with every target untouched.
+//
+// Several targets run in one task graph, at most `jobs` streams at a time on
+// each database server (told apart by the servers themselves, so two URLs of
+// one server count once). Targets on different servers restore at once, each
+// file decompressed once and streamed into all of them; targets sharing a
+// server restore in turn, a later one taking only the workers the earlier
+// ones leave idle (TargetOrder::kAuto, the default; measured in README).
 #pragma once
 
 #include <filesystem>
@@ -29,15 +34,19 @@ struct SnapshotTarget {
   SafetyOptions safety;
 };
 
+enum class TargetOrder {
+  kAuto,      // at once across servers, in turn on a shared server
+  kTogether,  // every target at once, each file streamed into all of them
+  kInTurn,    // one target after another (later ones fill idle workers)
+};
+
 struct RestoreOptions {
   std::filesystem::path dir;
   std::vector<SnapshotTarget> targets;
   int jobs = 4;
   PlanOptions plan;  // includes, excludes, strategy, fk_outside
   bool verify = false;
-  // Several targets: stream each file into all of them at once (decompressed
-  // once; the default, measured faster), or restore one target after another.
-  bool parallel_targets = true;
+  TargetOrder order = TargetOrder::kAuto;  // several targets
   std::string lock_timeout = "30s";
   bool interactive_progress = false;
 };

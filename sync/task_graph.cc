@@ -1,8 +1,10 @@
 #include "sync/task_graph.h"
 
 #include <fmt/format.h>
+#include <spdlog/spdlog.h>
 
 #include <algorithm>
+#include <chrono>
 #include <condition_variable>
 #include <mutex>
 #include <thread>
@@ -35,12 +37,21 @@ size_t TaskGraph::Add(Task task) {
   return tasks_.size() - 1;
 }
 
+void TaskGraph::SetRank(size_t first, int rank) {
+  for (size_t id = first; id < tasks_.size(); ++id) tasks_[id].rank = rank;
+}
+
+void TaskGraph::SetResources(size_t first, const std::vector<size_t>& resources) {
+  for (size_t id = first; id < tasks_.size(); ++id) tasks_[id].resources = resources;
+}
+
 namespace {
 
 // Shared scheduling state of one Run, guarded by `mutex`.
 struct RunState {
-  explicit RunState(const std::vector<Task>& tasks)
+  RunState(const std::vector<Task>& tasks, int per_resource)
       : tasks(tasks),
+        per_resource(per_resource),
         outcomes(tasks.size()),
         waiting_on(tasks.size()),
         dependents(tasks.size()),
@@ -56,22 +67,42 @@ struct RunState {
       for (size_t next : dependents[id]) tail = std::max(tail, priority[next]);
       priority[id] = tasks[id].weight + tail;
     }
-    for (size_t id = 0; id < tasks.size(); ++id)
+    for (size_t id = 0; id < tasks.size(); ++id) {
       if (waiting_on[id] == 0) ready.push_back(id);
+      for (size_t resource : tasks[id].resources)
+        if (resource >= in_use.size()) in_use.resize(resource + 1, 0);
+    }
     remaining = tasks.size();
   }
 
-  // Blocks until a task is ready (returns it) or none will ever be.
+  bool Fits(size_t id) const {
+    if (per_resource <= 0) return true;
+    for (size_t resource : tasks[id].resources)
+      if (in_use[resource] >= per_resource) return false;
+    return true;
+  }
+
+  // Ready task a goes before ready task b.
+  bool Before(size_t a, size_t b) const {
+    if (tasks[a].rank != tasks[b].rank) return tasks[a].rank < tasks[b].rank;
+    if (priority[a] != priority[b]) return priority[a] > priority[b];
+    return a < b;
+  }
+
+  // Blocks until a task is ready and fits its resources' limits (returns it,
+  // counted as running) or none will ever be.
   std::optional<size_t> Next(std::stop_token stop) {
     std::unique_lock lock(mutex);
     for (;;) {
       if (failure || stop.stop_requested() || remaining == 0) return std::nullopt;
-      if (!ready.empty()) {
-        auto best = std::max_element(ready.begin(), ready.end(), [&](size_t a, size_t b) {
-          return priority[a] < priority[b] || (priority[a] == priority[b] && a > b);
-        });
-        size_t id = *best;
-        ready.erase(best);
+      std::optional<size_t> best;
+      for (size_t i = 0; i < ready.size(); ++i)
+        if (Fits(ready[i]) && (!best || Before(ready[i], ready[*best]))) best = i;
+      if (best) {
+        size_t id = ready[*best];
+        ready.erase(ready.begin() + static_cast<std::ptrdiff_t>(*best));
+        ++running;
+        for (size_t resource : tasks[id].resources) ++in_use[resource];
         return id;
       }
       if (running == 0) return std::nullopt;  // only unreachable tasks left
@@ -79,15 +110,11 @@ struct RunState {
     }
   }
 
-  void Started() {
-    std::lock_guard lock(mutex);
-    ++running;
-  }
-
   void Finish(size_t id, std::exception_ptr error) {
     std::lock_guard lock(mutex);
     --running;
     --remaining;
+    for (size_t resource : tasks[id].resources) --in_use[resource];
     if (!error) {
       outcomes[id].state = TaskState::kDone;
       for (size_t next : dependents[id])
@@ -117,6 +144,8 @@ struct RunState {
   }
 
   const std::vector<Task>& tasks;
+  const int per_resource;
+  std::vector<int> in_use;  // running tasks per resource
   std::mutex mutex;
   std::condition_variable wake;
   std::vector<TaskOutcome> outcomes;
@@ -134,7 +163,7 @@ struct RunState {
 std::vector<TaskOutcome> TaskGraph::Run(int workers, const std::function<Connection()>& open_source,
                                         const std::function<Connection(size_t)>& open_target,
                                         std::stop_token stop) {
-  RunState state(tasks_);
+  RunState state(tasks_, per_resource_);
   if (tasks_.empty()) return state.outcomes;
   workers = std::max(1, std::min<int>(workers, static_cast<int>(tasks_.size())));
   std::stop_source cancel;  // fires on a fatal failure or an outside stop
@@ -149,13 +178,16 @@ std::vector<TaskOutcome> TaskGraph::Run(int workers, const std::function<Connect
       try {
         WorkerSession session(open_source, open_target);
         while (auto id = state.Next(cancel.get_token())) {
-          state.Started();
           std::exception_ptr error;
+          auto started = std::chrono::steady_clock::now();
           try {
             tasks_[*id].run(session, cancel.get_token());
           } catch (...) {
             error = std::current_exception();
           }
+          spdlog::debug(
+              "{}: {} in {:.2f} s", tasks_[*id].name, error ? "failed" : "done",
+              std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count());
           if (error && tasks_[*id].fatal) cancel.request_stop();
           state.Finish(*id, error);
         }

@@ -44,7 +44,12 @@ class WorkerSession {
 
 struct Task {
   std::string name;
-  double weight = 0;          // expected cost, any unit (bytes work)
+  double weight = 0;  // expected cost, any unit (bytes work)
+  int rank = 0;       // lower ranks go first among ready tasks
+  // What the task loads (e.g. the database servers it writes to): with a
+  // limit per resource, a task starts only while each of its resources has
+  // fewer than the limit running.
+  std::vector<size_t> resources;
   std::vector<size_t> after;  // ids of tasks that must finish first (all < this id)
   bool fatal = false;         // a failure stops the whole run
   std::function<void(WorkerSession&, std::stop_token)> run;
@@ -63,6 +68,11 @@ class TaskGraph {
   // added yet.
   size_t Add(Task task);
   size_t size() const { return tasks_.size(); }
+  // Sets the rank, or the resources, of every task added from id `first` on.
+  void SetRank(size_t first, int rank);
+  void SetResources(size_t first, const std::vector<size_t>& resources);
+  // At most `limit` running tasks per resource (0, the default: no limit).
+  void LimitPerResource(int limit) { per_resource_ = limit; }
 
   // Runs every task on up to `workers` threads, each with a session that
   // opens connections with `open_source` and `open_target(which)` (either may
@@ -75,6 +85,7 @@ class TaskGraph {
 
  private:
   std::vector<Task> tasks_;
+  int per_resource_ = 0;
 };
 
 }  // namespace freshet

@@ -3,11 +3,13 @@
 // one command, or all but an excluded table), awkward schemas through a
 // snapshot, and a capture stopped or killed half-way. Damaged snapshots and
 // targets a snapshot cannot go into are in snapshot_damage_test.cc.
+#include <fmt/format.h>
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 #include <signal.h>
 #include <stdlib.h>
 
+#include <algorithm>
 #include <chrono>
 #include <filesystem>
 #include <iterator>
@@ -145,7 +147,16 @@ TEST_F(WorkloadSnapshot, RestoreAdvancesSequencesPastRestoredRows) {
              "public.organizations LIMIT 1"));
 }
 
-TEST_F(WorkloadSnapshot, OneCaptureRestoresIntoSeveralTargetsInOneCommand) {
+// --targets: what each order reports doing with dev and dev2 (one server) and
+// staging (the other server).
+struct TargetsOrder {
+  const char* option;
+  const char* schedule;  // in the "restoring ..." log line
+};
+class SeveralTargets : public WorkloadSnapshot,
+                       public ::testing::WithParamInterface<TargetsOrder> {};
+
+TEST_P(SeveralTargets, OneCaptureRestoresIntoSeveralTargetsInOneCommand) {
   // A second dev with stale edits of its own, and a staging database with
   // prod's schema (no dev-only column) on the other server.
   std::string dev2_db = CopyDatabase(dev_, dev_db_, "dev2");
@@ -156,9 +167,11 @@ TEST_F(WorkloadSnapshot, OneCaptureRestoresIntoSeveralTargetsInOneCommand) {
   std::string snapshot = scratch_ / "prod";
   ASSERT_EQ(Capture(snapshot).exit_code, 0);
 
-  RunResult restore = Freshet({"snapshot", "restore", snapshot, "--to", Dev(), "--to",
-                               dev_.Url(dev2_db), "--to", prod_.Url(staging_db), "--verify"});
+  RunResult restore =
+      Freshet({"snapshot", "restore", snapshot, "--to", Dev(), "--to", dev_.Url(dev2_db), "--to",
+               prod_.Url(staging_db), "--verify", "--targets", GetParam().option});
   ASSERT_EQ(restore.exit_code, 0) << restore.err;
+  EXPECT_THAT(restore.err, HasSubstr(std::string("into 3 target(s)") + GetParam().schedule));
   EXPECT_THAT(DifferingTables(prod_, prod_db_, dev_, dev_db_), IsEmpty());
   EXPECT_THAT(DifferingTables(prod_, prod_db_, dev_, dev2_db), IsEmpty());
   EXPECT_THAT(DifferingTables(prod_, prod_db_, prod_, staging_db), IsEmpty());
@@ -179,6 +192,30 @@ TEST_F(WorkloadSnapshot, OneCaptureRestoresIntoSeveralTargetsInOneCommand) {
     EXPECT_EQ(InspectedRows(inspect.out, table),
               prod_.Psql(prod_db_, "SELECT count(*) FROM " + table));
   }
+}
+
+INSTANTIATE_TEST_SUITE_P(Orders, SeveralTargets,
+                         ::testing::Values(TargetsOrder{"auto", " on 2 servers, in 2 turns"},
+                                           TargetsOrder{"together", " on 2 server(s), all at once"},
+                                           TargetsOrder{"in-turn", " in turn"}),
+                         [](const ::testing::TestParamInfo<TargetsOrder>& info) {
+                           std::string name = info.param.option;
+                           name.erase(std::remove(name.begin(), name.end(), '-'), name.end());
+                           return name;
+                         });
+
+TEST_F(WorkloadSnapshot, TwoUrlsOfOneServerCountAsOneServerAndRestoreInTurn) {
+  std::string dev2_db = CopyDatabase(dev_, dev_db_, "dev2");
+  std::string snapshot = scratch_ / "prod";
+  ASSERT_EQ(Capture(snapshot).exit_code, 0);
+  // The same server by its TCP address and by its Unix socket directory.
+  std::string by_socket =
+      fmt::format("host={} port={} user=postgres dbname={}", dev_.dir(), dev_.port(), dev2_db);
+  RunResult restore = Freshet({"snapshot", "restore", snapshot, "--to", Dev(), "--to", by_socket});
+  ASSERT_EQ(restore.exit_code, 0) << restore.err;
+  EXPECT_THAT(restore.err, HasSubstr("into 2 target(s) in turn"));
+  EXPECT_THAT(DifferingTables(prod_, prod_db_, dev_, dev_db_), IsEmpty());
+  EXPECT_THAT(DifferingTables(prod_, prod_db_, dev_, dev2_db), IsEmpty());
 }
 
 TEST_F(WorkloadSnapshot, CaptureSplitIntoCtidRangesRestoresEqual) {
@@ -280,35 +317,6 @@ TEST_F(WorkloadSnapshot, KilledCaptureLeavesNoSnapshotAndANewCaptureSucceeds) {
   ASSERT_EQ(restored.exit_code, 0) << restored.err;
   EXPECT_THAT(DifferingTables(prod_, prod_db_, dev_, dev_db_), IsEmpty());
 }
-
-// Schema edge cases of sync_schema_test.cc that a snapshot can carry: created
-// on both sides.
-constexpr const char* kCommonSchema = R"sql(
-CREATE SCHEMA "My Schema";
-CREATE TYPE "My Schema"."Mood" AS ENUM ('sad', 'ok', 'happy');
-CREATE DOMAIN public.positive_int AS int CHECK (VALUE > 0);
-CREATE TYPE public.pair AS (a int, b text);
-CREATE TABLE "My Schema"."Parent" ("Key" text PRIMARY KEY);
-CREATE TABLE "My Schema"."Order Items.v2" (
-  "Id" bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
-  "parent key" text REFERENCES "My Schema"."Parent" ("Key"),
-  "select" text, "quote""d" text, "ñame" text,
-  mood "My Schema"."Mood", moods "My Schema"."Mood"[], p public.pair, pos public.positive_int,
-  amount numeric(12,3), f4 real, f8 double precision, ts timestamptz, t timestamp, d date,
-  tm time, iv interval, b bytea, j json, jb jsonb, arr int[], tarr text[], nested int[][],
-  u uuid, addr inet, net cidr, mac macaddr, bits bit varying(10), rng int4range, tsr tstzrange,
-  pt point, ch char(3), vc varchar(20), tsv tsvector, big text,
-  total numeric GENERATED ALWAYS AS (amount * 2) STORED
-);
-CREATE TABLE public.events (id bigint, kind text, at date, payload text, PRIMARY KEY (id, kind, at))
-  PARTITION BY LIST (kind);
-CREATE TABLE public.events_a PARTITION OF public.events FOR VALUES IN ('a') PARTITION BY RANGE (at);
-CREATE TABLE public.events_a_2024 PARTITION OF public.events_a FOR VALUES FROM ('2024-01-01') TO ('2025-01-01');
-CREATE TABLE public.events_a_rest PARTITION OF public.events_a DEFAULT;
-CREATE TABLE public.events_other PARTITION OF public.events DEFAULT;
-CREATE TABLE public.vehicles (id int PRIMARY KEY, name text);
-CREATE TABLE public.cars (doors int) INHERITS (public.vehicles);
-)sql";
 
 // Prod has a legacy column dev dropped; dev has a new column with a default,
 // its columns in another order, and another partition layout.

@@ -46,4 +46,9 @@ std::vector<std::string> ForeignKeys(const PgCluster& cluster, const std::string
 // Lines of psql output (-A -t), split on newlines; empty output gives {}.
 std::vector<std::string> Lines(const std::string& text);
 
+// Schema edge cases created on both sides by the sync and snapshot schema
+// tests: quoted identifiers, many types, generated and identity columns,
+// multi-level partitions and inheritance.
+extern const char* const kCommonSchema;
+
 }  // namespace freshet::testing

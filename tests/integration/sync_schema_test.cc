@@ -12,34 +12,6 @@ namespace {
 using ::testing::HasSubstr;
 using ::testing::IsEmpty;
 
-// Created on both sides.
-constexpr const char* kCommonSchema = R"sql(
-CREATE SCHEMA "My Schema";
-CREATE TYPE "My Schema"."Mood" AS ENUM ('sad', 'ok', 'happy');
-CREATE DOMAIN public.positive_int AS int CHECK (VALUE > 0);
-CREATE TYPE public.pair AS (a int, b text);
-CREATE TABLE "My Schema"."Parent" ("Key" text PRIMARY KEY);
-CREATE TABLE "My Schema"."Order Items.v2" (
-  "Id" bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
-  "parent key" text REFERENCES "My Schema"."Parent" ("Key"),
-  "select" text, "quote""d" text, "ñame" text,
-  mood "My Schema"."Mood", moods "My Schema"."Mood"[], p public.pair, pos public.positive_int,
-  amount numeric(12,3), f4 real, f8 double precision, ts timestamptz, t timestamp, d date,
-  tm time, iv interval, b bytea, j json, jb jsonb, arr int[], tarr text[], nested int[][],
-  u uuid, addr inet, net cidr, mac macaddr, bits bit varying(10), rng int4range, tsr tstzrange,
-  pt point, ch char(3), vc varchar(20), tsv tsvector, big text,
-  total numeric GENERATED ALWAYS AS (amount * 2) STORED
-);
-CREATE TABLE public.events (id bigint, kind text, at date, payload text, PRIMARY KEY (id, kind, at))
-  PARTITION BY LIST (kind);
-CREATE TABLE public.events_a PARTITION OF public.events FOR VALUES IN ('a') PARTITION BY RANGE (at);
-CREATE TABLE public.events_a_2024 PARTITION OF public.events_a FOR VALUES FROM ('2024-01-01') TO ('2025-01-01');
-CREATE TABLE public.events_a_rest PARTITION OF public.events_a DEFAULT;
-CREATE TABLE public.events_other PARTITION OF public.events DEFAULT;
-CREATE TABLE public.vehicles (id int PRIMARY KEY, name text);
-CREATE TABLE public.cars (doors int) INHERITS (public.vehicles);
-)sql";
-
 constexpr const char* kSourceOnly = R"sql(
 CREATE TABLE public.readings (id int, at date, v double precision) PARTITION BY RANGE (at);
 CREATE TABLE public.readings_old PARTITION OF public.readings FOR VALUES FROM (MINVALUE) TO ('2025-01-01');

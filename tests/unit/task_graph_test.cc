@@ -2,9 +2,11 @@
 // chain first, failures skip dependents, fatal failures stop the run.
 #include "sync/task_graph.h"
 
+#include <fmt/format.h>
 #include <gtest/gtest.h>
 
 #include <atomic>
+#include <chrono>
 #include <mutex>
 #include <thread>
 
@@ -45,6 +47,72 @@ TEST(TaskGraphTest, RunsEveryTaskAfterItsPrerequisites) {
   EXPECT_LT(recorder.Position("load a"), recorder.Position("index a"));
   EXPECT_LT(recorder.Position("index a"), recorder.Position("fk a->b"));
   EXPECT_LT(recorder.Position("load b"), recorder.Position("fk a->b"));
+}
+
+TEST(TaskGraphTest, LowerRankGoesFirstAndLaterRanksFillIdleWorkers) {
+  Recorder recorder;
+  TaskGraph graph;
+  // Rank 0: a long chain (load, then its rebuild); rank 1: two heavier loads.
+  size_t load = graph.Add(Named(recorder, "0: load", 1));
+  graph.Add(Named(recorder, "0: rebuild", 1, {load}));
+  graph.SetRank(graph.size(), 1);  // nothing yet: no effect
+  size_t first_of_one = graph.size();
+  graph.Add(Named(recorder, "1: load x", 100));
+  graph.Add(Named(recorder, "1: load y", 100));
+  graph.SetRank(first_of_one, 1);
+  graph.Run(1, {}, {}, {});
+  std::vector<std::string> one_worker{"0: load", "0: rebuild", "1: load x", "1: load y"};
+  EXPECT_EQ(recorder.order, one_worker);
+
+  // Two workers: while rank 0's chain holds one, the other starts rank 1.
+  Recorder busy;
+  TaskGraph two;
+  std::atomic<bool> rebuild_done{false}, rank_one_overlapped{false};
+  Task slow_load = Named(busy, "0: load", 1);
+  slow_load.run = [&](WorkerSession&, std::stop_token) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    busy.Record("0: load");
+  };
+  size_t slow = two.Add(std::move(slow_load));
+  Task rebuild = Named(busy, "0: rebuild", 1, {slow});
+  rebuild.run = [&](WorkerSession&, std::stop_token) { rebuild_done = true; };
+  two.Add(std::move(rebuild));
+  size_t later = two.size();
+  Task other = Named(busy, "1: load", 100);
+  other.run = [&](WorkerSession&, std::stop_token) { rank_one_overlapped = !rebuild_done; };
+  two.Add(std::move(other));
+  two.SetRank(later, 1);
+  two.Run(2, {}, {}, {});
+  EXPECT_TRUE(rank_one_overlapped) << "an idle worker waited for a lower rank to finish";
+}
+
+TEST(TaskGraphTest, AtMostTheLimitRunsPerResourceAndResourcesRunSideBySide) {
+  TaskGraph graph;
+  std::mutex mutex;
+  int in_use[2] = {0, 0}, most[2] = {0, 0}, both_seen = 0;
+  for (int i = 0; i < 12; ++i) {
+    Task task;
+    task.name = fmt::format("task {}", i);
+    size_t resource = i % 2;
+    task.resources = {resource};
+    task.run = [&, resource](WorkerSession&, std::stop_token) {
+      {
+        std::lock_guard lock(mutex);
+        most[resource] = std::max(most[resource], ++in_use[resource]);
+        if (in_use[0] > 0 && in_use[1] > 0) ++both_seen;
+      }
+      std::this_thread::sleep_for(std::chrono::milliseconds(20));
+      std::lock_guard lock(mutex);
+      --in_use[resource];
+    };
+    graph.Add(std::move(task));
+  }
+  graph.LimitPerResource(2);
+  auto outcomes = graph.Run(6, {}, {}, {});
+  for (const auto& outcome : outcomes) EXPECT_EQ(outcome.state, TaskState::kDone);
+  EXPECT_EQ(most[0], 2);
+  EXPECT_EQ(most[1], 2);
+  EXPECT_GT(both_seen, 0) << "the two resources never worked at the same time";
 }
 
 TEST(TaskGraphTest, OneWorkerTakesTheHeaviestChainFirst) {
