@@ -50,14 +50,8 @@ start_cluster dev "$dev_port" "${settings[@]}"
 prod=postgresql://postgres@127.0.0.1:$prod_port/prod
 dev=postgresql://postgres@127.0.0.1:$dev_port/dev
 dev_admin=postgresql://postgres@127.0.0.1:$dev_port/postgres
-psql_q() { "$PG_BIN/psql" "$1" -X -q -v ON_ERROR_STOP=1 "${@:2}" >/dev/null; }
-
-echo "building the workload at scale $scale..." >&2
-psql_q "postgresql://postgres@127.0.0.1:$prod_port/postgres" -c "CREATE DATABASE prod"
-psql_q "$dev_admin" -c "CREATE DATABASE dev"
-PATH=$PG_BIN:$PATH "$workload/load.sh" "$prod" "$dev" "$scale"
-psql_q "$prod" -c "VACUUM ANALYZE"
-psql_q "$dev_admin" -c "ALTER DATABASE dev RENAME TO dev_template"
+source "$repo/bench/lib/workload.sh"
+load_workload "${prod%/prod}" "${dev%/dev}" "$scale" "$workload"
 prod_size=$("$PG_BIN/psql" "$prod" -XAtc "SELECT pg_size_pretty(pg_database_size(current_database()))")
 
 reset_dev() {  # [names...], default dev

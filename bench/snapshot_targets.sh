@@ -51,7 +51,6 @@ settings=(-c shared_buffers=1GB -c max_wal_size=8GB -c fsync=off -c synchronous_
           -c full_page_writes=off -c maintenance_work_mem=512MB -c max_connections=80)
 port=$(free_port 57432)
 start_cluster prod "$port" "${settings[@]}"
-prod_admin=postgresql://postgres@127.0.0.1:$port/postgres
 prod=postgresql://postgres@127.0.0.1:$port/prod
 dev_ports=()
 for s in 1 2 3; do
@@ -60,14 +59,8 @@ for s in 1 2 3; do
   dev_ports+=("$port")
 done
 server() { echo "postgresql://postgres@127.0.0.1:${dev_ports[$(($1 - 1))]}"; }  # 1..3
-psql_q() { "$PG_BIN/psql" "$1" -X -q -v ON_ERROR_STOP=1 "${@:2}" >/dev/null; }
-
-echo "building the workload at scale $scale..." >&2
-psql_q "$prod_admin" -c "CREATE DATABASE prod"
-psql_q "$(server 1)/postgres" -c "CREATE DATABASE dev"
-PATH=$PG_BIN:$PATH "$workload/load.sh" "$prod" "$(server 1)/dev" "$scale"
-psql_q "$prod" -c "VACUUM ANALYZE"
-psql_q "$(server 1)/postgres" -c "ALTER DATABASE dev RENAME TO dev_template"
+source "$repo/bench/lib/workload.sh"
+load_workload "${prod%/prod}" "$(server 1)" "$scale" "$workload"
 for s in 2 3; do  # the same template on the other servers: roles, then the database
   "$PG_BIN/pg_dumpall" -d "$(server 1)/postgres" --roles-only 2>/dev/null |
     "$PG_BIN/psql" "$(server "$s")/postgres" -X -q >/dev/null 2>&1
@@ -114,7 +107,8 @@ uncap_all() { local group; for group in "${cgroups[@]}"; do uncap "$group"; done
 reset() {  # server:database ...
   local target
   for target in "$@"; do
-    psql_q "$(server "${target%%:*}")/postgres" -c "DROP DATABASE IF EXISTS ${target#*:} WITH (FORCE)"
+    psql_q "$(server "${target%%:*}")/postgres" -c "SET client_min_messages = warning" \
+      -c "DROP DATABASE IF EXISTS ${target#*:} WITH (FORCE)"
     psql_q "$(server "${target%%:*}")/postgres" -c "CREATE DATABASE ${target#*:} TEMPLATE dev_template"
   done
 }
@@ -131,12 +125,14 @@ restore() {  # [options...] -- targets...
   while [[ $1 != -- ]]; do options+=("$1"); shift; done
   shift
   for target in "$@"; do to+=(--to "$(url "$target")"); done
-  "$freshet" -q snapshot restore "$snapshot" "${to[@]}" --jobs "$jobs" "${options[@]}"
+  "$freshet" -q snapshot restore "$snapshot" "${to[@]}" --jobs "$jobs" "${options[@]}" \
+    2>"$CLUSTERS_DIR/restore.err" || { cat "$CLUSTERS_DIR/restore.err" >&2; return 1; }
 }
 now() { date +%s.%N; }
 
 snapshot=$CLUSTERS_DIR/snapshot
-"$freshet" -q snapshot capture --from "$prod" --out "$snapshot" --include auth.users --jobs "$jobs"
+"$freshet" -q snapshot capture --from "$prod" --out "$snapshot" --include auth.users --jobs "$jobs" \
+  >/dev/null
 
 one_server=(1:dev 1:dev2 1:dev3)
 three_servers_targets=(1:dev 2:dev 3:dev)

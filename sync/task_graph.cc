@@ -188,8 +188,10 @@ std::vector<TaskOutcome> TaskGraph::Run(int workers, const std::function<Connect
           spdlog::debug(
               "{}: {} in {:.2f} s", tasks_[*id].name, error ? "failed" : "done",
               std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count());
-          if (error && tasks_[*id].fatal) cancel.request_stop();
+          // Recorded before the others are cancelled, so the run reports this
+          // failure rather than a task it cancelled.
           state.Finish(*id, error);
+          if (error && tasks_[*id].fatal) cancel.request_stop();
         }
       } catch (...) {
         state.Fail(std::current_exception());

@@ -1,7 +1,12 @@
 #include "tests/integration/sync_helpers.h"
 
+#include <gtest/gtest.h>
+#include <stdlib.h>
+
 #include <algorithm>
 #include <sstream>
+#include <stdexcept>
+#include <system_error>
 
 #include "copy/identifiers.h"
 
@@ -116,6 +121,18 @@ std::vector<std::string> ForeignKeys(const PgCluster& cluster, const std::string
       "ORDER BY 1"));
 }
 
+ScratchDir::ScratchDir() {
+  std::string pattern =
+      (std::filesystem::path(::testing::TempDir()) / "freshet-snapshot-XXXXXX").string();
+  if (!::mkdtemp(pattern.data())) throw std::runtime_error("mkdtemp failed for " + pattern);
+  path_ = pattern;
+}
+
+ScratchDir::~ScratchDir() {
+  std::error_code ignored;
+  std::filesystem::remove_all(path_, ignored);
+}
+
 const char* const kCommonSchema = R"sql(
 CREATE SCHEMA "My Schema";
 CREATE TYPE "My Schema"."Mood" AS ENUM ('sad', 'ok', 'happy');
@@ -141,6 +158,34 @@ CREATE TABLE public.events_a_rest PARTITION OF public.events_a DEFAULT;
 CREATE TABLE public.events_other PARTITION OF public.events DEFAULT;
 CREATE TABLE public.vehicles (id int PRIMARY KEY, name text);
 CREATE TABLE public.cars (doors int) INHERITS (public.vehicles);
+)sql";
+
+const char* const kCommonData = R"sql(
+INSERT INTO "My Schema"."Parent" VALUES ('p"1'), ('ключ'), ('with space');
+INSERT INTO "My Schema"."Order Items.v2" ("parent key", "select", "quote""d", "ñame", mood, moods, p, pos,
+  amount, f4, f8, ts, t, d, tm, iv, b, j, jb, arr, tarr, nested, u, addr, net, mac, bits, rng, tsr, pt,
+  ch, vc, tsv, big)
+SELECT (ARRAY['p"1', 'ключ', 'with space', NULL])[1 + g % 4],
+       CASE WHEN g % 5 = 0 THEN NULL ELSE E'tab\there\nnewline \\ backslash ''quote'' "dq" ' || g END,
+       'q' || g, 'ü∂ƒ©˙∆˚¬ 漢字 🎉 ' || g,
+       (ARRAY['sad', 'ok', 'happy'])[1 + g % 3]::"My Schema"."Mood",
+       ARRAY['ok', 'happy']::"My Schema"."Mood"[], ROW(g, 'b,(' || g || ')')::public.pair, 1 + g,
+       g * 1.125, (ARRAY['NaN', 'Infinity', '-Infinity', '-0', '1.5e-40'])[1 + g % 5]::real,
+       (ARRAY['NaN', 'Infinity', '-0', '0.1', '1e300'])[1 + g % 5]::float8,
+       timestamptz '2024-02-29 23:59:59.999999+05:30' + g * interval '1 hour',
+       timestamp '0044-03-15 12:00 BC' + g * interval '1 day', CASE WHEN g % 2 = 0 THEN date 'infinity' ELSE date '2024-01-01' + g END,
+       time '23:59:59.5', interval '1 year 2 mons 3 days 04:05:06.789' * g,
+       decode(repeat('00ff10', g % 7), 'hex'), '{"a": [1, 2, {"b": null}]}',
+       jsonb_build_object('k', g, 'nested', jsonb_build_array(g, 'x', NULL)),
+       ARRAY[g, NULL, -g], ARRAY['a,b', 'NULL', NULL, '{}', ''], ARRAY[[1, 2], [3, 4]],
+       md5(g::text)::uuid, '2001:db8::1/64', '10.1.0.0/16', '08:00:2b:01:02:03', B'10101',
+       int4range(g, g + 10), tstzrange('2024-01-01', NULL), point(g, -g), 'ab', 'v' || g,
+       to_tsvector('english', 'The quick brown fox ' || g), CASE WHEN g = 1 THEN repeat('toast ', 40000) END
+FROM generate_series(1, 300) g;
+INSERT INTO public.events SELECT g, (ARRAY['a', 'b'])[1 + g % 2], date '2023-06-01' + g, 'e' || g
+FROM generate_series(1, 1000) g;
+INSERT INTO public.vehicles VALUES (1, 'bike'), (2, 'boat');
+INSERT INTO public.cars VALUES (3, 'car', 4), (4, 'van', 5);
 )sql";
 
 }  // namespace freshet::testing

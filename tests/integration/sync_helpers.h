@@ -3,6 +3,7 @@
 // (sorted md5 digests computed by psql).
 #pragma once
 
+#include <filesystem>
 #include <string>
 #include <vector>
 
@@ -50,5 +51,21 @@ std::vector<std::string> Lines(const std::string& text);
 // tests: quoted identifiers, many types, generated and identity columns,
 // multi-level partitions and inheritance.
 extern const char* const kCommonSchema;
+// Rows for kCommonSchema's tables, every type's awkward values among them.
+extern const char* const kCommonData;
+
+// A fresh directory under the test temp dir, removed with its contents.
+class ScratchDir {
+ public:
+  ScratchDir();
+  ~ScratchDir();
+  ScratchDir(const ScratchDir&) = delete;
+  ScratchDir& operator=(const ScratchDir&) = delete;
+  std::string operator/(const std::string& name) const { return (path_ / name).string(); }
+  const std::filesystem::path& path() const { return path_; }
+
+ private:
+  std::filesystem::path path_;
+};
 
 }  // namespace freshet::testing

@@ -7,7 +7,9 @@
 
 #include <atomic>
 #include <chrono>
+#include <functional>
 #include <mutex>
+#include <optional>
 #include <thread>
 
 namespace freshet {
@@ -179,6 +181,44 @@ TEST(TaskGraphTest, AFatalFailureStopsTheRunAndIsRethrown) {
       },
       Error);
   EXPECT_EQ(started.load(), 0);  // the heaviest task ran first and stopped the rest
+}
+
+TEST(TaskGraphTest, TheFailureRethrownIsTheCauseNotATaskItCancelled) {
+  // One stream fails for real; cancelling the other takes a while (as
+  // cancelling a COPY does: a round trip to its server), and meanwhile the
+  // other stream fails "cancelled".
+  TaskGraph graph;
+  std::atomic<bool> waiting{false};
+  using Callback = std::stop_callback<std::function<void()>>;
+  std::optional<Callback> slow_cancel;  // outlives the tasks
+  Task cancelled;
+  cancelled.name = "other target";
+  cancelled.fatal = true;
+  cancelled.weight = 2;
+  cancelled.run = [&](WorkerSession&, std::stop_token stop) {
+    slow_cancel.emplace(stop, std::function<void()>([] {
+                          std::this_thread::sleep_for(std::chrono::milliseconds(100));
+                        }));
+    waiting = true;
+    while (!stop.stop_requested()) std::this_thread::yield();
+    throw Error("restoring public.t: cancelled");
+  };
+  graph.Add(std::move(cancelled));
+  Task cause;
+  cause.name = "this target";
+  cause.fatal = true;
+  cause.weight = 1;
+  cause.run = [&](WorkerSession&, std::stop_token) {
+    while (!waiting) std::this_thread::yield();
+    throw Error("restoring public.t: value too long");
+  };
+  graph.Add(std::move(cause));
+  try {
+    graph.Run(2, {}, {}, {});
+    ADD_FAILURE() << "no failure rethrown";
+  } catch (const Error& error) {
+    EXPECT_STREQ(error.what(), "restoring public.t: value too long");
+  }
 }
 
 TEST(TaskGraphTest, AStopRequestCancelsRunningTasksAndThrows) {
