@@ -12,11 +12,13 @@
 # Prints medians, min-max and the ratios, with freshet's CPU seconds and peak
 # RSS (/usr/bin/time -v), and writes them to bench/results/.
 #
-# Usage: bench/compare.sh [--scale N] [--runs K] [--workload DIR] [--jobs J] [--no-snapshots]
+# Usage: bench/compare.sh [--scale N] [--runs K] [--workload DIR] [--jobs J]
+#                         [--no-snapshots | --snapshots-only]
+#   --snapshots-only: a), s), r) and m) only (the snapshot goals' anchors)
 set -euo pipefail
 
 repo=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
-scale=1 runs=3 jobs=4 snapshots=1
+scale=1 runs=3 jobs=4 snapshots=1 syncs=1
 workload=${FRESHET_WORKLOAD:-$repo/../shared/workload}
 while (($#)); do
   case $1 in
@@ -25,11 +27,15 @@ while (($#)); do
     --workload) workload=$2; shift 2 ;;
     --jobs) jobs=$2; shift 2 ;;
     --no-snapshots) snapshots=0; shift ;;
-    *) echo "usage: $0 [--scale N] [--runs K] [--workload DIR] [--jobs J] [--no-snapshots]" >&2; exit 2 ;;
+    --snapshots-only) syncs=0; shift ;;
+    *) echo "usage: $0 [--scale N] [--runs K] [--workload DIR] [--jobs J] [--no-snapshots | --snapshots-only]" >&2; exit 2 ;;
   esac
 done
 workload=$(cd "$workload" && pwd)
 command_line="bench/compare.sh --scale $scale --runs $runs --jobs $jobs"
+((snapshots)) || command_line+=" --no-snapshots"
+((syncs)) || command_line+=" --snapshots-only"
+((snapshots || syncs)) || { echo "--no-snapshots and --snapshots-only leave nothing to run" >&2; exit 2; }
 
 "$repo/deploy/install-deps.sh"
 build=${FRESHET_BUILD_DIR:-$repo/build}
@@ -126,6 +132,7 @@ for ((k = 1; k <= runs; k++)); do
   if ((k % 2)); then order=(a b c); else order=(c b a); fi
   if ((snapshots)); then
     if ((k % 2)); then order=(s a b c r m); else order=(s m r c b a); fi
+    ((syncs)) || if ((k % 2)); then order=(s a r m); else order=(s m r a); fi
   fi
   for contender in "${order[@]}"; do
     if [[ $contender == m ]]; then reset_dev dev dev2 dev3; elif [[ $contender != s ]]; then reset_dev; fi
@@ -146,10 +153,11 @@ done
 
 median() { tr ' ' '\n' | grep -v '^$' | sort -g | awk '{v[NR]=$1} END {print (NR % 2) ? v[(NR+1)/2] : (v[NR/2] + v[NR/2+1]) / 2}'; }
 minmax() { tr ' ' '\n' | grep -v '^$' | sort -g | awk 'NR==1 {lo=$1} {hi=$1} END {printf "%.1f-%.1f", lo, hi}'; }
-ma=$(echo "${times[a]}" | median) mb=$(echo "${times[b]}" | median) mc=$(echo "${times[c]}" | median)
+ma=$(echo "${times[a]}" | median)
+mb=$(echo "${times[b]:-0}" | median) mc=$(echo "${times[c]:-0}" | median)
 fmt1() { printf "%.1f" "$1"; }
-cpu_median=$(echo "${freshet_cpu[*]}" | median)
-rss_max=$(printf '%s\n' "${freshet_rss[@]}" | sort -n | tail -1)
+cpu_median=$(echo "${freshet_cpu[*]:-0}" | median)
+rss_max=$(printf '%s\n' "${freshet_rss[@]:-0}" | sort -n | tail -1)
 
 mkdir -p "$repo/bench/results"
 result=$repo/bench/results/compare-scale$scale-$(date -u +%Y%m%dT%H%M%SZ).md
@@ -163,14 +171,18 @@ result=$repo/bench/results/compare-scale$scale-$(date -u +%Y%m%dT%H%M%SZ).md
   echo "| contender | median s | min-max s |"
   echo "| --- | ---: | ---: |"
   echo "| a) pg_dump -Fc + TRUNCATE + pg_restore --data-only --disable-triggers | $(fmt1 "$ma") | $(echo "${times[a]}" | minmax) |"
-  echo "| b) pg_dump -Fd -j2 + TRUNCATE + pg_restore -j2 --data-only --disable-triggers | $(fmt1 "$mb") | $(echo "${times[b]}" | minmax) |"
-  echo "| c) freshet sync --jobs $jobs | $(fmt1 "$mc") | $(echo "${times[c]}" | minmax) |"
-  echo
-  printf 'Ratios (medians): c/a = %.2f, c/b = %.2f\n\n' "$(echo "$mc / $ma" | bc -l)" "$(echo "$mc / $mb" | bc -l)"
-  printf 'freshet: CPU (user+sys) median %.1f s = %.0f%% of its wall time; peak RSS %d MB\n' \
-    "$cpu_median" "$(echo "100 * $cpu_median / $mc" | bc -l)" "$((rss_max / 1024))"
+  if ((syncs)); then
+    echo "| b) pg_dump -Fd -j2 + TRUNCATE + pg_restore -j2 --data-only --disable-triggers | $(fmt1 "$mb") | $(echo "${times[b]}" | minmax) |"
+    echo "| c) freshet sync --jobs $jobs | $(fmt1 "$mc") | $(echo "${times[c]}" | minmax) |"
+    echo
+    printf 'Ratios (medians): c/a = %.2f, c/b = %.2f\n\n' "$(echo "$mc / $ma" | bc -l)" "$(echo "$mc / $mb" | bc -l)"
+    printf 'freshet: CPU (user+sys) median %.1f s = %.0f%% of its wall time; peak RSS %d MB\n' \
+      "$cpu_median" "$(echo "100 * $cpu_median / $mc" | bc -l)" "$((rss_max / 1024))"
+  else
+    echo
+  fi
   echo "pg_dump -Fc file: $((dump_size / 1048576)) MB. Runs: $runs, alternating; every run verified equal to prod."
-  echo "Raw seconds: a: ${times[a]}| b: ${times[b]}| c: ${times[c]}"
+  echo "Raw seconds: a: ${times[a]}| b: ${times[b]:-}| c: ${times[c]:-}"
   if ((snapshots)); then
     md=$(echo "${times[a_dump]}" | median) mr=$(echo "${times[a_restore]}" | median)
     ms=$(echo "${times[s]}" | median) mrr=$(echo "${times[r]}" | median) mm=$(echo "${times[m]}" | median)
