@@ -175,15 +175,18 @@ void PlanTarget(const SnapshotManifest& manifest, const Catalog& target_catalog,
 // number of servers: see TargetOrder.
 size_t ScheduleTargets(TargetOrder order, std::vector<TargetRun>& runs) {
   std::vector<std::string> servers;
-  std::map<std::string, int> seen;  // targets so far per server
+  std::vector<int> targets_on;  // per server: targets scheduled so far
   for (size_t i = 0; i < runs.size(); ++i) {
     TargetRun& run = runs[i];
     auto found = std::find(servers.begin(), servers.end(), run.server);
     run.resource = static_cast<size_t>(found - servers.begin());
-    if (found == servers.end()) servers.push_back(run.server);
+    if (found == servers.end()) {
+      servers.push_back(run.server);
+      targets_on.push_back(0);
+    }
     switch (order) {
       case TargetOrder::kAuto:
-        run.rank = seen[run.server]++;
+        run.rank = targets_on[run.resource]++;
         break;
       case TargetOrder::kTogether:
         run.rank = 0;
