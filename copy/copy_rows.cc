@@ -262,6 +262,102 @@ void RowProjector::Project(std::string_view row, std::string& out) const {
     fail(fmt::format("{} bytes follow the last field", row.size() - position));
 }
 
+namespace {
+
+int HexValue(char c) {
+  if (c >= '0' && c <= '9') return c - '0';
+  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+  if (c >= 'A' && c <= 'F') return c - 'A' + 10;
+  return -1;
+}
+
+// Appends the text-format field `raw` to `out` with its escapes resolved.
+void Unescape(std::string_view raw, std::string& out) {
+  for (size_t i = 0; i < raw.size(); ++i) {
+    char c = raw[i];
+    if (c != '\\' || i + 1 == raw.size()) {
+      out.push_back(c);
+      continue;
+    }
+    c = raw[++i];
+    constexpr std::string_view kLetters("bfnrtv"), kBytes("\b\f\n\r\t\v");
+    if (size_t letter = kLetters.find(c); letter != std::string_view::npos) {
+      out.push_back(kBytes[letter]);
+    } else if (c == 'x') {  // \xh or \xhh; a bare \x is an x
+      int value = 0, digits = 0;
+      for (int h; digits < 2 && i + 1 < raw.size() && (h = HexValue(raw[i + 1])) >= 0; ++i)
+        value = value * 16 + h, ++digits;
+      out.push_back(digits ? static_cast<char>(value) : 'x');
+    } else if (c >= '0' && c <= '7') {  // one to three octal digits
+      int value = c - '0';
+      for (int n = 1; n < 3 && i + 1 < raw.size() && raw[i + 1] >= '0' && raw[i + 1] <= '7'; ++n)
+        value = value * 8 + (raw[++i] - '0');
+      out.push_back(static_cast<char>(value & 0xff));
+    } else {  // any other character stands for itself
+      out.push_back(c);
+    }
+  }
+}
+
+}  // namespace
+
+const std::vector<std::optional<std::string_view>>& FieldSplitter::Split(std::string_view row) {
+  fields_.clear();
+  auto fail = [&](std::string_view reason) {
+    throw Error(fmt::format("cannot split a {} COPY row: {}",
+                            format_ == StreamFormat::kBinary ? "binary" : "text", reason));
+  };
+  if (format_ == StreamFormat::kText) {
+    if (row.empty() || row.back() != '\n') fail("the row does not end with a newline");
+    std::string_view body = row.substr(0, row.size() - 1);
+    decoded_.clear();
+    spans_.clear();
+    if (body.empty()) return fields_;  // a row of a table without columns
+    for (size_t start = 0;;) {
+      size_t tab = body.find('\t', start);
+      std::string_view raw =
+          body.substr(start, tab == std::string_view::npos ? body.npos : tab - start);
+      if (raw == "\\N") {
+        spans_.push_back({std::string_view::npos, 0});
+      } else {
+        size_t offset = decoded_.size();
+        Unescape(raw, decoded_);
+        spans_.push_back({offset, decoded_.size() - offset});
+      }
+      if (tab == std::string_view::npos) break;
+      start = tab + 1;
+    }
+    for (const auto& [offset, length] : spans_) {
+      if (offset == std::string_view::npos)
+        fields_.emplace_back(std::nullopt);
+      else
+        fields_.emplace_back(std::string_view(decoded_).substr(offset, length));
+    }
+    return fields_;
+  }
+  if (row.size() < 2) fail("the row is shorter than its field count");
+  int fields = ReadInt16(row.data());
+  if (fields < 0) fail(fmt::format("invalid field count {}", fields));
+  size_t position = 2;
+  for (int field = 0; field < fields; ++field) {
+    if (row.size() < position + 4) fail(fmt::format("field {} is truncated", field + 1));
+    int32_t length = ReadInt32(row.data() + position);
+    position += 4;
+    if (length < -1) fail(fmt::format("field {} has an invalid length {}", field + 1, length));
+    if (length == -1) {
+      fields_.emplace_back(std::nullopt);
+      continue;
+    }
+    if (row.size() < position + static_cast<size_t>(length))
+      fail(fmt::format("field {} is truncated", field + 1));
+    fields_.emplace_back(row.substr(position, static_cast<size_t>(length)));
+    position += static_cast<size_t>(length);
+  }
+  if (position != row.size())
+    fail(fmt::format("{} bytes follow the last field", row.size() - position));
+  return fields_;
+}
+
 void RowDigest::Add(std::string_view row) {
   ++rows_;
   sum_ += XXH3_64bits(row.data(), row.size());

@@ -7,8 +7,10 @@
 
 #include <cstdint>
 #include <functional>
+#include <optional>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 #include "copy/error.h"
@@ -85,6 +87,21 @@ class RowProjector {
   StreamFormat format_;
   std::vector<bool> keep_;
   size_t kept_ = 0;  // fields kept per row
+};
+
+// Splits a row (as yielded by CopyRowReader) into its fields: none for NULL,
+// text fields de-escaped (\t, \n, \\, octal and hex escapes...). Throws
+// Error on a malformed row. The views are valid until the next call.
+class FieldSplitter {
+ public:
+  explicit FieldSplitter(StreamFormat format) : format_(format) {}
+  const std::vector<std::optional<std::string_view>>& Split(std::string_view row);
+
+ private:
+  StreamFormat format_;
+  std::vector<std::optional<std::string_view>> fields_;
+  std::vector<std::pair<size_t, size_t>> spans_;  // text: offset and length in decoded_
+  std::string decoded_;
 };
 
 // Order-independent digest of a set of rows: the row count and the sum

@@ -55,4 +55,26 @@ std::string ExceptionMessage(const std::exception_ptr& error) {
   return "";
 }
 
+std::vector<std::string> ForEachParallel(size_t count, int jobs,
+                                         const std::function<void(size_t)>& work) {
+  std::atomic<size_t> next{0};
+  std::mutex mutex;
+  std::vector<std::string> failures;
+  std::vector<std::jthread> threads;
+  for (int w = 0; w < std::max(1, std::min<int>(jobs, static_cast<int>(count))); ++w)
+    threads.emplace_back([&] {
+      for (size_t i; (i = next++) < count;) {
+        try {
+          work(i);
+        } catch (const std::exception& error) {
+          std::lock_guard lock(mutex);
+          failures.push_back(error.what());
+        }
+      }
+    });
+  threads.clear();  // joins
+  std::sort(failures.begin(), failures.end());
+  return failures;
+}
+
 }  // namespace freshet

@@ -6,6 +6,7 @@
 
 #include <exception>
 #include <functional>
+#include <string>
 #include <vector>
 
 #include "copy/connection.h"
@@ -18,6 +19,11 @@ namespace freshet {
 std::vector<std::exception_ptr> ParallelFor(size_t count, int jobs,
                                             const std::function<Connection()>& open,
                                             const std::function<void(Connection&, size_t)>& work);
+
+// Runs `work(i)` for every i in [0, count) on up to `jobs` threads, without
+// connections. Returns what failed, one message per item, sorted.
+std::vector<std::string> ForEachParallel(size_t count, int jobs,
+                                         const std::function<void(size_t)>& work);
 
 // The message of a stored exception, for reports.
 std::string ExceptionMessage(const std::exception_ptr& error);

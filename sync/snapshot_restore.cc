@@ -14,6 +14,7 @@
 
 #include "copy/conninfo.h"
 #include "copy/copy_file.h"
+#include "sync/fit_check.h"
 #include "sync/journal.h"
 #include "sync/parallel.h"
 #include "sync/progress.h"
@@ -30,30 +31,6 @@ namespace fs = std::filesystem;
 
 const char* FormatOption(StreamFormat format) {
   return format == StreamFormat::kBinary ? "(FORMAT binary)" : "(FORMAT text)";
-}
-
-// Runs `work(i)` for i in [0, count) on up to `jobs` threads; returns one
-// message per failure.
-std::vector<std::string> ForEachParallel(size_t count, int jobs,
-                                         const std::function<void(size_t)>& work) {
-  std::atomic<size_t> next{0};
-  std::mutex mutex;
-  std::vector<std::string> failures;
-  std::vector<std::jthread> threads;
-  for (int w = 0; w < std::max(1, std::min<int>(jobs, static_cast<int>(count))); ++w)
-    threads.emplace_back([&] {
-      for (size_t i; (i = next++) < count;) {
-        try {
-          work(i);
-        } catch (const std::exception& error) {
-          std::lock_guard lock(mutex);
-          failures.push_back(error.what());
-        }
-      }
-    });
-  threads.clear();  // joins
-  std::sort(failures.begin(), failures.end());
-  return failures;
 }
 
 // Every file present with the size and checksum the manifest records: cheap
@@ -111,7 +88,7 @@ struct TargetRun {
 // The type without its modifiers: "character varying(10)" and
 // "character varying(20)" share binary COPY data ("numeric(10,2)" too).
 std::string BaseType(const std::string& type) {
-  static const std::regex kModifier(R"(\(\d+(,\d+)?\))");
+  static const std::regex kModifier(R"(\(\d+(,-?\d+)?\))");
   return std::regex_replace(type, kModifier, "");
 }
 
@@ -122,8 +99,9 @@ const Column* FindColumn(const Catalog& catalog, const QualifiedName& table,
 }
 
 // Plans one target against the snapshot; problems become plan errors.
-void PlanTarget(const SnapshotManifest& manifest, const Catalog& target_catalog,
-                const PlanOptions& options, TargetRun& run) {
+void PlanTarget(const fs::path& dir, const SnapshotManifest& manifest,
+                const Catalog& target_catalog, const PlanOptions& options, int jobs,
+                TargetRun& run) {
   PlanOptions no_chunks = options;
   no_chunks.chunk_bytes = -1;  // the files are the streams
   // By default a restore covers what was captured, platform tables included.
@@ -169,6 +147,13 @@ void PlanTarget(const SnapshotManifest& manifest, const Catalog& target_catalog,
     run.routes[table.name] = std::move(route);
   }
   run.projected.resize(run.plan.tables.size());
+  if (!run.plan.ok()) return;
+  for (const auto& [name, route] : run.routes) {
+    auto narrowed =
+        NarrowedColumns(manifest.catalog, target_catalog, run.plan.tables[route.plan_index]);
+    for (auto& error : CheckSnapshotFits(dir, *route.snapshot, narrowed, jobs))
+      run.plan.errors.push_back(std::move(error));
+  }
 }
 
 // Sets each run's resource (its server) and rank (its turn), and returns the
@@ -280,7 +265,7 @@ void RunRestore(const RestoreOptions& options, std::vector<RunReport>& reports,
     for (const auto& [table, name] : run.journal->PendingValidations())
       for (auto& fk : target_catalog.foreign_keys)
         if (fk.table == table && fk.name == name) fk.validated = true;
-    PlanTarget(manifest, target_catalog, options.plan, run);
+    PlanTarget(options.dir, manifest, target_catalog, options.plan, options.jobs, run);
     FillPlanReport(run.plan, *run.report);
     for (const auto& [name, route] : run.routes)  // the files' format, whatever sync would use
       run.report->tables[route.plan_index].format =

@@ -9,6 +9,7 @@
 #include <random>
 
 #include "copy/conninfo.h"
+#include "sync/fit_check.h"
 #include "sync/loader.h"
 #include "sync/progress.h"
 #include "sync/restore_tasks.h"
@@ -49,7 +50,10 @@ Plan PlanOnly(const SyncOptions& options, bool* pending_journal) {
   Catalog target_catalog = ReadCatalog(target);
   Journal journal(target, "plan");
   if (pending_journal) *pending_journal = journal.HasEntries();
-  return BuildPlan(source_catalog, target_catalog, options.plan);
+  Plan plan = BuildPlan(source_catalog, target_catalog, options.plan);
+  // The same data check as a sync, so that plan and sync agree.
+  if (plan.ok()) CheckSourceFits(source, source_catalog, target_catalog, plan);
+  return plan;
 }
 
 void RunSync(const SyncOptions& options, RunReport& report, std::stop_token stop) {
@@ -83,6 +87,7 @@ void RunSync(const SyncOptions& options, RunReport& report, std::stop_token stop
     for (auto& fk : target_catalog.foreign_keys)
       if (fk.table == table && fk.name == name) fk.validated = true;
   Plan plan = BuildPlan(source_catalog, target_catalog, options.plan);
+  if (plan.ok()) CheckSourceFits(snapshot.control(), source_catalog, target_catalog, plan);
   FillPlanReport(plan, report);
   ThrowIfPlanErrors(plan);
   spdlog::info("run {}: {} tables, {} strategy, {} foreign keys and {} indexes set aside, {} jobs",

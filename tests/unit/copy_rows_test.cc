@@ -1,4 +1,4 @@
-// CopyRowReader, RowProjector and RowDigest on bytes: rows come out whole
+// CopyRowReader, RowProjector, FieldSplitter and RowDigest on bytes: rows come out whole
 // however the stream is cut, malformed streams are refused with the byte
 // offset, projection keeps exactly the chosen fields, and the digest ignores
 // row order.
@@ -11,6 +11,8 @@
 #include <string>
 #include <vector>
 
+#include "tests/unit/big_endian.h"
+
 namespace freshet {
 namespace {
 
@@ -20,15 +22,8 @@ using ::testing::HasSubstr;
 
 using Field = std::optional<std::string>;
 
-std::string Int16(int value) {
-  return {static_cast<char>((value >> 8) & 0xff), static_cast<char>(value & 0xff)};
-}
-
-std::string Int32(int32_t value) {
-  auto u = static_cast<uint32_t>(value);
-  return {static_cast<char>(u >> 24), static_cast<char>((u >> 16) & 0xff),
-          static_cast<char>((u >> 8) & 0xff), static_cast<char>(u & 0xff)};
-}
+using testing::Int16;
+using testing::Int32;
 
 std::string BinaryRow(const std::vector<Field>& fields) {
   std::string row = Int16(static_cast<int>(fields.size()));
@@ -335,6 +330,39 @@ TEST(RowProjectorTest, ProjectsRowsAsTheReaderYieldsThem) {
                                  BinaryRow({std::string("a\nb", 3), std::string("\0x", 2)}),
                                  BinaryRow({std::string("2"), std::string("3")})});
   EXPECT_EQ(out, expected);
+}
+
+std::vector<Field> Split(FieldSplitter& splitter, const std::string& row) {
+  std::vector<Field> out;
+  for (const auto& field : splitter.Split(row))
+    out.push_back(field ? Field(std::string(*field)) : std::nullopt);
+  return out;
+}
+
+TEST(FieldSplitterTest, BinaryFieldsComeOutAsSentNullsAsNone) {
+  FieldSplitter splitter(StreamFormat::kBinary);
+  EXPECT_THAT(Split(splitter, BinaryRow({std::string("a\tb"), std::nullopt, std::string()})),
+              ElementsAre(Field("a\tb"), std::nullopt, Field("")));
+  EXPECT_THAT(Split(splitter, BinaryRow({})), ElementsAre());
+}
+
+TEST(FieldSplitterTest, TextFieldsAreDeEscaped) {
+  FieldSplitter splitter(StreamFormat::kText);
+  EXPECT_THAT(Split(splitter, "a\\tb\t\\N\tx\\101y\\x41\\x\t\\\\N\t\n"),
+              ElementsAre(Field("a\tb"), std::nullopt, Field("xAyAx"), Field("\\N"), Field("")));
+  EXPECT_THAT(Split(splitter, "\\b\\f\\n\\r\\v\\q\\0\n"),
+              ElementsAre(Field(std::string("\b\f\n\r\vq\0", 7))));
+  EXPECT_THAT(Split(splitter, "\n"), ElementsAre());  // a row of a table without columns
+}
+
+TEST(FieldSplitterTest, MalformedRowsAreRefused) {
+  FieldSplitter binary(StreamFormat::kBinary);
+  EXPECT_THROW(binary.Split(Int16(2) + Int32(1) + "a"), Error);
+  EXPECT_THROW(binary.Split(Int16(1) + Int32(5) + "ab"), Error);
+  EXPECT_THROW(binary.Split(Int16(1) + Int32(-2)), Error);
+  EXPECT_THROW(binary.Split(BinaryRow({std::string("a")}) + "x"), Error);
+  FieldSplitter text(StreamFormat::kText);
+  EXPECT_THROW(text.Split("no newline"), Error);
 }
 
 TEST(RowDigestTest, IgnoresRowOrder) {
