@@ -8,13 +8,14 @@
 # and the snapshot workflow against the dump file it replaces:
 #   s) freshet snapshot capture          vs  the pg_dump -Fc step of (a)
 #   r) freshet snapshot restore (1 dev)  vs  the TRUNCATE + pg_restore step of (a)
-#   m) freshet snapshot restore into 3 dev databases in one command  vs  3 x (r)
+#   m) freshet snapshot restore into 3 dev databases in one command  vs
+#   n) 3 separate freshet snapshot restores into them, one after another
 # Prints medians, min-max and the ratios, with freshet's CPU seconds and peak
 # RSS (/usr/bin/time -v), and writes them to bench/results/.
 #
 # Usage: bench/compare.sh [--scale N] [--runs K] [--workload DIR] [--jobs J]
 #                         [--no-snapshots | --snapshots-only]
-#   --snapshots-only: a), s), r) and m) only (the snapshot goals' anchors)
+#   --snapshots-only: a), s), r), m) and n) only (the snapshot goals' anchors)
 set -euo pipefail
 
 repo=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
@@ -119,6 +120,13 @@ run_m() {
   "$freshet" -q snapshot restore "$snapshot_dir" --to "$dev" --to "${dev%/dev}/dev2" \
     --to "${dev%/dev}/dev3" --jobs "$jobs" 2>"$scratch.err" || { cat "$scratch.err" >&2; return 1; }
 }
+run_n() {
+  local name
+  for name in dev dev2 dev3; do
+    "$freshet" -q snapshot restore "$snapshot_dir" --to "${dev%/dev}/$name" --jobs "$jobs" \
+      2>"$scratch.err" || { cat "$scratch.err" >&2; return 1; }
+  done
+}
 verify_dev() {  # database name
   "$freshet" -q verify --from "$prod" --to "${dev%/dev}/$1" --include auth.users >/dev/null \
     2>"$scratch.verify" || { echo "$1 differs from prod" >&2; cat "$scratch.verify" >&2; return 1; }
@@ -131,15 +139,15 @@ for ((k = 1; k <= runs; k++)); do
   # capture comes first in every round: the restores read it.
   if ((k % 2)); then order=(a b c); else order=(c b a); fi
   if ((snapshots)); then
-    if ((k % 2)); then order=(s a b c r m); else order=(s m r c b a); fi
-    ((syncs)) || if ((k % 2)); then order=(s a r m); else order=(s m r a); fi
+    if ((k % 2)); then order=(s a b c r m n); else order=(s n m r c b a); fi
+    ((syncs)) || if ((k % 2)); then order=(s a r m n); else order=(s n m r a); fi
   fi
   for contender in "${order[@]}"; do
-    if [[ $contender == m ]]; then reset_dev dev dev2 dev3; elif [[ $contender != s ]]; then reset_dev; fi
+    if [[ $contender == [mn] ]]; then reset_dev dev dev2 dev3; elif [[ $contender != s ]]; then reset_dev; fi
     start=$(now)
     "run_$contender"
     seconds=$(echo "$(now) - $start" | bc -l)
-    if [[ $contender == m ]]; then
+    if [[ $contender == [mn] ]]; then
       for name in dev dev2 dev3; do verify_dev "$name" || exit 1; done
     elif [[ $contender != s ]]; then
       verify_dev dev || { echo "run $k ($contender)" >&2; exit 1; }
@@ -186,6 +194,7 @@ result=$repo/bench/results/compare-scale$scale-$(date -u +%Y%m%dT%H%M%SZ).md
   if ((snapshots)); then
     md=$(echo "${times[a_dump]}" | median) mr=$(echo "${times[a_restore]}" | median)
     ms=$(echo "${times[s]}" | median) mrr=$(echo "${times[r]}" | median) mm=$(echo "${times[m]}" | median)
+    mn=$(echo "${times[n]}" | median)
     echo
     echo "## Snapshots against the dump file"
     echo
@@ -196,13 +205,15 @@ result=$repo/bench/results/compare-scale$scale-$(date -u +%Y%m%dT%H%M%SZ).md
     echo "| TRUNCATE + pg_restore --data-only --disable-triggers (the restore half of a) | $(fmt1 "$mr") | $(echo "${times[a_restore]}" | minmax) |"
     echo "| r) freshet snapshot restore, 1 target | $(fmt1 "$mrr") | $(echo "${times[r]}" | minmax) |"
     echo "| m) freshet snapshot restore, 3 targets in one command | $(fmt1 "$mm") | $(echo "${times[m]}" | minmax) |"
+    echo "| n) 3 separate freshet snapshot restores, one after another | $(fmt1 "$mn") | $(echo "${times[n]}" | minmax) |"
     echo
-    printf 'Ratios (medians): capture/pg_dump = %.2f; restore/pg_restore = %.2f; 3 targets in one command / 3 x one restore = %.2f\n' \
-      "$(echo "$ms / $md" | bc -l)" "$(echo "$mrr / $mr" | bc -l)" "$(echo "$mm / (3 * $mrr)" | bc -l)"
+    printf 'Ratios (medians): capture/pg_dump = %.2f; restore/pg_restore = %.2f; 3 targets in one command / 3 separate restores (m/n) = %.2f (m / 3 x r = %.2f)\n' \
+      "$(echo "$ms / $md" | bc -l)" "$(echo "$mrr / $mr" | bc -l)" "$(echo "$mm / $mn" | bc -l)" \
+      "$(echo "$mm / (3 * $mrr)" | bc -l)"
     printf 'Snapshot size: %d MB = %.2f x the pg_dump -Fc file; capture peak RSS %d MB\n' \
       "$((snapshot_size / 1048576))" "$(echo "$snapshot_size / $dump_size" | bc -l)" \
       "$(($(printf '%s\n' "${capture_rss[@]}" | sort -n | tail -1) / 1024))"
-    echo "Raw seconds: dump: ${times[a_dump]}| pg_restore: ${times[a_restore]}| s: ${times[s]}| r: ${times[r]}| m: ${times[m]}"
+    echo "Raw seconds: dump: ${times[a_dump]}| pg_restore: ${times[a_restore]}| s: ${times[s]}| r: ${times[r]}| m: ${times[m]}| n: ${times[n]}"
   fi
 } | tee "$result"
 echo "written to $result" >&2
