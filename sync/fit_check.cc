@@ -17,6 +17,11 @@ namespace {
 
 std::string MisfitError(const QualifiedName& table, const NarrowedColumn& column, uint64_t rows,
                         const std::string& where, const std::string& example) {
+  if (!column.limit)
+    return fmt::format(
+        "column {} of {}: {} row(s) in {} are NULL, but the column is NOT NULL on the target: "
+        "fill them on the source, drop NOT NULL on the target, or exclude the table",
+        QuoteIdent(column.name), table.Display(), rows, where);
   return fmt::format(
       "column {} of {}: {} row(s) in {} do not fit {} on the target (it is {} in {}{}): widen "
       "the column on the target, or exclude the table",
@@ -38,6 +43,7 @@ std::vector<NarrowedColumn> NarrowedColumns(const Catalog& source, const Catalog
     if (!s || !t) continue;
     if (auto limit = NarrowingLimit(s->type, t->type))
       out.push_back({name, s->type, t->type, *limit});
+    if (t->not_null && !s->not_null) out.push_back({name, s->type, t->type, std::nullopt});
   }
   return out;
 }
@@ -48,7 +54,9 @@ void CheckSourceFits(Connection& source, const Catalog& source_catalog,
     std::vector<NarrowedColumn> columns;
     std::vector<std::string> counts;
     for (auto& column : NarrowedColumns(source_catalog, target_catalog, table)) {
-      auto condition = MisfitCondition(column.limit, column.source_type, QuoteIdent(column.name));
+      auto condition =
+          column.limit ? MisfitCondition(*column.limit, column.source_type, QuoteIdent(column.name))
+                       : std::optional<std::string>(QuoteIdent(column.name) + " IS NULL");
       if (!condition) continue;  // a type pair freshet cannot judge: the load will
       counts.push_back(fmt::format("count(*) FILTER (WHERE {})", *condition));
       columns.push_back(std::move(column));
@@ -58,8 +66,8 @@ void CheckSourceFits(Connection& source, const Catalog& source_catalog,
     std::set<std::pair<QualifiedName, bool>> relations;  // each source relation once
     for (const CopyUnit& unit : table.units) relations.insert({unit.source, unit.source_only});
     for (const auto& [relation, only] : relations) {
-      spdlog::info("checking that the narrower column types of {} on the target hold {}'s rows",
-                   table.name.Display(), relation.Display());
+      spdlog::info("checking that {}'s rows meet the narrower columns of {} on the target",
+                   relation.Display(), table.name.Display());
       Result result = source.Exec(fmt::format("SELECT {} FROM {}{}", fmt::join(counts, ", "),
                                               only ? "ONLY " : "", relation.Quoted()));
       for (size_t c = 0; c < columns.size(); ++c)
@@ -96,8 +104,15 @@ std::vector<std::string> CheckSnapshotFits(const std::filesystem::path& dir,
       rows.Feed(piece, [&](std::string_view row) {
         const auto& values = splitter.Split(row);
         for (size_t k = 0; k < fields.size(); ++k) {
-          if (fields[k].first >= values.size() || !values[fields[k].first]) continue;
-          auto misfit = Misfit(fields[k].second->limit, table.format, *values[fields[k].first]);
+          if (fields[k].first >= values.size()) continue;
+          const auto& value = values[fields[k].first];
+          const auto& limit = fields[k].second->limit;
+          if (!limit) {  // NOT NULL
+            if (!value) ++found[k];
+            continue;
+          }
+          if (!value) continue;
+          auto misfit = Misfit(*limit, table.format, *value);
           if (!misfit) continue;
           if (!found[k]++) first[k] = std::move(*misfit);
         }

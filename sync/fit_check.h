@@ -1,12 +1,14 @@
-// Rows that would not fit a narrower column type on the target (varchar(100)
-// on the source, varchar(12) on the target after a migration), found before
-// anything is written: PostgreSQL would reject them only during the load,
-// after the truncate. A sync asks the source, in its snapshot; a snapshot
-// restore reads the files of the tables concerned. Only columns whose type
-// narrows are looked at, so a run without any pays nothing.
+// Rows the target's columns would refuse although the source's accept them: a
+// narrower type (varchar(100) on the source, varchar(12) on the target after
+// a migration) or NOT NULL on the target only. Found before anything is
+// written: PostgreSQL would reject such rows only during the load, after the
+// truncate. A sync asks the source, in its snapshot; a snapshot restore reads
+// the files of the tables concerned. Only such columns are looked at, so a
+// run without any pays nothing.
 #pragma once
 
 #include <filesystem>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -18,25 +20,28 @@
 
 namespace freshet {
 
+// One demand of a target column that the source column does not promise:
+// either its narrower limit or its NOT NULL (a column with both gives two).
 struct NarrowedColumn {
   std::string name;
   std::string source_type;
   std::string target_type;
-  TypeLimit limit;  // the target's
+  std::optional<TypeLimit> limit;  // the target's; none: the demand is NOT NULL
 };
 
-// The copied columns of `table` whose values might not fit the target's type.
+// The demands of the copied columns of `table` that some value of the
+// source might not meet.
 std::vector<NarrowedColumn> NarrowedColumns(const Catalog& source, const Catalog& target,
                                             const PlannedTable& table);
 
 // Counts, on `source` (in the run's snapshot), the rows of each planned table
-// whose narrowed columns do not fit; appends one plan error per such column.
+// that do not meet a demand; appends one plan error per unmet demand.
 void CheckSourceFits(Connection& source, const Catalog& source_catalog,
                      const Catalog& target_catalog, Plan& plan);
 
 // The same from a snapshot's files: reads the files of `table` (in
-// parallel, `jobs`) and returns one plan error per column with rows that do
-// not fit. Throws Error if a file cannot be read.
+// parallel, `jobs`) and returns one plan error per unmet demand. Throws Error
+// if a file cannot be read.
 std::vector<std::string> CheckSnapshotFits(const std::filesystem::path& dir,
                                            const SnapshotTable& table,
                                            const std::vector<NarrowedColumn>& columns, int jobs);

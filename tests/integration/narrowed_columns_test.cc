@@ -1,8 +1,9 @@
 // Targets a migration ahead that narrowed columns (varchar(100) on prod,
 // varchar(8) on dev; numeric, varchar arrays, bit varying, a partitioned
-// table): rows that fit restore and verify equal, by `sync` and by `snapshot
-// restore`; rows that do not fit are found before anything is written (exit
-// 3, each column named with its count of rows), and the target is untouched.
+// table; NOT NULL on dev only): rows that fit restore and verify equal, by
+// `sync` and by `snapshot restore`; rows that do not fit are found before
+// anything is written (exit 3, each column named with its count of rows), and
+// the target is untouched.
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
@@ -23,7 +24,7 @@ CREATE TABLE public.parts_b PARTITION OF public.parts FOR VALUES FROM (500) TO (
 )sql";
 constexpr const char* kDevSchema = R"sql(
 CREATE TABLE public.narrow (id int PRIMARY KEY, code varchar(8), amount numeric(8,2),
-  tags varchar(5)[], flags bit varying(8), note text);
+  tags varchar(5)[], flags bit varying(8), note text NOT NULL);
 CREATE TABLE public.parts (id int, code varchar(6)) PARTITION BY RANGE (id);
 CREATE TABLE public.parts_a PARTITION OF public.parts FOR VALUES FROM (0) TO (500);
 CREATE TABLE public.parts_b PARTITION OF public.parts FOR VALUES FROM (500) TO (MAXVALUE);
@@ -44,6 +45,7 @@ UPDATE public.narrow SET amount = 1234567.50 WHERE id = 8;
 UPDATE public.narrow SET tags = ARRAY['ok', 'sixsix'] WHERE id = 9;
 UPDATE public.narrow SET flags = B'101010101' WHERE id = 10;
 UPDATE public.parts SET code = 'seven77' WHERE id IN (600, 601);
+UPDATE public.narrow SET note = NULL WHERE id BETWEEN 11 AND 13;
 )sql";
 
 class NarrowedColumns : public ::testing::Test {
@@ -56,14 +58,16 @@ class NarrowedColumns : public ::testing::Test {
   }
 
   std::string State(const PgCluster& cluster, const std::string& db) {
-    return TableDigest(cluster, db, "public.narrow", {"id", "code", "amount", "tags", "flags"}) +
+    return TableDigest(cluster, db, "public.narrow",
+                       {"id", "code", "amount", "tags", "flags", "note"}) +
            " " + TableDigest(cluster, db, "public.parts", {"id", "code"}) +
            " journal: " + cluster.Psql(db, "SELECT to_regnamespace('_freshet') IS NOT NULL");
   }
   bool SameAsProd() {
-    return TableDigest(dev_, dev_db_, "public.narrow", {"id", "code", "amount", "tags", "flags"}) ==
+    return TableDigest(dev_, dev_db_, "public.narrow",
+                       {"id", "code", "amount", "tags", "flags", "note"}) ==
                TableDigest(prod_, prod_db_, "public.narrow",
-                           {"id", "code", "amount", "tags", "flags"}) &&
+                           {"id", "code", "amount", "tags", "flags", "note"}) &&
            TableDigest(dev_, dev_db_, "public.parts", {"id", "code"}) ==
                TableDigest(prod_, prod_db_, "public.parts", {"id", "code"});
   }
@@ -91,7 +95,9 @@ class NarrowedColumns : public ::testing::Test {
           "has an element that has 6 characters");
     named("flags", "public.narrow", 1, "bit varying(8)", "has 9 bits");
     named("code", "public.parts", 2, "character varying(6)", "has 7 characters");
-    EXPECT_THAT(err, Not(HasSubstr("column note")));
+    EXPECT_THAT(err, HasSubstr("column \"note\" of public.narrow: 3 row(s) in " + where +
+                               " are NULL, but the column is NOT NULL on the target"));
+    EXPECT_THAT(err, Not(HasSubstr("column \"id\"")));
     EXPECT_THAT(err, Not(HasSubstr("toolong")));  // never the values themselves
   }
 
@@ -126,7 +132,8 @@ TEST_F(NarrowedColumns, SnapshotRowsThatDoNotFitAreRefusedBeforeAnythingIsWritte
   // Widened by the next migration, the same snapshot restores.
   dev_.Psql(dev_db_,
             "ALTER TABLE public.narrow ALTER code TYPE varchar(20), ALTER amount TYPE "
-            "numeric(10,2), ALTER tags TYPE varchar(6)[], ALTER flags TYPE varbit(9); "
+            "numeric(10,2), ALTER tags TYPE varchar(6)[], ALTER flags TYPE varbit(9), ALTER note "
+            "DROP NOT NULL; "
             "ALTER TABLE public.parts ALTER code TYPE varchar(7)");
   RunResult widened =
       Freshet({"snapshot", "restore", snapshot_, "--to", dev_.Url(dev_db_), "--verify"});
