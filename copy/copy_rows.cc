@@ -312,7 +312,7 @@ const std::vector<std::optional<std::string_view>>& FieldSplitter::Split(std::st
     std::string_view body = row.substr(0, row.size() - 1);
     decoded_.clear();
     spans_.clear();
-    if (body.empty()) return fields_;  // a row of a table without columns
+    if (body.empty() && expected_ == 0) return fields_;  // a row of a table without columns
     for (size_t start = 0;;) {
       size_t tab = body.find('\t', start);
       std::string_view raw =

@@ -89,16 +89,19 @@ class RowProjector {
   size_t kept_ = 0;  // fields kept per row
 };
 
-// Splits a row (as yielded by CopyRowReader) into its fields: none for NULL,
-// text fields de-escaped (\t, \n, \\, octal and hex escapes...). Throws
-// Error on a malformed row. The views are valid until the next call.
+// Splits a row (as yielded by CopyRowReader) of a table of `fields` columns
+// into its fields: none for NULL, text fields de-escaped (\t, \n, \\, octal
+// and hex escapes...). Throws Error on a malformed row. The views are valid
+// until the next call.
 class FieldSplitter {
  public:
-  explicit FieldSplitter(StreamFormat format) : format_(format) {}
+  // `fields` tells a text row "\n" apart: no field, or one empty string.
+  FieldSplitter(StreamFormat format, size_t fields) : format_(format), expected_(fields) {}
   const std::vector<std::optional<std::string_view>>& Split(std::string_view row);
 
  private:
   StreamFormat format_;
+  size_t expected_;
   std::vector<std::optional<std::string_view>> fields_;
   std::vector<std::pair<size_t, size_t>> spans_;  // text: offset and length in decoded_
   std::string decoded_;

@@ -133,7 +133,10 @@ std::optional<std::string> ElementMisfit(const TypeLimit& limit, StreamFormat fo
     return format == StreamFormat::kBinary ? BinaryNumericMisfit(limit, value)
                                            : TextNumericMisfit(limit, value);
   if (IsCharacter(limit.kind)) return LengthMisfit(limit, CharactersBeforeTrailingSpaces(value));
-  if (format == StreamFormat::kText) return LengthMisfit(limit, value.size());
+  if (format == StreamFormat::kText) {  // bit_out writes 0s and 1s; other text (x1F) is not judged
+    if (value.find_first_not_of("01") != std::string_view::npos) return std::nullopt;
+    return LengthMisfit(limit, value.size());
+  }
   if (value.size() < 4) return std::nullopt;  // bit strings: int32 bit count, then the bits
   return LengthMisfit(limit, ReadUint32(value.data()));
 }
@@ -265,7 +268,9 @@ std::optional<std::string> MisfitCondition(const TypeLimit& limit, std::string_v
   std::string v = limit.array ? "e.v" : value_sql;
   std::string condition;
   if (IsCharacter(limit.kind)) {
-    condition = fmt::format("char_length(rtrim(({})::text, ' ')) > {}", v, limit.length);
+    // concat() writes the value with its type's output function, as COPY does
+    // (a cast to text may differ: true for t, 10.0.0.1/32 for 10.0.0.1).
+    condition = fmt::format("char_length(rtrim(concat({}), ' ')) > {}", v, limit.length);
   } else if (IsBits(limit.kind)) {
     if (base != "bit" && base != "bit varying") return std::nullopt;
     condition = fmt::format("length({}) {} {}", v, limit.kind == LimitKind::kBit ? "<>" : ">",

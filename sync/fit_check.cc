@@ -50,13 +50,22 @@ std::vector<NarrowedColumn> NarrowedColumns(const Catalog& source, const Catalog
 
 void CheckSourceFits(Connection& source, const Catalog& source_catalog,
                      const Catalog& target_catalog, Plan& plan) {
+  // char_length counts bytes in SQL_ASCII, where characters cannot be told apart.
+  std::optional<bool> counts_bytes;
   for (const PlannedTable& table : plan.tables) {
     std::vector<NarrowedColumn> columns;
     std::vector<std::string> counts;
     for (auto& column : NarrowedColumns(source_catalog, target_catalog, table)) {
+      if (column.limit &&
+          (column.limit->kind == LimitKind::kVarchar || column.limit->kind == LimitKind::kChar)) {
+        if (!counts_bytes)
+          counts_bytes = source.Exec("SHOW server_encoding").Text(0, 0) == "SQL_ASCII";
+        if (*counts_bytes) continue;  // not judged: the load will
+      }
       auto condition =
-          column.limit ? MisfitCondition(*column.limit, column.source_type, QuoteIdent(column.name))
-                       : std::optional<std::string>(QuoteIdent(column.name) + " IS NULL");
+          column.limit
+              ? MisfitCondition(*column.limit, column.source_type, QuoteIdent(column.name))
+              : std::optional<std::string>(QuoteIdent(column.name) + " IS NOT DISTINCT FROM NULL");
       if (!condition) continue;  // a type pair freshet cannot judge: the load will
       counts.push_back(fmt::format("count(*) FILTER (WHERE {})", *condition));
       columns.push_back(std::move(column));
@@ -96,7 +105,7 @@ std::vector<std::string> CheckSnapshotFits(const std::filesystem::path& dir,
     const SnapshotFile& file = table.files[i];
     SnapshotFileReader reader = SnapshotFileReader::Open(dir / file.path);
     CopyRowReader rows(table.format, file.path);
-    FieldSplitter splitter(table.format);
+    FieldSplitter splitter(table.format, table.columns.size());
     std::vector<uint64_t> found(fields.size(), 0);
     std::vector<std::string> first(fields.size());
     std::string piece;

@@ -160,5 +160,33 @@ TEST_F(NarrowedColumns, SyncAndPlanRefuseRowsThatDoNotFitBeforeAnythingIsWritten
   EXPECT_EQ(State(dev_, dev_db_), before);
 }
 
+// What is judged is the text COPY writes (the type's output function: t, not
+// true; 10.0.0.1, not 10.0.0.1/32), and NOT NULL means the whole value: a
+// composite of NULL fields is not NULL. These rows load, so nothing is refused.
+TEST_F(NarrowedColumns, ValuesAreJudgedAsCopyWritesThem) {
+  const std::string type = "CREATE TYPE public.pair AS (a int, b int);";
+  prod_.Psql(prod_db_, type +
+                           "CREATE TABLE public.odd (id int PRIMARY KEY, flag boolean, addr inet, "
+                           "p public.pair); INSERT INTO public.odd VALUES (1, true, '10.0.0.1', "
+                           "ROW(NULL, NULL)), (2, false, '192.168.1.1', ROW(1, 2))");
+  dev_.Psql(dev_db_, type +
+                         "CREATE TABLE public.odd (id int PRIMARY KEY, flag varchar(1), addr "
+                         "varchar(11), p public.pair NOT NULL)");
+  const std::string rows =
+      "SELECT string_agg(concat_ws(' ', id, flag, addr, p, p IS NOT DISTINCT FROM NULL), ', ' "
+      "ORDER BY id) FROM public.odd";
+  const std::string expected = "1 t 10.0.0.1 (,) f, 2 f 192.168.1.1 (1,2) f";
+  RunResult sync = Freshet({"sync", "--from", prod_.Url(prod_db_), "--to", dev_.Url(dev_db_)});
+  ASSERT_EQ(sync.exit_code, 0) << sync.err;
+  EXPECT_EQ(dev_.Psql(dev_db_, rows), expected);
+
+  dev_.Psql(dev_db_, "TRUNCATE public.odd");
+  RunResult capture = Capture();
+  ASSERT_EQ(capture.exit_code, 0) << capture.err;
+  RunResult restore = Freshet({"snapshot", "restore", snapshot_, "--to", dev_.Url(dev_db_)});
+  ASSERT_EQ(restore.exit_code, 0) << restore.err;
+  EXPECT_EQ(dev_.Psql(dev_db_, rows), expected);
+}
+
 }  // namespace
 }  // namespace freshet::testing

@@ -340,28 +340,31 @@ std::vector<Field> Split(FieldSplitter& splitter, const std::string& row) {
 }
 
 TEST(FieldSplitterTest, BinaryFieldsComeOutAsSentNullsAsNone) {
-  FieldSplitter splitter(StreamFormat::kBinary);
+  FieldSplitter splitter(StreamFormat::kBinary, 3);
   EXPECT_THAT(Split(splitter, BinaryRow({std::string("a\tb"), std::nullopt, std::string()})),
               ElementsAre(Field("a\tb"), std::nullopt, Field("")));
   EXPECT_THAT(Split(splitter, BinaryRow({})), ElementsAre());
 }
 
 TEST(FieldSplitterTest, TextFieldsAreDeEscaped) {
-  FieldSplitter splitter(StreamFormat::kText);
+  FieldSplitter splitter(StreamFormat::kText, 5);
   EXPECT_THAT(Split(splitter, "a\\tb\t\\N\tx\\101y\\x41\\x\t\\\\N\t\n"),
               ElementsAre(Field("a\tb"), std::nullopt, Field("xAyAx"), Field("\\N"), Field("")));
   EXPECT_THAT(Split(splitter, "\\b\\f\\n\\r\\v\\q\\0\n"),
               ElementsAre(Field(std::string("\b\f\n\r\vq\0", 7))));
-  EXPECT_THAT(Split(splitter, "\n"), ElementsAre());  // a row of a table without columns
+  FieldSplitter one_column(StreamFormat::kText, 1);
+  EXPECT_THAT(Split(one_column, "\n"), ElementsAre(Field("")));
+  FieldSplitter no_columns(StreamFormat::kText, 0);
+  EXPECT_THAT(Split(no_columns, "\n"), ElementsAre());
 }
 
 TEST(FieldSplitterTest, MalformedRowsAreRefused) {
-  FieldSplitter binary(StreamFormat::kBinary);
+  FieldSplitter binary(StreamFormat::kBinary, 2);
   EXPECT_THROW(binary.Split(Int16(2) + Int32(1) + "a"), Error);
   EXPECT_THROW(binary.Split(Int16(1) + Int32(5) + "ab"), Error);
   EXPECT_THROW(binary.Split(Int16(1) + Int32(-2)), Error);
   EXPECT_THROW(binary.Split(BinaryRow({std::string("a")}) + "x"), Error);
-  FieldSplitter text(StreamFormat::kText);
+  FieldSplitter text(StreamFormat::kText, 1);
   EXPECT_THROW(text.Split("no newline"), Error);
 }
 

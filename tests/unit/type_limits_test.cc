@@ -100,6 +100,9 @@ TEST(TypeLimits, BitStringsCountTheirBits) {
   EXPECT_EQ(MisfitOf("bit varying(6)", StreamFormat::kBinary, five_bits), "fits");
   EXPECT_EQ(MisfitOf("bit varying(4)", StreamFormat::kBinary, five_bits), "has 5 bits");
   EXPECT_EQ(MisfitOf("bit varying(4)", StreamFormat::kText, "10101"), "has 5 bits");
+  // Text of another type (a text column into bit(3)): bit_in reads B101 and x1F too.
+  EXPECT_EQ(MisfitOf("bit(3)", StreamFormat::kText, "B101"), "fits");
+  EXPECT_EQ(MisfitOf("bit(8)", StreamFormat::kText, "x1F"), "fits");
 }
 
 TEST(TypeLimits, NumericsRoundToTheScaleBeforeTheirDigitsCount) {
@@ -158,7 +161,7 @@ TEST(TypeLimits, SqlConditionsCoverTheSourceTypesTheyCanRead) {
     return MisfitCondition(Limit(target), source, "\"c\"");
   };
   EXPECT_EQ(condition("character varying(12)", "text").value_or(""),
-            "char_length(rtrim((\"c\")::text, ' ')) > 12");
+            "char_length(rtrim(concat(\"c\"), ' ')) > 12");
   EXPECT_EQ(condition("numeric(5,2)", "integer").value_or(""),
             "((\"c\")::numeric <> 'NaN' AND abs(round((\"c\")::numeric, 2)) >= power(10::numeric, "
             "3))");
