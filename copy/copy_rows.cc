@@ -7,6 +7,8 @@
 #include <charconv>
 #include <cstring>
 
+#include "copy/big_endian.h"
+
 namespace freshet {
 namespace {
 
@@ -14,17 +16,6 @@ constexpr std::string_view kSignature("PGCOPY\n\377\r\n\0", 11);
 constexpr std::string_view kHeader("PGCOPY\n\377\r\n\0\0\0\0\0\0\0\0\0", 19);
 constexpr std::string_view kTrailer("\377\377", 2);
 constexpr size_t kHeaderSize = 19;  // signature, flags, header extension length
-
-int16_t ReadInt16(const char* p) {
-  auto u = reinterpret_cast<const unsigned char*>(p);
-  return static_cast<int16_t>((u[0] << 8) | u[1]);
-}
-
-int32_t ReadInt32(const char* p) {
-  auto u = reinterpret_cast<const unsigned char*>(p);
-  return static_cast<int32_t>((uint32_t{u[0]} << 24) | (uint32_t{u[1]} << 16) |
-                              (uint32_t{u[2]} << 8) | uint32_t{u[3]});
-}
 
 void AppendInt16(std::string& out, size_t value) {
   out.push_back(static_cast<char>((value >> 8) & 0xff));
@@ -311,27 +302,22 @@ const std::vector<std::optional<std::string_view>>& FieldSplitter::Split(std::st
     if (row.empty() || row.back() != '\n') fail("the row does not end with a newline");
     std::string_view body = row.substr(0, row.size() - 1);
     decoded_.clear();
-    spans_.clear();
+    // De-escaping never lengthens a field, so the views into decoded_ stay valid.
+    decoded_.reserve(body.size());
     if (body.empty() && expected_ == 0) return fields_;  // a row of a table without columns
     for (size_t start = 0;;) {
       size_t tab = body.find('\t', start);
       std::string_view raw =
           body.substr(start, tab == std::string_view::npos ? body.npos : tab - start);
       if (raw == "\\N") {
-        spans_.push_back({std::string_view::npos, 0});
+        fields_.emplace_back(std::nullopt);
       } else {
         size_t offset = decoded_.size();
         Unescape(raw, decoded_);
-        spans_.push_back({offset, decoded_.size() - offset});
+        fields_.emplace_back(std::string_view(decoded_).substr(offset));
       }
       if (tab == std::string_view::npos) break;
       start = tab + 1;
-    }
-    for (const auto& [offset, length] : spans_) {
-      if (offset == std::string_view::npos)
-        fields_.emplace_back(std::nullopt);
-      else
-        fields_.emplace_back(std::string_view(decoded_).substr(offset, length));
     }
     return fields_;
   }

@@ -10,7 +10,6 @@
 #include <optional>
 #include <string>
 #include <string_view>
-#include <utility>
 #include <vector>
 
 #include "copy/error.h"
@@ -103,7 +102,6 @@ class FieldSplitter {
   StreamFormat format_;
   size_t expected_;
   std::vector<std::optional<std::string_view>> fields_;
-  std::vector<std::pair<size_t, size_t>> spans_;  // text: offset and length in decoded_
   std::string decoded_;
 };
 

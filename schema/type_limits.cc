@@ -7,21 +7,13 @@
 #include <regex>
 #include <vector>
 
+#include "copy/big_endian.h"
+
 namespace freshet {
 namespace {
 
 bool IsCharacter(LimitKind kind) { return kind == LimitKind::kVarchar || kind == LimitKind::kChar; }
 bool IsBits(LimitKind kind) { return kind == LimitKind::kBit || kind == LimitKind::kVarbit; }
-
-uint32_t ReadUint32(const char* p) {
-  auto u = reinterpret_cast<const unsigned char*>(p);
-  return (uint32_t{u[0]} << 24) | (uint32_t{u[1]} << 16) | (uint32_t{u[2]} << 8) | uint32_t{u[3]};
-}
-int32_t ReadInt32(const char* p) { return static_cast<int32_t>(ReadUint32(p)); }
-uint16_t ReadUint16(const char* p) {
-  auto u = reinterpret_cast<const unsigned char*>(p);
-  return static_cast<uint16_t>((u[0] << 8) | u[1]);
-}
 
 // Characters of UTF-8 text (the connections' client encoding), trailing
 // spaces left out: varchar(n) and character(n) accept a longer value when
@@ -170,15 +162,20 @@ std::optional<std::string> BinaryArrayMisfit(const TypeLimit& limit, std::string
   return std::nullopt;
 }
 
-// The type's name without modifiers or array brackets.
-std::string BaseName(std::string_view type) {
-  static const std::regex kModifiers(R"(\(-?\d+(,-?\d+)?\)|\[\])");
-  return std::regex_replace(std::string(type), kModifiers, "");
-}
-
 bool IsArray(std::string_view type) { return type.ends_with("[]"); }
 
+// The type's name without modifiers or array brackets.
+std::string BaseName(std::string_view type) {
+  std::string base = TypeWithoutModifiers(type);
+  return IsArray(base) ? base.substr(0, base.size() - 2) : base;
+}
+
 }  // namespace
+
+std::string TypeWithoutModifiers(std::string_view type) {
+  static const std::regex kModifier(R"(\(\d+(,-?\d+)?\))");
+  return std::regex_replace(std::string(type), kModifier, "");
+}
 
 std::string TypeLimit::Describe() const {
   std::string out;

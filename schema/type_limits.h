@@ -33,6 +33,11 @@ struct TypeLimit {
   std::string Describe() const;
 };
 
+// A format_type() string without its length or precision modifiers, array
+// brackets kept: "character varying(10)[]" -> "character varying[]". Types
+// equal without modifiers share binary COPY data.
+std::string TypeWithoutModifiers(std::string_view type);
+
 // The limit a format_type() string declares: "character varying(12)",
 // "character(3)[]", "bit(8)", "bit varying(5)", "numeric(10,2)". None for
 // types without one (text, an unbounded varchar, timestamps, whose precision

@@ -9,11 +9,11 @@
 #include <map>
 #include <memory>
 #include <mutex>
-#include <regex>
 #include <thread>
 
 #include "copy/conninfo.h"
 #include "copy/copy_file.h"
+#include "schema/type_limits.h"
 #include "sync/fit_check.h"
 #include "sync/journal.h"
 #include "sync/parallel.h"
@@ -85,13 +85,6 @@ struct TargetRun {
   std::vector<std::optional<std::chrono::steady_clock::time_point>> first_start;
 };
 
-// The type without its modifiers: "character varying(10)" and
-// "character varying(20)" share binary COPY data ("numeric(10,2)" too).
-std::string BaseType(const std::string& type) {
-  static const std::regex kModifier(R"(\(\d+(,-?\d+)?\))");
-  return std::regex_replace(type, kModifier, "");
-}
-
 const Column* FindColumn(const Catalog& catalog, const QualifiedName& table,
                          const std::string& column) {
   const Table* found = catalog.Find(table);
@@ -128,7 +121,7 @@ void PlanTarget(const fs::path& dir, const SnapshotManifest& manifest,
       if (snapshot->format != StreamFormat::kBinary) continue;
       const Column* from = FindColumn(manifest.catalog, table.name, column);
       const Column* to = FindColumn(target_catalog, table.name, column);
-      if (from && to && BaseType(from->type) != BaseType(to->type))
+      if (from && to && TypeWithoutModifiers(from->type) != TypeWithoutModifiers(to->type))
         run.plan.errors.push_back(fmt::format(
             "column {} of {} is {} in the snapshot but {} on the target: a snapshot stores "
             "binary COPY data, which restores only into the same type, modifiers aside "
