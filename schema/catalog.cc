@@ -187,10 +187,10 @@ Catalog ReadCatalogQualified(Connection& connection) {
   }
   if (catalog.server_version >= 120000) ReadPartitionIndexes(connection, catalog);
 
-  Result sequences = connection.Exec(sql::kOwnedSequences);
+  Result sequences = connection.Exec(sql::kColumnSequences);
   for (int row = 0; row < sequences.Rows(); ++row)
     if (Table* table = find(sequences.GetInt(row, 0)))
-      table->owned_sequences.push_back({sequences.Get(row, 1), NameAt(sequences, row, 2)});
+      table->column_sequences.push_back({sequences.Get(row, 1), NameAt(sequences, row, 2)});
 
   Result triggers = connection.Exec(sql::kUserTriggers);
   for (int row = 0; row < triggers.Rows(); ++row) {

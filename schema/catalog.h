@@ -1,5 +1,5 @@
 // What freshet knows of one database's tables: columns, keys, foreign keys,
-// partitions, inheritance, owned sequences and triggers, read from the system
+// partitions, inheritance, column sequences and triggers, read from the system
 // catalogs. Plain data; building it (ReadCatalog) is the only part that talks
 // to a server.
 #pragma once
@@ -27,7 +27,9 @@ struct Column {
 
 enum class TableKind { kTable, kPartitioned };
 
-struct OwnedSequence {
+// A sequence a column's values come from: owned (serial, identity) or named
+// by the column's DEFAULT nextval(...), possibly shared with other columns.
+struct ColumnSequence {
   std::string column;
   QualifiedName sequence;
 };
@@ -53,7 +55,7 @@ struct Table {
   int64_t bytes = 0;                   // pg_table_size (heap + TOAST)
   int64_t heap_bytes = 0;              // pg_relation_size of the heap alone (ctid chunking)
   bool owned_by_current_user = false;  // current_user is a member of the owner role
-  std::vector<OwnedSequence> owned_sequences;
+  std::vector<ColumnSequence> column_sequences;
   std::vector<Trigger> user_triggers;  // non-internal triggers on this relation itself
 
   bool IsPartition() const { return partition_root.has_value(); }

@@ -51,7 +51,7 @@ ordered_json TableJson(const Table& table) {
   ordered_json columns = ordered_json::array();
   for (const Column& column : table.columns) columns.push_back(ColumnJson(column));
   ordered_json owned_sequences = ordered_json::array();
-  for (const OwnedSequence& owned : table.owned_sequences)
+  for (const ColumnSequence& owned : table.column_sequences)
     owned_sequences.push_back({{"column", owned.column}, {"sequence", NameJson(owned.sequence)}});
   ordered_json triggers = ordered_json::array();
   for (const Trigger& trigger : table.user_triggers)
@@ -166,8 +166,8 @@ Table TableFrom(const JsonNode& object) {
   table.heap_bytes = object.Field("heap_bytes").Integer();
   table.owned_by_current_user = object.Field("owned_by_current_user").Bool();
   for (const JsonNode& owned : object.Field("owned_sequences").Elements())
-    table.owned_sequences.push_back(
-        OwnedSequence{owned.Field("column").String(), NameFrom(owned.Field("sequence"))});
+    table.column_sequences.push_back(
+        ColumnSequence{owned.Field("column").String(), NameFrom(owned.Field("sequence"))});
   for (const JsonNode& trigger : object.Field("user_triggers").Elements())
     table.user_triggers.push_back(
         Trigger{trigger.Field("name").String(), trigger.Field("enabled").Char()});

@@ -88,11 +88,11 @@ void PlanTriggers(const Catalog& target, const Table& dst, PlannedTable& planned
 }
 
 void PlanSequences(const Table& src, const Table& dst, PlannedTable& planned) {
-  for (const auto& owned : dst.owned_sequences) {
+  for (const auto& owned : dst.column_sequences) {
     if (!std::count(planned.mapping.columns.begin(), planned.mapping.columns.end(), owned.column))
       continue;
     SequenceSync sync{owned.column, owned.sequence, std::nullopt};
-    for (const auto& source_owned : src.owned_sequences)
+    for (const auto& source_owned : src.column_sequences)
       if (source_owned.column == owned.column) sync.source_sequence = source_owned.sequence;
     planned.sequences.push_back(std::move(sync));
   }

@@ -65,6 +65,14 @@ void RecordRestore(const RestoreOutcome& outcome, RunReport& report) {
   }
 }
 
+void RecordSequences(const SequenceOutcome& outcome, RunReport& report) {
+  for (const auto& line : outcome.lines) spdlog::debug("sequence {}", line);
+  for (const auto& warning : outcome.warnings) {
+    spdlog::warn("{}", warning);
+    report.warnings.push_back(warning);
+  }
+}
+
 void ThrowIfPlanErrors(const Plan& plan) {
   if (plan.ok()) return;
   throw Error(ErrorKind::kPlan,

@@ -9,6 +9,7 @@
 #include "sync/journal.h"
 #include "sync/plan.h"
 #include "sync/report.h"
+#include "sync/sequences.h"
 
 namespace freshet {
 
@@ -24,6 +25,8 @@ void LockTarget(Connection& target);
 
 // Logs and records what a journal restore did.
 void RecordRestore(const RestoreOutcome& outcome, RunReport& report);
+// Logs what sequence syncing did; its warnings go into the report too.
+void RecordSequences(const SequenceOutcome& outcome, RunReport& report);
 // Throws Error (kPlan) listing the plan's errors, if any.
 void ThrowIfPlanErrors(const Plan& plan);
 // The plan's part of the report: strategy, tables, deferred constraints.

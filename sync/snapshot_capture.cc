@@ -5,6 +5,7 @@
 #include <spdlog/spdlog.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <chrono>
 #include <cstdlib>
 #include <mutex>
@@ -180,6 +181,11 @@ SnapshotManifest RunCapture(const CaptureOptions& options, std::stop_token stop)
     for (const auto& table : plan.tables)
       for (const auto& sequence : table.sequences) {
         if (!sequence.source_sequence) continue;
+        if (std::any_of(manifest.sequences.begin(), manifest.sequences.end(),
+                        [&](const SnapshotSequence& seen) {
+                          return seen.name == *sequence.source_sequence;
+                        }))
+          continue;  // shared by several columns
         Result row = control.Exec(
             "SELECT last_value FROM pg_catalog.pg_sequences WHERE schemaname = $1 AND "
             "sequencename = $2",

@@ -32,6 +32,8 @@
 //       "estimated_rows": 1000, "bytes": 65536, "heap_bytes": 57344,  // signed 64-bit
 //       "owned_by_current_user": true,
 //       "owned_sequences": [{"column": "id", "sequence": {"schema", "name"}}],
+//         (every sequence a column's values come from: owned, identity, or
+//         named by its DEFAULT; the key keeps its first name)
 //       "user_triggers": [{"name": "audit", "enabled": "O"}]
 //     }],
 //     "foreign_keys": [{"name", "table": {"schema", "name"}, "referenced": {"schema", "name"},

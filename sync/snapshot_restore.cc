@@ -445,14 +445,14 @@ void RunRestore(const RestoreOptions& options, std::vector<RunReport>& reports,
           fmt::format("{}: the data is loaded but constraints could not all be "
                       "restored:\n  - {}",
                       run.report->target, fmt::join(restored.problems, "\n  - ")));
-    SyncSequences(
+    RecordSequences(SyncSequences(
         run.plan,
         [&](const QualifiedName& name) -> std::optional<std::string> {
           auto found = sequences.find(name);
           if (found == sequences.end() || !found->second) return std::nullopt;
           return std::to_string(*found->second);
         },
-        *run.control);
+        *run.control), *run.report);
     if (options.verify) VerifyTarget(run, options.jobs, stop);
     run.report->seconds =
         std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();

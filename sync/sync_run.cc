@@ -116,8 +116,7 @@ void RunSync(const SyncOptions& options, RunReport& report, std::stop_token stop
         [&](size_t) { return OpenRebuildTarget(options.target_url); }, stop);
     progress.Stop();
     restored = rebuild.Outcome(outcomes);
-    for (const auto& line : SyncSequences(plan, snapshot.control(), target))
-      spdlog::debug("sequence {}", line);
+    RecordSequences(SyncSequences(plan, snapshot.control(), target), report);
   } catch (...) {
     progress.Stop();
     // Put constraints and triggers back even though the data is partial; what

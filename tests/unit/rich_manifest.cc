@@ -49,7 +49,7 @@ Catalog RichCatalog() {
   accounts.bytes = kMinSigned;
   accounts.heap_bytes = kMaxSigned;
   accounts.owned_by_current_user = true;
-  accounts.owned_sequences = {{"id", Name("public", "accounts_id_seq")},
+  accounts.column_sequences = {{"id", Name("public", "accounts_id_seq")},
                               {"legacy_id", Name("public", "accounts_legacy_id_seq")}};
   accounts.user_triggers = {{"audit", 'O'}, {"replica_only", 'R'}, {"disabled", 'D'}};
   catalog.tables.push_back(accounts);
@@ -231,7 +231,7 @@ void ExpectSame(const Column& a, const Column& b) {
   EXPECT_EQ(a.identity, b.identity) << a.name;
 }
 
-void ExpectSame(const OwnedSequence& a, const OwnedSequence& b) {
+void ExpectSame(const ColumnSequence& a, const ColumnSequence& b) {
   EXPECT_EQ(a.column, b.column);
   EXPECT_EQ(a.sequence, b.sequence);
 }
@@ -265,7 +265,7 @@ void ExpectSame(const Table& a, const Table& b) {
   EXPECT_EQ(a.bytes, b.bytes);
   EXPECT_EQ(a.heap_bytes, b.heap_bytes);
   EXPECT_EQ(a.owned_by_current_user, b.owned_by_current_user);
-  ExpectSameList(a.owned_sequences, b.owned_sequences);
+  ExpectSameList(a.column_sequences, b.column_sequences);
   ExpectSameList(a.user_triggers, b.user_triggers);
 }
 

@@ -37,7 +37,7 @@ using testing::ValidDocument;
 // ExpectSame above and RichCatalog, and adjust the count here.
 TEST(ManifestJson, KnowsEveryFieldOfTheStructsItSerializes) {
   [[maybe_unused]] auto [c1, c2, c3, c4, c5, c6, c7] = Column{};
-  [[maybe_unused]] auto [o1, o2] = OwnedSequence{};
+  [[maybe_unused]] auto [o1, o2] = ColumnSequence{};
   [[maybe_unused]] auto [g1, g2] = Trigger{};
   [[maybe_unused]] auto [t1, t2, t3, t4, t5, t6, t7, t8, t9, t10, t11, t12, t13, t14, t15] =
       Table{};
