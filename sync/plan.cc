@@ -5,6 +5,7 @@
 
 #include <algorithm>
 #include <map>
+#include <set>
 
 #include "schema/fk_graph.h"
 #include "schema/patterns.h"
@@ -95,6 +96,17 @@ void PlanSequences(const Table& src, const Table& dst, PlannedTable& planned) {
     for (const auto& source_owned : src.column_sequences)
       if (source_owned.column == owned.column) sync.source_sequence = source_owned.sequence;
     planned.sequences.push_back(std::move(sync));
+  }
+}
+
+void PlanSharedSequences(const Catalog& target, Plan& plan) {
+  std::set<QualifiedName> synced;
+  for (const auto& table : plan.tables)
+    for (const auto& sequence : table.sequences) synced.insert(sequence.target_sequence);
+  for (const auto& table : target.tables) {
+    if (table.IsPartition() || plan.Find(table.name)) continue;
+    for (const auto& used : table.column_sequences)
+      if (synced.count(used.sequence)) plan.unsynced_sequence_columns.push_back({table.name, used});
   }
 }
 
@@ -310,6 +322,7 @@ Plan BuildPlan(const Catalog& source, const Catalog& target, const PlanOptions& 
     PlanSequences(*src, dst, planned);
     plan.tables.push_back(std::move(planned));
   }
+  PlanSharedSequences(target, plan);
   for (const auto& src : source.tables) {
     if (src.IsPartition() || !selection.Selected(src.name)) continue;
     if (!target.Find(src.name)) plan.source_only_tables.push_back(src.name);

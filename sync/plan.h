@@ -114,7 +114,10 @@ struct Plan {
   std::vector<DeferredIndex> indexes;             // kBulk only
   std::vector<QualifiedName> source_only_tables;  // selected, not on the target: skipped
   std::vector<QualifiedName> target_only_tables;  // selected, not on the source: untouched
-  std::vector<std::string> errors;                // the sync must not start
+  // Target columns outside the sync that share a synced table's sequence:
+  // their rows count when the sequence is set after the load.
+  std::vector<std::pair<QualifiedName, ColumnSequence>> unsynced_sequence_columns;
+  std::vector<std::string> errors;  // the sync must not start
   std::vector<std::string> warnings;
 
   bool ok() const { return errors.empty(); }

@@ -11,7 +11,7 @@ namespace freshet {
 namespace {
 
 struct SequenceUse {
-  std::vector<std::pair<const PlannedTable*, std::string>> columns;
+  std::vector<std::pair<QualifiedName, std::string>> columns;  // table, column
   std::vector<QualifiedName> source_sequences;
 };
 
@@ -42,7 +42,7 @@ TargetState ReadTargetState(Connection& target, const QualifiedName& sequence,
   std::vector<std::string> parts;
   for (const auto& [table, column] : use.columns)
     parts.push_back(fmt::format("SELECT max({0})::bigint AS hi, min({0})::bigint AS lo FROM {1}",
-                                QuoteIdent(column), table->name.Quoted()));
+                                QuoteIdent(column), table.Quoted()));
   Result row = target.Exec(
       fmt::format("SELECT s.increment_by > 0, s.min_value::text, s.max_value::text, "
                   "s.start_value::text, max(u.hi)::text, min(u.lo)::text "
@@ -95,9 +95,11 @@ SequenceOutcome SyncSequences(const Plan& plan, const SequenceValues& source_val
   for (const auto& table : plan.tables)
     for (const auto& sequence : table.sequences) {
       SequenceUse& use = uses[sequence.target_sequence];
-      use.columns.push_back({&table, sequence.column});
+      use.columns.push_back({table.name, sequence.column});
       if (sequence.source_sequence) use.source_sequences.push_back(*sequence.source_sequence);
     }
+  for (const auto& [table, used] : plan.unsynced_sequence_columns)
+    uses[used.sequence].columns.push_back({table, used.column});
 
   SequenceOutcome outcome;
   for (const auto& [sequence, use] : uses) {
