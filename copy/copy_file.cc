@@ -2,6 +2,7 @@
 
 #include <fmt/format.h>
 
+#include <algorithm>
 #include <memory>
 #include <optional>
 
@@ -160,35 +161,45 @@ RowDigest DigestCopy(Connection& connection, const std::string& copy_out_sql, St
 void RestoreCopy(SnapshotFileReader& reader, StreamFormat format,
                  const std::optional<std::vector<bool>>& keep, std::vector<RestoreTarget>& targets,
                  const std::string& what, StreamCounters* counters, std::stop_token stop,
-                 RowDigest* projected) {
+                 RowDigest* projected, OnTargetFailure on_failure) {
+  const bool drop = on_failure == OnTargetFailure::kDropTarget;
   auto target_error = [&what](const RestoreTarget& target, const Error& error) {
     return Error(fmt::format("restoring {} into {}: {}", what, target.connection->Describe(),
                              WithoutDescription(error.what(), *target.connection)),
                  error.sqlstate(), error.kind());
   };
-  // Ends the COPY of every target but `except` with an error and leaves them
-  // idle; returns `except`'s own failure, if any.
-  auto abort_all = [&targets](const char* reason, const RestoreTarget* except) {
-    for (RestoreTarget& target : targets) {
-      if (&target != except) PQputCopyEnd(target.connection->handle(), reason);
-    }
-    std::optional<Error> own_failure;
-    for (RestoreTarget& target : targets) {
-      std::optional<Error> failure = DrainResults(*target.connection, target.copy_in_sql, nullptr);
-      if (&target == except) own_failure = std::move(failure);
-    }
-    return own_failure;
+  // Targets still in the COPY; a failed one records why and leaves.
+  std::vector<bool> active(targets.size(), false);
+  std::optional<size_t> first_failed;
+  auto fail = [&](size_t i, const Error& error) {
+    targets[i].failure = target_error(targets[i], error);
+    active[i] = false;
+    if (!first_failed) first_failed = i;
   };
+  // Ends the COPY of every active target with an error and leaves it idle.
+  auto abort_active = [&](const char* reason) {
+    for (size_t i = 0; i < targets.size(); ++i)
+      if (active[i]) PQputCopyEnd(targets[i].connection->handle(), reason);
+    for (size_t i = 0; i < targets.size(); ++i)
+      if (active[i]) {
+        DrainResults(*targets[i].connection, targets[i].copy_in_sql, nullptr);
+        active[i] = false;
+      }
+  };
+  auto any_active = [&] { return std::find(active.begin(), active.end(), true) != active.end(); };
+  auto throw_first_failure = [&] { throw *targets[*first_failed].failure; };
 
   for (size_t i = 0; i < targets.size(); ++i) {
+    targets[i].failure.reset();
     try {
       StartCopy(*targets[i].connection, targets[i].copy_in_sql, PGRES_COPY_IN);
+      active[i] = true;
     } catch (const Error& error) {
-      for (size_t j = 0; j < i; ++j) {
-        PQputCopyEnd(targets[j].connection->handle(), "another target failed");
-        DrainResults(*targets[j].connection, targets[j].copy_in_sql, nullptr);
+      fail(i, error);
+      if (!drop) {
+        abort_active("another target failed");
+        throw_first_failure();
       }
-      throw target_error(targets[i], error);
     }
   }
   // A stop request cancels the targets, so a blocked send returns.
@@ -205,35 +216,38 @@ void RestoreCopy(SnapshotFileReader& reader, StreamFormat format,
   std::optional<CopyRowReader> rows;
   if (projector || projected) rows.emplace(format, "the snapshot file");
 
-  const RestoreTarget* failed_target = nullptr;  // whose send failed
-  std::optional<Error> failure;
-  // Sends `data` to every target; false (with `failure` set) if one fails.
+  // Sends `data` to every active target; false when the restore cannot go on
+  // (a target failed and failures abort all, or none is left).
   auto send = [&](std::string_view data) {
     if (data.empty()) return true;
-    for (RestoreTarget& target : targets) {
-      if (PutCopyData(target.connection->handle(), data) != 1) {
-        failed_target = &target;
-        failure = target_error(target, target.connection->MakeError(nullptr, target.copy_in_sql));
-        return false;
-      }
+    for (size_t i = 0; i < targets.size(); ++i) {
+      if (!active[i] || PutCopyData(targets[i].connection->handle(), data) == 1) continue;
+      // The server's own reason, when it sent one, says more than libpq's.
+      Connection& connection = *targets[i].connection;
+      Error sent = connection.MakeError(nullptr, targets[i].copy_in_sql);
+      std::optional<Error> own = DrainResults(connection, targets[i].copy_in_sql, nullptr);
+      fail(i, own ? *own : sent);
+      if (!drop) return false;
     }
     if (counters) {
       counters->messages.fetch_add(1, std::memory_order_relaxed);
       counters->bytes.fetch_add(data.size(), std::memory_order_relaxed);
     }
-    return true;
+    return any_active();
   };
 
   std::optional<Error> file_failure;  // the file or the rows in it
   RowDigest digest;
+  bool sent_all = false;
   try {
     std::string piece;
     std::string batch;
+    bool going = any_active();
     if (projector && format == StreamFormat::kBinary) batch.append(BinaryCopyHeader());
-    while (!stop.stop_requested() && reader.Read(piece)) {
+    while (going && !stop.stop_requested() && reader.Read(piece)) {
       if (!projector) {
         if (rows) rows->Feed(piece, [&digest](std::string_view row) { digest.Add(row); });
-        if (!send(piece)) break;
+        going = send(piece);
         continue;
       }
       rows->Feed(piece, [&](std::string_view row) {
@@ -245,46 +259,53 @@ void RestoreCopy(SnapshotFileReader& reader, StreamFormat format,
         }
         digest.Add(std::string_view(batch).substr(start));
       });
-      if (!send(batch)) break;
+      going = send(batch);
       batch.clear();
     }
-    if (rows && !failure && !stop.stop_requested()) rows->Finish();
-    if (projector && !failure && !stop.stop_requested()) {
-      if (format == StreamFormat::kBinary) batch.append(BinaryCopyTrailer());
-      send(batch);
+    if (going && !stop.stop_requested()) {
+      if (rows) rows->Finish();
+      if (projector) {
+        if (format == StreamFormat::kBinary) batch.append(BinaryCopyTrailer());
+        going = send(batch);
+      }
+      sent_all = going;
     }
   } catch (const Error& error) {
     file_failure =
         Error(fmt::format("restoring {}: {}", what, error.what()), error.sqlstate(), error.kind());
   }
 
-  if (stop.stop_requested() || failure || file_failure) {
-    const char* reason = stop.stop_requested() ? "freshet run cancelled"
-                         : file_failure        ? "the snapshot file cannot be read"
-                                               : "another target failed";
-    std::optional<Error> own_failure = abort_all(reason, failed_target);
+  if (stop.stop_requested() || file_failure || !sent_all) {
+    abort_active(stop.stop_requested() ? "freshet run cancelled"
+                 : file_failure        ? "the snapshot file cannot be read"
+                                       : "another target failed");
     if (stop.stop_requested()) throw Error(fmt::format("restoring {}: cancelled", what));
     if (file_failure) throw *file_failure;
-    throw own_failure ? target_error(*failed_target, *own_failure) : *failure;
+    if (!drop && first_failed) throw_first_failure();
+    return;  // every target failed (or there was none), each one's reason recorded
   }
 
-  // Every byte went to every target: end their COPYs, then collect results.
-  // (Ending them all first lets them finish in parallel. A target that fails
-  // only now cannot undo another's completed COPY; see copy_file.h.)
+  // Every byte went to every active target: end their COPYs, then collect
+  // results. (Ending them all first lets them finish in parallel. A target
+  // that fails only now cannot undo another's completed COPY; see
+  // copy_file.h.)
   for (size_t i = 0; i < targets.size(); ++i) {
-    if (PQputCopyEnd(targets[i].connection->handle(), nullptr) != 1) {
-      failure = target_error(targets[i], targets[i].connection->MakeError(nullptr, ""));
-      for (size_t j = i + 1; j < targets.size(); ++j)
-        PQputCopyEnd(targets[j].connection->handle(), "another target failed");
-      break;
+    if (!active[i] || PQputCopyEnd(targets[i].connection->handle(), nullptr) == 1) continue;
+    Error ended = targets[i].connection->MakeError(nullptr, "");
+    DrainResults(*targets[i].connection, targets[i].copy_in_sql, nullptr);
+    fail(i, ended);
+    if (!drop) {
+      abort_active("another target failed");
+      throw_first_failure();
     }
   }
-  for (RestoreTarget& target : targets) {
+  for (size_t i = 0; i < targets.size(); ++i) {
+    if (!active[i]) continue;
     std::optional<Error> result =
-        DrainResults(*target.connection, target.copy_in_sql, &target.rows);
-    if (result && !failure) failure = target_error(target, *result);
+        DrainResults(*targets[i].connection, targets[i].copy_in_sql, &targets[i].rows);
+    if (result) fail(i, *result);
   }
-  if (failure) throw *failure;
+  if (first_failed && !drop) throw_first_failure();
   if (projected) *projected = digest;
 }
 

@@ -35,24 +35,36 @@ CaptureResult CaptureCopy(Connection& source, const std::string& copy_out_sql, S
 struct RestoreTarget {
   Connection* connection = nullptr;
   std::string copy_in_sql;
-  uint64_t rows = 0;  // set by RestoreCopy: the target's COPY command tag
+  uint64_t rows = 0;             // set by RestoreCopy: the target's COPY command tag
+  std::optional<Error> failure = std::nullopt;  // set by RestoreCopy when this target failed
+};
+
+// What one target's failure does to the others in a RestoreCopy.
+enum class OnTargetFailure {
+  kAbortAll,    // every target's COPY ends with an error; RestoreCopy throws it
+  kDropTarget,  // that target's COPY ends (its `failure` says why), the rest go on
 };
 
 // Streams `reader` into every target's COPY ... FROM STDIN. When `keep` is
 // given (and does not keep every field), rows are projected first. `projected`
 // (if not null) receives the digest of the rows sent, projected or not (asking
 // for it makes an unprojected restore parse the rows). A corrupt or truncated
-// file, a failing target or a stop request ends every target's COPY with an
-// error (nothing of it is kept) and throws Error naming `what`, the side and
-// the reason. All connections are idle afterwards. One case is out of reach:
-// a target that fails only when its COPY is ended cannot undo the other
-// targets' COPYs, which completed; callers that need all or nothing run the
-// restore inside a transaction on each target. Without projection the file is
-// sent as it is, in pieces of about 1 MB (counted as `counters` messages).
+// file or a stop request ends every target's COPY with an error (nothing of it
+// is kept) and throws Error naming `what` and the reason. A failing target
+// (naming `what`, the target and the server's reason in its `failure`) either
+// does the same to all (kAbortAll, and RestoreCopy throws its error) or leaves
+// alone (kDropTarget: RestoreCopy returns normally, even if every target
+// failed; check each `failure`). All connections are idle afterwards. One case
+// is out of reach for kAbortAll: a target that fails only when its COPY is
+// ended cannot undo the other targets' COPYs, which completed; callers that
+// need all or nothing run the restore inside a transaction on each target.
+// Without projection the file is sent as it is, in pieces of about 1 MB
+// (counted as `counters` messages).
 void RestoreCopy(SnapshotFileReader& reader, StreamFormat format,
                  const std::optional<std::vector<bool>>& keep, std::vector<RestoreTarget>& targets,
                  const std::string& what, StreamCounters* counters, std::stop_token stop,
-                 RowDigest* projected = nullptr);
+                 RowDigest* projected = nullptr,
+                 OnTargetFailure on_failure = OnTargetFailure::kAbortAll);
 
 // Digest of the rows `copy_out_sql` yields on `connection` (for verifying a
 // restored table against the manifest). Throws Error naming `what`.

@@ -94,6 +94,9 @@ int Restore(const SnapshotArguments& args, const Config& config, bool quiet, std
   };
   try {
     RunRestore(options, reports, stop);
+  } catch (const TargetsFailed&) {  // each report says how its target fared
+    write_reports();
+    throw;
   } catch (const Error& error) {
     for (auto& report : reports) {
       report.ok = false;

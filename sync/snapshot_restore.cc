@@ -83,6 +83,10 @@ struct TargetRun {
   // Per snapshot table: file tasks left for this target, and the first start.
   std::vector<size_t> files_left;
   std::vector<std::optional<std::chrono::steady_clock::time_point>> first_start;
+  // Targets fail alone: the first failure is kept, the target's remaining
+  // work is skipped and its COPYs under way (`copying`) are cancelled.
+  std::optional<Error> failure;
+  std::vector<Connection*> copying;
 };
 
 const Column* FindColumn(const Catalog& catalog, const QualifiedName& table,
@@ -217,6 +221,26 @@ void VerifyTarget(TargetRun& run, int jobs, std::stop_token stop) {
                             run.report->target, fmt::join(mismatched, ", ")));
 }
 
+// After the run: each failed target's report says why; one Error sums up.
+void ThrowIfTargetsFailed(std::vector<TargetRun>& runs) {
+  std::vector<std::string> failed;
+  std::optional<ErrorKind> kind;
+  std::string only;
+  for (auto& run : runs) {
+    if (!run.failure) continue;
+    run.report->ok = false;
+    run.report->error = run.failure->what();
+    if (!kind) kind = run.failure->kind();
+    only = run.failure->what();
+    failed.push_back(fmt::format("{}: {}", run.report->target, run.failure->what()));
+  }
+  if (failed.empty()) return;
+  if (runs.size() == 1) throw TargetsFailed(*kind, only);
+  throw TargetsFailed(*kind, fmt::format("the restore failed on {} of {} targets (the others are "
+                                         "restored):\n  - {}",
+                                         failed.size(), runs.size(), fmt::join(failed, "\n  - ")));
+}
+
 }  // namespace
 
 void RunRestore(const RestoreOptions& options, std::vector<RunReport>& reports,
@@ -283,6 +307,16 @@ void RunRestore(const RestoreOptions& options, std::vector<RunReport>& reports,
   // Per snapshot table: file tasks left, and when its first one started.
   std::vector<size_t> tasks_left(manifest.tables.size(), 0);
   auto last_load = std::chrono::steady_clock::now();
+  // Records target i's first failure and stops its COPYs under way.
+  auto mark_failed = [&](size_t i, const Error& error) {
+    std::lock_guard lock(mutex);
+    TargetRun& run = runs[i];
+    if (run.failure) return;
+    run.failure = error;
+    spdlog::error("{}; the rest of the restore into {} is skipped, the other targets go on",
+                  error.what(), run.report->target);
+    for (Connection* connection : run.copying) connection->Cancel();
+  };
   // Adds the file tasks for `members_wanted` (targets).
   auto add_file_tasks = [&](const std::vector<size_t>& members_wanted) {
     for (size_t s = 0; s < manifest.tables.size(); ++s) {
@@ -311,23 +345,58 @@ void RunRestore(const RestoreOptions& options, std::vector<RunReport>& reports,
           task.run = [&, s, sql, targets](WorkerSession& session, std::stop_token token) {
             progress->MarkStarted(s);
             auto started_at = std::chrono::steady_clock::now();
-            SnapshotFileReader reader = SnapshotFileReader::Open(options.dir / file.path);
+            // The targets that have not failed, registered for cancellation.
+            std::vector<size_t> live;
             std::vector<RestoreTarget> outs;
-            for (size_t i : targets) outs.push_back({&session.Target(i), sql, 0});
+            for (size_t i : targets) {
+              {
+                std::lock_guard lock(mutex);
+                if (runs[i].failure) continue;
+              }
+              Connection* connection = nullptr;
+              try {
+                connection = &session.Target(i);
+              } catch (const Error& error) {
+                mark_failed(i, error);
+                continue;
+              }
+              std::lock_guard lock(mutex);
+              if (runs[i].failure) continue;
+              runs[i].copying.push_back(connection);
+              live.push_back(i);
+              outs.push_back({connection, sql});
+            }
+            auto unregister = [&] {
+              std::lock_guard lock(mutex);
+              for (size_t k = 0; k < live.size(); ++k) std::erase(runs[live[k]].copying, outs[k].connection);
+            };
             const TableRoute& route = runs[targets.front()].routes.at(snapshot_table.name);
             RowDigest projected;
             StreamCounters pieces;  // progress advances by whole files, in rows
-            RestoreCopy(reader, snapshot_table.format, route.keep, outs,
-                        fmt::format("{} ({})", snapshot_table.name.Display(), file.path), &pieces,
-                        token, route.keep ? &projected : nullptr);
+            try {
+              if (!outs.empty()) {
+                SnapshotFileReader reader = SnapshotFileReader::Open(options.dir / file.path);
+                RestoreCopy(reader, snapshot_table.format, route.keep, outs,
+                            fmt::format("{} ({})", snapshot_table.name.Display(), file.path),
+                            &pieces, token, route.keep ? &projected : nullptr,
+                            OnTargetFailure::kDropTarget);
+              }
+            } catch (...) {
+              unregister();
+              throw;
+            }
+            unregister();
+            for (size_t k = 0; k < live.size(); ++k)
+              if (outs[k].failure) mark_failed(live[k], *outs[k].failure);
             progress->Counters(s).messages += file.rows;
             progress->Counters(s).bytes += file.file.raw_bytes;
             std::lock_guard lock(mutex);
             auto now = std::chrono::steady_clock::now();
             last_load = now;
             if (--tasks_left[s] == 0) progress->MarkDone(s);
-            for (size_t k = 0; k < targets.size(); ++k) {
-              TargetRun& run = runs[targets[k]];
+            for (size_t k = 0; k < live.size(); ++k) {
+              if (outs[k].failure) continue;
+              TargetRun& run = runs[live[k]];
               size_t t = run.routes.at(snapshot_table.name).plan_index;
               if (!run.first_start[s]) run.first_start[s] = started_at;
               run.report->tables[t].rows += outs[k].rows;
@@ -385,6 +454,11 @@ void RunRestore(const RestoreOptions& options, std::vector<RunReport>& reports,
       size_t rebuild = graph.size();
       add_rebuild_tasks(i);
       graph.SetResources(rebuild, {runs[i].resource});
+      // A failed target's journal puts back what is left, after the run.
+      graph.CheckBefore(rebuild, [&, i] {
+        std::lock_guard lock(mutex);
+        if (runs[i].failure) throw Error("skipped: the restore into this target failed");
+      });
     }
     graph.SetRank(first, rank);
   }
@@ -434,29 +508,48 @@ void RunRestore(const RestoreOptions& options, std::vector<RunReport>& reports,
       std::chrono::duration<double>(std::chrono::steady_clock::now() - last_load).count();
   for (auto& report : reports) report.rebuild_seconds = rebuild_seconds;
 
-  // 3. Per target: what the rebuild could not do, sequences, verification.
+  // 3. Per target: a failed one gets back from its journal what was set
+  //    aside; the others, what the rebuild could not do, sequences and
+  //    verification, each on its own.
   std::map<QualifiedName, std::optional<int64_t>> sequences;
   for (const auto& sequence : manifest.sequences) sequences[sequence.name] = sequence.last_value;
   for (auto& run : runs) {
-    RestoreOutcome restored = run.rebuild->Outcome(outcomes);
-    for (const auto& problem : restored.problems) run.report->warnings.push_back(problem);
-    if (!restored.problems.empty())
-      throw Error(
-          fmt::format("{}: the data is loaded but constraints could not all be "
-                      "restored:\n  - {}",
-                      run.report->target, fmt::join(restored.problems, "\n  - ")));
-    RecordSequences(SyncSequences(
-        run.plan,
-        [&](const QualifiedName& name) -> std::optional<std::string> {
-          auto found = sequences.find(name);
-          if (found == sequences.end() || !found->second) return std::nullopt;
-          return std::to_string(*found->second);
-        },
-        *run.control), *run.report);
-    if (options.verify) VerifyTarget(run, options.jobs, stop);
+    if (run.failure) {
+      try {
+        RecordRestore(run.journal->Restore(run.endpoint.url, options.jobs), *run.report);
+      } catch (const Error& error) {
+        spdlog::error("could not restore {} after the failure ({}); run `freshet repair`",
+                      run.report->target, error.what());
+      }
+      run.report->warnings.push_back(
+          "the target's restored tables were truncated and are only partly loaded: rerun the "
+          "restore");
+    } else {
+      try {
+        RestoreOutcome restored = run.rebuild->Outcome(outcomes);
+        for (const auto& problem : restored.problems) run.report->warnings.push_back(problem);
+        if (!restored.problems.empty())
+          throw Error(fmt::format(
+              "{}: the data is loaded but constraints could not all be restored:\n  - {}",
+              run.report->target, fmt::join(restored.problems, "\n  - ")));
+        RecordSequences(SyncSequences(
+                            run.plan,
+                            [&](const QualifiedName& name) -> std::optional<std::string> {
+                              auto found = sequences.find(name);
+                              if (found == sequences.end() || !found->second) return std::nullopt;
+                              return std::to_string(*found->second);
+                            },
+                            *run.control),
+                        *run.report);
+        if (options.verify) VerifyTarget(run, options.jobs, stop);
+      } catch (const Error& error) {
+        run.failure = error;
+      }
+    }
     run.report->seconds =
         std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
   }
+  ThrowIfTargetsFailed(runs);
 }
 
 std::vector<std::string> VerifySnapshot(const fs::path& dir, int jobs) {

@@ -51,8 +51,20 @@ struct RestoreOptions {
   bool interactive_progress = false;
 };
 
+// Thrown by RunRestore once writing has begun and some targets failed. Each
+// target fails alone: a failed one's report holds its error, its journal has
+// put back what was set aside (its tables are truncated and partly loaded:
+// rerun), and the other targets are restored, verified when asked. The kind
+// is the first failure's.
+class TargetsFailed : public Error {
+ public:
+  using Error::Error;
+};
+
 // Restores; fills one report per target as it goes (so a failure still
-// reports). Throws Error: kUsage for a damaged or unreadable snapshot, kPlan
+// reports). Throws TargetsFailed (above), or Error for a failure before
+// anything was written or one that stops every target (a stop request, a
+// snapshot file that cannot be read): kUsage for a damaged or unreadable snapshot, kPlan
 // when a target cannot take it, kRefused for safety rules, kMismatch when
 // --verify finds a difference, kRuntime otherwise.
 void RunRestore(const RestoreOptions& options, std::vector<RunReport>& reports,

@@ -45,6 +45,16 @@ void TaskGraph::SetResources(size_t first, const std::vector<size_t>& resources)
   for (size_t id = first; id < tasks_.size(); ++id) tasks_[id].resources = resources;
 }
 
+void TaskGraph::CheckBefore(size_t first, const std::function<void()>& check) {
+  for (size_t id = first; id < tasks_.size(); ++id) {
+    auto body = std::move(tasks_[id].run);
+    tasks_[id].run = [check, body](WorkerSession& session, std::stop_token stop) {
+      check();
+      body(session, stop);
+    };
+  }
+}
+
 namespace {
 
 // Shared scheduling state of one Run, guarded by `mutex`.

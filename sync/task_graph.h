@@ -71,6 +71,9 @@ class TaskGraph {
   // Sets the rank, or the resources, of every task added from id `first` on.
   void SetRank(size_t first, int rank);
   void SetResources(size_t first, const std::vector<size_t>& resources);
+  // Runs `check` before each task added from id `first` on; when it throws,
+  // the task fails with that error without running.
+  void CheckBefore(size_t first, const std::function<void()>& check);
   // At most `limit` running tasks per resource (0, the default: no limit).
   void LimitPerResource(int limit) { per_resource_ = limit; }
 

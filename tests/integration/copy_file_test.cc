@@ -402,6 +402,66 @@ TEST_F(CopyFileTest, TargetThatCannotStartAbortsTheOthers) {
   ExpectUsable(second);
 }
 
+// Independent targets (preview branches): one failing, mid-stream or at the
+// start, is dropped with its reason, and the others load every row.
+TEST_F(CopyFileTest, DroppedTargetFailsAloneAndTheOthersLoadEveryRow) {
+  fs::path path = dir_ / "items.copy.zst";
+  Capture(StreamFormat::kBinary, path);
+  Target().Psql(second_db_, "INSERT INTO public.items (id, label) VALUES (150, 'collides')");
+  std::string second_before = Checksum(Target(), second_db_);
+  std::string third_db = Target().CreateUniqueDatabase("third");
+  Target().Psql(third_db, "CREATE TABLE public.other (id int)");  // no public.items
+
+  Connection first = OpenTarget(first_db_);
+  Connection second = OpenTarget(second_db_);
+  Connection third = OpenTarget(third_db);
+  std::vector<RestoreTarget> targets = {{&first, CopyIn(StreamFormat::kBinary)},
+                                        {&second, CopyIn(StreamFormat::kBinary)},
+                                        {&third, CopyIn(StreamFormat::kBinary)}};
+  SnapshotFileReader reader = SnapshotFileReader::Open(path);
+  RowDigest sent;
+  EXPECT_NO_THROW(RestoreCopy(reader, StreamFormat::kBinary, std::nullopt, targets,
+                              "public.items", nullptr, std::stop_token(), &sent,
+                              OnTargetFailure::kDropTarget));
+
+  EXPECT_FALSE(targets[0].failure);
+  EXPECT_EQ(targets[0].rows, kRowCount);
+  EXPECT_EQ(sent.rows(), kRowCount);
+  EXPECT_EQ(Checksum(Target(), first_db_), Checksum(Source(), source_db_));
+  ASSERT_TRUE(targets[1].failure);
+  EXPECT_THAT(targets[1].failure->what(),
+              AllOf(HasSubstr("restoring public.items into " + second.Describe() + ": "),
+                    HasSubstr("duplicate key value violates unique constraint \"items_pkey\"")));
+  EXPECT_EQ(Checksum(Target(), second_db_), second_before);
+  ASSERT_TRUE(targets[2].failure);
+  EXPECT_THAT(targets[2].failure->what(), HasSubstr("relation \"public.items\" does not exist"));
+  ExpectUsable(first);
+  ExpectUsable(second);
+  ExpectUsable(third);
+}
+
+TEST_F(CopyFileTest, EveryTargetDroppedIsNotAnErrorOfTheFile) {
+  fs::path path = dir_ / "items.copy.zst";
+  Capture(StreamFormat::kBinary, path);
+  for (const std::string& db : {first_db_, second_db_})
+    Target().Psql(db, "INSERT INTO public.items (id, label) VALUES (150, 'collides')");
+  Connection first = OpenTarget(first_db_);
+  Connection second = OpenTarget(second_db_);
+  std::vector<RestoreTarget> targets = {{&first, CopyIn(StreamFormat::kBinary)},
+                                        {&second, CopyIn(StreamFormat::kBinary)}};
+  SnapshotFileReader reader = SnapshotFileReader::Open(path);
+  EXPECT_NO_THROW(RestoreCopy(reader, StreamFormat::kBinary, std::nullopt, targets,
+                              "public.items", nullptr, std::stop_token(), nullptr,
+                              OnTargetFailure::kDropTarget));
+  for (const RestoreTarget& target : targets) {
+    ASSERT_TRUE(target.failure);
+    EXPECT_EQ(target.failure->sqlstate(), "23505");
+  }
+  EXPECT_EQ(Target().Psql(first_db_, "SELECT count(*) FROM public.items"), "1");
+  ExpectUsable(first);
+  ExpectUsable(second);
+}
+
 TEST_F(CopyFileTest, StopRequestCancelsTheRestoreAndLeavesTargetsUnchanged) {
   fs::path path = dir_ / "items.copy.zst";
   Capture(StreamFormat::kBinary, path);
