@@ -35,7 +35,7 @@ CaptureResult CaptureCopy(Connection& source, const std::string& copy_out_sql, S
 struct RestoreTarget {
   Connection* connection = nullptr;
   std::string copy_in_sql;
-  uint64_t rows = 0;             // set by RestoreCopy: the target's COPY command tag
+  uint64_t rows = 0;                            // set by RestoreCopy: the target's COPY command tag
   std::optional<Error> failure = std::nullopt;  // set by RestoreCopy when this target failed
 };
 

@@ -6,6 +6,8 @@
 #include <cstdlib>
 #include <thread>
 
+#include "sync/test_hooks.h"
+
 namespace freshet {
 namespace {
 
@@ -16,13 +18,6 @@ const char* FormatOption(const PlannedTable& table) {
 std::string ColumnList(const PlannedTable& table) {
   if (table.mapping.columns.empty()) return "";
   return " (" + QuoteIdentList(table.mapping.columns) + ")";
-}
-
-// Fault-injection hook for the integration tests that kill or race a run
-// mid-load: FRESHET_TEST_UNIT_DELAY_MS sleeps after each stream. Unset in use.
-std::chrono::milliseconds UnitDelay() {
-  const char* value = std::getenv("FRESHET_TEST_UNIT_DELAY_MS");
-  return std::chrono::milliseconds(value ? std::atoi(value) : 0);
 }
 
 }  // namespace
@@ -60,7 +55,7 @@ LoadTasks::LoadTasks(const Plan& plan, Progress* progress)
 }
 
 void LoadTasks::AddTo(TaskGraph& graph) {
-  const std::chrono::milliseconds delay = UnitDelay();
+  const std::chrono::milliseconds delay = TestUnitDelay();
   for (size_t t = 0; t < plan_.tables.size(); ++t) {
     const PlannedTable& table = plan_.tables[t];
     std::vector<size_t> after;

@@ -9,6 +9,7 @@
 #include <thread>
 
 #include "sync/parallel.h"
+#include "sync/test_hooks.h"
 #include "sync_sql.h"
 
 namespace freshet {
@@ -57,13 +58,6 @@ void BuildIndex(Connection& target, const QualifiedName& table, const std::strin
   } else if (!RelationExists(target, {table.schema, name})) {
     target.Exec(definition);
   }
-}
-
-// Fault-injection hook for the integration test that kills a sync during the
-// rebuild: FRESHET_TEST_REBUILD_DELAY_MS sleeps before each index. Unset in use.
-void RebuildDelay() {
-  if (const char* value = std::getenv("FRESHET_TEST_REBUILD_DELAY_MS"))
-    std::this_thread::sleep_for(std::chrono::milliseconds(std::atoi(value)));
 }
 
 // Cancels the statement a task runs on `target` when the run stops.
@@ -146,7 +140,7 @@ void RestoreTasks::AddTo(TaskGraph& graph,
         task.weight = share;
         task.after = gated(leaf.table);
         task.run = [this, leaf](WorkerSession& session, std::stop_token) {
-          RebuildDelay();
+          TestRebuildDelay();
           Connection& target = session.Target(target_);
           if (!RelationExists(target, leaf.table)) return;  // detached or dropped since
           BuildIndex(target, leaf.table, leaf.name, leaf.definition, leaf.constraint_name,
@@ -166,7 +160,7 @@ void RestoreTasks::AddTo(TaskGraph& graph,
     task.after = parent_after;
     size_t step = steps_.size();
     task.run = [this, &entry, step](WorkerSession& session, std::stop_token) {
-      RebuildDelay();
+      TestRebuildDelay();
       Connection& target = session.Target(target_);
       InTransaction(target, [&] {
         if (RelationExists(target, entry.table)) {

@@ -43,14 +43,14 @@ TargetState ReadTargetState(Connection& target, const QualifiedName& sequence,
   for (const auto& [table, column] : use.columns)
     parts.push_back(fmt::format("SELECT max({0})::bigint AS hi, min({0})::bigint AS lo FROM {1}",
                                 QuoteIdent(column), table.Quoted()));
-  Result row = target.Exec(
-      fmt::format("SELECT s.increment_by > 0, s.min_value::text, s.max_value::text, "
-                  "s.start_value::text, max(u.hi)::text, min(u.lo)::text "
-                  "FROM pg_catalog.pg_sequences s, ({}) u "
-                  "WHERE s.schemaname = $1 AND s.sequencename = $2 "
-                  "GROUP BY 1, 2, 3, 4",
-                  fmt::join(parts, " UNION ALL ")),
-      {sequence.schema, sequence.name});
+  Result row =
+      target.Exec(fmt::format("SELECT s.increment_by > 0, s.min_value::text, s.max_value::text, "
+                              "s.start_value::text, max(u.hi)::text, min(u.lo)::text "
+                              "FROM pg_catalog.pg_sequences s, ({}) u "
+                              "WHERE s.schemaname = $1 AND s.sequencename = $2 "
+                              "GROUP BY 1, 2, 3, 4",
+                              fmt::join(parts, " UNION ALL ")),
+                  {sequence.schema, sequence.name});
   if (row.Rows() == 0)
     throw Error(fmt::format("sequence {} is not visible on the target", sequence.Display()));
   TargetState state;
@@ -108,9 +108,7 @@ SequenceOutcome SyncSequences(const Plan& plan, const SequenceValues& source_val
     for (const auto& name : use.source_sequences)
       source = Further(state.ascending, source, ParseValue(source_value_of(name)));
     std::optional<int64_t> wanted = Further(state.ascending, source, state.rows);
-    auto fits = [&](int64_t value) {
-      return value >= state.min_value && value <= state.max_value;
-    };
+    auto fits = [&](int64_t value) { return value >= state.min_value && value <= state.max_value; };
     if (!wanted) {  // neither a source value nor rows: as on an empty source
       outcome.lines.push_back(fmt::format("{} restarted at {}", sequence.Display(),
                                           SetValue(target, sequence, state.start_value, false)));
@@ -132,10 +130,10 @@ SequenceOutcome SyncSequences(const Plan& plan, const SequenceValues& source_val
           "synced row, so values the source has handed out may come again",
           sequence.Display(), *wanted, bound, *state.rows));
     } else {
-      outcome.warnings.push_back(fmt::format(
-          "sequence {} was not moved: it would need {}, past {}, so an INSERT that "
-          "takes its next value will fail or collide",
-          sequence.Display(), *wanted, bound));
+      outcome.warnings.push_back(
+          fmt::format("sequence {} was not moved: it would need {}, past {}, so an INSERT that "
+                      "takes its next value will fail or collide",
+                      sequence.Display(), *wanted, bound));
     }
   }
   return outcome;

@@ -20,6 +20,7 @@
 #include "sync/run_steps.h"
 #include "sync/source_snapshot.h"
 #include "sync/task_graph.h"
+#include "sync/test_hooks.h"
 
 namespace freshet {
 namespace {
@@ -63,13 +64,6 @@ void CheckPatterns(const Catalog& source, const PlanOptions& options) {
       throw Error(ErrorKind::kUsage,
                   fmt::format("--include '{}' matches no table on the source", text));
   }
-}
-
-// Test hook, as in the loader: FRESHET_TEST_UNIT_DELAY_MS=N sleeps N ms after
-// each file, so integration tests can kill a capture half-way.
-std::chrono::milliseconds UnitDelay() {
-  const char* value = std::getenv("FRESHET_TEST_UNIT_DELAY_MS");
-  return std::chrono::milliseconds(value ? std::atoi(value) : 0);
 }
 
 void FsyncPath(const fs::path& path) {
@@ -130,7 +124,7 @@ SnapshotManifest RunCapture(const CaptureOptions& options, std::stop_token stop)
     Progress progress(std::move(items), options.interactive_progress);
     std::mutex mutex;
     TaskGraph graph;
-    const std::chrono::milliseconds delay = UnitDelay();
+    const std::chrono::milliseconds delay = TestUnitDelay();
     int file_number = 0;
     for (size_t t = 0; t < plan.tables.size(); ++t) {
       const PlannedTable& table = plan.tables[t];

@@ -23,6 +23,7 @@
 #include "sync/sequences.h"
 #include "sync/source_snapshot.h"
 #include "sync/task_graph.h"
+#include "sync/test_hooks.h"
 
 namespace freshet {
 namespace {
@@ -307,6 +308,7 @@ void RunRestore(const RestoreOptions& options, std::vector<RunReport>& reports,
   // Per snapshot table: file tasks left, and when its first one started.
   std::vector<size_t> tasks_left(manifest.tables.size(), 0);
   auto last_load = std::chrono::steady_clock::now();
+  const std::chrono::milliseconds unit_delay = TestUnitDelay();
   // Records target i's first failure and stops its COPYs under way.
   auto mark_failed = [&](size_t i, const Error& error) {
     std::lock_guard lock(mutex);
@@ -368,7 +370,8 @@ void RunRestore(const RestoreOptions& options, std::vector<RunReport>& reports,
             }
             auto unregister = [&] {
               std::lock_guard lock(mutex);
-              for (size_t k = 0; k < live.size(); ++k) std::erase(runs[live[k]].copying, outs[k].connection);
+              for (size_t k = 0; k < live.size(); ++k)
+                std::erase(runs[live[k]].copying, outs[k].connection);
             };
             const TableRoute& route = runs[targets.front()].routes.at(snapshot_table.name);
             RowDigest projected;
@@ -388,6 +391,7 @@ void RunRestore(const RestoreOptions& options, std::vector<RunReport>& reports,
             unregister();
             for (size_t k = 0; k < live.size(); ++k)
               if (outs[k].failure) mark_failed(live[k], *outs[k].failure);
+            if (unit_delay.count() > 0) std::this_thread::sleep_for(unit_delay);
             progress->Counters(s).messages += file.rows;
             progress->Counters(s).bytes += file.file.raw_bytes;
             std::lock_guard lock(mutex);
@@ -516,6 +520,12 @@ void RunRestore(const RestoreOptions& options, std::vector<RunReport>& reports,
   for (auto& run : runs) {
     if (run.failure) {
       try {
+        // Over a new control connection: the failure may have been the
+        // connections being cut, the run's lock with them.
+        run.journal.reset();
+        run.control.emplace(OpenTarget(run.endpoint.url));
+        LockTarget(*run.control);
+        run.journal = std::make_unique<Journal>(*run.control, NewRunId());
         RecordRestore(run.journal->Restore(run.endpoint.url, options.jobs), *run.report);
       } catch (const Error& error) {
         spdlog::error("could not restore {} after the failure ({}); run `freshet repair`",

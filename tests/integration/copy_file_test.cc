@@ -420,9 +420,8 @@ TEST_F(CopyFileTest, DroppedTargetFailsAloneAndTheOthersLoadEveryRow) {
                                         {&third, CopyIn(StreamFormat::kBinary)}};
   SnapshotFileReader reader = SnapshotFileReader::Open(path);
   RowDigest sent;
-  EXPECT_NO_THROW(RestoreCopy(reader, StreamFormat::kBinary, std::nullopt, targets,
-                              "public.items", nullptr, std::stop_token(), &sent,
-                              OnTargetFailure::kDropTarget));
+  EXPECT_NO_THROW(RestoreCopy(reader, StreamFormat::kBinary, std::nullopt, targets, "public.items",
+                              nullptr, std::stop_token(), &sent, OnTargetFailure::kDropTarget));
 
   EXPECT_FALSE(targets[0].failure);
   EXPECT_EQ(targets[0].rows, kRowCount);
@@ -450,9 +449,8 @@ TEST_F(CopyFileTest, EveryTargetDroppedIsNotAnErrorOfTheFile) {
   std::vector<RestoreTarget> targets = {{&first, CopyIn(StreamFormat::kBinary)},
                                         {&second, CopyIn(StreamFormat::kBinary)}};
   SnapshotFileReader reader = SnapshotFileReader::Open(path);
-  EXPECT_NO_THROW(RestoreCopy(reader, StreamFormat::kBinary, std::nullopt, targets,
-                              "public.items", nullptr, std::stop_token(), nullptr,
-                              OnTargetFailure::kDropTarget));
+  EXPECT_NO_THROW(RestoreCopy(reader, StreamFormat::kBinary, std::nullopt, targets, "public.items",
+                              nullptr, std::stop_token(), nullptr, OnTargetFailure::kDropTarget));
   for (const RestoreTarget& target : targets) {
     ASSERT_TRUE(target.failure);
     EXPECT_EQ(target.failure->sqlstate(), "23505");

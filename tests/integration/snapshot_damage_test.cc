@@ -8,9 +8,11 @@
 #include <stdlib.h>
 
 #include <algorithm>
+#include <chrono>
 #include <filesystem>
 #include <fstream>
 #include <iterator>
+#include <thread>
 
 #include "tests/integration/sync_helpers.h"
 
@@ -320,10 +322,17 @@ class SnapshotLoadFailure : public ::testing::TestWithParam<const char*> {
   }
 
   RunResult Restore(std::vector<std::string> extra = {}) {
-    std::vector<std::string> args{"snapshot", "restore",         snapshot_,
-                                  "--to",     dev_.Url(dev_db_), "--to",
-                                  dev_.Url(dev2_db_), "--to",     prod_.Url(staging_db_),
-                                  "--targets", GetParam()};
+    std::vector<std::string> args{"snapshot",
+                                  "restore",
+                                  snapshot_,
+                                  "--to",
+                                  dev_.Url(dev_db_),
+                                  "--to",
+                                  dev_.Url(dev2_db_),
+                                  "--to",
+                                  prod_.Url(staging_db_),
+                                  "--targets",
+                                  GetParam()};
     args.insert(args.end(), extra.begin(), extra.end());
     return Freshet(args);
   }
@@ -389,6 +398,75 @@ INSTANTIATE_TEST_SUITE_P(Orders, SnapshotLoadFailure,
                            name.erase(std::remove(name.begin(), name.end(), '-'), name.end());
                            return name;
                          });
+
+// A target whose connections are cut mid-restore (its server restarted, a
+// pooler dropping them) fails alone: its journal puts its constraints back
+// over a new connection, and the other target is restored and verified.
+TEST(SnapshotTargetCutOff, OtherTargetIsRestoredAndTheCutOneGetsItsConstraintsBack) {
+  PgCluster& prod = SharedClusters::Source();
+  PgCluster& dev = SharedClusters::Target();
+  std::string prod_db = prod.CreateUniqueDatabase("prod");
+  std::string cut_db = dev.CreateUniqueDatabase("cut");
+  std::string staging_db = prod.CreateUniqueDatabase("staging");
+  prod.Psql(prod_db, std::string(kSchema) + kProdData);
+  for (const auto& [cluster, db] : {std::pair{&dev, cut_db}, std::pair{&prod, staging_db}})
+    cluster->Psql(db, std::string(kSchema) + kStaleData);
+  ScratchDir scratch;
+  std::string snapshot = scratch / "prod";
+  ASSERT_EQ(Freshet({"snapshot", "capture", "--from", prod.Url(prod_db), "--out", snapshot,
+                     "--chunk-size", "1"})
+                .exit_code,
+            0);
+  const std::string constraints =
+      "SELECT string_agg(conname || ' ' || pg_get_constraintdef(oid) || ' ' || convalidated, "
+      "E'\\n' ORDER BY conname) FROM pg_constraint WHERE connamespace = 'public'::regnamespace";
+  std::string cut_before = dev.Psql(cut_db, constraints);
+
+  // Slowed down (the test hook sleeps after each file) so the cut, made as
+  // soon as the target is set aside, lands while files are still loading.
+  BackgroundProcess restore = StartCommand(
+      {FreshetBinary(), "snapshot", "restore", snapshot, "--to", dev.Url(cut_db), "--to",
+       prod.Url(staging_db), "--targets", "together", "--jobs", "1", "--verify"},
+      {{"FRESHET_TEST_UNIT_DELAY_MS", "500"}});
+  bool loading = false;
+  for (int i = 0; i < 1000 && !loading; ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+    loading = dev.Psql(cut_db, "SELECT to_regclass('_freshet.journal') IS NOT NULL") == "t" &&
+              dev.Psql(cut_db, "SELECT count(*) > 0 FROM _freshet.journal") == "t";
+  }
+  ASSERT_TRUE(loading) << restore.Stderr();
+  dev.Psql(cut_db,
+           "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity WHERE datname = "
+           "current_database() AND pid <> pg_backend_pid()");
+  std::optional<RunResult> done = restore.WaitFor(std::chrono::seconds(120));
+  ASSERT_TRUE(done);
+  EXPECT_EQ(done->exit_code, 1) << done->err;
+  EXPECT_THAT(done->err, HasSubstr("the restore failed on 1 of 2 targets"));
+  EXPECT_THAT(done->err, HasSubstr(cut_db));
+
+  // The other target: complete, equal to prod, verified.
+  for (const auto& [table, columns] :
+       {std::pair{"public.items", std::vector<std::string>{"id", "owner_id", "label"}},
+        std::pair{"public.owners", std::vector<std::string>{"id", "name"}}})
+    EXPECT_EQ(TableDigest(prod, staging_db, table, columns),
+              TableDigest(prod, prod_db, table, columns));
+  EXPECT_THAT(InvalidConstraintsAndIndexes(prod, staging_db), ::testing::IsEmpty());
+  // The cut one: every constraint is back. A foreign key over the partial
+  // data it was left with may be back NOT VALID, journaled for validation.
+  const std::string names =
+      "SELECT string_agg(conname, ',' ORDER BY conname) FROM pg_constraint WHERE connamespace = "
+      "'public'::regnamespace";
+  EXPECT_EQ(dev.Psql(cut_db, names),
+            "items_label_check,items_owner_id_fkey,items_pkey,owners_pkey");
+  EXPECT_EQ(dev.Psql(cut_db, "SELECT count(*) FROM _freshet.journal WHERE kind <> 'validate'"),
+            "0");
+  // A rerun into it restores everything, valid.
+  RunResult rerun = Freshet({"snapshot", "restore", snapshot, "--to", dev.Url(cut_db), "--verify"});
+  ASSERT_EQ(rerun.exit_code, 0) << rerun.err;
+  EXPECT_EQ(dev.Psql(cut_db, constraints), cut_before);
+  EXPECT_THAT(InvalidConstraintsAndIndexes(dev, cut_db), ::testing::IsEmpty());
+  EXPECT_EQ(dev.Psql(cut_db, "SELECT count(*) FROM _freshet.journal"), "0");
+}
 
 }  // namespace
 }  // namespace freshet::testing

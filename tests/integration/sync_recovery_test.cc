@@ -38,20 +38,20 @@ class SyncRecovery : public ::testing::Test {
     // audit_log) last, which leaves no window after it. A table being loaded
     // is locked, so a probe of it waits for that table's commit.
     std::string any_loaded;
-    for (const char* table :
-         {"auth.users", "public.organizations", "public.companies", "public.profiles",
-          "public.contacts", "public.deals", "public.activities", "public.meetings",
-          "public.meeting_action_items", "public.tasks", "public.next_action_suggestions",
-          "public.audit_log"})
-      any_loaded += std::string(any_loaded.empty() ? "" : " OR ") + "EXISTS (SELECT 1 FROM " +
-                    table + ")";
+    for (const char* table : {"auth.users", "public.organizations", "public.companies",
+                              "public.profiles", "public.contacts", "public.deals",
+                              "public.activities", "public.meetings", "public.meeting_action_items",
+                              "public.tasks", "public.next_action_suggestions", "public.audit_log"})
+      any_loaded +=
+          std::string(any_loaded.empty() ? "" : " OR ") + "EXISTS (SELECT 1 FROM " + table + ")";
     bool mid_load = false;
     for (int i = 0; i < 600 && !mid_load; ++i) {
       std::this_thread::sleep_for(std::chrono::milliseconds(25));
       mid_load = DevSql("SELECT to_regclass('_freshet.journal') IS NOT NULL") == "t" &&
-                 DevSql("SELECT EXISTS (SELECT 1 FROM _freshet.journal WHERE kind = "
-                        "'foreign_key') AND (" +
-                        any_loaded + ")") == "t";
+                 DevSql(
+                     "SELECT EXISTS (SELECT 1 FROM _freshet.journal WHERE kind = "
+                     "'foreign_key') AND (" +
+                     any_loaded + ")") == "t";
     }
     ASSERT_TRUE(mid_load) << sync.Stderr();
     sync.Signal(SIGKILL);

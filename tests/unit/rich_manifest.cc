@@ -50,7 +50,7 @@ Catalog RichCatalog() {
   accounts.heap_bytes = kMaxSigned;
   accounts.owned_by_current_user = true;
   accounts.column_sequences = {{"id", Name("public", "accounts_id_seq")},
-                              {"legacy_id", Name("public", "accounts_legacy_id_seq")}};
+                               {"legacy_id", Name("public", "accounts_legacy_id_seq")}};
   accounts.user_triggers = {{"audit", 'O'}, {"replica_only", 'R'}, {"disabled", 'D'}};
   catalog.tables.push_back(accounts);
 
