@@ -222,6 +222,33 @@ void VerifyTarget(TargetRun& run, int jobs, std::stop_token stop) {
                             run.report->target, fmt::join(mismatched, ", ")));
 }
 
+// After a failed load: the target's journal puts back what was set aside;
+// what it cannot is left for `repair`. If the failure cut the control
+// connection (and the run's lock with it), over a new one, locked again.
+void PutBackAfterFailure(TargetRun& run, int jobs) {
+  try {
+    bool alive = true;
+    try {
+      run.control->Exec("SELECT 1");
+    } catch (const Error&) {
+      alive = false;
+    }
+    if (!alive) {
+      run.journal.reset();
+      run.control.emplace(OpenTarget(run.endpoint.url));
+      LockTarget(*run.control);
+      run.journal = std::make_unique<Journal>(*run.control, NewRunId());
+    }
+    RecordRestore(run.journal->Restore(run.endpoint.url, jobs), *run.report);
+  } catch (const Error& error) {
+    spdlog::error("could not restore {} after the failure ({}); run `freshet repair`",
+                  run.report->target, error.what());
+  }
+  run.report->warnings.push_back(
+      "the target's restored tables were truncated and are only partly loaded: rerun the "
+      "restore");
+}
+
 // After the run: each failed target's report says why; one Error sums up.
 void ThrowIfTargetsFailed(std::vector<TargetRun>& runs) {
   std::vector<std::string> failed;
@@ -494,17 +521,7 @@ void RunRestore(const RestoreOptions& options, std::vector<RunReport>& reports,
     progress->Stop();
   } catch (...) {
     progress->Stop();
-    for (auto& run : runs) {
-      try {
-        RecordRestore(run.journal->Restore(run.endpoint.url, options.jobs), *run.report);
-      } catch (const Error& error) {
-        spdlog::error("could not restore {} after the failure ({}); run `freshet repair`",
-                      run.report->target, error.what());
-      }
-      run.report->warnings.push_back(
-          "the target's restored tables were truncated and are only partly loaded: rerun the "
-          "restore");
-    }
+    for (auto& run : runs) PutBackAfterFailure(run, options.jobs);
     throw;
   }
 
@@ -519,21 +536,7 @@ void RunRestore(const RestoreOptions& options, std::vector<RunReport>& reports,
   for (const auto& sequence : manifest.sequences) sequences[sequence.name] = sequence.last_value;
   for (auto& run : runs) {
     if (run.failure) {
-      try {
-        // Over a new control connection: the failure may have been the
-        // connections being cut, the run's lock with them.
-        run.journal.reset();
-        run.control.emplace(OpenTarget(run.endpoint.url));
-        LockTarget(*run.control);
-        run.journal = std::make_unique<Journal>(*run.control, NewRunId());
-        RecordRestore(run.journal->Restore(run.endpoint.url, options.jobs), *run.report);
-      } catch (const Error& error) {
-        spdlog::error("could not restore {} after the failure ({}); run `freshet repair`",
-                      run.report->target, error.what());
-      }
-      run.report->warnings.push_back(
-          "the target's restored tables were truncated and are only partly loaded: rerun the "
-          "restore");
+      PutBackAfterFailure(run, options.jobs);
     } else {
       try {
         RestoreOutcome restored = run.rebuild->Outcome(outcomes);
