@@ -427,7 +427,7 @@ TEST(SnapshotTargetCutOff, OtherTargetIsRestoredAndTheCutOneGetsItsConstraintsBa
   BackgroundProcess restore = StartCommand(
       {FreshetBinary(), "snapshot", "restore", snapshot, "--to", dev.Url(cut_db), "--to",
        prod.Url(staging_db), "--targets", "together", "--jobs", "1", "--verify"},
-      {{"FRESHET_TEST_UNIT_DELAY_MS", "500"}});
+      {{"FRESHET_TEST_UNIT_DELAY_MS", "3000"}});
   bool loading = false;
   for (int i = 0; i < 1000 && !loading; ++i) {
     std::this_thread::sleep_for(std::chrono::milliseconds(20));
