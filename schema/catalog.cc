@@ -5,6 +5,7 @@
 #include <unordered_map>
 
 #include "copy/connection.h"
+#include "schema/type_graph.h"
 #include "schema_sql.h"
 
 namespace freshet {
@@ -21,6 +22,17 @@ const Table* Catalog::Find(const QualifiedName& name) const {
   return nullptr;
 }
 
+const TypeInfo* Catalog::FindType(const std::string& name) const {
+  auto it = types.find(name);
+  return it == types.end() ? nullptr : &it->second;
+}
+
+const OtherRelation* Catalog::FindOther(const QualifiedName& name) const {
+  for (const auto& relation : other_relations)
+    if (relation.name == name) return &relation;
+  return nullptr;
+}
+
 namespace {
 
 QualifiedName NameAt(const Result& result, int row, int schema_column) {
@@ -31,6 +43,7 @@ void ReadIdentity(Connection& connection, Catalog& catalog) {
   Result identity = connection.Exec(sql::kServerIdentity);
   catalog.database = identity.Get(0, 0);
   catalog.server_version = static_cast<int>(identity.GetInt(0, 1));
+  catalog.bypasses_row_security = !identity.IsNull(0, 3) && identity.GetBool(0, 3);
   if (identity.GetBool(0, 2)) {
     Result control =
         connection.Exec("SELECT system_identifier::text FROM pg_catalog.pg_control_system()");
@@ -84,6 +97,40 @@ void ReadPartitionIndexes(Connection& connection, Catalog& catalog) {
   }
 }
 
+void ReadTypes(Connection& connection, Catalog& catalog) {
+  Result rows = connection.Exec(sql::kTypes);
+  for (int row = 0; row < rows.Rows(); ++row) {
+    TypeInfo type;
+    type.name = rows.Get(row, 0);
+    type.kind = rows.Text(row, 1).empty() ? 'b' : rows.Text(row, 1).front();
+    type.element = rows.GetOptional(row, 2).value_or("");
+    type.domain_base = rows.GetOptional(row, 3).value_or("");
+    type.domain_base_id = rows.GetOptional(row, 4).value_or("");
+    type.range_subtype = rows.GetOptional(row, 5).value_or("");
+    type.built_in = rows.GetBool(row, 6);
+    type.binary_io = rows.GetBool(row, 7);
+    type.names_objects = rows.GetBool(row, 8);
+    type.enum_labels = rows.GetTextArray(row, 9);
+    std::vector<std::string> names = rows.GetTextArray(row, 10);
+    std::vector<std::string> types = rows.GetTextArray(row, 11);
+    for (size_t i = 0; i < names.size() && i < types.size(); ++i)
+      type.attributes.push_back({names[i], types[i]});
+    type.domain_not_null = rows.GetBool(row, 12);
+    std::vector<std::string> checks = rows.GetTextArray(row, 13);
+    std::vector<std::string> check_names = rows.GetTextArray(row, 14);
+    for (size_t i = 0; i < checks.size() && i < check_names.size(); ++i)
+      type.domain_checks.push_back({check_names[i], checks[i], true});
+    std::string key = type.name;
+    catalog.types.emplace(std::move(key), std::move(type));
+  }
+}
+
+void ReadOtherRelations(Connection& connection, Catalog& catalog) {
+  Result rows = connection.Exec(sql::kOtherRelations);
+  for (int row = 0; row < rows.Rows(); ++row)
+    catalog.other_relations.push_back({NameAt(rows, row, 0), rows.Text(row, 2).front()});
+}
+
 Catalog ReadCatalogQualified(Connection& connection) {
   Catalog catalog;
   ReadIdentity(connection, catalog);
@@ -102,6 +149,9 @@ Catalog ReadCatalogQualified(Connection& connection) {
     table.bytes = tables.GetInt(row, 7);
     table.heap_bytes = tables.GetInt(row, 8);
     table.owned_by_current_user = tables.GetBool(row, 9);
+    table.row_security = tables.GetBool(row, 10);
+    table.force_row_security = tables.GetBool(row, 11);
+    table.partition_constraint = tables.GetOptional(row, 12).value_or("");
     by_oid[oid] = catalog.tables.size();
     catalog.tables.push_back(std::move(table));
   }
@@ -134,6 +184,7 @@ Catalog ReadCatalogQualified(Connection& connection) {
     parent->has_inheritance_children = true;
   }
 
+  ReadTypes(connection, catalog);
   Result columns = connection.Exec(sql::kColumns);
   for (int row = 0; row < columns.Rows(); ++row) {
     Table* table = find(columns.GetInt(row, 0));
@@ -147,8 +198,16 @@ Catalog ReadCatalogQualified(Connection& connection) {
     std::string_view identity = columns.Text(row, 6);
     column.identity = identity.empty() ? 0 : identity.front();
     column.binary_portable = !columns.IsNull(row, 7) && columns.GetBool(row, 7);
+    column.type_id = columns.Get(row, 8);
+    column.binary_obstacle = BinaryObstacle(catalog, column.type_id);
+    if (!column.binary_obstacle.empty()) column.binary_portable = false;
     table->columns.push_back(std::move(column));
   }
+
+  Result checks = connection.Exec(sql::kChecks);
+  for (int row = 0; row < checks.Rows(); ++row)
+    if (Table* table = find(checks.GetInt(row, 0)))
+      table->checks.push_back({checks.Get(row, 1), checks.Get(row, 2), checks.GetBool(row, 3)});
 
   Result keys = connection.Exec(sql::kPrimaryKeys);
   for (int row = 0; row < keys.Rows(); ++row)
@@ -165,6 +224,8 @@ Catalog ReadCatalogQualified(Connection& connection) {
     fk.deferrable = foreign_keys.GetBool(row, 7);
     fk.validated = foreign_keys.GetBool(row, 8);
     fk.definition = foreign_keys.Get(row, 9);
+    fk.referenced_columns = foreign_keys.GetTextArray(row, 10);
+    fk.match_full = foreign_keys.GetBool(row, 11);
     catalog.foreign_keys.push_back(std::move(fk));
   }
 
@@ -183,6 +244,10 @@ Catalog ReadCatalogQualified(Connection& connection) {
     index.clustered = indexes.GetBool(row, 8);
     index.valid = indexes.GetBool(row, 9);
     index.bytes = indexes.GetInt(row, 10);
+    index.unique = indexes.GetBool(row, 11);
+    index.keys = indexes.GetTextArray(row, 12);
+    index.predicate = indexes.GetOptional(row, 13).value_or("");
+    index.nulls_not_distinct = indexes.GetBool(row, 14);
     catalog.indexes.push_back(std::move(index));
   }
   if (catalog.server_version >= 120000) ReadPartitionIndexes(connection, catalog);
@@ -200,6 +265,7 @@ Catalog ReadCatalogQualified(Connection& connection) {
       table->user_triggers.push_back(
           {triggers.Get(row, 1), enabled.empty() ? 'O' : enabled.front()});
   }
+  ReadOtherRelations(connection, catalog);
   return catalog;
 }
 

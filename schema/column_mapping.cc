@@ -4,6 +4,8 @@
 #include <unordered_map>
 #include <vector>
 
+#include "schema/type_graph.h"
+
 namespace freshet {
 namespace {
 
@@ -21,6 +23,13 @@ std::string BinaryObstacle(const Column& source, const Column& target) {
   if (source.type != target.type) {
     return source.name + ": " + source.type + " on source, " + target.type + " on target";
   }
+  for (const Column* column : {&target, &source})
+    if (!column->binary_obstacle.empty()) return source.name + ": " + column->binary_obstacle;
+  // Catalogs recorded without types (older snapshot manifests) still know
+  // the reg* types by name: their binary form is an OID.
+  if (IsObjectNameTypeText(source.type))
+    return source.name + ": type " + source.type +
+           " names objects by OID, which differ between servers";
   if (!source.binary_portable || !target.binary_portable) {
     return source.name + ": type " + source.type + " is not binary-portable";
   }
@@ -54,6 +63,7 @@ ColumnMapping MapColumns(const Table& source, const Table& target) {
     }
     if (column.generated) continue;  // computed by the target, never written
     mapping.columns.push_back(column.name);
+    if (found->second->generated) mapping.read_with_select = true;
     std::string obstacle = BinaryObstacle(*found->second, column);
     if (!obstacle.empty()) obstacles.push_back(std::move(obstacle));
   }

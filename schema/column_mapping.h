@@ -22,6 +22,9 @@ struct ColumnMapping {
   // numeric on target" or "location: type geography is not binary-portable";
   // empty for binary.
   std::string format_reason;
+  // A copied column is generated on the source: COPY table (columns) TO
+  // refuses generated columns, so the source is read with COPY (SELECT ...).
+  bool read_with_select = false;
   std::vector<std::string> source_only;  // not on the target: dropped
   std::vector<std::string> target_only;  // not on the source: default or NULL
   // Plan errors, each a full sentence naming table and column, e.g. the

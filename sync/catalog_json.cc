@@ -34,10 +34,41 @@ ordered_json OptionalNameJson(const std::optional<QualifiedName>& name) {
 
 std::string CharJson(char value) { return value == 0 ? std::string() : std::string(1, value); }
 
+ordered_json ChecksJson(const std::vector<CheckConstraint>& checks) {
+  ordered_json out = ordered_json::array();
+  for (const CheckConstraint& check : checks)
+    out.push_back(
+        {{"name", check.name}, {"expression", check.expression}, {"validated", check.validated}});
+  return out;
+}
+
+ordered_json TypeJson(const TypeInfo& type) {
+  ordered_json attributes = ordered_json::array();
+  for (const auto& [name, attribute_type] : type.attributes)
+    attributes.push_back({{"name", name}, {"type", attribute_type}});
+  return {
+      {"name", type.name},
+      {"kind", CharJson(type.kind)},
+      {"element", type.element},
+      {"domain_base", type.domain_base},
+      {"domain_base_id", type.domain_base_id},
+      {"range_subtype", type.range_subtype},
+      {"built_in", type.built_in},
+      {"binary_io", type.binary_io},
+      {"names_objects", type.names_objects},
+      {"enum_labels", type.enum_labels},
+      {"attributes", attributes},
+      {"domain_not_null", type.domain_not_null},
+      {"domain_checks", ChecksJson(type.domain_checks)},
+  };
+}
+
 ordered_json ColumnJson(const Column& column) {
   return {
       {"name", column.name},
       {"type", column.type},
+      {"type_id", column.type_id},
+      {"binary_obstacle", column.binary_obstacle},
       {"binary_portable", column.binary_portable},
       {"not_null", column.not_null},
       {"default_expr",
@@ -73,6 +104,10 @@ ordered_json TableJson(const Table& table) {
       {"owned_by_current_user", table.owned_by_current_user},
       {"owned_sequences", owned_sequences},
       {"user_triggers", triggers},
+      {"row_security", table.row_security},
+      {"force_row_security", table.force_row_security},
+      {"partition_constraint", table.partition_constraint},
+      {"checks", ChecksJson(table.checks)},
   };
 }
 
@@ -86,6 +121,8 @@ ordered_json ForeignKeyJson(const ForeignKey& key) {
       {"deferrable", key.deferrable},
       {"validated", key.validated},
       {"definition", key.definition},
+      {"referenced_columns", key.referenced_columns},
+      {"match_full", key.match_full},
   };
 }
 
@@ -115,6 +152,10 @@ ordered_json IndexJson(const Index& index) {
       {"valid", index.valid},
       {"bytes", index.bytes},
       {"partitions", partitions},
+      {"unique", index.unique},
+      {"keys", index.keys},
+      {"predicate", index.predicate},
+      {"nulls_not_distinct", index.nulls_not_distinct},
   };
 }
 
@@ -129,10 +170,52 @@ std::vector<QualifiedName> NamesFrom(const JsonNode& array) {
   return names;
 }
 
+// Fields added after format version 1 was first written: absent in older
+// manifests, where they keep their defaults.
+std::string StringOr(const JsonNode& object, const char* key, std::string fallback = {}) {
+  return object.Has(key) ? object.Field(key).String() : fallback;
+}
+bool BoolOr(const JsonNode& object, const char* key, bool fallback) {
+  return object.Has(key) ? object.Field(key).Bool() : fallback;
+}
+std::vector<std::string> StringsOr(const JsonNode& object, const char* key) {
+  return object.Has(key) ? object.Field(key).Strings() : std::vector<std::string>{};
+}
+
+std::vector<CheckConstraint> ChecksFrom(const JsonNode& object, const char* key) {
+  std::vector<CheckConstraint> checks;
+  if (!object.Has(key)) return checks;
+  for (const JsonNode& check : object.Field(key).Elements())
+    checks.push_back({check.Field("name").String(), check.Field("expression").String(),
+                      check.Field("validated").Bool()});
+  return checks;
+}
+
+TypeInfo TypeFrom(const JsonNode& object) {
+  TypeInfo type;
+  type.name = object.Field("name").String();
+  type.kind = object.Field("kind").Char();
+  type.element = object.Field("element").String();
+  type.domain_base = object.Field("domain_base").String();
+  type.domain_base_id = object.Field("domain_base_id").String();
+  type.range_subtype = object.Field("range_subtype").String();
+  type.built_in = object.Field("built_in").Bool();
+  type.binary_io = object.Field("binary_io").Bool();
+  type.names_objects = object.Field("names_objects").Bool();
+  type.enum_labels = object.Field("enum_labels").Strings();
+  for (const JsonNode& attribute : object.Field("attributes").Elements())
+    type.attributes.push_back({attribute.Field("name").String(), attribute.Field("type").String()});
+  type.domain_not_null = object.Field("domain_not_null").Bool();
+  type.domain_checks = ChecksFrom(object, "domain_checks");
+  return type;
+}
+
 Column ColumnFrom(const JsonNode& object) {
   Column column;
   column.name = object.Field("name").String();
   column.type = object.Field("type").String();
+  column.type_id = StringOr(object, "type_id");
+  column.binary_obstacle = StringOr(object, "binary_obstacle");
   column.binary_portable = object.Field("binary_portable").Bool();
   column.not_null = object.Field("not_null").Bool();
   JsonNode default_expr = object.Field("default_expr");
@@ -171,6 +254,10 @@ Table TableFrom(const JsonNode& object) {
   for (const JsonNode& trigger : object.Field("user_triggers").Elements())
     table.user_triggers.push_back(
         Trigger{trigger.Field("name").String(), trigger.Field("enabled").Char()});
+  table.row_security = BoolOr(object, "row_security", false);
+  table.force_row_security = BoolOr(object, "force_row_security", false);
+  table.partition_constraint = StringOr(object, "partition_constraint");
+  table.checks = ChecksFrom(object, "checks");
   return table;
 }
 
@@ -184,6 +271,8 @@ ForeignKey ForeignKeyFrom(const JsonNode& object) {
   key.deferrable = object.Field("deferrable").Bool();
   key.validated = object.Field("validated").Bool();
   key.definition = object.Field("definition").String();
+  key.referenced_columns = StringsOr(object, "referenced_columns");
+  key.match_full = BoolOr(object, "match_full", false);
   return key;
 }
 
@@ -211,6 +300,11 @@ Index IndexFrom(const JsonNode& object) {
   index.bytes = object.Field("bytes").Integer();
   for (const JsonNode& partition : object.Field("partitions").Elements())
     index.partitions.push_back(PartitionIndexFrom(partition));
+  index.unique =
+      BoolOr(object, "unique", index.constraint_type == 'p' || index.constraint_type == 'u');
+  index.keys = StringsOr(object, "keys");
+  index.predicate = StringOr(object, "predicate");
+  index.nulls_not_distinct = BoolOr(object, "nulls_not_distinct", false);
   return index;
 }
 
@@ -233,6 +327,12 @@ ordered_json CatalogToJson(const Catalog& catalog) {
   for (const ForeignKey& key : catalog.foreign_keys) foreign_keys.push_back(ForeignKeyJson(key));
   ordered_json indexes = ordered_json::array();
   for (const Index& index : catalog.indexes) indexes.push_back(IndexJson(index));
+  ordered_json types = ordered_json::array();
+  for (const auto& [name, type] : catalog.types) types.push_back(TypeJson(type));
+  ordered_json others = ordered_json::array();
+  for (const OtherRelation& other : catalog.other_relations)
+    others.push_back(
+        {{"schema", other.name.schema}, {"name", other.name.name}, {"kind", CharJson(other.kind)}});
   return {
       // A string: JSON readers other than nlohmann's often hold numbers as
       // doubles, which cannot carry every uint64.
@@ -242,6 +342,9 @@ ordered_json CatalogToJson(const Catalog& catalog) {
       {"tables", tables},
       {"foreign_keys", foreign_keys},
       {"indexes", indexes},
+      {"types", types},
+      {"other_relations", others},
+      {"bypasses_row_security", catalog.bypasses_row_security},
   };
 }
 
@@ -256,6 +359,16 @@ Catalog CatalogFrom(const JsonNode& object) {
     catalog.foreign_keys.push_back(ForeignKeyFrom(key));
   for (const JsonNode& index : object.Field("indexes").Elements())
     catalog.indexes.push_back(IndexFrom(index));
+  if (object.Has("types"))
+    for (const JsonNode& node : object.Field("types").Elements()) {
+      TypeInfo type = TypeFrom(node);
+      std::string key = type.name;
+      catalog.types.emplace(std::move(key), std::move(type));
+    }
+  if (object.Has("other_relations"))
+    for (const JsonNode& node : object.Field("other_relations").Elements())
+      catalog.other_relations.push_back({NameFrom(node), node.Field("kind").Char()});
+  catalog.bypasses_row_security = BoolOr(object, "bypasses_row_security", false);
   return catalog;
 }
 

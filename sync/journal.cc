@@ -51,6 +51,7 @@ std::vector<PartitionIndex> ParsePartitionIndexes(const std::string& text) {
 }  // namespace
 
 std::string JournalEntry::Describe() const {
+  if (kind == "row_security") return fmt::format("FORCE ROW LEVEL SECURITY on {}", table.Display());
   return fmt::format("{} {} on {}", kind == "index" || kind == "trigger" ? kind : "foreign key",
                      object, table.Display());
 }
@@ -60,8 +61,9 @@ void Journal::Ensure() {
     bool current =
         target_
             .Exec(
-                "SELECT EXISTS (SELECT 1 FROM pg_catalog.pg_attribute WHERE attrelid "
-                "= '_freshet.journal'::pg_catalog.regclass AND attname = 'partition_indexes')")
+                "SELECT EXISTS (SELECT 1 FROM pg_catalog.pg_constraint WHERE conrelid "
+                "= '_freshet.journal'::pg_catalog.regclass AND conname = 'journal_kind_check' "
+                "AND pg_catalog.pg_get_constraintdef(oid) LIKE '%row_security%')")
             .GetBool(0, 0);
     if (!current) target_.Exec(sql::kJournalUpgrade);
     return;
@@ -101,6 +103,14 @@ void Journal::DisableTrigger(const TriggerToDisable& trigger) {
        std::string(1, trigger.enabled)});
   target_.Exec(fmt::format("ALTER TABLE {} DISABLE TRIGGER {}", trigger.table.Quoted(),
                            QuoteIdent(trigger.name)));
+}
+
+void Journal::LiftForceRowSecurity(const QualifiedName& table) {
+  target_.Exec(
+      "INSERT INTO _freshet.journal (run_id, kind, table_schema, table_name, object_name) "
+      "VALUES ($1, 'row_security', $2, $3, 'force')",
+      {run_id_, table.schema, table.name});
+  target_.Exec(fmt::format("ALTER TABLE {} NO FORCE ROW LEVEL SECURITY", table.Quoted()));
 }
 
 void Journal::DropIndex(const DeferredIndex& index) {

@@ -20,7 +20,7 @@ namespace freshet {
 // One journal row: something a run set aside and how to put it back.
 struct JournalEntry {
   int64_t id = 0;
-  std::string kind;  // foreign_key, trigger, index, validate
+  std::string kind;  // foreign_key, trigger, index, validate, row_security
   QualifiedName table;
   std::string object;      // constraint, trigger or index name
   std::string definition;  // foreign_key: pg_get_constraintdef; index: pg_get_indexdef
@@ -55,6 +55,9 @@ class Journal {
   void DropConstraint(const DeferredConstraint& constraint);
   // In the caller's open transaction: records, then disables the trigger.
   void DisableTrigger(const TriggerToDisable& trigger);
+  // In the caller's open transaction: records, then lifts FORCE ROW LEVEL
+  // SECURITY (restored after the table's load).
+  void LiftForceRowSecurity(const QualifiedName& table);
   // In the caller's open transaction: records, then drops the index (or the
   // constraint it backs).
   void DropIndex(const DeferredIndex& index);

@@ -39,6 +39,12 @@ class JsonNode {
     return JsonNode(*member, std::move(path), *origin_);
   }
 
+  // Whether the object has member `key` (for fields later versions added).
+  bool Has(const char* key) const {
+    if (!value_->is_object()) Fail(Expected("an object"));
+    return value_->contains(key);
+  }
+
   std::vector<JsonNode> Elements() const {
     if (!value_->is_array()) Fail(Expected("an array"));
     std::vector<JsonNode> elements;

@@ -31,11 +31,11 @@ std::string CopyOutSql(const PlannedTable& table, const CopyUnit& unit) {
     return fmt::format("COPY (SELECT {} FROM ONLY {} WHERE {}) TO STDOUT {}", columns,
                        unit.source.Quoted(), where, FormatOption(table));
   }
-  if (unit.source_only)  // COPY table TO reads that table alone, like ONLY.
+  if (unit.source_only && !table.mapping.read_with_select)  // reads that table alone, like ONLY
     return fmt::format("COPY {}{} TO STDOUT {}", unit.source.Quoted(), ColumnList(table),
                        FormatOption(table));
-  return fmt::format("COPY (SELECT {} FROM {}) TO STDOUT {}", columns, unit.source.Quoted(),
-                     FormatOption(table));
+  return fmt::format("COPY (SELECT {} FROM {}{}) TO STDOUT {}", columns,
+                     unit.source_only ? "ONLY " : "", unit.source.Quoted(), FormatOption(table));
 }
 
 std::string CopyInSql(const PlannedTable& table, const CopyUnit& unit) {

@@ -9,6 +9,7 @@
 
 #include "schema/fk_graph.h"
 #include "schema/patterns.h"
+#include "schema/type_graph.h"
 
 namespace freshet {
 
@@ -19,6 +20,18 @@ const PlannedTable* Plan::Find(const QualifiedName& name) const {
 }
 
 namespace {
+
+const char* RelationKindText(char kind) {
+  switch (kind) {
+    case 'v':
+      return "view";
+    case 'm':
+      return "materialized view";
+    case 'f':
+      return "foreign table";
+  }
+  return "relation that is not a table";
+}
 
 // Every partition under `root` (all levels), in catalog order.
 std::vector<const Table*> PartitionsOf(const Catalog& catalog, const QualifiedName& root) {
@@ -276,6 +289,132 @@ void SplitLargeUnits(const Catalog& source, const PlanOptions& options, Plan& pl
   }
 }
 
+// COPY (binary and text) assigns a composite's attributes by position: a
+// type whose attributes differ between the sides would put values in the
+// wrong attribute, silently. Refused, naming the type.
+void CheckCompositeTypes(const Catalog& source, const Catalog& target, const Table& src,
+                         const Table& dst, Plan& plan) {
+  for (const auto& name : plan.tables.back().mapping.columns) {
+    const Column* s = src.FindColumn(name);
+    const Column* t = dst.FindColumn(name);
+    if (!s || !t || s->type_id.empty() || t->type_id.empty()) continue;
+    std::string difference = CompositeDifference(source, s->type_id, target, t->type_id);
+    if (!difference.empty())
+      plan.errors.push_back(fmt::format(
+          "column {} of {}: {}: give the type the same attributes in the same order on both "
+          "sides (a migration), or exclude the table",
+          QuoteIdent(name), dst.name.Display(), difference));
+  }
+}
+
+// Verification compares each row's text on both sides. Equal values of
+// different types can print differently (timestamp into timestamptz,
+// numeric(10,2) into numeric(12,4)): the source's value is cast to the
+// target's type when that is a built-in type (or a domain over one). A
+// composite whose attributes differ is compared attribute by attribute, by
+// name, in the target's order.
+void PlanVerification(const Catalog& source, const Catalog& target, const Table& src,
+                      const Table& dst, PlannedTable& planned) {
+  for (const auto& name : planned.mapping.columns) {
+    std::string quoted = QuoteIdent(name);
+    const Column* s = src.FindColumn(name);
+    const Column* t = dst.FindColumn(name);
+    std::string from = quoted, to = quoted;
+    if (s && t && !t->type_id.empty() &&
+        !CompositeDifference(source, s->type_id, target, t->type_id).empty()) {
+      const TypeInfo* composite = target.FindType(Resolve(target, t->type_id).base);
+      const TypeInfo* source_composite = source.FindType(Resolve(source, s->type_id).base);
+      if (composite && source_composite && !Resolve(target, t->type_id).array) {
+        std::vector<std::string> from_parts, to_parts;
+        for (const auto& [attribute, type] : composite->attributes) {
+          bool on_source = false;
+          for (const auto& other : source_composite->attributes)
+            on_source |= other.first == attribute;
+          std::string field = "(" + quoted + ")." + QuoteIdent(attribute);
+          to_parts.push_back(field);
+          from_parts.push_back(on_source ? field : "NULL");
+        }
+        from = "ROW(" + fmt::format("{}", fmt::join(from_parts, ", ")) + ")";
+        to = "ROW(" + fmt::format("{}", fmt::join(to_parts, ", ")) + ")";
+      }
+    } else if (s && t && s->type != t->type) {
+      const TypeInfo* type = target.FindType(t->type_id);
+      if (type && type->kind == 'd') {
+        const TypeInfo* base = target.FindType(Resolve(target, t->type_id).base);
+        if (base && base->built_in && !Resolve(target, t->type_id).array &&
+            type->domain_base_id == base->name)
+          from = quoted + "::" + type->domain_base;
+      } else if (type && type->built_in) {
+        from = quoted + "::" + t->type;
+      }
+    }
+    planned.verify_source.push_back(from);
+    planned.verify_target.push_back(to);
+  }
+}
+
+// COPY FROM refuses a table whose row-level security applies to the role
+// ("COPY FROM not supported with row-level security"): FORCE on a table the
+// role owns is lifted for the load (journaled, like a trigger); RLS on a
+// table it does not own, for a role without BYPASSRLS, cannot be loaded.
+void PlanRowSecurity(const Catalog& target, Plan& plan) {
+  if (target.bypasses_row_security) return;
+  for (auto& planned : plan.tables) {
+    std::set<QualifiedName> written;
+    for (const auto& unit : planned.units) written.insert(unit.target);
+    for (const auto& name : written) {
+      const Table* table = target.Find(name);
+      if (!table || !table->row_security) continue;
+      if (!table->owned_by_current_user) {
+        plan.errors.push_back(fmt::format(
+            "target table {} has row-level security enabled and the connecting role neither owns "
+            "it nor has BYPASSRLS, so COPY cannot load it: connect as its owner or a role with "
+            "BYPASSRLS, or exclude the table",
+            name.Display()));
+      } else if (table->force_row_security) {
+        planned.force_row_security.push_back(name);
+      }
+    }
+  }
+}
+
+// Under the ordered strategy foreign keys are checked while rows stream. A
+// self-referencing key on a table loaded by several streams (ctid ranges,
+// partitions), each committing alone, would see a row whose parent is in
+// another stream not yet committed: the key is set aside for the load
+// (journaled, re-added and validated after it) when the role owns the table,
+// else the table is loaded as one stream.
+void GuardSelfReferences(const Catalog& target, Plan& plan) {
+  if (plan.strategy != LoadStrategy::kOrdered) return;
+  for (auto& planned : plan.tables) {
+    if (planned.units.size() < 2) continue;
+    std::set<QualifiedName> relations{planned.name};
+    for (const Table* part : PartitionsOf(target, planned.name)) relations.insert(part->name);
+    for (const auto& fk : target.foreign_keys) {
+      if (!relations.count(fk.table) || !relations.count(fk.referenced)) continue;
+      bool deferred = false;
+      for (const auto& d : plan.deferred) deferred |= d.table == fk.table && d.name == fk.name;
+      if (deferred) continue;
+      const Table* dst = target.Find(fk.table);
+      if (dst && dst->owned_by_current_user) {
+        plan.deferred.push_back({fk.table, fk.name, fk.definition, fk.validated,
+                                 DeferReason::kSelfReference, fk.referenced});
+        continue;
+      }
+      CopyUnit whole = planned.units.front();
+      whole.source = planned.name;
+      whole.source_only = !planned.source_partitioned;
+      whole.target = planned.name;
+      whole.blocks.reset();
+      whole.estimated_rows = planned.estimated_rows;
+      whole.estimated_bytes = planned.estimated_bytes;
+      planned.units = {whole};
+      planned.route += ", one stream (self-referencing foreign key " + fk.name + ")";
+      break;
+    }
+  }
+}
+
 // A pattern that matches no table is almost always a typo: say so rather than
 // silently syncing something else.
 void CheckPatternsMatch(const Catalog& source, const Catalog& target, const PlanOptions& options,
@@ -304,7 +443,12 @@ Plan BuildPlan(const Catalog& source, const Catalog& target, const PlanOptions& 
     if (dst.IsPartition() || !selection.Selected(dst.name)) continue;
     const Table* src = source.Find(dst.name);
     if (!src) {
-      plan.target_only_tables.push_back(dst.name);
+      if (const OtherRelation* other = source.FindOther(dst.name))
+        plan.warnings.push_back(
+            fmt::format("{} is a table on the target but a {} on the source: not copied",
+                        dst.name.Display(), RelationKindText(other->kind)));
+      else
+        plan.target_only_tables.push_back(dst.name);
       continue;
     }
     PlannedTable planned;
@@ -320,23 +464,33 @@ Plan BuildPlan(const Catalog& source, const Catalog& target, const PlanOptions& 
     }
     PlanTriggers(target, dst, planned);
     PlanSequences(*src, dst, planned);
+    PlanVerification(source, target, *src, dst, planned);
     plan.tables.push_back(std::move(planned));
+    CheckCompositeTypes(source, target, *src, dst, plan);
   }
   PlanSharedSequences(target, plan);
   for (const auto& src : source.tables) {
     if (src.IsPartition() || !selection.Selected(src.name)) continue;
-    if (!target.Find(src.name)) plan.source_only_tables.push_back(src.name);
+    if (target.Find(src.name)) continue;
+    if (const OtherRelation* other = target.FindOther(src.name))
+      plan.warnings.push_back(
+          fmt::format("{} is a table on the source but a {} on the target: not copied",
+                      src.name.Display(), RelationKindText(other->kind)));
+    else
+      plan.source_only_tables.push_back(src.name);
   }
   ChooseStrategy(target, options, plan);
   PlanForeignKeys(target, options, plan);
   if (plan.strategy == LoadStrategy::kBulk) PlanIndexes(target, plan);
   CheckPatternsMatch(source, target, options, plan);
   SplitLargeUnits(source, options, plan);
+  GuardSelfReferences(target, plan);
+  PlanRowSecurity(target, plan);
 
   // Setting triggers and constraints aside is DDL: it needs the table's owner.
   for (const auto& planned : plan.tables) {
     const Table* dst = target.Find(planned.name);
-    bool needs_ddl = !planned.triggers.empty();
+    bool needs_ddl = !planned.triggers.empty() || !planned.force_row_security.empty();
     for (const auto& deferred : plan.deferred)
       if (deferred.table == planned.name) needs_ddl = true;
     if (needs_ddl && !dst->owned_by_current_user)
@@ -356,6 +510,8 @@ const char* DeferReasonText(DeferReason reason) {
       return "references a table outside the sync";
     case DeferReason::kBulkLoad:
       return "bulk load";
+    case DeferReason::kSelfReference:
+      return "references its own table, loaded by several streams";
   }
   return "";
 }
@@ -388,6 +544,9 @@ std::string DescribePlan(const Plan& plan) {
     for (const auto& trigger : table.triggers)
       out += fmt::format("       trigger {} on {} disabled during the load\n", trigger.name,
                          trigger.table.Display());
+    for (const auto& relation : table.force_row_security)
+      out += fmt::format("       FORCE ROW LEVEL SECURITY on {} lifted during the load\n",
+                         relation.Display());
   }
   if (!plan.deferred.empty()) {
     out += "Deferred constraints (dropped for the load, journaled, re-added after):\n";

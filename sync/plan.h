@@ -75,11 +75,19 @@ struct PlannedTable {
   std::vector<int> prerequisites;  // indexes into Plan::tables, loaded first
   std::vector<SequenceSync> sequences;
   std::vector<TriggerToDisable> triggers;
+  // Relations (this table or its partitions) whose FORCE ROW LEVEL SECURITY
+  // is lifted for the load (COPY FROM refuses tables whose policies apply).
+  std::vector<QualifiedName> force_row_security;
+  // What verification compares, per copied column, on each side: the
+  // column, or an expression that makes equal values read the same (the
+  // source's cast to a wider target type, a composite's attributes by name).
+  std::vector<std::string> verify_source;
+  std::vector<std::string> verify_target;
   int64_t estimated_rows = 0;
   int64_t estimated_bytes = 0;
 };
 
-enum class DeferReason { kCycle, kOutsideSync, kBulkLoad };
+enum class DeferReason { kCycle, kOutsideSync, kBulkLoad, kSelfReference };
 
 // A foreign key dropped before the load and re-added after it.
 struct DeferredConstraint {

@@ -75,21 +75,27 @@ class CancelOnStop {
 RestoreTasks::RestoreTasks(std::vector<JournalEntry> entries, Connection& control, size_t target)
     : entries_(std::move(entries)), target_(target) {
   std::set<QualifiedName> seen;
+  std::vector<QualifiedName> names;
   for (const auto& entry : entries_) {
-    if (!seen.insert(entry.table).second) continue;
+    names.push_back(entry.table);
+    if (entry.referenced) names.push_back(*entry.referenced);
+  }
+  for (const auto& name : names) {
+    if (!seen.insert(name).second) continue;
+    QualifiedName table = name;
     Relation relation;
-    Result kind = control.Exec(sql::kRelationKind, {entry.table.schema, entry.table.name});
+    Result kind = control.Exec(sql::kRelationKind, {table.schema, table.name});
     if (kind.Rows()) relation.kind = kind.Get(0, 0);
     if (relation.kind == "p" && control.ServerVersion() >= 120000) {
       Result leaves = control.Exec(
           "SELECT n.nspname, c.relname FROM pg_catalog.pg_partition_tree($1::pg_catalog.regclass) "
           "t JOIN pg_catalog.pg_class c ON c.oid = t.relid JOIN pg_catalog.pg_namespace n ON "
           "n.oid = c.relnamespace WHERE t.isleaf ORDER BY 1, 2",
-          {entry.table.Quoted()});
+          {table.Quoted()});
       for (int row = 0; row < leaves.Rows(); ++row)
         relation.leaves.push_back({leaves.Get(row, 0), leaves.Get(row, 1)});
     }
-    relations_.push_back({entry.table, std::move(relation)});
+    relations_.push_back({table, std::move(relation)});
   }
 }
 
@@ -205,6 +211,11 @@ void RestoreTasks::AddTo(TaskGraph& graph,
     double weight = std::max(table_weight[entry.table], 1e6) / 2;
     bool per_leaf = entry.kind == "foreign_key" && relation.kind == "p" && entry.validate &&
                     !relation.leaves.empty();
+    // A key that references a partitioned table is added validated: added
+    // NOT VALID and then validated, PostgreSQL 15 leaves the clones it makes
+    // for the referenced partitions marked not validated.
+    bool references_partitioned =
+        entry.validate && entry.referenced && RelationOf(*entry.referenced).kind == "p";
     std::string keep_note = "(kept in the journal for the next run)";
 
     if (entry.kind == "validate") {
@@ -239,13 +250,14 @@ void RestoreTasks::AddTo(TaskGraph& graph,
         add.name = leaf_name;
         add.after = after;
         append(add.after, gated(leaf));
-        add.run = [this, &entry, leaf](WorkerSession& session, std::stop_token) {
+        add.run = [this, &entry, leaf, references_partitioned](WorkerSession& session,
+                                                               std::stop_token) {
           Connection& target = session.Target(target_);
           std::lock_guard turn(ddl_turns_);
           if (!ConstraintExists(target, leaf, entry.object))
-            target.Exec(fmt::format("ALTER TABLE ONLY {} ADD CONSTRAINT {} {} NOT VALID",
-                                    leaf.Quoted(), QuoteIdent(entry.object),
-                                    WithoutNotValid(entry.definition)));
+            target.Exec(fmt::format("ALTER TABLE ONLY {} ADD CONSTRAINT {} {}{}", leaf.Quoted(),
+                                    QuoteIdent(entry.object), WithoutNotValid(entry.definition),
+                                    references_partitioned ? "" : " NOT VALID"));
         };
         size_t add_id = AddStep(graph, std::move(add), e,
                                 fmt::format("could not add {} on partition {} {}", entry.object,
@@ -286,7 +298,7 @@ void RestoreTasks::AddTo(TaskGraph& graph,
     add.name = entry.Describe();
     add.after = after;
     size_t step = steps_.size();
-    bool partitioned = relation.kind == "p";
+    bool partitioned = relation.kind == "p" || references_partitioned;
     add.run = [this, &entry, step, partitioned](WorkerSession& session, std::stop_token) {
       Connection& target = session.Target(target_);
       std::lock_guard turn(ddl_turns_);
@@ -328,7 +340,30 @@ void RestoreTasks::AddTo(TaskGraph& graph,
                         entry.object, entry.table.Display()));
   }
 
-  // 3. Triggers, once their table is loaded and indexed.
+  // 3. FORCE ROW LEVEL SECURITY, once the table is loaded.
+  for (size_t e = 0; e < entries_.size(); ++e) {
+    const JournalEntry& entry = entries_[e];
+    if (entry.kind != "row_security") continue;
+    Task task;
+    task.name = entry.Describe();
+    task.after = gated(entry.table);
+    size_t step = steps_.size();
+    task.run = [this, &entry, step](WorkerSession& session, std::stop_token) {
+      Connection& target = session.Target(target_);
+      InTransaction(target, [&] {
+        if (RelationExists(target, entry.table)) {
+          target.Exec(fmt::format("ALTER TABLE {} FORCE ROW LEVEL SECURITY", entry.table.Quoted()));
+          notes_[step] = entry.Describe() + " restored";
+        }
+        DeleteEntry(target, entry.id);
+      });
+    };
+    AddStep(graph, std::move(task), e,
+            fmt::format("could not restore {} (kept in the journal for the next run)",
+                        entry.Describe()));
+  }
+
+  // 4. Triggers, once their table is loaded and indexed.
   for (size_t e = 0; e < entries_.size(); ++e) {
     const JournalEntry& entry = entries_[e];
     if (entry.kind != "trigger") continue;

@@ -54,9 +54,12 @@ void LockTarget(Connection& target) {
                     target.Describe()));
 }
 
-void RecordRestore(const RestoreOutcome& outcome, RunReport& report) {
+void RecordRestore(const RestoreOutcome& outcome, RunReport& report, RestoreCause cause) {
   for (const auto& line : outcome.restored) {
-    spdlog::warn("restored from an interrupted run: {}", line);
+    if (cause == RestoreCause::kInterruptedRun)
+      spdlog::warn("restored from an interrupted run: {}", line);
+    else
+      spdlog::info("put back after the failure: {}", line);
     report.restored.push_back(line);
   }
   for (const auto& problem : outcome.problems) {
@@ -80,7 +83,7 @@ void ThrowIfPlanErrors(const Plan& plan) {
 }
 
 void FillPlanReport(const Plan& plan, RunReport& report) {
-  if (report.command == "sync") {
+  if (report.command == "sync" && plan.ok()) {
     report.strategy = plan.strategy == LoadStrategy::kBulk ? "bulk" : "ordered";
     report.indexes_rebuilt = plan.indexes.size();
   }
@@ -112,8 +115,10 @@ void PrepareTarget(Connection& target, Journal& journal, const Plan& plan,
     target.Exec("SET LOCAL lock_timeout = " + QuoteLiteral(lock_timeout));
     for (const auto& deferred : plan.deferred) journal.DropConstraint(deferred);
     for (const auto& index : plan.indexes) journal.DropIndex(index);
-    for (const auto& table : plan.tables)
+    for (const auto& table : plan.tables) {
       for (const auto& trigger : table.triggers) journal.DisableTrigger(trigger);
+      for (const auto& relation : table.force_row_security) journal.LiftForceRowSecurity(relation);
+    }
     if (!plan.tables.empty()) target.Exec(TruncateSql(plan));
   });
 }

@@ -23,8 +23,13 @@ Connection OpenTarget(const std::string& url);
 // Takes the per-database advisory lock; throws Error if another run holds it.
 void LockTarget(Connection& target);
 
+// Whose set-aside work a journal restore put back.
+enum class RestoreCause {
+  kInterruptedRun,  // an earlier run died and left its journal
+  kThisRunFailed,   // this run failed and puts back what it set aside
+};
 // Logs and records what a journal restore did.
-void RecordRestore(const RestoreOutcome& outcome, RunReport& report);
+void RecordRestore(const RestoreOutcome& outcome, RunReport& report, RestoreCause cause);
 // Logs what sequence syncing did; its warnings go into the report too.
 void RecordSequences(const SequenceOutcome& outcome, RunReport& report);
 // Throws Error (kPlan) listing the plan's errors, if any.

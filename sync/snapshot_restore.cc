@@ -194,7 +194,12 @@ void VerifyTarget(TargetRun& run, int jobs, std::stop_token stop) {
   for (const auto& [name, route] : run.routes) routes.push_back(&route);
   std::vector<std::optional<RowDigest>> found(routes.size());
   auto errors = ParallelFor(
-      routes.size(), jobs, [&] { return OpenTarget(run.endpoint.url); },
+      routes.size(), jobs,
+      [&] {
+        Connection target = OpenTarget(run.endpoint.url);
+        PinReadSettings(target);
+        return target;
+      },
       [&](Connection& target, size_t i) {
         const TableRoute& route = *routes[i];
         const PlannedTable& table = run.plan.tables[route.plan_index];
@@ -239,7 +244,8 @@ void PutBackAfterFailure(TargetRun& run, int jobs) {
       LockTarget(*run.control);
       run.journal = std::make_unique<Journal>(*run.control, NewRunId());
     }
-    RecordRestore(run.journal->Restore(run.endpoint.url, jobs), *run.report);
+    RecordRestore(run.journal->Restore(run.endpoint.url, jobs), *run.report,
+                  RestoreCause::kThisRunFailed);
   } catch (const Error& error) {
     spdlog::error("could not restore {} after the failure ({}); run `freshet repair`",
                   run.report->target, error.what());
@@ -304,7 +310,8 @@ void RunRestore(const RestoreOptions& options, std::vector<RunReport>& reports,
     if (run.journal->HasEntries()) {
       spdlog::warn("{}: an earlier run was interrupted; restoring what it set aside first",
                    run.report->target);
-      RecordRestore(run.journal->Restore(run.endpoint.url, options.jobs), *run.report);
+      RecordRestore(run.journal->Restore(run.endpoint.url, options.jobs), *run.report,
+                    RestoreCause::kInterruptedRun);
     }
     Catalog target_catalog = ReadCatalog(*run.control);
     for (const auto& [table, name] : run.journal->PendingValidations())

@@ -36,4 +36,10 @@ class SourceSnapshot {
 // writes fail instead of being silently filtered by row-level security.
 void PinSyncSettings(Connection& connection);
 
+// PinSyncSettings for connections whose rows' text must read the same on any
+// server (the source, and a target read back to verify): search_path is
+// pg_catalog alone, so values naming objects (regclass, regproc, ...) come
+// out schema-qualified, as names the other side resolves to the same object.
+void PinReadSettings(Connection& connection);
+
 }  // namespace freshet

@@ -16,6 +16,7 @@
 #include "sync/run_steps.h"
 #include "sync/sequences.h"
 #include "sync/source_snapshot.h"
+#include "sync/target_rules.h"
 #include "sync/verify.h"
 
 namespace freshet {
@@ -45,6 +46,7 @@ void Verify(const Plan& plan, const SourceSnapshot& snapshot, const SyncOptions&
 
 Plan PlanOnly(const SyncOptions& options, bool* pending_journal) {
   Connection source = Connection::Open(options.source_url, "source");
+  PinReadSettings(source);
   Catalog source_catalog = ReadCatalog(source);
   Connection target = OpenTarget(options.target_url);
   Catalog target_catalog = ReadCatalog(target);
@@ -53,6 +55,7 @@ Plan PlanOnly(const SyncOptions& options, bool* pending_journal) {
   Plan plan = BuildPlan(source_catalog, target_catalog, options.plan);
   // The same data check as a sync, so that plan and sync agree.
   if (plan.ok()) CheckSourceFits(source, source_catalog, target_catalog, plan);
+  if (plan.ok()) CheckTargetRules(source, target, source_catalog, target_catalog, plan);
   return plan;
 }
 
@@ -79,7 +82,8 @@ void RunSync(const SyncOptions& options, RunReport& report, std::stop_token stop
   if (journal.HasEntries()) {
     spdlog::warn("{}: an earlier run was interrupted; restoring what it set aside first",
                  report.target);
-    RecordRestore(journal.Restore(options.target_url, options.jobs), report);
+    RecordRestore(journal.Restore(options.target_url, options.jobs), report,
+                  RestoreCause::kInterruptedRun);
   }
   Catalog target_catalog = ReadCatalog(target);
   // Constraints left NOT VALID by an interrupted run were valid before it.
@@ -88,6 +92,7 @@ void RunSync(const SyncOptions& options, RunReport& report, std::stop_token stop
       if (fk.table == table && fk.name == name) fk.validated = true;
   Plan plan = BuildPlan(source_catalog, target_catalog, options.plan);
   if (plan.ok()) CheckSourceFits(snapshot.control(), source_catalog, target_catalog, plan);
+  if (plan.ok()) CheckTargetRules(snapshot.control(), target, source_catalog, target_catalog, plan);
   FillPlanReport(plan, report);
   ThrowIfPlanErrors(plan);
   spdlog::info("run {}: {} tables, {} strategy, {} foreign keys and {} indexes set aside, {} jobs",
@@ -122,7 +127,8 @@ void RunSync(const SyncOptions& options, RunReport& report, std::stop_token stop
     // Put constraints and triggers back even though the data is partial; what
     // cannot be restored stays journaled for the next run.
     try {
-      RecordRestore(journal.Restore(options.target_url, options.jobs), report);
+      RecordRestore(journal.Restore(options.target_url, options.jobs), report,
+                    RestoreCause::kThisRunFailed);
     } catch (const Error& error) {
       spdlog::error(
           "could not restore the target after the failure ({}); run `freshet repair` "

@@ -14,9 +14,10 @@
 
 namespace freshet {
 
-// The checksum query for one side: `from_only` reads the table without its
+// The checksum query for one side over `values` (SQL expressions over the
+// table's columns, already quoted): `from_only` reads the table without its
 // inheritance children (ordinary tables) or, false, with its partitions.
-std::string ChecksumSql(const QualifiedName& table, const std::vector<std::string>& columns,
+std::string ChecksumSql(const QualifiedName& table, const std::vector<std::string>& values,
                         bool from_only);
 
 // One TableVerification per plan table, in plan order.

@@ -24,7 +24,8 @@ SELECT a.attrelid::bigint AS oid,
                     ELSE true END
           FROM resolved r JOIN pg_catalog.pg_type bt ON bt.oid = r.base_oid
          WHERE r.type_oid = a.atttypid
-         ORDER BY r.depth DESC LIMIT 1) AS binary_portable
+         ORDER BY r.depth DESC LIMIT 1) AS binary_portable,
+       pg_catalog.format_type(a.atttypid, NULL) AS type_id
   FROM pg_catalog.pg_attribute a
   JOIN pg_catalog.pg_class c ON c.oid = a.attrelid
   JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace

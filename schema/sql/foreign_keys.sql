@@ -13,7 +13,13 @@ SELECT con.conname AS name,
                       AND a.attnotnull) AS columns_nullable,
        con.condeferrable AS deferrable,
        con.convalidated AS validated,
-       pg_catalog.pg_get_constraintdef(con.oid) AS definition
+       pg_catalog.pg_get_constraintdef(con.oid) AS definition,
+       ARRAY(SELECT a.attname
+               FROM unnest(con.confkey) WITH ORDINALITY AS k(attnum, ord)
+               JOIN pg_catalog.pg_attribute a
+                 ON a.attrelid = con.confrelid AND a.attnum = k.attnum
+              ORDER BY k.ord) AS referenced_columns,
+       con.confmatchtype = 'f' AS match_full
   FROM pg_catalog.pg_constraint con
   JOIN pg_catalog.pg_class cc ON cc.oid = con.conrelid
   JOIN pg_catalog.pg_namespace cn ON cn.oid = cc.relnamespace

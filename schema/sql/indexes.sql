@@ -16,7 +16,14 @@ SELECT n.nspname AS table_schema, c.relname AS table_name,
        x.indisreplident AS replica_identity,
        x.indisclustered AS clustered,
        x.indisvalid AS valid,
-       pg_catalog.pg_relation_size(x.indexrelid) AS bytes
+       pg_catalog.pg_relation_size(x.indexrelid) AS bytes,
+       x.indisunique AS is_unique,
+       ARRAY(SELECT pg_catalog.pg_get_indexdef(x.indexrelid, k, true)
+               FROM pg_catalog.generate_series(1, x.indnkeyatts) k ORDER BY k) AS keys,
+       pg_catalog.pg_get_expr(x.indpred, x.indrelid) AS predicate,
+       -- indnullsnotdistinct is PostgreSQL 15+: read it where it exists.
+       coalesce((pg_catalog.to_jsonb(x) ->> 'indnullsnotdistinct')::boolean, false)
+         AS nulls_not_distinct
   FROM pg_catalog.pg_index x
   JOIN pg_catalog.pg_class i ON i.oid = x.indexrelid
   JOIN pg_catalog.pg_class c ON c.oid = x.indrelid

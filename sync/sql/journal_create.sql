@@ -1,5 +1,6 @@
 -- freshet's journal on a target: everything a run changes besides data
--- (foreign keys and indexes dropped, triggers disabled) is recorded here, in
+-- (foreign keys and indexes dropped, triggers disabled, FORCE ROW LEVEL
+-- SECURITY lifted: kind 'row_security') is recorded here, in
 -- the same transaction as the change, and removed only in the transaction
 -- that restores it. A 'validate' entry is a foreign key that is back but still
 -- NOT VALID because validation failed (an interrupted load left partial data).
@@ -9,7 +10,7 @@ CREATE TABLE IF NOT EXISTS _freshet.journal (
   id                    bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
   run_id                text NOT NULL,
   recorded_at           timestamptz NOT NULL DEFAULT now(),
-  kind                  text NOT NULL CHECK (kind IN ('foreign_key', 'trigger', 'index', 'validate')),
+  kind                  text NOT NULL CHECK (kind IN ('foreign_key', 'trigger', 'index', 'validate', 'row_security')),
   table_schema          text NOT NULL,
   table_name            text NOT NULL,
   object_name           text NOT NULL,  -- constraint, trigger or index name

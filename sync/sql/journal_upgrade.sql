@@ -9,4 +9,4 @@ ALTER TABLE _freshet.journal
   ADD COLUMN IF NOT EXISTS partition_indexes jsonb;
 ALTER TABLE _freshet.journal DROP CONSTRAINT IF EXISTS journal_kind_check;
 ALTER TABLE _freshet.journal ADD CONSTRAINT journal_kind_check
-  CHECK (kind IN ('foreign_key', 'trigger', 'index', 'validate'));
+  CHECK (kind IN ('foreign_key', 'trigger', 'index', 'validate', 'row_security'));

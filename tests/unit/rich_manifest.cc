@@ -52,6 +52,14 @@ Catalog RichCatalog() {
   accounts.column_sequences = {{"id", Name("public", "accounts_id_seq")},
                                {"legacy_id", Name("public", "accounts_legacy_id_seq")}};
   accounts.user_triggers = {{"audit", 'O'}, {"replica_only", 'R'}, {"disabled", 'D'}};
+  accounts.row_security = true;
+  accounts.force_row_security = true;
+  accounts.checks = {{"positive", "(balance > (0)::numeric)", true},
+                     {"later", "(legacy_id <> 7)", false}};
+  id.type_id = "bigint";
+  email.binary_obstacle = "type aclitem has no binary form";
+  accounts.columns[0].type_id = "bigint";
+  accounts.columns[1].binary_obstacle = "type aclitem has no binary form";
   catalog.tables.push_back(accounts);
 
   Table archive;
@@ -88,6 +96,7 @@ Catalog RichCatalog() {
   events_2026_01.estimated_rows = 123456789;
   events_2026_01.bytes = kMaxSigned;
   events_2026_01.heap_bytes = kMinSigned;
+  events_2026_01.partition_constraint = "((at IS NOT NULL) AND (at >= '2026-01-01'))";
   catalog.tables.push_back(events_2026_01);
 
   Table items;
@@ -113,6 +122,8 @@ Catalog RichCatalog() {
   composite.referenced = Name("public", "events");
   composite.columns = {"event_id", "event_at"};
   composite.definition = "FOREIGN KEY (event_id, event_at) REFERENCES public.events(id, at)";
+  composite.referenced_columns = {"id", "at"};
+  composite.match_full = true;
   catalog.foreign_keys.push_back(composite);
 
   Index primary;
@@ -124,6 +135,8 @@ Catalog RichCatalog() {
   primary.constraint_definition = "PRIMARY KEY (id)";
   primary.clustered = true;
   primary.bytes = kMaxSigned;
+  primary.unique = true;
+  primary.keys = {"id"};
   catalog.indexes.push_back(primary);
   Index unique = primary;
   unique.name = "accounts_email_key";
@@ -155,7 +168,41 @@ Catalog RichCatalog() {
   plain.definition = "CREATE INDEX items_menge_idx ON \"Sales\".\"Bestellpositionen äöü\" (x)";
   plain.valid = false;
   plain.bytes = kMinSigned;
+  plain.keys = {"lower(x)", "\"menge\tstück\""};
+  plain.predicate = "(x > 0)";
+  plain.nulls_not_distinct = true;
   catalog.indexes.push_back(plain);
+
+  TypeInfo mood;
+  mood.name = "public.mood";
+  mood.kind = 'e';
+  mood.built_in = false;
+  mood.enum_labels = {"sad", "ok", "happy \"quoted\""};
+  catalog.types[mood.name] = mood;
+  TypeInfo pair;
+  pair.name = "\"Sales\".pair";
+  pair.kind = 'c';
+  pair.built_in = false;
+  pair.attributes = {{"a", "integer"}, {"b", "character varying(10)"}};
+  catalog.types[pair.name] = pair;
+  TypeInfo positive;
+  positive.name = "public.positive";
+  positive.kind = 'd';
+  positive.domain_base = "numeric(10,2)";
+  positive.domain_base_id = "numeric";
+  positive.domain_not_null = true;
+  positive.domain_checks = {{"positive_check", "(VALUE > (0)::numeric)", true}};
+  catalog.types[positive.name] = positive;
+  TypeInfo acl;
+  acl.name = "aclitem[]";
+  acl.element = "aclitem";
+  acl.binary_io = false;
+  acl.names_objects = true;
+  acl.range_subtype = "x";
+  catalog.types[acl.name] = acl;
+  catalog.other_relations = {{Name("public", "active accounts"), 'v'},
+                             {Name("remote", "orders"), 'f'}};
+  catalog.bypasses_row_security = true;
   return catalog;
 }
 
@@ -224,11 +271,19 @@ void ExpectSame(const SnapshotSequence& a, const SnapshotSequence& b);
 void ExpectSame(const Column& a, const Column& b) {
   EXPECT_EQ(a.name, b.name);
   EXPECT_EQ(a.type, b.type);
+  EXPECT_EQ(a.type_id, b.type_id) << a.name;
+  EXPECT_EQ(a.binary_obstacle, b.binary_obstacle) << a.name;
   EXPECT_EQ(a.binary_portable, b.binary_portable) << a.name;
   EXPECT_EQ(a.not_null, b.not_null) << a.name;
   EXPECT_EQ(a.default_expr, b.default_expr) << a.name;
   EXPECT_EQ(a.generated, b.generated) << a.name;
   EXPECT_EQ(a.identity, b.identity) << a.name;
+}
+
+void ExpectSame(const CheckConstraint& a, const CheckConstraint& b) {
+  EXPECT_EQ(a.name, b.name);
+  EXPECT_EQ(a.expression, b.expression) << a.name;
+  EXPECT_EQ(a.validated, b.validated) << a.name;
 }
 
 void ExpectSame(const ColumnSequence& a, const ColumnSequence& b) {
@@ -267,6 +322,27 @@ void ExpectSame(const Table& a, const Table& b) {
   EXPECT_EQ(a.owned_by_current_user, b.owned_by_current_user);
   ExpectSameList(a.column_sequences, b.column_sequences);
   ExpectSameList(a.user_triggers, b.user_triggers);
+  EXPECT_EQ(a.row_security, b.row_security);
+  EXPECT_EQ(a.force_row_security, b.force_row_security);
+  EXPECT_EQ(a.partition_constraint, b.partition_constraint);
+  ExpectSameList(a.checks, b.checks);
+}
+
+void ExpectSame(const TypeInfo& a, const TypeInfo& b) {
+  SCOPED_TRACE(a.name);
+  EXPECT_EQ(a.name, b.name);
+  EXPECT_EQ(a.kind, b.kind);
+  EXPECT_EQ(a.element, b.element);
+  EXPECT_EQ(a.domain_base, b.domain_base);
+  EXPECT_EQ(a.domain_base_id, b.domain_base_id);
+  EXPECT_EQ(a.range_subtype, b.range_subtype);
+  EXPECT_EQ(a.built_in, b.built_in);
+  EXPECT_EQ(a.binary_io, b.binary_io);
+  EXPECT_EQ(a.names_objects, b.names_objects);
+  EXPECT_EQ(a.enum_labels, b.enum_labels);
+  EXPECT_EQ(a.attributes, b.attributes);
+  EXPECT_EQ(a.domain_not_null, b.domain_not_null);
+  ExpectSameList(a.domain_checks, b.domain_checks);
 }
 
 void ExpectSame(const ForeignKey& a, const ForeignKey& b) {
@@ -279,6 +355,8 @@ void ExpectSame(const ForeignKey& a, const ForeignKey& b) {
   EXPECT_EQ(a.deferrable, b.deferrable);
   EXPECT_EQ(a.validated, b.validated);
   EXPECT_EQ(a.definition, b.definition);
+  EXPECT_EQ(a.referenced_columns, b.referenced_columns);
+  EXPECT_EQ(a.match_full, b.match_full);
 }
 
 void ExpectSame(const PartitionIndex& a, const PartitionIndex& b) {
@@ -303,12 +381,27 @@ void ExpectSame(const Index& a, const Index& b) {
   EXPECT_EQ(a.valid, b.valid);
   EXPECT_EQ(a.bytes, b.bytes);
   ExpectSameList(a.partitions, b.partitions);
+  EXPECT_EQ(a.unique, b.unique);
+  EXPECT_EQ(a.keys, b.keys);
+  EXPECT_EQ(a.predicate, b.predicate);
+  EXPECT_EQ(a.nulls_not_distinct, b.nulls_not_distinct);
 }
 
 void ExpectSame(const Catalog& a, const Catalog& b) {
   ExpectSameList(a.tables, b.tables);
   ExpectSameList(a.foreign_keys, b.foreign_keys);
   ExpectSameList(a.indexes, b.indexes);
+  ASSERT_EQ(a.types.size(), b.types.size());
+  for (const auto& [name, type] : a.types) {
+    ASSERT_TRUE(b.types.count(name)) << name;
+    ExpectSame(type, b.types.at(name));
+  }
+  ASSERT_EQ(a.other_relations.size(), b.other_relations.size());
+  for (size_t i = 0; i < a.other_relations.size(); ++i) {
+    EXPECT_EQ(a.other_relations[i].name, b.other_relations[i].name);
+    EXPECT_EQ(a.other_relations[i].kind, b.other_relations[i].kind);
+  }
+  EXPECT_EQ(a.bypasses_row_security, b.bypasses_row_security);
   EXPECT_EQ(a.system_identifier, b.system_identifier);
   EXPECT_EQ(a.database, b.database);
   EXPECT_EQ(a.server_version, b.server_version);

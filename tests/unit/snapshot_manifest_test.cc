@@ -36,15 +36,19 @@ using testing::ValidDocument;
 // then update snapshot_manifest.cc (writer, reader, layout comment), the
 // ExpectSame above and RichCatalog, and adjust the count here.
 TEST(ManifestJson, KnowsEveryFieldOfTheStructsItSerializes) {
-  [[maybe_unused]] auto [c1, c2, c3, c4, c5, c6, c7] = Column{};
+  [[maybe_unused]] auto [c1, c2, c3, c4, c5, c6, c7, c8, c9] = Column{};
+  [[maybe_unused]] auto [h1, h2, h3] = CheckConstraint{};
+  [[maybe_unused]] auto [y1, y2, y3, y4, y5, y6, y7, y8, y9, y10, y11, y12, y13] = TypeInfo{};
+  [[maybe_unused]] auto [r1, r2] = OtherRelation{};
   [[maybe_unused]] auto [o1, o2] = ColumnSequence{};
   [[maybe_unused]] auto [g1, g2] = Trigger{};
-  [[maybe_unused]] auto [t1, t2, t3, t4, t5, t6, t7, t8, t9, t10, t11, t12, t13, t14, t15] =
-      Table{};
-  [[maybe_unused]] auto [f1, f2, f3, f4, f5, f6, f7, f8] = ForeignKey{};
+  [[maybe_unused]] auto [t1, t2, t3, t4, t5, t6, t7, t8, t9, t10, t11, t12, t13, t14, t15, t16, t17,
+                         t18, t19] = Table{};
+  [[maybe_unused]] auto [f1, f2, f3, f4, f5, f6, f7, f8, f9, f10] = ForeignKey{};
   [[maybe_unused]] auto [p1, p2, p3, p4, p5] = PartitionIndex{};
-  [[maybe_unused]] auto [i1, i2, i3, i4, i5, i6, i7, i8, i9, i10, i11] = Index{};
-  [[maybe_unused]] auto [k1, k2, k3, k4, k5, k6] = Catalog{};
+  [[maybe_unused]] auto [i1, i2, i3, i4, i5, i6, i7, i8, i9, i10, i11, i12, i13, i14, i15] =
+      Index{};
+  [[maybe_unused]] auto [k1, k2, k3, k4, k5, k6, k7, k8, k9] = Catalog{};
   [[maybe_unused]] auto [q1, q2] = QualifiedName{};
   [[maybe_unused]] auto [d1, d2, d3, d4] = FileDigest{};
   [[maybe_unused]] auto [z1, z2] = ZstdOptions{};
