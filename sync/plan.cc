@@ -309,8 +309,9 @@ void CheckCompositeTypes(const Catalog& source, const Catalog& target, const Tab
 
 // Verification compares each row's text on both sides. Equal values of
 // different types can print differently (timestamp into timestamptz,
-// numeric(10,2) into numeric(12,4)): the source's value is cast to the
-// target's type when that is a built-in type (or a domain over one). A
+// numeric(10,2) into numeric(12,4)): the source's value is read as the
+// load reads it, its text cast to the target's type, when that is a built-in
+// type (or a domain over one). A
 // composite whose attributes differ is compared attribute by attribute, by
 // name, in the target's order.
 void PlanVerification(const Catalog& source, const Catalog& target, const Table& src,
@@ -343,9 +344,9 @@ void PlanVerification(const Catalog& source, const Catalog& target, const Table&
         const TypeInfo* base = target.FindType(Resolve(target, t->type_id).base);
         if (base && base->built_in && !Resolve(target, t->type_id).array &&
             type->domain_base_id == base->name)
-          from = quoted + "::" + type->domain_base;
+          from = "(" + quoted + ")::pg_catalog.text::" + type->domain_base;
       } else if (type && type->built_in) {
-        from = quoted + "::" + t->type;
+        from = "(" + quoted + ")::pg_catalog.text::" + t->type;
       }
     }
     planned.verify_source.push_back(from);

@@ -184,6 +184,28 @@ void DomainRules(const Catalog& source, const Catalog& target, const PlannedTabl
   for (const TypeInfo* domain : to.element_domains) add(*domain, true);
 }
 
+// Type changes every value of the source type survives (widenings), so no
+// row needs looking at. `target_type` is the column's declared type with its
+// modifiers (an unconstrained numeric or varchar only).
+bool AlwaysFits(const std::string& source_base, const std::string& target_type) {
+  static const std::set<std::pair<std::string, std::string>> kWidenings = {
+      {"smallint", "integer"},
+      {"smallint", "bigint"},
+      {"integer", "bigint"},
+      {"smallint", "numeric"},
+      {"integer", "numeric"},
+      {"bigint", "numeric"},
+      {"real", "double precision"},
+      {"timestamp without time zone", "timestamp with time zone"},
+      {"date", "timestamp without time zone"},
+      {"date", "timestamp with time zone"},
+      {"character varying", "text"},
+      {"character", "text"},
+  };
+  if (target_type == "text" || target_type == "character varying") return true;
+  return kWidenings.count({source_base, target_type}) > 0;
+}
+
 // Integer narrowing (bigint into integer, numeric into smallint) counts the
 // rows out of range; other type changes into a built-in type are probed by
 // casting each value's text as the target's COPY would read it.
@@ -197,6 +219,7 @@ void TypeChangeRules(const Catalog& source, const Catalog& target, const Planned
   const TypeInfo* target_base = target.FindType(to.base);
   if (!target_base || !target_base->built_in || target_base->kind != 'b') return;
   if (from.known && from.base == to.base) return;  // the same values, through domains
+  if (from.array == to.array && AlwaysFits(from.base, t.type)) return;
   std::string value = ColumnSql(t.name);
   struct Range {
     const char* type;
@@ -527,7 +550,7 @@ void CheckObjectNames(Connection& source, Connection& target, const ObjectNameCo
                       Plan& plan) {
   constexpr size_t kShown = 5;
   constexpr int kMostNames = 10000;
-  spdlog::info("checking that the objects {} of {} names exist on the target",
+  spdlog::info("checking that the objects column {} of {} names exist on the target",
                QuoteIdent(column.column), column.table.Display());
   std::vector<std::string> names;
   try {

@@ -152,18 +152,24 @@ TEST_F(SyncSafety, TargetOnlyNotNullColumnWithoutDefaultIsAPlanErrorNamingIt) {
 }
 
 TEST_F(SyncSafety, FailingLoadRestoresConstraintsAndTriggersAndSaysSo) {
-  // A CHECK that only the target has makes the COPY fail midway.
-  dev_.Psql(
-      dev_db_,
-      "ALTER TABLE public.items ADD CONSTRAINT short_names CHECK (length(name) < 7) NOT VALID; "
-      "CREATE FUNCTION public.noop() RETURNS trigger LANGUAGE plpgsql AS $$BEGIN RETURN NEW; "
-      "END$$; "
-      "CREATE TRIGGER items_noop BEFORE INSERT ON public.items FOR EACH ROW EXECUTE FUNCTION "
-      "public.noop()");
+  // A CHECK that only the target has, calling a function only the target
+  // has: the source cannot evaluate it before the load (a warning says so),
+  // so the COPY fails midway.
+  dev_.Psql(dev_db_,
+            "CREATE FUNCTION public.short_enough(text) RETURNS boolean LANGUAGE sql IMMUTABLE AS "
+            "'SELECT length($1) < 7'; "
+            "ALTER TABLE public.items ADD CONSTRAINT short_names CHECK (public.short_enough(name)) "
+            "NOT VALID; "
+            "CREATE FUNCTION public.noop() RETURNS trigger LANGUAGE plpgsql AS $$BEGIN RETURN NEW; "
+            "END$$; "
+            "CREATE TRIGGER items_noop BEFORE INSERT ON public.items FOR EACH ROW EXECUTE FUNCTION "
+            "public.noop()");
   RunResult run = Freshet({"sync", "--from", prod_.Url(prod_db_), "--to", dev_.Url(dev_db_)});
   EXPECT_EQ(run.exit_code, 1);
+  EXPECT_THAT(run.err, HasSubstr("could not check CHECK constraint short_names"));
   EXPECT_THAT(run.err, HasSubstr("public.items"));
   EXPECT_THAT(run.err, HasSubstr("short_names"));
+  EXPECT_THAT(run.err, Not(HasSubstr("restored from an interrupted run")));
   EXPECT_EQ(dev_.Psql(dev_db_, "SELECT tgenabled FROM pg_trigger WHERE tgname = 'items_noop'"),
             "O");
   EXPECT_EQ(dev_.Psql(dev_db_, "SELECT count(*) FROM _freshet.journal"), "0");
