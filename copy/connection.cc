@@ -3,6 +3,8 @@
 #include <fmt/format.h>
 
 #include <charconv>
+#include <cstdlib>
+#include <vector>
 
 #include "copy/conninfo.h"
 
@@ -17,6 +19,25 @@ constexpr std::string_view kPinnedSettings =
     "SET standard_conforming_strings = on; SET statement_timeout = 0; "
     "SET idle_in_transaction_session_timeout = 0; SET lock_timeout = 0; "
     "SET application_name = 'freshet'";
+
+// A connection that hangs is worse than one that fails: give up connecting
+// after 10 s, probe idle connections every 30 s (a COPY waiting on a slow
+// side is idle on the other), and drop one whose sent data stays
+// unacknowledged for 60 s (a cut network). Each can be set in the
+// connection string (connect_timeout also by PGCONNECT_TIMEOUT).
+struct ConnectionDefault {
+  const char* keyword;
+  const char* value;
+  const char* environment;
+};
+constexpr ConnectionDefault kConnectionDefaults[] = {
+    {"connect_timeout", "10", "PGCONNECT_TIMEOUT"},
+    {"keepalives", "1", nullptr},
+    {"keepalives_idle", "30", nullptr},
+    {"keepalives_interval", "10", nullptr},
+    {"keepalives_count", "3", nullptr},
+    {"tcp_user_timeout", "60000", nullptr},
+};
 
 std::string Trimmed(const char* text) {
   std::string out = text ? text : "";
@@ -91,9 +112,17 @@ Connection Connection::Open(const std::string& conninfo, std::string label) {
   Connection connection;
   connection.label_ = std::move(label);
   connection.description_ = connection.label_ + " " + info.Describe();
-  const char* keywords[] = {"dbname", "fallback_application_name", nullptr};
-  const char* values[] = {conninfo.c_str(), "freshet", nullptr};
-  connection.conn_.reset(PQconnectdbParams(keywords, values, /*expand_dbname=*/1));
+  // Defaults come before dbname: the connection string (or the PG*
+  // variable of the same setting) overrides them.
+  std::vector<const char*> keywords, values;
+  for (const auto& setting : kConnectionDefaults) {
+    if (setting.environment && std::getenv(setting.environment)) continue;
+    keywords.push_back(setting.keyword);
+    values.push_back(setting.value);
+  }
+  keywords.insert(keywords.end(), {"dbname", "fallback_application_name", nullptr});
+  values.insert(values.end(), {conninfo.c_str(), "freshet", nullptr});
+  connection.conn_.reset(PQconnectdbParams(keywords.data(), values.data(), /*expand_dbname=*/1));
   if (!connection.conn_ || PQstatus(connection.conn_.get()) != CONNECTION_OK) {
     std::string message = connection.conn_ ? Trimmed(PQerrorMessage(connection.conn_.get()))
                                            : std::string("out of memory");

@@ -33,6 +33,7 @@ struct Arguments {
   std::optional<std::string> lock_timeout;
   std::string strategy = "auto";
   std::optional<int64_t> chunk_mb;
+  std::optional<int> retries;
   bool allow_remote_target = false;
   bool verbose = false, quiet = false;
 };
@@ -116,6 +117,10 @@ SyncOptions ResolveOptionsOrThrow(const Arguments& args, bool need_source) {
   if (args.chunk_mb) options.plan.chunk_bytes = *args.chunk_mb <= 0 ? -1 : *args.chunk_mb << 20;
   options.lock_timeout = args.lock_timeout.value_or(config.lock_timeout.value_or("30s"));
   options.verify = args.verify;
+  if (args.retries) options.retry.attempts = std::max(0, *args.retries) + 1;
+  // Tests shorten the wait between attempts; users keep the default.
+  if (const char* backoff = std::getenv("FRESHET_RETRY_BACKOFF_MS"))
+    options.retry.backoff = std::chrono::milliseconds(std::atoi(backoff));
   options.interactive_progress = isatty(STDERR_FILENO) && !args.quiet;
   return options;
 }
@@ -236,6 +241,9 @@ int RunCli(int argc, char** argv) {
                         "0: never split)");
   }
   sync->add_flag("--verify", args.verify, "Compare every table after the load");
+  sync->add_option("--retries", args.retries,
+                   "Retry a stream cut by a lost connection this many times, from the same "
+                   "snapshot, with backoff from 1 s (default 3; 0: never)");
   MigrateArguments migrate_args;
   CLI::App* migrate = AddMigrateCommands(app, migrate_args);
   SnapshotArguments snapshot_args;

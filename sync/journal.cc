@@ -186,6 +186,7 @@ RestoreOutcome Journal::Restore(const std::string& target_url, int jobs) {
 Connection OpenRebuildTarget(const std::string& target_url) {
   Connection connection = Connection::Open(target_url, "target");
   PinSyncSettings(connection);
+  connection.Exec("SET application_name = 'freshet worker'");
   connection.Exec("SET maintenance_work_mem = '256MB'");
   connection.Exec("SET synchronous_commit = off");
   return connection;

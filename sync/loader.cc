@@ -3,6 +3,7 @@
 #include <fmt/format.h>
 #include <spdlog/spdlog.h>
 
+#include <condition_variable>
 #include <cstdlib>
 #include <thread>
 
@@ -43,9 +44,17 @@ std::string CopyInSql(const PlannedTable& table, const CopyUnit& unit) {
                      FormatOption(table));
 }
 
-LoadTasks::LoadTasks(const Plan& plan, Progress* progress)
+bool IsLostConnection(const Error& error, const WorkerSession& session) {
+  const std::string& state = error.sqlstate();
+  if (state.rfind("08", 0) == 0 || state == "57P01" || state == "57P02" || state == "57P03")
+    return true;
+  return session.Broken();
+}
+
+LoadTasks::LoadTasks(const Plan& plan, Progress* progress, RetryPolicy retry)
     : plan_(plan),
       progress_(progress),
+      retry_(retry),
       table_tasks_(plan.tables.size()),
       loads_(plan.tables.size()),
       units_left_(plan.tables.size()),
@@ -81,9 +90,7 @@ void LoadTasks::AddTo(TaskGraph& graph) {
           if (!first_start_[t]) first_start_[t] = std::chrono::steady_clock::now();
         }
         if (progress_) progress_->MarkStarted(t);
-        RelayResult relayed = RelayCopy(session.Source(), CopyOutSql(table, unit), session.Target(),
-                                        CopyInSql(table, unit), what,
-                                        progress_ ? &progress_->Counters(t) : nullptr, stop);
+        RelayResult relayed = RelayWithRetries(t, unit, what, session, stop);
         spdlog::debug("copied {}: {} rows, {} bytes", what, relayed.rows, relayed.bytes);
         if (delay.count() > 0) std::this_thread::sleep_for(delay);
         Finished(t, relayed);
@@ -91,6 +98,40 @@ void LoadTasks::AddTo(TaskGraph& graph) {
       size_t id = graph.Add(std::move(task));
       table_tasks_[t].push_back(id);
       unit_targets_.push_back({unit.target, id});
+    }
+  }
+}
+
+RelayResult LoadTasks::RelayWithRetries(size_t t, const CopyUnit& unit, const std::string& what,
+                                        WorkerSession& session, std::stop_token stop) {
+  const PlannedTable& table = plan_.tables[t];
+  std::chrono::milliseconds backoff = retry_.backoff;
+  for (int attempt = 1;; ++attempt) {
+    uint64_t counted = progress_ ? progress_->Counters(t).bytes.load() : 0;
+    try {
+      return RelayCopy(session.Source(), CopyOutSql(table, unit), session.Target(),
+                       CopyInSql(table, unit), what, progress_ ? &progress_->Counters(t) : nullptr,
+                       stop);
+    } catch (const Error& error) {
+      if (attempt >= retry_.attempts || stop.stop_requested() || !IsLostConnection(error, session))
+        throw;
+      spdlog::warn("{}; retrying this stream from the same snapshot in {} ms (attempt {} of {})",
+                   error.what(), backoff.count(), attempt + 1, retry_.attempts);
+      if (progress_) {  // the failed attempt's bytes were rolled back with it
+        auto& bytes = progress_->Counters(t).bytes;
+        bytes.store(std::min(bytes.load(), counted));
+      }
+      {
+        std::lock_guard lock(mutex_);
+        ++loads_[t].retries;
+      }
+      session.Reset();
+      std::mutex sleeping;
+      std::condition_variable_any woken;
+      std::unique_lock lock(sleeping);
+      woken.wait_for(lock, stop, backoff, [] { return false; });
+      if (stop.stop_requested()) throw Error(fmt::format("copying {}: cancelled", what));
+      backoff *= 2;
     }
   }
 }

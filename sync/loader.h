@@ -21,7 +21,22 @@ struct TableLoad {
   uint64_t rows = 0;
   uint64_t bytes = 0;
   double seconds = 0;
+  uint64_t retries = 0;  // streams retried after a lost connection
 };
+
+// How a COPY stream that failed because a connection was lost (a terminated
+// backend, a restarted target, a cut network) is retried: a failed COPY left
+// no rows, so it is run again from the same snapshot on new connections,
+// after `backoff`, doubled each time.
+struct RetryPolicy {
+  int attempts = 4;  // the first try and up to 3 retries
+  std::chrono::milliseconds backoff{1000};
+};
+
+// Whether `error`, raised by a stream on `session`, is a lost connection that
+// a new one may not meet: SQLSTATE class 08, an administrator or crash
+// shutdown (57P01..57P03), or a connection libpq reports as broken.
+bool IsLostConnection(const Error& error, const WorkerSession& session);
 
 // The COPY statements of one unit.
 std::string CopyOutSql(const PlannedTable& table, const CopyUnit& unit);
@@ -35,7 +50,7 @@ std::string CopyInSql(const PlannedTable& table, const CopyUnit& unit);
 // Thread-safe while the graph runs; must outlive it.
 class LoadTasks {
  public:
-  LoadTasks(const Plan& plan, Progress* progress);
+  LoadTasks(const Plan& plan, Progress* progress, RetryPolicy retry = {});
 
   void AddTo(TaskGraph& graph);
 
@@ -51,9 +66,12 @@ class LoadTasks {
 
  private:
   void Finished(size_t table, const RelayResult& relayed);
+  RelayResult RelayWithRetries(size_t table, const CopyUnit& unit, const std::string& what,
+                               WorkerSession& session, std::stop_token stop);
 
   const Plan& plan_;
   Progress* progress_;
+  RetryPolicy retry_;
   std::vector<std::vector<size_t>> table_tasks_;  // per plan table
   std::vector<std::pair<QualifiedName, size_t>> unit_targets_;
   mutable std::mutex mutex_;

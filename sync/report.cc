@@ -162,6 +162,12 @@ uint64_t RunReport::TotalBytes() const {
   return total;
 }
 
+uint64_t RunReport::TotalRetries() const {
+  uint64_t total = 0;
+  for (const TableReport& table : tables) total += table.retries;
+  return total;
+}
+
 std::vector<std::string> RunReport::Mismatched() const {
   std::vector<std::string> names;
   for (const TableReport& table : tables)
@@ -177,6 +183,8 @@ std::string RenderText(const RunReport& report) {
   else
     out += AlignedText(TableGrid(report));
   out += fmt::format("total: {}\n", TotalsLine(report));
+  if (report.TotalRetries())
+    out += fmt::format("streams retried after a dropped connection: {}\n", report.TotalRetries());
   if (!report.strategy.empty())
     out += fmt::format(
         "strategy: {}; {} indexes rebuilt; {:.1f} s of rebuilding after the last table loaded\n",
@@ -227,6 +235,7 @@ nlohmann::json RenderJson(const RunReport& report) {
         {"route", table.route},
         {"deferred_constraints", table.deferred_constraints},
         {"verification", verification},
+        {"retries", table.retries},
     });
   }
   json out = {
@@ -244,7 +253,8 @@ nlohmann::json RenderJson(const RunReport& report) {
        {{"rows", report.TotalRows()},
         {"bytes", report.TotalBytes()},
         {"seconds", report.seconds},
-        {"megabytes_per_second", Rate(report.TotalBytes(), report.seconds)}}},
+        {"megabytes_per_second", Rate(report.TotalBytes(), report.seconds)},
+        {"retries", report.TotalRetries()}}},
       {"tables", tables},
       {"deferred_constraints", report.deferred_constraints},
       {"restored", report.restored},

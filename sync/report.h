@@ -32,6 +32,7 @@ struct TableReport {
   std::string route;   // "direct", "per partition", ...
   std::vector<std::string> deferred_constraints;
   std::optional<TableVerification> verification;
+  uint64_t retries = 0;  // streams retried after a dropped connection
 
   double MegabytesPerSecond() const {
     return seconds > 0 ? static_cast<double>(bytes) / 1e6 / seconds : 0;
@@ -58,6 +59,7 @@ struct RunReport {
   bool verified = false;  // verification ran
 
   uint64_t TotalRows() const;
+  uint64_t TotalRetries() const;
   uint64_t TotalBytes() const;
   // Tables whose verification differs.
   std::vector<std::string> Mismatched() const;

@@ -21,6 +21,7 @@ SourceSnapshot::SourceSnapshot(const std::string& url)
 Connection SourceSnapshot::OpenWorker() const {
   Connection worker = Connection::Open(url_, "source");
   PinReadSettings(worker);
+  worker.Exec("SET application_name = 'freshet worker'");
   worker.Exec("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY");
   worker.Exec("SET TRANSACTION SNAPSHOT " + QuoteLiteral(snapshot_id_));
   return worker;

@@ -108,7 +108,7 @@ void RunSync(const SyncOptions& options, RunReport& report, std::stop_token stop
   // Loads and the rebuild of what was set aside run as one task graph: each
   // table's indexes, foreign keys and triggers come back as soon as the tables
   // they need are loaded, while larger tables are still streaming.
-  LoadTasks loads(plan, &progress);
+  LoadTasks loads(plan, &progress, options.retry);
   RestoreTasks rebuild(journal.Entries(), target);
   TaskGraph graph;
   loads.AddTo(graph);
@@ -144,6 +144,7 @@ void RunSync(const SyncOptions& options, RunReport& report, std::stop_token stop
     report.tables[i].rows = table_loads[i].rows;
     report.tables[i].bytes = table_loads[i].bytes;
     report.tables[i].seconds = table_loads[i].seconds;
+    report.tables[i].retries = table_loads[i].retries;
   }
   report.rebuild_seconds =
       std::chrono::duration<double>(std::chrono::steady_clock::now() - loads.last_done()).count();

@@ -8,6 +8,7 @@
 #include <string>
 
 #include "sync/journal.h"
+#include "sync/loader.h"
 #include "sync/plan.h"
 #include "sync/report.h"
 #include "sync/safety.h"
@@ -23,6 +24,7 @@ struct SyncOptions {
   std::string lock_timeout = "30s";  // for the DDL that sets constraints aside
   SafetyOptions safety;
   bool interactive_progress = false;  // redraw a progress line on stderr
+  RetryPolicy retry;                  // streams cut by a lost connection
 };
 
 // `freshet plan`: what sync would do. Changes nothing on either side.

@@ -9,6 +9,8 @@
 #include <mutex>
 #include <thread>
 
+#include "sync/test_hooks.h"
+
 namespace freshet {
 
 Connection& WorkerSession::Source() {
@@ -26,6 +28,18 @@ Connection& WorkerSession::Target(size_t which) {
     targets_[which] = std::make_unique<Connection>(open_target_(which));
   }
   return *targets_[which];
+}
+
+bool WorkerSession::Broken() const {
+  if (source_ && PQstatus(source_->handle()) == CONNECTION_BAD) return true;
+  for (const auto& target : targets_)
+    if (target && PQstatus(target->handle()) == CONNECTION_BAD) return true;
+  return false;
+}
+
+void WorkerSession::Reset() {
+  source_.reset();
+  targets_.clear();
 }
 
 size_t TaskGraph::Add(Task task) {
@@ -191,7 +205,9 @@ std::vector<TaskOutcome> TaskGraph::Run(int workers, const std::function<Connect
           std::exception_ptr error;
           auto started = std::chrono::steady_clock::now();
           try {
+            TestPause("start " + tasks_[*id].name, cancel.get_token());
             tasks_[*id].run(session, cancel.get_token());
+            TestPause("done " + tasks_[*id].name, cancel.get_token());
           } catch (...) {
             error = std::current_exception();
           }

@@ -34,6 +34,11 @@ class WorkerSession {
       : open_source_(open_source), open_target_(open_target) {}
   Connection& Source();                  // throws Error
   Connection& Target(size_t which = 0);  // throws Error
+  // True when a connection of the session has been lost (server gone,
+  // backend terminated, network cut).
+  bool Broken() const;
+  // Closes every connection; the next Source()/Target() opens new ones.
+  void Reset();
 
  private:
   const std::function<Connection()>& open_source_;

@@ -422,22 +422,20 @@ TEST(SnapshotTargetCutOff, OtherTargetIsRestoredAndTheCutOneGetsItsConstraintsBa
       "E'\\n' ORDER BY conname) FROM pg_constraint WHERE connamespace = 'public'::regnamespace";
   std::string cut_before = dev.Psql(cut_db, constraints);
 
-  // Slowed down (the test hook sleeps after each file) so the cut, made as
-  // soon as the target is set aside, lands while files are still loading.
+  // Stopped once the first file is loaded into both targets (one job: the
+  // rest waits), the cut target's connections are all terminated, then the
+  // restore goes on.
+  PausePoint pause("done restore");
   BackgroundProcess restore = StartCommand(
       {FreshetBinary(), "snapshot", "restore", snapshot, "--to", dev.Url(cut_db), "--to",
        prod.Url(staging_db), "--targets", "together", "--jobs", "1", "--verify"},
-      {{"FRESHET_TEST_UNIT_DELAY_MS", "3000"}});
-  bool loading = false;
-  for (int i = 0; i < 1000 && !loading; ++i) {
-    std::this_thread::sleep_for(std::chrono::milliseconds(20));
-    loading = dev.Psql(cut_db, "SELECT to_regclass('_freshet.journal') IS NOT NULL") == "t" &&
-              dev.Psql(cut_db, "SELECT count(*) > 0 FROM _freshet.journal") == "t";
-  }
-  ASSERT_TRUE(loading) << restore.Stderr();
+      pause.Env());
+  ASSERT_TRUE(pause.WaitUntilPaused(restore)) << restore.Stderr();
+  ASSERT_EQ(dev.Psql(cut_db, "SELECT count(*) > 0 FROM _freshet.journal"), "t");
   dev.Psql(cut_db,
            "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity WHERE datname = "
            "current_database() AND pid <> pg_backend_pid()");
+  pause.Release();
   std::optional<RunResult> done = restore.WaitFor(std::chrono::seconds(120));
   ASSERT_TRUE(done);
   EXPECT_EQ(done->exit_code, 1) << done->err;

@@ -234,30 +234,27 @@ TEST_F(WorkloadSnapshot, RestoreWithExcludeLeavesTheExcludedTableAsItWas) {
   EXPECT_THAT(InvalidConstraintsAndIndexes(dev_, dev_db_), IsEmpty());
 }
 
-// Starts a capture of `url` into `snapshot`, slowed down by the capture's test
-// hook, and returns once its partial directory holds a finished data file (one
-// job: the second file is begun only when the first is done).
-BackgroundProcess StartSlowCapture(const std::string& url, const fs::path& snapshot,
-                                   fs::path& partial) {
+// Starts a capture of `url` into `snapshot` and returns once it is stopped
+// at `pause` after its second data file (one job: nothing else runs), with
+// `partial` set to its partial directory.
+BackgroundProcess StartPausedCapture(const std::string& url, const fs::path& snapshot,
+                                     PausePoint& pause, fs::path& partial) {
   BackgroundProcess capture =
       StartCommand({FreshetBinary(), "snapshot", "capture", "--from", url, "--out",
                     snapshot.string(), "--include", "auth.users", "--jobs", "1"},
-                   {{"FRESHET_TEST_UNIT_DELAY_MS", "300"}});
+                   pause.Env());
+  if (!pause.WaitUntilPaused(capture)) return capture;
   std::string prefix = "." + snapshot.filename().string() + ".partial-";
-  for (int i = 0; i < 1000 && partial.empty(); ++i) {
-    std::this_thread::sleep_for(std::chrono::milliseconds(10));
-    for (const auto& entry : fs::directory_iterator(snapshot.parent_path()))
-      if (entry.path().filename().string().starts_with(prefix) &&
-          fs::exists(entry.path() / "data" / "00002.copy.zst"))
-        partial = entry.path();
-  }
+  for (const auto& entry : fs::directory_iterator(snapshot.parent_path()))
+    if (entry.path().filename().string().starts_with(prefix)) partial = entry.path();
   return capture;
 }
 
 TEST_F(WorkloadSnapshot, InterruptedCaptureRemovesItsPartialDirectory) {
   std::string snapshot = scratch_ / "prod";
   fs::path partial;
-  BackgroundProcess capture = StartSlowCapture(Prod(), snapshot, partial);
+  PausePoint pause("done capture#2");
+  BackgroundProcess capture = StartPausedCapture(Prod(), snapshot, pause, partial);
   ASSERT_FALSE(partial.empty()) << capture.Stderr();
   capture.Signal(SIGTERM);
   std::optional<RunResult> stopped = capture.WaitFor(std::chrono::seconds(30));
@@ -272,7 +269,8 @@ TEST_F(WorkloadSnapshot, InterruptedCaptureRemovesItsPartialDirectory) {
 TEST_F(WorkloadSnapshot, KilledCaptureLeavesNoSnapshotAndANewCaptureSucceeds) {
   std::string snapshot = scratch_ / "prod";
   fs::path partial;
-  BackgroundProcess capture = StartSlowCapture(Prod(), snapshot, partial);
+  PausePoint pause("done capture#2");
+  BackgroundProcess capture = StartPausedCapture(Prod(), snapshot, pause, partial);
   ASSERT_FALSE(partial.empty()) << capture.Stderr();
   capture.Signal(SIGKILL);
   ASSERT_EQ(capture.Wait().signal, SIGKILL) << "the capture ended before it could be killed";

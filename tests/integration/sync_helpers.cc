@@ -4,6 +4,9 @@
 #include <stdlib.h>
 
 #include <algorithm>
+#include <chrono>
+#include <fstream>
+#include <iterator>
 #include <sstream>
 #include <stdexcept>
 #include <system_error>
@@ -187,5 +190,38 @@ FROM generate_series(1, 1000) g;
 INSERT INTO public.vehicles VALUES (1, 'bike'), (2, 'boat');
 INSERT INTO public.cars VALUES (3, 'car', 4), (4, 'van', 5);
 )sql";
+
+PausePoint::PausePoint(std::string point) : point_(std::move(point)) {
+  std::string pattern = (std::filesystem::temp_directory_path() / "freshet-pause-XXXXXX").string();
+  if (!mkdtemp(pattern.data())) throw std::runtime_error("mkdtemp failed");
+  dir_ = pattern;
+}
+
+PausePoint::~PausePoint() {
+  std::error_code ignored;
+  std::filesystem::remove_all(dir_, ignored);
+}
+
+Environment PausePoint::Env() const {
+  return {{"FRESHET_TEST_PAUSE_DIR", dir_.string()}, {"FRESHET_TEST_PAUSE_AT", point_}};
+}
+
+std::optional<std::string> PausePoint::WaitUntilPaused(BackgroundProcess& process,
+                                                       std::optional<RunResult>* ended) {
+  // The run writes `paused` (by rename, so it is whole) when it stops there;
+  // each poll also sees whether it ended instead. No deadline but the test's.
+  for (;;) {
+    if (std::filesystem::exists(dir_ / "paused")) {
+      std::ifstream in(dir_ / "paused");
+      return std::string(std::istreambuf_iterator<char>(in), {});
+    }
+    if (auto result = process.WaitFor(std::chrono::milliseconds(10))) {
+      if (ended) *ended = std::move(result);
+      return std::nullopt;
+    }
+  }
+}
+
+void PausePoint::Release() { std::ofstream(dir_ / "release") << "go"; }
 
 }  // namespace freshet::testing

@@ -4,6 +4,7 @@
 #pragma once
 
 #include <filesystem>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -53,6 +54,30 @@ std::vector<std::string> Lines(const std::string& text);
 extern const char* const kCommonSchema;
 // Rows for kCommonSchema's tables, every type's awkward values among them.
 extern const char* const kCommonData;
+
+// Stops a freshet run at a named point (sync/test_hooks.h: "start <task>",
+// "done <task>", optionally "#N" for the N-th such point), so a test acts
+// at a known moment instead of within a time window.
+class PausePoint {
+ public:
+  explicit PausePoint(std::string point);
+  ~PausePoint();
+  PausePoint(const PausePoint&) = delete;
+  PausePoint& operator=(const PausePoint&) = delete;
+  // The environment that arms the pause in a freshet child.
+  Environment Env() const;
+  // Waits until `process` is paused at the point and returns the point's
+  // full name, or returns nullopt if the process ended first (its result is
+  // then kept in `ended`).
+  std::optional<std::string> WaitUntilPaused(BackgroundProcess& process,
+                                             std::optional<RunResult>* ended = nullptr);
+  // Lets the paused run go on.
+  void Release();
+
+ private:
+  std::filesystem::path dir_;
+  std::string point_;
+};
 
 // A fresh directory under the test temp dir, removed with its contents.
 class ScratchDir {

@@ -28,37 +28,24 @@ class SyncRecovery : public ::testing::Test {
   std::string Dev() const { return dev_.Url(dev_db_); }
   std::string DevSql(const std::string& sql) const { return dev_.Psql(dev_db_, sql); }
 
-  // Starts a sync slowed down by the loader's test hook and kills it with
-  // SIGKILL once some tables are loaded and the cycle constraint is dropped.
+  // Starts a sync, stops it at a named point once a first table is loaded
+  // (its stream committed, foreign keys and indexes set aside in the
+  // journal) and kills it there with SIGKILL.
   void KillSyncMidLoad() {
+    // One job: while it is paused nothing else runs, so the journal holds
+    // everything the load set aside.
+    PausePoint pause("done copy");
     BackgroundProcess sync = StartCommand({FreshetBinary(), "sync", "--from", Prod(), "--to", Dev(),
-                                           "--include", "auth.users", "--jobs", "2"},
-                                          {{"FRESHET_TEST_UNIT_DELAY_MS", "400"}});
-    // Any loaded table will do: the scheduler may start a given table (say
-    // audit_log) last, which leaves no window after it. A table being loaded
-    // is locked, so a probe of it waits for that table's commit.
-    std::string any_loaded;
-    for (const char* table : {"auth.users", "public.organizations", "public.companies",
-                              "public.profiles", "public.contacts", "public.deals",
-                              "public.activities", "public.meetings", "public.meeting_action_items",
-                              "public.tasks", "public.next_action_suggestions", "public.audit_log"})
-      any_loaded +=
-          std::string(any_loaded.empty() ? "" : " OR ") + "EXISTS (SELECT 1 FROM " + table + ")";
-    bool mid_load = false;
-    for (int i = 0; i < 600 && !mid_load; ++i) {
-      std::this_thread::sleep_for(std::chrono::milliseconds(25));
-      mid_load = DevSql("SELECT to_regclass('_freshet.journal') IS NOT NULL") == "t" &&
-                 DevSql(
-                     "SELECT EXISTS (SELECT 1 FROM _freshet.journal WHERE kind = "
-                     "'foreign_key') AND (" +
-                     any_loaded + ")") == "t";
-    }
-    ASSERT_TRUE(mid_load) << sync.Stderr();
+                                           "--include", "auth.users", "--jobs", "1"},
+                                          pause.Env());
+    std::optional<std::string> point = pause.WaitUntilPaused(sync);
+    ASSERT_TRUE(point) << "the sync ended before its first table was loaded: " << sync.Stderr();
+    // The kill hits the window where the target is set aside: a table is
+    // loaded, and constraints and indexes wait in the journal.
+    ASSERT_NE(DevSql("SELECT count(*) FROM _freshet.journal WHERE kind = 'foreign_key'"), "0");
     sync.Signal(SIGKILL);
     RunResult killed = sync.Wait();
     ASSERT_EQ(killed.signal, SIGKILL);
-    // The kill hit the window where the target is set aside: tables are
-    // loading, and constraints or indexes wait in the journal.
     ASSERT_NE(DevSql("SELECT count(*) FROM _freshet.journal"), "0");
   }
 
@@ -124,21 +111,14 @@ TEST_F(SyncRecovery, RerunAfterSigkillDuringIndexRebuildRestoresEveryIndexAndCon
       "SELECT string_agg(indexdef, E'\\n' ORDER BY indexdef) FROM pg_indexes "
       "WHERE schemaname IN ('public', 'auth')";
   std::string indexes_before = DevSql(indexes_sql);
+  // Indexes come back table by table as loads finish: stop once a third is
+  // rebuilt, while others are still journaled, and kill there.
+  // One job: while it is paused nothing else is rebuilt.
+  PausePoint pause("done index#3");
   BackgroundProcess sync = StartCommand({FreshetBinary(), "sync", "--from", Prod(), "--to", Dev(),
-                                         "--include", "auth.users", "--jobs", "2"},
-                                        {{"FRESHET_TEST_REBUILD_DELAY_MS", "400"}});
-  // Indexes come back table by table as loads finish: kill once some are
-  // rebuilt and others are still journaled.
-  bool rebuilding = false;
-  int most = 0;
-  for (int i = 0; i < 600 && !rebuilding; ++i) {
-    std::this_thread::sleep_for(std::chrono::milliseconds(50));
-    if (DevSql("SELECT to_regclass('_freshet.journal') IS NOT NULL") != "t") continue;
-    int journaled = std::stoi(DevSql("SELECT count(*) FROM _freshet.journal WHERE kind = 'index'"));
-    most = std::max(most, journaled);
-    rebuilding = journaled > 0 && journaled < most;
-  }
-  ASSERT_TRUE(rebuilding) << sync.Stderr();
+                                         "--include", "auth.users", "--jobs", "1"},
+                                        pause.Env());
+  ASSERT_TRUE(pause.WaitUntilPaused(sync)) << sync.Stderr();
   sync.Signal(SIGKILL);
   ASSERT_EQ(sync.Wait().signal, SIGKILL);
   // Killed mid-rebuild: some indexes are back, some are still journaled.
