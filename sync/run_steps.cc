@@ -6,6 +6,8 @@
 #include <spdlog/spdlog.h>
 
 #include <chrono>
+#include <functional>
+#include <map>
 #include <random>
 
 #include "sync/source_snapshot.h"
@@ -15,15 +17,6 @@ namespace {
 
 // Session advisory lock key: one freshet run per target database at a time.
 constexpr std::string_view kLockSql = "SELECT pg_catalog.pg_try_advisory_lock(1718773092, 1)";
-
-// TRUNCATE every planned table in one statement (foreign keys among them need
-// that). ONLY keeps inheritance children out; partitioned roots take theirs.
-std::string TruncateSql(const Plan& plan) {
-  std::vector<std::string> names;
-  for (const auto& table : plan.tables)
-    names.push_back((table.target_kind == TableKind::kTable ? "ONLY " : "") + table.name.Quoted());
-  return fmt::format("TRUNCATE TABLE {}", fmt::join(names, ", "));
-}
 
 }  // namespace
 
@@ -106,21 +99,135 @@ void FillPlanReport(const Plan& plan, RunReport& report) {
   }
 }
 
-// Journals and applies everything that is not data, then truncates: one
-// transaction, so a failure here leaves the target as it was.
+namespace {
+
+// One change of the preparation, with the locks it is expected to take.
+struct PrepareStep {
+  int locks = 1;
+  std::function<void()> apply;
+};
+
+// How many locks one preparation transaction may take: half the server's
+// shared lock table (max_locks_per_transaction x (max_connections +
+// max_prepared_transactions)), so that sessions of the load and of other
+// clients keep room. Thousands of tables set aside in one transaction would
+// otherwise end in "out of shared memory".
+int LockBudget(Connection& target) {
+  Result row = target.Exec(
+      "SELECT pg_catalog.current_setting('max_locks_per_transaction')::int * "
+      "(pg_catalog.current_setting('max_connections')::int + "
+      "pg_catalog.current_setting('max_prepared_transactions')::int)");
+  return std::max<int>(64, static_cast<int>(row.GetInt(0, 0) / 2));
+}
+
+// Tables that must be truncated in one statement: those joined by foreign
+// keys that stay in place during the load (the ordered strategy's parents).
+std::vector<std::vector<size_t>> TruncateGroups(const Plan& plan) {
+  std::vector<size_t> group(plan.tables.size());
+  for (size_t i = 0; i < group.size(); ++i) group[i] = i;
+  std::function<size_t(size_t)> find = [&](size_t i) {
+    return group[i] == i ? i : group[i] = find(group[i]);
+  };
+  for (size_t i = 0; i < plan.tables.size(); ++i)
+    for (int parent : plan.tables[i].prerequisites) group[find(i)] = find(parent);
+  std::map<size_t, std::vector<size_t>> members;
+  for (size_t i = 0; i < plan.tables.size(); ++i) members[find(i)].push_back(i);
+  std::vector<std::vector<size_t>> out;
+  for (auto& [root, tables] : members) out.push_back(std::move(tables));
+  return out;
+}
+
+// TRUNCATE the given planned tables in one statement. ONLY keeps inheritance
+// children out; partitioned roots take their partitions.
+std::string TruncateSql(const Plan& plan, const std::vector<size_t>& tables) {
+  std::vector<std::string> names;
+  for (size_t t : tables)
+    names.push_back((plan.tables[t].target_kind == TableKind::kTable ? "ONLY " : "") +
+                    plan.tables[t].name.Quoted());
+  return fmt::format("TRUNCATE TABLE {}", fmt::join(names, ", "));
+}
+
+std::vector<PrepareStep> PrepareSteps(Connection& target, Journal& journal, const Plan& plan,
+                                      int budget) {
+  std::vector<PrepareStep> steps;
+  for (const auto& deferred : plan.deferred)
+    steps.push_back({3, [&journal, &deferred] { journal.DropConstraint(deferred); }});
+  for (const auto& index : plan.indexes)
+    steps.push_back({3 + 2 * static_cast<int>(index.partitions.size()),
+                     [&journal, &index] { journal.DropIndex(index); }});
+  for (const auto& table : plan.tables) {
+    for (const auto& trigger : table.triggers)
+      steps.push_back({2, [&journal, &trigger] { journal.DisableTrigger(trigger); }});
+    for (const auto& relation : table.force_row_security)
+      steps.push_back({2, [&journal, &relation] { journal.LiftForceRowSecurity(relation); }});
+  }
+  // Grouped tables are truncated together; groups are packed into
+  // statements that fit the lock budget.
+  std::vector<size_t> batch;
+  int batch_locks = 0;
+  auto flush = [&] {
+    if (batch.empty()) return;
+    steps.push_back({batch_locks,
+                     [&target, &plan, tables = batch] { target.Exec(TruncateSql(plan, tables)); }});
+    batch.clear();
+    batch_locks = 0;
+  };
+  for (const auto& group : TruncateGroups(plan)) {
+    int group_locks = 0;
+    for (size_t t : group) group_locks += 4 + 4 * static_cast<int>(plan.tables[t].units.size());
+    if (batch_locks + group_locks > budget) flush();
+    batch.insert(batch.end(), group.begin(), group.end());
+    batch_locks += group_locks;
+  }
+  flush();
+  return steps;
+}
+
+}  // namespace
+
+// Journals and applies everything that is not data (foreign keys and indexes
+// set aside, triggers disabled, FORCE ROW LEVEL SECURITY lifted), then
+// truncates. Usually one transaction; when that would take more locks than
+// the server can spare, several, each journaling what it changes, and a
+// failure puts back what earlier ones did.
 void PrepareTarget(Connection& target, Journal& journal, const Plan& plan,
-                   const std::string& lock_timeout) {
+                   const std::string& lock_timeout, const std::string& target_url) {
   journal.Ensure();
-  InTransaction(target, [&] {
-    target.Exec("SET LOCAL lock_timeout = " + QuoteLiteral(lock_timeout));
-    for (const auto& deferred : plan.deferred) journal.DropConstraint(deferred);
-    for (const auto& index : plan.indexes) journal.DropIndex(index);
-    for (const auto& table : plan.tables) {
-      for (const auto& trigger : table.triggers) journal.DisableTrigger(trigger);
-      for (const auto& relation : table.force_row_security) journal.LiftForceRowSecurity(relation);
+  const int budget = LockBudget(target);
+  std::vector<PrepareStep> steps = PrepareSteps(target, journal, plan, budget);
+  size_t done = 0;
+  int transactions = 0;
+  try {
+    while (done < steps.size()) {
+      InTransaction(target, [&] {
+        target.Exec("SET LOCAL lock_timeout = " + QuoteLiteral(lock_timeout));
+        int locks = 0;
+        size_t next = done;
+        while (next < steps.size() && (next == done || locks + steps[next].locks <= budget)) {
+          locks += steps[next].locks;
+          steps[next++].apply();
+        }
+        done = next;
+      });
+      ++transactions;
     }
-    if (!plan.tables.empty()) target.Exec(TruncateSql(plan));
-  });
+  } catch (...) {
+    if (transactions > 0) {
+      spdlog::warn(
+          "{}: preparing the target failed after {} of its transactions; putting back "
+          "what they set aside",
+          target.Describe(), transactions);
+      try {
+        journal.Restore(target_url, 1);
+      } catch (const Error& error) {
+        spdlog::error("could not put back the target ({}); run `freshet repair`", error.what());
+      }
+    }
+    throw;
+  }
+  if (transactions > 1)
+    spdlog::info("{}: prepared in {} transactions ({} locks at most in each)", target.Describe(),
+                 transactions, budget);
 }
 
 }  // namespace freshet

@@ -38,9 +38,12 @@ void ThrowIfPlanErrors(const Plan& plan);
 void FillPlanReport(const Plan& plan, RunReport& report);
 
 // Journals and applies everything that is not data (foreign keys, indexes,
-// triggers set aside), then truncates the planned tables: one transaction, so
-// a failure here leaves the target as it was.
+// triggers, FORCE ROW LEVEL SECURITY set aside), then truncates the planned
+// tables. In one transaction, so a failure leaves the target as it was,
+// unless that would take more locks than the server can spare (thousands of
+// tables): then in several, each journaled, and a failure restores (over
+// `target_url`) what the earlier ones set aside.
 void PrepareTarget(Connection& target, Journal& journal, const Plan& plan,
-                   const std::string& lock_timeout);
+                   const std::string& lock_timeout, const std::string& target_url);
 
 }  // namespace freshet

@@ -335,7 +335,8 @@ void RunRestore(const RestoreOptions& options, std::vector<RunReport>& reports,
   // 2. Set aside and truncate on every target, then one graph: each file
   //    decompressed once into every target that takes it the same way, and
   //    each target's rebuild following its own loads.
-  for (auto& run : runs) PrepareTarget(*run.control, *run.journal, run.plan, options.lock_timeout);
+  for (auto& run : runs)
+    PrepareTarget(*run.control, *run.journal, run.plan, options.lock_timeout, run.endpoint.url);
   std::optional<Progress> progress;  // made once the tasks are known
   std::mutex mutex;
   TaskGraph graph;

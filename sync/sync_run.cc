@@ -100,7 +100,7 @@ void RunSync(const SyncOptions& options, RunReport& report, std::stop_token stop
                plan.strategy == LoadStrategy::kBulk ? "bulk" : "ordered", plan.deferred.size(),
                plan.indexes.size(), options.jobs);
 
-  PrepareTarget(target, journal, plan, options.lock_timeout);
+  PrepareTarget(target, journal, plan, options.lock_timeout, options.target_url);
   std::vector<Progress::Item> items;
   for (const auto& table : plan.tables)
     items.push_back({table.name.Display(), table.estimated_rows, table.estimated_bytes});
