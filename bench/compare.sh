@@ -5,6 +5,8 @@
 #   a) pg_dump -Fc + TRUNCATE + pg_restore --data-only --disable-triggers
 #   b) pg_dump -Fd -j2 + TRUNCATE + pg_restore -j2 --data-only --disable-triggers
 #   c) freshet sync
+#   p) freshet sync of another build (--baseline BIN: the commit before a
+#      change), to show a change costs nothing
 # and the snapshot workflow against the dump file it replaces:
 #   s) freshet snapshot capture          vs  the pg_dump -Fc step of (a)
 #   r) freshet snapshot restore (1 dev)  vs  the TRUNCATE + pg_restore step of (a)
@@ -14,12 +16,16 @@
 # RSS (/usr/bin/time -v), and writes them to bench/results/.
 #
 # Usage: bench/compare.sh [--scale N] [--runs K] [--workload DIR] [--jobs J]
-#                         [--no-snapshots | --snapshots-only]
+#                         [--no-snapshots | --snapshots-only] [--baseline BIN]
+#                         [--fsync-off]
 #   --snapshots-only: a), s), r), m) and n) only (the snapshot goals' anchors)
+#   --fsync-off: servers with fsync, synchronous_commit and full_page_writes
+#     off (a throwaway setup); by default they keep them on, as users' dev
+#     and preview servers do
 set -euo pipefail
 
 repo=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
-scale=1 runs=3 jobs=4 snapshots=1 syncs=1
+scale=1 runs=3 jobs=4 snapshots=1 syncs=1 baseline="" durable=1
 workload=${FRESHET_WORKLOAD:-$repo/../shared/workload}
 while (($#)); do
   case $1 in
@@ -29,13 +35,18 @@ while (($#)); do
     --jobs) jobs=$2; shift 2 ;;
     --no-snapshots) snapshots=0; shift ;;
     --snapshots-only) syncs=0; shift ;;
-    *) echo "usage: $0 [--scale N] [--runs K] [--workload DIR] [--jobs J] [--no-snapshots | --snapshots-only]" >&2; exit 2 ;;
+    --baseline) baseline=$(realpath "$2"); shift 2 ;;
+    --fsync-off) durable=0; shift ;;
+    *) echo "usage: $0 [--scale N] [--runs K] [--workload DIR] [--jobs J] [--no-snapshots | --snapshots-only] [--baseline BIN] [--fsync-off]" >&2; exit 2 ;;
   esac
 done
 workload=$(cd "$workload" && pwd)
 command_line="bench/compare.sh --scale $scale --runs $runs --jobs $jobs"
 ((snapshots)) || command_line+=" --no-snapshots"
 ((syncs)) || command_line+=" --snapshots-only"
+[[ -z $baseline ]] || command_line+=" --baseline $baseline"
+((durable)) || command_line+=" --fsync-off"
+[[ -z $baseline || -x $baseline ]] || { echo "--baseline $baseline is not an executable" >&2; exit 2; }
 ((snapshots || syncs)) || { echo "--no-snapshots and --snapshots-only leave nothing to run" >&2; exit 2; }
 
 "$repo/deploy/install-deps.sh"
@@ -47,9 +58,15 @@ freshet=$build/freshet
 CLUSTERS_DIR=$(mktemp -d "${TMPDIR:-/tmp}/freshet-bench-XXXXXX")
 source "$repo/deploy/lib/clusters.sh"
 trap stop_clusters EXIT
-# Both servers alike for every contender: a throwaway dev-style setup.
-settings=(-c shared_buffers=1GB -c max_wal_size=8GB -c fsync=off -c synchronous_commit=off
-          -c full_page_writes=off -c maintenance_work_mem=512MB -c max_connections=50)
+# Both servers alike for every contender. Durability on by default, as on
+# users' dev and preview servers; --fsync-off for a throwaway setup.
+settings=(-c shared_buffers=1GB -c max_wal_size=8GB -c maintenance_work_mem=512MB
+          -c max_connections=50)
+if ((durable)); then
+  settings+=(-c fsync=on -c synchronous_commit=on -c full_page_writes=on)
+else
+  settings+=(-c fsync=off -c synchronous_commit=off -c full_page_writes=off)
+fi
 prod_port=$(free_port 56432)
 start_cluster prod "$prod_port" "${settings[@]}"
 dev_port=$(free_port $((prod_port + 1)))
@@ -96,12 +113,14 @@ run_b() {
   "$PG_BIN/pg_restore" -j2 --data-only --disable-triggers -d "$dev" "$scratch.dir"
   rm -rf "$scratch.dir"
 }
-run_c() {
-  /usr/bin/time -v -o "$scratch.time" "$freshet" -q sync --from "$prod" --to "$dev" \
+sync_with() {  # binary
+  /usr/bin/time -v -o "$scratch.time" "$1" -q sync --from "$prod" --to "$dev" \
     --include auth.users --jobs "$jobs" 2>"$scratch.err" || { cat "$scratch.err" >&2; return 1; }
   cpu=$(awk -F': ' '/User time/ {u=$2} /System time/ {s=$2} END {print u + s}' "$scratch.time")
   rss=$(awk -F': ' '/Maximum resident/ {print $2}' "$scratch.time")
 }
+run_c() { sync_with "$freshet"; }
+run_p() { sync_with "$baseline"; }
 
 snapshot_dir=$CLUSTERS_DIR/snapshot
 run_s() {
@@ -133,11 +152,14 @@ verify_dev() {  # database name
 }
 
 declare -A times
-freshet_cpu=() freshet_rss=() capture_rss=()
+freshet_cpu=() freshet_rss=() capture_rss=() baseline_cpu=() baseline_rss=()
 for ((k = 1; k <= runs; k++)); do
   # Alternate the order so no contender always runs on a warmer cache. The
   # capture comes first in every round: the restores read it.
   if ((k % 2)); then order=(a b c); else order=(c b a); fi
+  if [[ -n $baseline ]]; then
+    if ((k % 2)); then order=(a b c p); else order=(p c b a); fi
+  fi
   if ((snapshots)); then
     if ((k % 2)); then order=(s a b c r m n); else order=(s n m r c b a); fi
     ((syncs)) || if ((k % 2)); then order=(s a r m n); else order=(s n m r a); fi
@@ -154,6 +176,7 @@ for ((k = 1; k <= runs; k++)); do
     fi
     times[$contender]+="$(printf %.2f "$seconds") "
     if [[ $contender == c ]]; then freshet_cpu+=("$cpu"); freshet_rss+=("$rss"); fi
+    if [[ $contender == p ]]; then baseline_cpu+=("$cpu"); baseline_rss+=("$rss"); fi
     printf 'run %d %s: %.1f s%s\n' "$k" "$contender" "$seconds" \
       "$([[ $contender == s ]] || echo ' (verified equal)')" >&2
   done
@@ -168,7 +191,8 @@ cpu_median=$(echo "${freshet_cpu[*]:-0}" | median)
 rss_max=$(printf '%s\n' "${freshet_rss[@]:-0}" | sort -n | tail -1)
 
 mkdir -p "$repo/bench/results"
-result=$repo/bench/results/compare-scale$scale-$(date -u +%Y%m%dT%H%M%SZ).md
+durability=$( ((durable)) && echo durable || echo fsync-off)
+result=$repo/bench/results/compare-scale$scale-$durability-$(date -u +%Y%m%dT%H%M%SZ).md
 {
   echo "# Refresh comparison, scale $scale"
   echo
@@ -186,11 +210,20 @@ result=$repo/bench/results/compare-scale$scale-$(date -u +%Y%m%dT%H%M%SZ).md
     printf 'Ratios (medians): c/a = %.2f, c/b = %.2f\n\n' "$(echo "$mc / $ma" | bc -l)" "$(echo "$mc / $mb" | bc -l)"
     printf 'freshet: CPU (user+sys) median %.1f s = %.0f%% of its wall time; peak RSS %d MB\n' \
       "$cpu_median" "$(echo "100 * $cpu_median / $mc" | bc -l)" "$((rss_max / 1024))"
+    if [[ -n $baseline ]]; then
+      mp=$(echo "${times[p]}" | median)
+      echo
+      echo "| p) baseline freshet sync --jobs $jobs ($baseline) | $(fmt1 "$mp") | $(echo "${times[p]}" | minmax) |"
+      echo
+      printf 'This build against the baseline (medians): c/p = %.2f; baseline CPU median %.1f s, peak RSS %d MB\n' \
+        "$(echo "$mc / $mp" | bc -l)" "$(echo "${baseline_cpu[*]}" | median)" \
+        "$(($(printf '%s\n' "${baseline_rss[@]}" | sort -n | tail -1) / 1024))"
+    fi
   else
     echo
   fi
   echo "pg_dump -Fc file: $((dump_size / 1048576)) MB. Runs: $runs, alternating; every run verified equal to prod."
-  echo "Raw seconds: a: ${times[a]}| b: ${times[b]:-}| c: ${times[c]:-}"
+  echo "Raw seconds: a: ${times[a]}| b: ${times[b]:-}| c: ${times[c]:-}| p: ${times[p]:-}"
   if ((snapshots)); then
     md=$(echo "${times[a_dump]}" | median) mr=$(echo "${times[a_restore]}" | median)
     ms=$(echo "${times[s]}" | median) mrr=$(echo "${times[r]}" | median) mm=$(echo "${times[m]}" | median)

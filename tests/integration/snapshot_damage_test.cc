@@ -404,7 +404,9 @@ INSTANTIATE_TEST_SUITE_P(Orders, SnapshotLoadFailure,
 // over a new connection, and the other target is restored and verified.
 TEST(SnapshotTargetCutOff, OtherTargetIsRestoredAndTheCutOneGetsItsConstraintsBack) {
   PgCluster& prod = SharedClusters::Source();
-  PgCluster& dev = SharedClusters::Target();
+  // Both targets on one server, so one job means one worker: the one that is
+  // paused goes on with the connections the cut killed.
+  PgCluster& dev = SharedClusters::Source();
   std::string prod_db = prod.CreateUniqueDatabase("prod");
   std::string cut_db = dev.CreateUniqueDatabase("cut");
   std::string staging_db = prod.CreateUniqueDatabase("staging");
