@@ -52,17 +52,30 @@ inline void StartCopy(Connection& connection, const std::string& sql, ExecStatus
   }
 }
 
-// PQputCopyData that, should the connection be non-blocking and libpq's
-// buffer full (0), waits for the socket and flushes instead of spinning.
-// Returns 1 on success, -1 on failure (the reason is on the connection).
+// The most PutCopyData hands libpq at once. libpq grows its output buffer
+// to hold what it is given; a COPY IN stream has no message boundaries the
+// server needs, so a huge row (a 100 MB value) is sent in pieces and the
+// buffer stays small.
+inline constexpr size_t kCopyPiece = size_t{1} << 20;
+
+// PQputCopyData in pieces of at most kCopyPiece that, should the connection
+// be non-blocking and libpq's buffer full (0), waits for the socket and
+// flushes instead of spinning. Returns 1 on success, -1 on failure (the
+// reason is on the connection).
 inline int PutCopyData(PGconn* conn, std::string_view data) {
-  for (;;) {
-    int put = PQputCopyData(conn, data.data(), static_cast<int>(data.size()));
-    if (put != 0) return put;
+  while (!data.empty()) {
+    std::string_view piece = data.substr(0, kCopyPiece);
+    int put = PQputCopyData(conn, piece.data(), static_cast<int>(piece.size()));
+    if (put < 0) return put;
+    if (put == 1) {
+      data.remove_prefix(piece.size());
+      continue;
+    }
     pollfd socket{PQsocket(conn), POLLOUT, 0};
     if (poll(&socket, 1, -1) < 0 && errno != EINTR) return -1;
     if (PQflush(conn) < 0) return -1;
   }
+  return 1;
 }
 
 // The owner of a buffer PQgetCopyData allocated.

@@ -83,7 +83,7 @@ bool Journal::HasEntries() {
   return target_.Exec("SELECT EXISTS (SELECT 1 FROM _freshet.journal)").GetBool(0, 0);
 }
 
-void Journal::DropConstraint(const DeferredConstraint& constraint) {
+void Journal::RecordConstraint(const DeferredConstraint& constraint) {
   target_.Exec(
       "INSERT INTO _freshet.journal (run_id, kind, table_schema, table_name, object_name, "
       "definition, validate, referenced_schema, referenced_name) "
@@ -91,29 +91,24 @@ void Journal::DropConstraint(const DeferredConstraint& constraint) {
       {run_id_, constraint.table.schema, constraint.table.name, constraint.name,
        constraint.definition, constraint.validate ? "true" : "false", constraint.referenced.schema,
        constraint.referenced.name});
-  target_.Exec(fmt::format("ALTER TABLE {} DROP CONSTRAINT {}", constraint.table.Quoted(),
-                           QuoteIdent(constraint.name)));
 }
 
-void Journal::DisableTrigger(const TriggerToDisable& trigger) {
+void Journal::RecordTrigger(const TriggerToDisable& trigger) {
   target_.Exec(
       "INSERT INTO _freshet.journal (run_id, kind, table_schema, table_name, object_name, "
       "trigger_enabled) VALUES ($1, 'trigger', $2, $3, $4, $5)",
       {run_id_, trigger.table.schema, trigger.table.name, trigger.name,
        std::string(1, trigger.enabled)});
-  target_.Exec(fmt::format("ALTER TABLE {} DISABLE TRIGGER {}", trigger.table.Quoted(),
-                           QuoteIdent(trigger.name)));
 }
 
-void Journal::LiftForceRowSecurity(const QualifiedName& table) {
+void Journal::RecordForceRowSecurity(const QualifiedName& table) {
   target_.Exec(
       "INSERT INTO _freshet.journal (run_id, kind, table_schema, table_name, object_name) "
       "VALUES ($1, 'row_security', $2, $3, 'force')",
       {run_id_, table.schema, table.name});
-  target_.Exec(fmt::format("ALTER TABLE {} NO FORCE ROW LEVEL SECURITY", table.Quoted()));
 }
 
-void Journal::DropIndex(const DeferredIndex& index) {
+void Journal::RecordIndex(const DeferredIndex& index) {
   target_.Exec(
       "INSERT INTO _freshet.journal (run_id, kind, table_schema, table_name, object_name, "
       "definition, constraint_name, constraint_definition, clustered, bytes, partition_indexes) "
@@ -124,12 +119,6 @@ void Journal::DropIndex(const DeferredIndex& index) {
        index.clustered ? "true" : "false", std::to_string(index.bytes),
        index.partitions.empty() ? std::nullopt
                                 : std::optional(PartitionIndexesJson(index.partitions))});
-  if (index.constraint_name.empty())
-    target_.Exec(
-        fmt::format("DROP INDEX {}.{}", QuoteIdent(index.table.schema), QuoteIdent(index.name)));
-  else
-    target_.Exec(fmt::format("ALTER TABLE {} DROP CONSTRAINT {}", index.table.Quoted(),
-                             QuoteIdent(index.constraint_name)));
 }
 
 std::vector<std::pair<QualifiedName, std::string>> Journal::PendingValidations() {

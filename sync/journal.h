@@ -51,16 +51,14 @@ class Journal {
   // True when entries from any run are waiting to be restored.
   bool HasEntries();
 
-  // In the caller's open transaction: records, then drops the constraint.
-  void DropConstraint(const DeferredConstraint& constraint);
-  // In the caller's open transaction: records, then disables the trigger.
-  void DisableTrigger(const TriggerToDisable& trigger);
-  // In the caller's open transaction: records, then lifts FORCE ROW LEVEL
-  // SECURITY (restored after the table's load).
-  void LiftForceRowSecurity(const QualifiedName& table);
-  // In the caller's open transaction: records, then drops the index (or the
-  // constraint it backs).
-  void DropIndex(const DeferredIndex& index);
+  // In the caller's open transaction: record what is about to be set aside
+  // (the caller then makes the change, several in one statement where
+  // PostgreSQL allows).
+  void RecordConstraint(const DeferredConstraint& constraint);
+  void RecordTrigger(const TriggerToDisable& trigger);
+  void RecordIndex(const DeferredIndex& index);
+  void RecordForceRowSecurity(const QualifiedName& table);
+
 
   // Every entry still to restore, oldest first.
   std::vector<JournalEntry> Entries();

@@ -147,20 +147,79 @@ std::string TruncateSql(const Plan& plan, const std::vector<size_t>& tables) {
   return fmt::format("TRUNCATE TABLE {}", fmt::join(names, ", "));
 }
 
+// Everything set aside on one relation, in as few statements as PostgreSQL
+// allows: each DDL statement wakes event triggers (on Supabase, PostgREST's
+// schema reload), so one ALTER TABLE takes all of a relation's constraint
+// drops, trigger disables and FORCE lift, and one DROP INDEX its plain
+// indexes.
+struct RelationChanges {
+  std::vector<const DeferredIndex*> indexes;
+  std::vector<const TriggerToDisable*> triggers;
+  bool force_row_security = false;
+};
+
+void ApplyRelationChanges(Connection& target, Journal& journal, const QualifiedName& relation,
+                          const RelationChanges& changes) {
+  std::vector<std::string> clauses;
+  std::vector<std::string> plain;
+  for (const DeferredIndex* index : changes.indexes) {
+    journal.RecordIndex(*index);
+    if (index->constraint_name.empty())
+      plain.push_back(QuoteIdent(relation.schema) + "." + QuoteIdent(index->name));
+    else
+      clauses.push_back("DROP CONSTRAINT " + QuoteIdent(index->constraint_name));
+  }
+  for (const TriggerToDisable* trigger : changes.triggers) {
+    journal.RecordTrigger(*trigger);
+    clauses.push_back("DISABLE TRIGGER " + QuoteIdent(trigger->name));
+  }
+  if (changes.force_row_security) {
+    journal.RecordForceRowSecurity(relation);
+    clauses.push_back("NO FORCE ROW LEVEL SECURITY");
+  }
+  if (!clauses.empty())
+    target.Exec(fmt::format("ALTER TABLE {} {}", relation.Quoted(), fmt::join(clauses, ", ")));
+  if (!plain.empty()) target.Exec(fmt::format("DROP INDEX {}", fmt::join(plain, ", ")));
+}
+
 std::vector<PrepareStep> PrepareSteps(Connection& target, Journal& journal, const Plan& plan,
                                       int budget) {
   std::vector<PrepareStep> steps;
-  for (const auto& deferred : plan.deferred)
-    steps.push_back({3, [&journal, &deferred] { journal.DropConstraint(deferred); }});
-  for (const auto& index : plan.indexes)
-    steps.push_back({3 + 2 * static_cast<int>(index.partitions.size()),
-                     [&journal, &index] { journal.DropIndex(index); }});
-  for (const auto& table : plan.tables) {
-    for (const auto& trigger : table.triggers)
-      steps.push_back({2, [&journal, &trigger] { journal.DisableTrigger(trigger); }});
-    for (const auto& relation : table.force_row_security)
-      steps.push_back({2, [&journal, &relation] { journal.LiftForceRowSecurity(relation); }});
+  // Foreign keys first (a key must go before the index it depends on), one
+  // ALTER TABLE per table.
+  std::map<QualifiedName, std::vector<const DeferredConstraint*>> keys;
+  for (const auto& deferred : plan.deferred) keys[deferred.table].push_back(&deferred);
+  for (auto& [table, list] : keys)
+    steps.push_back({3 * static_cast<int>(list.size()),
+                     [&target, &journal, table = table, list = list] {
+                       std::vector<std::string> clauses;
+                       for (const DeferredConstraint* key : list) {
+                         journal.RecordConstraint(*key);
+                         clauses.push_back("DROP CONSTRAINT " + QuoteIdent(key->name));
+                       }
+                       target.Exec(fmt::format("ALTER TABLE {} {}", table.Quoted(),
+                                               fmt::join(clauses, ", ")));
+                     }});
+  std::map<QualifiedName, RelationChanges> changes;
+  std::map<QualifiedName, int> locks;
+  for (const auto& index : plan.indexes) {
+    changes[index.table].indexes.push_back(&index);
+    locks[index.table] += 3 + 2 * static_cast<int>(index.partitions.size());
   }
+  for (const auto& table : plan.tables) {
+    for (const auto& trigger : table.triggers) {
+      changes[trigger.table].triggers.push_back(&trigger);
+      locks[trigger.table] += 2;
+    }
+    for (const auto& relation : table.force_row_security) {
+      changes[relation].force_row_security = true;
+      locks[relation] += 2;
+    }
+  }
+  for (auto& [relation, change] : changes)
+    steps.push_back({locks[relation], [&target, &journal, relation = relation, change = change] {
+                       ApplyRelationChanges(target, journal, relation, change);
+                     }});
   // Grouped tables are truncated together; groups are packed into
   // statements that fit the lock budget.
   std::vector<size_t> batch;
