@@ -41,9 +41,9 @@ RelayResult RelayCopy(Connection& source, const std::string& copy_out_sql, Conne
     char* buffer = nullptr;
     int n = PQgetCopyData(source.handle(), &buffer, /*async=*/0);
     if (n > 0) {
-      int put = target_failure
-                    ? 1
-                    : PutCopyData(target.handle(), std::string_view(buffer, static_cast<size_t>(n)));
+      int put = target_failure ? 1
+                               : PutCopyData(target.handle(),
+                                             std::string_view(buffer, static_cast<size_t>(n)));
       PQfreemem(buffer);
       if (put != 1 && !target_failure) {
         // The target rejected the stream (its error arrives with the result):

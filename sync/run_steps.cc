@@ -190,16 +190,15 @@ std::vector<PrepareStep> PrepareSteps(Connection& target, Journal& journal, cons
   std::map<QualifiedName, std::vector<const DeferredConstraint*>> keys;
   for (const auto& deferred : plan.deferred) keys[deferred.table].push_back(&deferred);
   for (auto& [table, list] : keys)
-    steps.push_back({3 * static_cast<int>(list.size()),
-                     [&target, &journal, table = table, list = list] {
-                       std::vector<std::string> clauses;
-                       for (const DeferredConstraint* key : list) {
-                         journal.RecordConstraint(*key);
-                         clauses.push_back("DROP CONSTRAINT " + QuoteIdent(key->name));
-                       }
-                       target.Exec(fmt::format("ALTER TABLE {} {}", table.Quoted(),
-                                               fmt::join(clauses, ", ")));
-                     }});
+    steps.push_back(
+        {3 * static_cast<int>(list.size()), [&target, &journal, table = table, list = list] {
+           std::vector<std::string> clauses;
+           for (const DeferredConstraint* key : list) {
+             journal.RecordConstraint(*key);
+             clauses.push_back("DROP CONSTRAINT " + QuoteIdent(key->name));
+           }
+           target.Exec(fmt::format("ALTER TABLE {} {}", table.Quoted(), fmt::join(clauses, ", ")));
+         }});
   std::map<QualifiedName, RelationChanges> changes;
   std::map<QualifiedName, int> locks;
   for (const auto& index : plan.indexes) {

@@ -366,6 +366,48 @@ TEST_F(EngineFidelity, RowsTheTargetsRulesRefuseAreFoundBeforeAnythingIsWritten)
   EXPECT_THAT(InvalidConstraintsAndIndexes(dev_, dev_db_), IsEmpty());
 }
 
+// Each DDL statement wakes event triggers (PostgREST's schema reload on
+// Supabase): setting a table's indexes, keys, triggers and foreign keys aside
+// takes one statement per kind and table, not one per object.
+TEST_F(EngineFidelity, SettingTheTargetAsideTakesFewStatements) {
+  const char* schema = R"sql(
+    CREATE TABLE public.a (id int PRIMARY KEY, code text UNIQUE, x int, y int);
+    CREATE INDEX a_x ON public.a (x);
+    CREATE INDEX a_y ON public.a (y);
+    CREATE TABLE public.b (id int PRIMARY KEY, a_id int REFERENCES public.a,
+      a_code text REFERENCES public.a (code), z int);
+    CREATE INDEX b_z ON public.b (z);
+    CREATE FUNCTION public.noop() RETURNS trigger LANGUAGE plpgsql AS $$BEGIN RETURN NEW; END$$;
+    CREATE TRIGGER b_one BEFORE INSERT ON public.b FOR EACH ROW EXECUTE FUNCTION public.noop();
+    CREATE TRIGGER b_two BEFORE INSERT ON public.b FOR EACH ROW EXECUTE FUNCTION public.noop();
+  )sql";
+  Prod(std::string(schema) +
+       "INSERT INTO public.a VALUES (1, 'c', 1, 1); "
+       "INSERT INTO public.b VALUES (1, 1, 'c', 1);");
+  Dev(std::string(schema) + R"sql(
+    CREATE SCHEMA audit;
+    CREATE TABLE audit.ddl (n bigserial, tag text);
+    CREATE FUNCTION audit.log() RETURNS event_trigger LANGUAGE plpgsql AS
+      $$BEGIN INSERT INTO audit.ddl (tag) VALUES (tg_tag); END$$;
+    CREATE EVENT TRIGGER log_ddl ON ddl_command_end EXECUTE FUNCTION audit.log();
+  )sql");
+  RunResult sync = Sync({"--verify"});
+  ASSERT_EQ(sync.exit_code, 0) << sync.err;
+  // Everything before the first rebuild statement is the set-aside: b's two
+  // foreign keys in one ALTER TABLE; a's and b's keys and b's triggers in one
+  // each; a's and b's plain indexes in one DROP INDEX each.
+  EXPECT_EQ(Dev("SELECT string_agg(tag, ',' ORDER BY n) FROM audit.ddl WHERE tag IN ('ALTER "
+                "TABLE', 'DROP INDEX') AND n < (SELECT "
+                "min(n) FROM audit.ddl WHERE tag IN ('CREATE INDEX', 'ALTER TABLE') AND n > "
+                "(SELECT max(n) FROM audit.ddl WHERE tag = 'DROP INDEX'))"),
+            "ALTER TABLE,ALTER TABLE,DROP INDEX,ALTER TABLE,DROP INDEX");
+  EXPECT_THAT(InvalidConstraintsAndIndexes(dev_, dev_db_), IsEmpty());
+  EXPECT_EQ(Dev("SELECT string_agg(tgname::text || tgenabled::text, ',' ORDER BY tgname) FROM "
+                "pg_trigger "
+                "WHERE tgrelid = 'public.b'::regclass AND NOT tgisinternal"),
+            "b_oneO,b_twoO");
+}
+
 TEST_F(EngineFidelity, ATableOnOneSideAndAViewOnTheOtherIsNamedForWhatItIs) {
   Prod("CREATE TABLE public.report (id int); CREATE TABLE public.keep (id int)");
   Dev("CREATE VIEW public.report AS SELECT 1 AS id; CREATE TABLE public.keep (id int)");
