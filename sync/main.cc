@@ -1,3 +1,3 @@
-#include "sync/cli.h"
+#include "sync/cli/cli.h"
 
 int main(int argc, char** argv) { return freshet::RunCli(argc, argv); }

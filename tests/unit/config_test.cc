@@ -1,4 +1,4 @@
-#include "sync/config.h"
+#include "sync/cli/config.h"
 
 #include <gtest/gtest.h>
 #include <unistd.h>

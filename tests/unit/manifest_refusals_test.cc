@@ -7,7 +7,7 @@
 #include <string>
 
 #include "copy/error.h"
-#include "sync/snapshot_manifest.h"
+#include "sync/snapshot/snapshot_manifest.h"
 #include "tests/unit/rich_manifest.h"
 
 namespace freshet {

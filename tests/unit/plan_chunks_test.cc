@@ -3,8 +3,8 @@
 // planner must not split.
 #include <gtest/gtest.h>
 
-#include "sync/loader.h"
-#include "sync/plan.h"
+#include "sync/engine/loader.h"
+#include "sync/engine/plan.h"
 
 namespace freshet {
 namespace {

@@ -1,4 +1,4 @@
-#include "sync/progress.h"
+#include "sync/engine/progress.h"
 
 #include <gtest/gtest.h>
 #include <spdlog/sinks/ostream_sink.h>

@@ -1,4 +1,4 @@
-#include "sync/report.h"
+#include "sync/engine/report.h"
 
 #include <gtest/gtest.h>
 #include <sys/stat.h>

@@ -7,7 +7,7 @@
 #include <nlohmann/json.hpp>
 #include <string>
 
-#include "sync/snapshot_manifest.h"
+#include "sync/snapshot/snapshot_manifest.h"
 
 namespace freshet::testing {
 

@@ -1,7 +1,7 @@
 // The snapshot manifest: JSON that carries every field and reads back equal,
 // written stably in the documented layout, and the manifest file in its
 // directory. What a reader refuses is in manifest_refusals_test.cc.
-#include "sync/snapshot_manifest.h"
+#include "sync/snapshot/snapshot_manifest.h"
 
 #include <fmt/format.h>
 #include <gtest/gtest.h>

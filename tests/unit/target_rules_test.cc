@@ -2,7 +2,7 @@
 // only those the source does not promise, each with a query over the
 // source's rows. The queries themselves run against real servers in
 // tests/integration/engine_fidelity_test.cc.
-#include "sync/target_rules.h"
+#include "sync/engine/target_rules.h"
 
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>

@@ -1,6 +1,6 @@
 // TaskGraph scheduling without a server: dependencies respected, heaviest
 // chain first, failures skip dependents, fatal failures stop the run.
-#include "sync/task_graph.h"
+#include "sync/engine/task_graph.h"
 
 #include <fmt/format.h>
 #include <gtest/gtest.h>

@@ -1,0 +1,281 @@
+#include "sync/cli/cli.h"
+
+#include <fmt/format.h>
+#include <spdlog/sinks/stdout_color_sinks.h>
+#include <spdlog/spdlog.h>
+#include <unistd.h>
+
+#include <CLI/CLI.hpp>
+#include <csignal>
+#include <cstdlib>
+#include <filesystem>
+#include <iostream>
+#include <stop_token>
+#include <thread>
+
+#include "copy/conninfo.h"
+#include "sync/cli/config.h"
+#include "sync/cli/migrate_cli.h"
+#include "sync/cli/snapshot_cli.h"
+#include "sync/engine/sync_run.h"
+
+namespace freshet {
+namespace {
+
+struct Arguments {
+  std::string config_path;
+  std::string from, to;
+  std::optional<int> jobs;
+  std::vector<std::string> include, exclude;
+  bool verify = false;
+  std::string report_path, summary_path;
+  std::optional<std::string> fk_outside;
+  std::optional<std::string> lock_timeout;
+  std::string strategy = "auto";
+  std::optional<int64_t> chunk_mb;
+  std::optional<int> retries;
+  bool allow_remote_target = false;
+  bool verbose = false, quiet = false;
+};
+
+void AddEndpointOptions(CLI::App* command, Arguments& args, bool with_from) {
+  if (with_from)
+    command->add_option("--from", args.from,
+                        "Source: a connection string (postgres://... or key=value) or a source "
+                        "name from the config");
+  command->add_option("--to", args.to,
+                      "Target: a connection string or a target name from the config");
+}
+
+void AddSelectionOptions(CLI::App* command, Arguments& args) {
+  command->add_option("--include", args.include,
+                      "Tables to sync, schema.table with * wildcards (repeatable); platform "
+                      "schemas such as auth only when named");
+  command->add_option("--exclude", args.exclude, "Tables to leave out (repeatable)");
+  command->add_option("--jobs,-j", args.jobs, "Parallel table streams (default 4)")
+      ->check(CLI::PositiveNumber);
+  command
+      ->add_option("--fk-outside", args.fk_outside,
+                   "Foreign keys to tables outside the sync: error (default) or not-valid")
+      ->check(CLI::IsMember({"error", "not-valid"}));
+}
+
+void AddReportOptions(CLI::App* command, Arguments& args) {
+  command->add_option("--report", args.report_path, "Write the report as JSON to this file");
+  command->add_option("--summary", args.summary_path,
+                      "Write the report as Markdown to this file (CI job summary)");
+}
+
+SyncOptions ResolveOptionsOrThrow(const Arguments& args, bool need_source);
+
+// Resolves arguments over the config file into SyncOptions. Any failure here
+// (unreadable config, unknown name, unset variable) is a usage error.
+SyncOptions ResolveOptions(const Arguments& args, bool need_source) {
+  try {
+    return ResolveOptionsOrThrow(args, need_source);
+  } catch (const Error& error) {
+    throw Error(ErrorKind::kUsage, error.what());
+  }
+}
+
+SyncOptions ResolveOptionsOrThrow(const Arguments& args, bool need_source) {
+  Config config;
+  std::string config_path = args.config_path;
+  if (config_path.empty()) {
+    if (const char* env = std::getenv("FRESHET_CONFIG")) config_path = env;
+  }
+  if (!config_path.empty()) config = Config::Load(config_path);
+
+  SyncOptions options;
+  std::string from = !args.from.empty() ? args.from : config.from.value_or("");
+  std::string to = !args.to.empty() ? args.to : config.to.value_or("");
+  if (need_source && from.empty())
+    throw Error(ErrorKind::kUsage, "no source: pass --from URL (or set [sync] from in the config)");
+  if (to.empty())
+    throw Error(ErrorKind::kUsage, "no target: pass --to URL (or set [sync] to in the config)");
+  if (need_source) {
+    Endpoint source = ResolveEndpoint(config.sources, from);
+    options.source_url = source.ResolveUrl();
+  }
+  Endpoint target = ResolveEndpoint(config.targets, to);
+  options.target_url = target.ResolveUrl();
+  options.safety.target_name = target.name;
+  options.safety.protected_target = target.protected_target;
+  options.safety.allow_writes = target.allow_writes;
+  options.safety.allow_remote_target = args.allow_remote_target;
+
+  options.jobs = args.jobs.value_or(config.jobs.value_or(4));
+  options.plan.includes = args.include.empty() ? config.include : args.include;
+  options.plan.excludes = args.exclude.empty() ? config.exclude : args.exclude;
+  std::string fk_outside = args.fk_outside.value_or(config.fk_outside.value_or("error"));
+  options.plan.fk_outside =
+      fk_outside == "not-valid" ? FkOutsidePolicy::kNotValid : FkOutsidePolicy::kError;
+  options.plan.strategy = args.strategy == "bulk"      ? StrategyChoice::kBulk
+                          : args.strategy == "ordered" ? StrategyChoice::kOrdered
+                                                       : StrategyChoice::kAuto;
+  options.plan.jobs = options.jobs;
+  if (args.chunk_mb) options.plan.chunk_bytes = *args.chunk_mb <= 0 ? -1 : *args.chunk_mb << 20;
+  options.lock_timeout = args.lock_timeout.value_or(config.lock_timeout.value_or("30s"));
+  options.verify = args.verify;
+  if (args.retries) options.retry.attempts = std::max(0, *args.retries) + 1;
+  // Tests shorten the wait between attempts; users keep the default.
+  if (const char* backoff = std::getenv("FRESHET_RETRY_BACKOFF_MS"))
+    options.retry.backoff = std::chrono::milliseconds(std::atoi(backoff));
+  options.interactive_progress = isatty(STDERR_FILENO) && !args.quiet;
+  return options;
+}
+
+void WriteReports(const Arguments& args, const RunReport& report) {
+  std::cerr << RenderText(report);
+  if (!args.report_path.empty())
+    WriteFileAtomically(args.report_path, RenderJson(report).dump(2) + "\n");
+  if (!args.summary_path.empty()) WriteFileAtomically(args.summary_path, RenderMarkdown(report));
+}
+
+// SIGINT/SIGTERM request a stop (streams are cancelled, the target restored
+// from the journal); a second signal exits at once — the journal lets the next
+// run or `freshet repair` restore the target.
+class SignalStop {
+ public:
+  SignalStop() {
+    sigemptyset(&set_);
+    sigaddset(&set_, SIGINT);
+    sigaddset(&set_, SIGTERM);
+    sigaddset(&set_, SIGUSR1);  // only to wake the watcher at shutdown
+    pthread_sigmask(SIG_BLOCK, &set_, nullptr);
+    thread_ = std::thread([this] {
+      int signal = 0;
+      int count = 0;
+      while (sigwait(&set_, &signal) == 0) {
+        if (signal == SIGUSR1) return;  // shutdown of this watcher
+        if (++count > 1) std::_Exit(130);
+        spdlog::warn("interrupted: stopping (press Ctrl-C again to exit at once)");
+        stop_.request_stop();
+      }
+    });
+  }
+  ~SignalStop() {
+    pthread_kill(thread_.native_handle(), SIGUSR1);
+    thread_.join();
+  }
+  std::stop_token token() const { return stop_.get_token(); }
+
+ private:
+  sigset_t set_;
+  std::stop_source stop_;
+  std::thread thread_;
+};
+
+int Run(const std::string& command, const Arguments& args) {
+  if (command == "repair") {
+    SyncOptions options = ResolveOptions(args, false);
+    RestoreOutcome outcome = RunRepair(options.target_url, options.jobs);
+    if (outcome.restored.empty() && outcome.problems.empty())
+      std::cerr << "nothing to repair: no interrupted run left changes on "
+                << ConnInfo::Parse(options.target_url).Describe() << "\n";
+    for (const auto& line : outcome.restored) std::cerr << "restored: " << line << "\n";
+    for (const auto& line : outcome.problems) std::cerr << "problem: " << line << "\n";
+    return outcome.problems.empty() ? 0 : static_cast<int>(ErrorKind::kRuntime);
+  }
+  SyncOptions options = ResolveOptions(args, true);
+  if (command == "plan") {
+    bool pending = false;
+    Plan plan = PlanOnly(options, &pending);
+    std::cout << DescribePlan(plan);
+    if (pending)
+      std::cout << "note: the target holds changes of an interrupted run; sync (or repair) "
+                   "restores them first\n";
+    return plan.ok() ? 0 : static_cast<int>(ErrorKind::kPlan);
+  }
+  SignalStop signals;
+  RunReport report;
+  try {
+    if (command == "sync")
+      RunSync(options, report, signals.token());
+    else
+      RunVerify(options, report, signals.token());
+  } catch (const Error& error) {
+    report.ok = false;
+    report.error = error.what();
+    WriteReports(args, report);
+    throw;
+  }
+  WriteReports(args, report);
+  return 0;
+}
+
+}  // namespace
+
+int RunCli(int argc, char** argv) {
+  CLI::App app{"freshet: refresh development databases from production, fast and safely"};
+  app.require_subcommand(1);
+  app.fallthrough();  // --config, -v and -q work after the subcommand too
+  Arguments args;
+  app.add_option("--config", args.config_path, "freshet.toml with sources, targets and defaults");
+  app.add_flag("--verbose,-v", args.verbose, "Debug logging");
+  app.add_flag("--quiet,-q", args.quiet, "Warnings and errors only");
+
+  CLI::App* sync = app.add_subcommand("sync", "Copy the source's data into the target");
+  CLI::App* plan = app.add_subcommand("plan", "Show what sync would do, changing nothing");
+  CLI::App* verify = app.add_subcommand("verify", "Compare source and target without copying");
+  CLI::App* repair =
+      app.add_subcommand("repair", "Restore what an interrupted run left set aside on a target");
+  for (CLI::App* command : {sync, plan, verify}) {
+    AddEndpointOptions(command, args, true);
+    AddSelectionOptions(command, args);
+  }
+  AddEndpointOptions(repair, args, false);
+  for (CLI::App* command : {sync, verify}) AddReportOptions(command, args);
+  for (CLI::App* command : {sync, plan}) {
+    command->add_flag("--allow-remote-target", args.allow_remote_target,
+                      "Allow a target that is not on this machine");
+    command->add_option("--lock-timeout", args.lock_timeout,
+                        "How long to wait for table locks on the target (default 30s)");
+    command
+        ->add_option("--strategy", args.strategy,
+                     "auto (default: bulk when the role owns the tables), bulk or ordered")
+        ->check(CLI::IsMember({"auto", "bulk", "ordered"}));
+    command->add_option("--chunk-size", args.chunk_mb,
+                        "Read tables larger than this many MB as parallel ctid ranges "
+                        "(PostgreSQL 14+ source; default: from the total size and --jobs; "
+                        "0: never split)");
+  }
+  sync->add_flag("--verify", args.verify, "Compare every table after the load");
+  sync->add_option("--retries", args.retries,
+                   "Retry a stream cut by a lost connection this many times, from the same "
+                   "snapshot, with backoff from 1 s (default 3; 0: never)");
+  MigrateArguments migrate_args;
+  CLI::App* migrate = AddMigrateCommands(app, migrate_args);
+  SnapshotArguments snapshot_args;
+  CLI::App* snapshot = AddSnapshotCommands(app, snapshot_args);
+
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError& error) {
+    return app.exit(error) == 0 ? 0 : static_cast<int>(ErrorKind::kUsage);
+  }
+
+  auto logger = spdlog::stderr_color_mt("freshet");
+  spdlog::set_default_logger(logger);
+  spdlog::set_pattern("%H:%M:%S %^%l%$ %v");
+  spdlog::set_level(args.verbose ? spdlog::level::debug
+                    : args.quiet ? spdlog::level::warn
+                                 : spdlog::level::info);
+  std::string command = app.get_subcommands().front()->get_name();
+  try {
+    if (command == "migrate") return RunMigrate(migrate, migrate_args, args.config_path);
+    if (command == "snapshot") {
+      SignalStop signals;
+      return RunSnapshot(snapshot, snapshot_args, args.config_path, args.quiet, signals.token());
+    }
+    return Run(command, args);
+  } catch (const Error& error) {
+    spdlog::error("{}", RedactSecrets(error.what()));
+    return static_cast<int>(error.kind());
+  } catch (const std::exception& error) {
+    spdlog::error("{}", RedactSecrets(error.what()));
+    return static_cast<int>(ErrorKind::kRuntime);
+  }
+}
+
+}  // namespace freshet

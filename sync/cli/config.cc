@@ -1,0 +1,378 @@
+#include "sync/cli/config.h"
+
+#include <fcntl.h>
+#include <fmt/format.h>
+#include <fmt/ranges.h>
+#include <toml++/toml.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <array>
+#include <cctype>
+#include <cerrno>
+#include <climits>
+#include <cstdlib>
+#include <span>
+#include <string_view>
+#include <system_error>
+
+#include "copy/conninfo.h"
+#include "copy/error.h"
+
+namespace freshet {
+namespace {
+
+constexpr std::array<std::string_view, 5> kTopKeys = {"sync", "sources", "targets", "migrate",
+                                                      "lint"};
+constexpr std::array<std::string_view, 4> kMigrateKeys = {"dir", "db", "lock_timeout",
+                                                          "statement_timeout"};
+constexpr std::array<std::string_view, 2> kLintKeys = {"api_schemas", "rules"};
+constexpr std::array<std::string_view, 7> kSyncKeys = {
+    "from", "to", "jobs", "include", "exclude", "fk_outside", "lock_timeout"};
+constexpr std::array<std::string_view, 2> kSourceKeys = {"url", "url_env"};
+constexpr std::array<std::string_view, 4> kTargetKeys = {"url", "url_env", "allow_writes",
+                                                         "protected"};
+
+std::string_view TypeName(toml::node_type type) {
+  switch (type) {
+    case toml::node_type::table:
+      return "a table";
+    case toml::node_type::array:
+      return "an array";
+    case toml::node_type::string:
+      return "a string";
+    case toml::node_type::integer:
+      return "an integer";
+    case toml::node_type::floating_point:
+      return "a float";
+    case toml::node_type::boolean:
+      return "a boolean";
+    case toml::node_type::date:
+      return "a date";
+    case toml::node_type::time:
+      return "a time";
+    case toml::node_type::date_time:
+      return "a date-time";
+    default:
+      return "nothing";
+  }
+}
+
+// A key as written in a dotted path: bare when it can be, else quoted.
+std::string PathPart(std::string_view key) {
+  bool bare = !key.empty() && std::all_of(key.begin(), key.end(), [](char c) {
+    return std::isalnum(static_cast<unsigned char>(c)) || c == '_' || c == '-';
+  });
+  return bare ? std::string(key) : fmt::format("\"{}\"", key);
+}
+
+size_t EditDistance(std::string_view a, std::string_view b) {
+  std::vector<size_t> row(b.size() + 1);
+  for (size_t j = 0; j <= b.size(); ++j) row[j] = j;
+  for (size_t i = 1; i <= a.size(); ++i) {
+    size_t diagonal = row[0];
+    row[0] = i;
+    for (size_t j = 1; j <= b.size(); ++j) {
+      size_t up = row[j];
+      row[j] = std::min({row[j] + 1, row[j - 1] + 1, diagonal + (a[i - 1] != b[j - 1])});
+      diagonal = up;
+    }
+  }
+  return row[b.size()];
+}
+
+// Validates the parsed document into a Config; every error names the origin,
+// the line and the dotted key path. Values are never echoed (a URL may hold a
+// password).
+class Reader {
+ public:
+  explicit Reader(std::string origin) : origin_(std::move(origin)) {}
+
+  [[noreturn]] void Fail(const toml::source_region& where, const std::string& message) const {
+    if (where.begin.line > 0)
+      throw Error(ErrorKind::kUsage, fmt::format("{}:{}: {}", origin_, where.begin.line, message));
+    throw Error(ErrorKind::kUsage, fmt::format("{}: {}", origin_, message));
+  }
+
+  // Rejects keys of `table` not in `allowed`, suggesting a near miss.
+  void CheckKeys(const toml::table& table, const std::string& path,
+                 std::span<const std::string_view> allowed) const {
+    for (const auto& [key, node] : table) {
+      std::string_view name = key.str();
+      if (std::find(allowed.begin(), allowed.end(), name) != allowed.end()) continue;
+      std::string full = path.empty() ? PathPart(name) : path + "." + PathPart(name);
+      std::string hint;
+      for (std::string_view candidate : allowed)
+        if (EditDistance(name, candidate) <= 2 && name.size() > 2)
+          hint = fmt::format(" (did you mean '{}'?)", candidate);
+      if (path.empty() && std::find(kSyncKeys.begin(), kSyncKeys.end(), name) != kSyncKeys.end())
+        hint = " (did you mean to put it under [sync]?)";
+      const toml::source_region& where = key.source().begin.line > 0 ? key.source() : node.source();
+      Fail(where, fmt::format("unknown key '{}'{}; expected one of: {}", full, hint,
+                              fmt::join(allowed, ", ")));
+    }
+  }
+
+  template <typename T>
+  const toml::value<T>& Value(const toml::node& node, const std::string& path,
+                              std::string_view expected) const {
+    const toml::value<T>* value = node.as<T>();
+    if (!value)
+      Fail(node.source(),
+           fmt::format("'{}' must be {}, not {}", path, expected, TypeName(node.type())));
+    return *value;
+  }
+
+  const toml::table& Table(const toml::node& node, const std::string& path) const {
+    const toml::table* table = node.as_table();
+    if (!table)
+      Fail(node.source(), fmt::format("'{}' must be a table, not {}", path, TypeName(node.type())));
+    return *table;
+  }
+
+  std::string NonEmptyString(const toml::node& node, const std::string& path) const {
+    const std::string& text = Value<std::string>(node, path, "a string").get();
+    if (text.empty()) Fail(node.source(), fmt::format("'{}' must not be empty", path));
+    return text;
+  }
+
+  std::vector<std::string> Strings(const toml::node& node, const std::string& path) const {
+    const toml::array* array = node.as_array();
+    if (!array)
+      Fail(node.source(),
+           fmt::format("'{}' must be an array of strings, not {}", path, TypeName(node.type())));
+    std::vector<std::string> out;
+    for (size_t i = 0; i < array->size(); ++i)
+      out.push_back(NonEmptyString(*array->get(i), fmt::format("{}[{}]", path, i)));
+    return out;
+  }
+
+  void ReadSync(const toml::node& node, Config& config) const {
+    const toml::table& sync = Table(node, "sync");
+    CheckKeys(sync, "sync", kSyncKeys);
+    if (const toml::node* from = sync.get("from")) config.from = NonEmptyString(*from, "sync.from");
+    if (const toml::node* to = sync.get("to")) config.to = NonEmptyString(*to, "sync.to");
+    if (const toml::node* jobs = sync.get("jobs")) {
+      int64_t value = Value<int64_t>(*jobs, "sync.jobs", "an integer").get();
+      if (value < 1) Fail(jobs->source(), "'sync.jobs' must be at least 1");
+      if (value > INT_MAX) Fail(jobs->source(), "'sync.jobs' is too large");
+      config.jobs = static_cast<int>(value);
+    }
+    if (const toml::node* include = sync.get("include"))
+      config.include = Strings(*include, "sync.include");
+    if (const toml::node* exclude = sync.get("exclude"))
+      config.exclude = Strings(*exclude, "sync.exclude");
+    if (const toml::node* policy = sync.get("fk_outside")) {
+      std::string value = NonEmptyString(*policy, "sync.fk_outside");
+      if (value != "error" && value != "not-valid")
+        Fail(policy->source(), "'sync.fk_outside' must be \"error\" or \"not-valid\"");
+      config.fk_outside = value;
+    }
+    if (const toml::node* timeout = sync.get("lock_timeout")) {
+      std::string value = NonEmptyString(*timeout, "sync.lock_timeout");
+      if (!IsDuration(value))
+        Fail(timeout->source(),
+             "'sync.lock_timeout' must be a duration such as \"30s\", \"500ms\" or \"2min\"");
+      config.lock_timeout = value;
+    }
+  }
+
+  std::string Duration(const toml::node& node, const std::string& path) const {
+    std::string value = NonEmptyString(node, path);
+    if (!IsDuration(value))
+      Fail(node.source(),
+           fmt::format("'{}' must be a duration such as \"30s\", \"500ms\" or \"2min\"", path));
+    return value;
+  }
+
+  void ReadMigrate(const toml::node& node, Config& config) const {
+    const toml::table& migrate = Table(node, "migrate");
+    CheckKeys(migrate, "migrate", kMigrateKeys);
+    if (const toml::node* dir = migrate.get("dir"))
+      config.migrations_dir = NonEmptyString(*dir, "migrate.dir");
+    if (const toml::node* db = migrate.get("db"))
+      config.migrate_db = NonEmptyString(*db, "migrate.db");
+    if (const toml::node* timeout = migrate.get("lock_timeout"))
+      config.migrate_lock_timeout = Duration(*timeout, "migrate.lock_timeout");
+    if (const toml::node* timeout = migrate.get("statement_timeout"))
+      config.migrate_statement_timeout = Duration(*timeout, "migrate.statement_timeout");
+  }
+
+  // [lint]: api_schemas and per-rule severities ([lint.rules] id = "error").
+  // Rule ids are checked by the linter, which knows them.
+  void ReadLint(const toml::node& node, Config& config) const {
+    const toml::table& lint = Table(node, "lint");
+    CheckKeys(lint, "lint", kLintKeys);
+    if (const toml::node* schemas = lint.get("api_schemas"))
+      config.api_schemas = Strings(*schemas, "lint.api_schemas");
+    if (const toml::node* rules = lint.get("rules")) {
+      for (const auto& [key, value] : Table(*rules, "lint.rules")) {
+        std::string path = "lint.rules." + PathPart(key.str());
+        std::string severity = NonEmptyString(value, path);
+        if (severity != "error" && severity != "warning" && severity != "off")
+          Fail(value.source(), fmt::format("'{}' must be \"error\", \"warning\" or \"off\"", path));
+        config.lint_rules[std::string(key.str())] = severity;
+      }
+    }
+  }
+
+  // [sources] or [targets]: a table of endpoint tables.
+  void ReadEndpoints(const toml::node& node, const std::string& section, bool target,
+                     std::map<std::string, Endpoint>& out) const {
+    const std::string role = target ? "target" : "source";
+    for (const auto& [key, value] : Table(node, section)) {
+      std::string name(key.str());
+      std::string path = section + "." + PathPart(name);
+      if (name.empty()) Fail(key.source(), fmt::format("{} names must not be empty", role));
+      const toml::table& table = Table(value, path);
+      CheckKeys(table, path,
+                target ? std::span<const std::string_view>(kTargetKeys)
+                       : std::span<const std::string_view>(kSourceKeys));
+      Endpoint endpoint;
+      endpoint.name = name;
+      endpoint.role = role;
+      if (const toml::node* url = table.get("url"))
+        endpoint.url = NonEmptyString(*url, path + ".url");
+      if (const toml::node* env = table.get("url_env"))
+        endpoint.url_env = NonEmptyString(*env, path + ".url_env");
+      if (endpoint.url && endpoint.url_env)
+        Fail(table.source(),
+             fmt::format("{} '{}' has both url and url_env; set only one", role, name));
+      if (!endpoint.url && !endpoint.url_env)
+        Fail(table.source(), fmt::format("{} '{}' needs url or url_env", role, name));
+      if (const toml::node* flag = table.get("allow_writes"))
+        endpoint.allow_writes = Value<bool>(*flag, path + ".allow_writes", "a boolean").get();
+      if (const toml::node* flag = table.get("protected"))
+        endpoint.protected_target = Value<bool>(*flag, path + ".protected", "a boolean").get();
+      if (endpoint.allow_writes && endpoint.protected_target)
+        Fail(table.source(),
+             fmt::format("target '{}' is both protected and allow_writes; choose one", name));
+      out.emplace(name, std::move(endpoint));
+    }
+  }
+
+  Config Read(const toml::table& root) const {
+    CheckKeys(root, "", kTopKeys);
+    Config config;
+    if (const toml::node* sync = root.get("sync")) ReadSync(*sync, config);
+    if (const toml::node* sources = root.get("sources"))
+      ReadEndpoints(*sources, "sources", false, config.sources);
+    if (const toml::node* targets = root.get("targets"))
+      ReadEndpoints(*targets, "targets", true, config.targets);
+    if (const toml::node* migrate = root.get("migrate")) ReadMigrate(*migrate, config);
+    if (const toml::node* lint = root.get("lint")) ReadLint(*lint, config);
+    return config;
+  }
+
+ private:
+  // PostgreSQL-style duration: a number with an optional unit.
+  static bool IsDuration(std::string_view text) {
+    size_t i = 0;
+    while (i < text.size() && std::isdigit(static_cast<unsigned char>(text[i]))) ++i;
+    if (i == 0) return false;
+    if (i < text.size() && text[i] == '.') {
+      size_t start = ++i;
+      while (i < text.size() && std::isdigit(static_cast<unsigned char>(text[i]))) ++i;
+      if (i == start) return false;
+    }
+    while (i < text.size() && text[i] == ' ') ++i;
+    std::string_view unit = text.substr(i);
+    return unit.empty() || unit == "us" || unit == "ms" || unit == "s" || unit == "min" ||
+           unit == "h" || unit == "d";
+  }
+
+  std::string origin_;
+};
+
+// A value that cannot be a connection string (no URL scheme, no key=value) and
+// is safe to repeat in an error.
+bool LooksLikeName(const std::string& value) {
+  if (value.empty() || value.find("://") != std::string::npos ||
+      value.find('=') != std::string::npos)
+    return false;
+  return std::all_of(value.begin(), value.end(), [](char c) {
+    return std::isalnum(static_cast<unsigned char>(c)) || c == '_' || c == '-' || c == '.';
+  });
+}
+
+}  // namespace
+
+std::string Endpoint::ResolveUrl() const {
+  if (url) return *url;
+  if (!url_env)
+    throw Error(ErrorKind::kUsage, fmt::format("{} '{}' has neither url nor url_env", role, name));
+  const char* value = std::getenv(url_env->c_str());
+  if (!value) {
+    throw Error(ErrorKind::kUsage,
+                fmt::format("{} '{}': environment variable {} is not set", role, name, *url_env));
+  }
+  if (!*value)
+    throw Error(ErrorKind::kUsage,
+                fmt::format("{} '{}': environment variable {} is empty", role, name, *url_env));
+  return value;
+}
+
+Config Config::Parse(const std::string& text, const std::string& origin) {
+#if TOML_EXCEPTIONS
+  toml::table root;
+  try {
+    root = toml::parse(text, origin);
+  } catch (const toml::parse_error& error) {
+    throw Error(ErrorKind::kUsage, fmt::format("{}:{}: {}", origin, error.source().begin.line,
+                                               RedactSecrets(std::string(error.description()))));
+  }
+#else
+  toml::parse_result result = toml::parse(text, origin);
+  if (!result) {
+    const toml::parse_error& error = result.error();
+    throw Error(ErrorKind::kUsage, fmt::format("{}:{}: {}", origin, error.source().begin.line,
+                                               RedactSecrets(std::string(error.description()))));
+  }
+  toml::table root = std::move(result).table();
+#endif
+  return Reader(origin).Read(root);
+}
+
+Config Config::Load(const std::string& path) {
+  auto fail = [&path](int error) {
+    throw Error(ErrorKind::kUsage,
+                fmt::format("cannot read config file {}: {}", path,
+                            std::error_code(error, std::generic_category()).message()));
+  };
+  int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) fail(errno);
+  std::string text;
+  char buffer[8192];
+  for (;;) {
+    ssize_t n = ::read(fd, buffer, sizeof buffer);
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0) {
+      int error = errno;
+      ::close(fd);
+      fail(error);
+    }
+    if (n == 0) break;
+    text.append(buffer, static_cast<size_t>(n));
+  }
+  ::close(fd);
+  return Parse(text, path);
+}
+
+Endpoint ResolveEndpoint(const std::map<std::string, Endpoint>& endpoints,
+                         const std::string& value) {
+  if (auto it = endpoints.find(value); it != endpoints.end()) return it->second;
+  if (LooksLikeName(value)) {
+    std::vector<std::string> known;
+    for (const auto& [name, endpoint] : endpoints) known.push_back(name);
+    throw Error(
+        ErrorKind::kUsage,
+        fmt::format("'{}' is neither a configured name ({}) nor a connection string", value,
+                    known.empty() ? "none configured" : fmt::format("{}", fmt::join(known, ", "))));
+  }
+  Endpoint endpoint;
+  endpoint.name = "command line";
+  endpoint.url = value;
+  return endpoint;
+}
+
+}  // namespace freshet

@@ -1,0 +1,202 @@
+#include "sync/cli/migrate_cli.h"
+
+#include <fmt/format.h>
+#include <fmt/ranges.h>
+
+#include <cstdlib>
+#include <iostream>
+#include <nlohmann/json.hpp>
+
+#include "apply/applier.h"
+#include "apply/lint.h"
+#include "apply/shadow.h"
+#include "copy/error.h"
+#include "sync/cli/config.h"
+
+namespace freshet {
+namespace {
+
+constexpr const char* kDefaultDir = "supabase/migrations";
+
+Config LoadConfig(const std::string& config_path) {
+  std::string path = config_path;
+  if (path.empty()) {
+    if (const char* env = std::getenv("FRESHET_CONFIG")) path = env;
+  }
+  return path.empty() ? Config() : Config::Load(path);
+}
+
+MigrateOptions ResolveMigrateOptions(const MigrateArguments& args, const Config& config,
+                                     bool need_db) {
+  MigrateOptions options;
+  options.dir = !args.dir.empty() ? args.dir : config.migrations_dir.value_or(kDefaultDir);
+  options.dry_run = args.dry_run;
+  options.include_all = args.include_all;
+  if (!args.lock_timeout.empty())
+    options.lock_timeout = args.lock_timeout;
+  else if (config.migrate_lock_timeout)
+    options.lock_timeout = *config.migrate_lock_timeout;
+  if (!args.statement_timeout.empty())
+    options.statement_timeout = args.statement_timeout;
+  else if (config.migrate_statement_timeout)
+    options.statement_timeout = *config.migrate_statement_timeout;
+  if (need_db) {
+    std::string db = !args.db_url.empty() ? args.db_url : config.migrate_db.value_or("");
+    if (db.empty())
+      throw Error(ErrorKind::kUsage,
+                  "no database: pass --db-url URL (or set [migrate] db in the config)");
+    try {
+      options.db_url = ResolveEndpoint(config.targets, db).ResolveUrl();
+    } catch (const Error& error) {
+      throw Error(ErrorKind::kUsage, error.what());
+    }
+  }
+  return options;
+}
+
+LintOptions ResolveLintOptions(const Config& config) {
+  LintOptions options;
+  if (!config.api_schemas.empty()) options.api_schemas = config.api_schemas;
+  for (const auto& [rule, severity] : config.lint_rules) {
+    bool known = false;
+    for (const auto& candidate : LintRules()) known = known || candidate.id == rule;
+    if (!known)
+      throw Error(ErrorKind::kUsage,
+                  fmt::format("config [lint.rules]: unknown rule '{}' (see `freshet migrate lint "
+                              "--help` or README for the rule ids)",
+                              rule));
+    options.severity[rule] = ParseSeverity(severity);
+  }
+  return options;
+}
+
+int Lint(const MigrateArguments& args, const Config& config) {
+  MigrationSet set = LoadMigrations(ResolveMigrateOptions(args, config, false).dir);
+  std::vector<Finding> findings = freshet::Lint(set, ResolveLintOptions(config));
+  if (args.format == "json")
+    std::cout << RenderLintJson(findings) << "\n";
+  else if (args.format == "markdown")
+    std::cout << RenderLintMarkdown(findings, set);
+  else
+    std::cout << RenderLintText(findings, set);
+  return HasErrors(findings) ? static_cast<int>(ErrorKind::kPlan) : 0;
+}
+
+int Status(const MigrateArguments& args, const Config& config) {
+  std::vector<VersionStatus> rows = MigrationStatus(ResolveMigrateOptions(args, config, true));
+  if (args.format == "json") {
+    nlohmann::json out = nlohmann::json::array();
+    for (const auto& row : rows)
+      out.push_back({{"version", row.version},
+                     {"name", row.name},
+                     {"state", StateName(row.state)},
+                     {"applied_at", row.applied_at ? nlohmann::json(*row.applied_at) : nullptr}});
+    std::cout << out.dump(2) << "\n";
+    return 0;
+  }
+  std::cout << fmt::format("{:<16} {:<16} {:<26} {}\n", "version", "state", "applied at", "name");
+  for (const auto& row : rows)
+    std::cout << fmt::format("{:<16} {:<16} {:<26} {}\n", row.version, StateName(row.state),
+                             row.applied_at.value_or("-"), row.name);
+  return 0;
+}
+
+int Shadow(const MigrateArguments& args, const Config& config) {
+  ShadowOptions options;
+  options.dir = ResolveMigrateOptions(args, config, false).dir;
+  if (!args.shadow_url.empty()) options.shadow_url = args.shadow_url;
+  if (!args.compare_to.empty())
+    options.compare_to = ResolveEndpoint(config.targets, args.compare_to).ResolveUrl();
+  ShadowResult result = RunShadow(options, std::cerr);
+  if (args.format == "json") {
+    std::cout << DriftJson(result.drift).dump(2) << "\n";
+  } else {
+    std::cout << fmt::format("shadow: {} migrations applied cleanly\n", result.applied.size());
+    if (result.compared) std::cout << DriftText(result.drift);
+  }
+  return result.compared && !result.drift.empty() ? static_cast<int>(ErrorKind::kMismatch) : 0;
+}
+
+}  // namespace
+
+CLI::App* AddMigrateCommands(CLI::App& app, MigrateArguments& args) {
+  CLI::App* migrate = app.add_subcommand("migrate", "Lint and apply schema migrations");
+  migrate->require_subcommand(1);
+  auto add_dir = [&](CLI::App* command) {
+    command->add_option("--dir", args.dir,
+                        "Migrations directory (default supabase/migrations or [migrate] dir)");
+  };
+  auto add_db = [&](CLI::App* command) {
+    command->add_option("--db-url", args.db_url,
+                        "Database: a connection string or a target name from the config");
+  };
+  auto add_timeouts = [&](CLI::App* command) {
+    command->add_option("--lock-timeout", args.lock_timeout,
+                        "lock_timeout set before each file (default 5s); a file may override it");
+    command->add_option("--statement-timeout", args.statement_timeout,
+                        "statement_timeout set before each file (default 15min)");
+  };
+
+  CLI::App* lint = migrate->add_subcommand("lint", "Check names, syntax and dangerous operations");
+  add_dir(lint);
+  lint->add_option("--format", args.format, "text, json or markdown")
+      ->check(CLI::IsMember({"text", "json", "markdown"}));
+
+  CLI::App* up = migrate->add_subcommand("up", "Apply pending migrations");
+  add_dir(up);
+  add_db(up);
+  add_timeouts(up);
+  up->add_flag("--dry-run", args.dry_run, "Print what would run; change nothing");
+  up->add_flag("--include-all", args.include_all,
+               "Also apply pending files older than the newest applied one");
+
+  CLI::App* status = migrate->add_subcommand("status", "Show every version and its state");
+  add_dir(status);
+  add_db(status);
+  status->add_option("--format", args.format, "text or json")
+      ->check(CLI::IsMember({"text", "json"}));
+
+  CLI::App* repair =
+      migrate->add_subcommand("repair", "Mark versions applied or reverted without executing them");
+  add_dir(repair);
+  add_db(repair);
+  repair->add_option("versions", args.versions, "Versions to mark")->required();
+  repair->add_option("--status", args.status, "applied or reverted")
+      ->required()
+      ->check(CLI::IsMember({"applied", "reverted"}));
+
+  CLI::App* shadow = migrate->add_subcommand(
+      "shadow", "Apply every migration to a throwaway database and compare schemas");
+  add_dir(shadow);
+  shadow->add_option("--shadow-url", args.shadow_url,
+                     "An empty database to use instead of a local throwaway cluster");
+  shadow->add_option("--compare-to", args.compare_to,
+                     "Compare the resulting schema with this database; exit 4 on drift");
+  shadow->add_option("--format", args.format, "text or json")
+      ->check(CLI::IsMember({"text", "json"}));
+  return migrate;
+}
+
+int RunMigrate(CLI::App* migrate, const MigrateArguments& args, const std::string& config_path) {
+  Config config = LoadConfig(config_path);
+  std::string command = migrate->get_subcommands().front()->get_name();
+  if (command == "lint") return Lint(args, config);
+  if (command == "status") return Status(args, config);
+  if (command == "shadow") return Shadow(args, config);
+  MigrateOptions options = ResolveMigrateOptions(args, config, true);
+  if (command == "repair") {
+    MigrateRepair(options, args.versions, args.status == "applied");
+    std::cerr << fmt::format("marked {} {}\n", args.status, fmt::join(args.versions, ", "));
+    return 0;
+  }
+  UpResult result = MigrateUp(options, std::cerr);
+  if (options.dry_run)
+    std::cout << result.dry_run_text;
+  else if (result.applied.empty())
+    std::cerr << "up to date: no pending migrations\n";
+  else
+    std::cerr << fmt::format("applied {} migrations\n", result.applied.size());
+  return 0;
+}
+
+}  // namespace freshet

@@ -1,0 +1,32 @@
+#include "sync/engine/source_snapshot.h"
+
+#include "copy/identifiers.h"
+
+namespace freshet {
+
+void PinSyncSettings(Connection& connection) { connection.Exec("SET row_security = off"); }
+
+void PinReadSettings(Connection& connection) {
+  PinSyncSettings(connection);
+  connection.Exec("SET search_path = pg_catalog");
+}
+
+SourceSnapshot::SourceSnapshot(const std::string& url)
+    : url_(url), control_(Connection::Open(url, "source")) {
+  PinReadSettings(control_);
+  control_.Exec("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY");
+  snapshot_id_ = control_.Exec("SELECT pg_catalog.pg_export_snapshot()").Get(0, 0);
+}
+
+Connection SourceSnapshot::OpenWorker() const {
+  Connection worker = Connection::Open(url_, "source");
+  PinReadSettings(worker);
+  worker.Exec("SET application_name = 'freshet worker'");
+  worker.Exec("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY");
+  worker.Exec("SET TRANSACTION SNAPSHOT " + QuoteLiteral(snapshot_id_));
+  return worker;
+}
+
+void SourceSnapshot::Finish() { control_.Exec("COMMIT"); }
+
+}  // namespace freshet

@@ -1,0 +1,46 @@
+// The jobs behind `freshet sync`, `plan`, `verify` and `repair`: each opens
+// its connections, reads both catalogs, plans, and (for sync) changes the
+// target under the journal's protection. The CLI only parses arguments and
+// renders reports.
+#pragma once
+
+#include <stop_token>
+#include <string>
+
+#include "sync/engine/journal.h"
+#include "sync/engine/loader.h"
+#include "sync/engine/plan.h"
+#include "sync/engine/report.h"
+#include "sync/engine/safety.h"
+
+namespace freshet {
+
+struct SyncOptions {
+  std::string source_url;
+  std::string target_url;
+  int jobs = 4;
+  PlanOptions plan;
+  bool verify = false;
+  std::string lock_timeout = "30s";  // for the DDL that sets constraints aside
+  SafetyOptions safety;
+  bool interactive_progress = false;  // redraw a progress line on stderr
+  RetryPolicy retry;                  // streams cut by a lost connection
+};
+
+// `freshet plan`: what sync would do. Changes nothing on either side.
+// `pending_journal` is set when the target holds entries of an interrupted run.
+Plan PlanOnly(const SyncOptions& options, bool* pending_journal);
+
+// `freshet sync`. Fills `report` as it goes (so a failed run still reports
+// what happened) and throws Error on failure: kPlan for plan errors, kRefused
+// for safety rules, kMismatch when --verify finds differences.
+void RunSync(const SyncOptions& options, RunReport& report, std::stop_token stop);
+
+// `freshet verify`: compares without copying; throws Error(kMismatch) naming
+// the tables that differ.
+void RunVerify(const SyncOptions& options, RunReport& report, std::stop_token stop);
+
+// `freshet repair`: restores what an interrupted run left in the journal.
+RestoreOutcome RunRepair(const std::string& target_url, int jobs);
+
+}  // namespace freshet

@@ -1,0 +1,79 @@
+// `freshet snapshot restore` (a snapshot into one or more targets) and
+// `freshet snapshot verify` (every file against the manifest).
+//
+// A restore does what `sync` does, with the snapshot as the source: the plan
+// is built from the manifest's catalog and each target's own, so shared
+// columns map by name, foreign keys order the load or are set aside
+// (journaled), and the bulk strategy applies. Before anything is written to
+// any target, every file is checked against the manifest (present, same size,
+// same checksum) and every target is planned; a damaged snapshot or a target
+// it cannot map onto is an error with every target untouched.
+//
+// Several targets run in one task graph, at most `jobs` streams at a time on
+// each database server (told apart by the servers themselves, so two URLs of
+// one server count once). Targets on different servers restore at once, each
+// file decompressed once and streamed into all of them; targets sharing a
+// server restore in turn, a later one taking only the workers the earlier
+// ones leave idle (TargetOrder::kAuto, the default; measured in README).
+#pragma once
+
+#include <filesystem>
+#include <stop_token>
+#include <string>
+#include <vector>
+
+#include "sync/engine/plan.h"
+#include "sync/engine/report.h"
+#include "sync/engine/safety.h"
+#include "sync/snapshot/snapshot_manifest.h"
+
+namespace freshet {
+
+struct SnapshotTarget {
+  std::string url;
+  SafetyOptions safety;
+};
+
+enum class TargetOrder {
+  kAuto,      // at once across servers, in turn on a shared server
+  kTogether,  // every target at once, each file streamed into all of them
+  kInTurn,    // one target after another (later ones fill idle workers)
+};
+
+struct RestoreOptions {
+  std::filesystem::path dir;
+  std::vector<SnapshotTarget> targets;
+  int jobs = 4;
+  PlanOptions plan;  // includes, excludes, strategy, fk_outside
+  bool verify = false;
+  TargetOrder order = TargetOrder::kAuto;  // several targets
+  std::string lock_timeout = "30s";
+  bool interactive_progress = false;
+};
+
+// Thrown by RunRestore once writing has begun and some targets failed. Each
+// target fails alone: a failed one's report holds its error, its journal has
+// put back what was set aside (its tables are truncated and partly loaded:
+// rerun), and the other targets are restored, verified when asked. The kind
+// is the first failure's.
+class TargetsFailed : public Error {
+ public:
+  using Error::Error;
+};
+
+// Restores; fills one report per target as it goes (so a failure still
+// reports). Throws TargetsFailed (above), or Error for a failure before
+// anything was written or one that stops every target (a stop request, a
+// snapshot file that cannot be read): kUsage for a damaged or unreadable snapshot, kPlan
+// when a target cannot take it, kRefused for safety rules, kMismatch when
+// --verify finds a difference, kRuntime otherwise.
+void RunRestore(const RestoreOptions& options, std::vector<RunReport>& reports,
+                std::stop_token stop);
+
+// Checks every file of the snapshot in `dir`: size and checksum of the file,
+// then decompressed: size and checksum of the stream, and the rows and their
+// digest. Returns one line per problem (empty: all good). Throws Error only
+// when the manifest itself cannot be read.
+std::vector<std::string> VerifySnapshot(const std::filesystem::path& dir, int jobs);
+
+}  // namespace freshet
