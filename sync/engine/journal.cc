@@ -6,6 +6,7 @@
 #include <algorithm>
 #include <chrono>
 #include <cstdlib>
+#include <map>
 #include <nlohmann/json.hpp>
 #include <thread>
 
@@ -63,7 +64,8 @@ void Journal::Ensure() {
             .Exec(
                 "SELECT EXISTS (SELECT 1 FROM pg_catalog.pg_constraint WHERE conrelid "
                 "= '_freshet.journal'::pg_catalog.regclass AND conname = 'journal_kind_check' "
-                "AND pg_catalog.pg_get_constraintdef(oid) LIKE '%row_security%')")
+                "AND pg_catalog.pg_get_constraintdef(oid) LIKE '%row_security%') AND "
+                "pg_catalog.to_regclass('_freshet.restored_files') IS NOT NULL")
             .GetBool(0, 0);
     if (!current) target_.Exec(sql::kJournalUpgrade);
     return;
@@ -119,6 +121,36 @@ void Journal::RecordIndex(const DeferredIndex& index) {
        index.clustered ? "true" : "false", std::to_string(index.bytes),
        index.partitions.empty() ? std::nullopt
                                 : std::optional(PartitionIndexesJson(index.partitions))});
+}
+
+bool Journal::HasSetAsideEntries() {
+  if (!JournalExists(target_)) return false;
+  return target_.Exec("SELECT EXISTS (SELECT 1 FROM _freshet.journal WHERE kind <> 'validate')")
+      .GetBool(0, 0);
+}
+
+std::map<std::string, std::string> Journal::RestoredFiles(const std::string& snapshot) {
+  std::map<std::string, std::string> files;
+  if (target_.Exec("SELECT pg_catalog.to_regclass('_freshet.restored_files')").IsNull(0, 0))
+    return files;
+  Result rows = target_.Exec(
+      "SELECT path, row_digest FROM _freshet.restored_files WHERE snapshot = $1", {snapshot});
+  for (int row = 0; row < rows.Rows(); ++row) files[rows.Get(row, 0)] = rows.Get(row, 1);
+  return files;
+}
+
+void Journal::ClearRestoredFiles() {
+  if (target_.Exec("SELECT pg_catalog.to_regclass('_freshet.restored_files')").IsNull(0, 0)) return;
+  target_.Exec("DELETE FROM _freshet.restored_files");
+}
+
+void RecordRestoredFile(Connection& target, const std::string& snapshot, const std::string& path,
+                        const std::string& row_digest) {
+  target.Exec(
+      "INSERT INTO _freshet.restored_files (snapshot, path, row_digest) VALUES ($1, $2, $3) "
+      "ON CONFLICT (snapshot, path) DO UPDATE SET row_digest = EXCLUDED.row_digest, "
+      "recorded_at = now()",
+      {snapshot, path, row_digest});
 }
 
 std::vector<std::pair<QualifiedName, std::string>> Journal::PendingValidations() {

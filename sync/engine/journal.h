@@ -7,6 +7,7 @@
 // control connection (Restore opens its own extra connections).
 #pragma once
 
+#include <map>
 #include <optional>
 #include <string>
 #include <utility>
@@ -50,6 +51,16 @@ class Journal {
   void Ensure();
   // True when entries from any run are waiting to be restored.
   bool HasEntries();
+  // True when something is still set aside (not only foreign keys waiting
+  // for validation).
+  bool HasSetAsideEntries();
+
+  // The snapshot files recorded as loaded into this target for `snapshot`
+  // (path -> digest of the rows sent), by an earlier restore.
+  std::map<std::string, std::string> RestoredFiles(const std::string& snapshot);
+  // Forgets every loaded file: the target's tables are truncated again (in
+  // the caller's transaction when it has one).
+  void ClearRestoredFiles();
 
   // In the caller's open transaction: record what is about to be set aside
   // (the caller then makes the change, several in one statement where
@@ -76,6 +87,11 @@ class Journal {
   Connection& target_;
   std::string run_id_;
 };
+
+// In the caller's open transaction on `target` (the one of the file's
+// COPY): records that snapshot file `path` is loaded.
+void RecordRestoredFile(Connection& target, const std::string& snapshot, const std::string& path,
+                        const std::string& row_digest);
 
 // A target connection for rebuild work: sync settings pinned, memory for
 // index builds, no waiting for WAL flushes at commit.

@@ -259,6 +259,8 @@ void PrepareTarget(Connection& target, Journal& journal, const Plan& plan,
     while (done < steps.size()) {
       InTransaction(target, [&] {
         target.Exec("SET LOCAL lock_timeout = " + QuoteLiteral(lock_timeout));
+        // The tables are truncated again: no file of an earlier restore counts.
+        if (transactions == 0) journal.ClearRestoredFiles();
         int locks = 0;
         size_t next = done;
         while (next < steps.size() && (next == done || locks + steps[next].locks <= budget)) {

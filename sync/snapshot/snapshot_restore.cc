@@ -88,7 +88,45 @@ struct TargetRun {
   // work is skipped and its COPYs under way (`copying`) are cancelled.
   std::optional<Error> failure;
   std::vector<Connection*> copying;
+  // Resuming a restore of this snapshot that died: the files it loaded
+  // (path -> digest of the rows sent) are not loaded again.
+  bool resume = false;
+  std::map<std::string, std::string> loaded;
 };
+
+// A snapshot's identity in the target's record of loaded files.
+std::string SnapshotKey(const SnapshotManifest& manifest) {
+  return fmt::format("{} {} {}", manifest.created_at, manifest.snapshot_time, manifest.source);
+}
+
+// Opens the target's journal and decides how the run starts: when a restore
+// of this snapshot died (its set-aside still journaled, some files recorded
+// as loaded), it resumes with the files not loaded; otherwise whatever an
+// interrupted run left is put back first.
+void StartTarget(const SnapshotManifest& manifest, int jobs, TargetRun& run) {
+  run.journal = std::make_unique<Journal>(*run.control, NewRunId());
+  size_t files = 0;
+  for (const auto& table : manifest.tables) files += table.files.size();
+  std::map<std::string, std::string> loaded = run.journal->RestoredFiles(SnapshotKey(manifest));
+  if (!loaded.empty() && run.journal->HasSetAsideEntries()) {
+    run.resume = true;
+    run.loaded = std::move(loaded);
+    spdlog::warn(
+        "{}: resuming a restore of this snapshot that was interrupted: {} of {} files "
+        "are already loaded",
+        run.report->target, run.loaded.size(), files);
+    run.report->warnings.push_back(
+        fmt::format("resumed an interrupted restore: {} of {} files were already loaded",
+                    run.loaded.size(), files));
+    return;
+  }
+  if (run.journal->HasEntries()) {
+    spdlog::warn("{}: an earlier run was interrupted; restoring what it set aside first",
+                 run.report->target);
+    RecordRestore(run.journal->Restore(run.endpoint.url, jobs), *run.report,
+                  RestoreCause::kInterruptedRun);
+  }
+}
 
 const Column* FindColumn(const Catalog& catalog, const QualifiedName& table,
                          const std::string& column) {
@@ -306,13 +344,7 @@ void RunRestore(const RestoreOptions& options, std::vector<RunReport>& reports,
     run.control.emplace(OpenTarget(run.endpoint.url));
     LockTarget(*run.control);
     run.server = RunningServerKey(*run.control);
-    run.journal = std::make_unique<Journal>(*run.control, NewRunId());
-    if (run.journal->HasEntries()) {
-      spdlog::warn("{}: an earlier run was interrupted; restoring what it set aside first",
-                   run.report->target);
-      RecordRestore(run.journal->Restore(run.endpoint.url, options.jobs), *run.report,
-                    RestoreCause::kInterruptedRun);
-    }
+    StartTarget(manifest, options.jobs, run);
     Catalog target_catalog = ReadCatalog(*run.control);
     for (const auto& [table, name] : run.journal->PendingValidations())
       for (auto& fk : target_catalog.foreign_keys)
@@ -335,8 +367,17 @@ void RunRestore(const RestoreOptions& options, std::vector<RunReport>& reports,
   // 2. Set aside and truncate on every target, then one graph: each file
   //    decompressed once into every target that takes it the same way, and
   //    each target's rebuild following its own loads.
-  for (auto& run : runs)
+  for (auto& run : runs) {
+    if (run.resume) {  // set aside and truncated by the run that died
+      for (const auto& [name, route] : run.routes)
+        for (const auto& file : route.snapshot->files)
+          if (auto found = run.loaded.find(file.path); found != run.loaded.end())
+            run.projected[route.plan_index].Merge(RowDigest::Parse(found->second));
+      continue;
+    }
     PrepareTarget(*run.control, *run.journal, run.plan, options.lock_timeout, run.endpoint.url);
+  }
+  const std::string snapshot_key = SnapshotKey(manifest);
   std::optional<Progress> progress;  // made once the tasks are known
   std::mutex mutex;
   TaskGraph graph;
@@ -363,7 +404,7 @@ void RunRestore(const RestoreOptions& options, std::vector<RunReport>& reports,
         std::map<std::pair<std::string, std::vector<bool>>, std::vector<size_t>> groups;
         for (size_t i : members_wanted) {
           auto route = runs[i].routes.find(snapshot_table.name);
-          if (route == runs[i].routes.end()) continue;
+          if (route == runs[i].routes.end() || runs[i].loaded.count(file.path)) continue;
           const PlannedTable& table = runs[i].plan.tables[route->second.plan_index];
           std::string sql =
               fmt::format("COPY {}{} FROM STDIN {}", TargetRelation(table, file).Quoted(),
@@ -397,12 +438,25 @@ void RunRestore(const RestoreOptions& options, std::vector<RunReport>& reports,
                 mark_failed(i, error);
                 continue;
               }
+              // The COPY and the record of the file commit together.
+              try {
+                connection->Exec("BEGIN");
+              } catch (const Error& error) {
+                mark_failed(i, error);
+                continue;
+              }
               std::lock_guard lock(mutex);
               if (runs[i].failure) continue;
               runs[i].copying.push_back(connection);
               live.push_back(i);
               outs.push_back({connection, sql});
             }
+            auto roll_back = [](Connection& connection) {
+              try {
+                connection.Exec("ROLLBACK");
+              } catch (const Error&) {  // a dead connection has nothing to roll back
+              }
+            };
             auto unregister = [&] {
               std::lock_guard lock(mutex);
               for (size_t k = 0; k < live.size(); ++k)
@@ -421,11 +475,26 @@ void RunRestore(const RestoreOptions& options, std::vector<RunReport>& reports,
               }
             } catch (...) {
               unregister();
+              for (const RestoreTarget& out : outs) roll_back(*out.connection);
               throw;
             }
             unregister();
-            for (size_t k = 0; k < live.size(); ++k)
-              if (outs[k].failure) mark_failed(live[k], *outs[k].failure);
+            for (size_t k = 0; k < live.size(); ++k) {
+              if (outs[k].failure) {
+                roll_back(*outs[k].connection);
+                mark_failed(live[k], *outs[k].failure);
+                continue;
+              }
+              try {
+                RecordRestoredFile(*outs[k].connection, snapshot_key, file.path,
+                                   (route.keep ? projected : file.digest).ToString());
+                outs[k].connection->Exec("COMMIT");
+              } catch (const Error& error) {
+                roll_back(*outs[k].connection);
+                outs[k].failure = error;
+                mark_failed(live[k], error);
+              }
+            }
             if (unit_delay.count() > 0) std::this_thread::sleep_for(unit_delay);
             progress->Counters(s).messages += file.rows;
             progress->Counters(s).bytes += file.file.raw_bytes;
@@ -563,6 +632,7 @@ void RunRestore(const RestoreOptions& options, std::vector<RunReport>& reports,
                             *run.control),
                         *run.report);
         if (options.verify) VerifyTarget(run, options.jobs, stop);
+        run.journal->ClearRestoredFiles();  // restored whole: nothing to resume
       } catch (const Error& error) {
         run.failure = error;
       }

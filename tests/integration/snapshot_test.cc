@@ -25,6 +25,7 @@ namespace {
 namespace fs = std::filesystem;
 using ::testing::HasSubstr;
 using ::testing::IsEmpty;
+using ::testing::Not;
 
 // Index and constraint definitions as text: a restore must leave them exactly
 // as they were.
@@ -248,6 +249,42 @@ BackgroundProcess StartPausedCapture(const std::string& url, const fs::path& sna
   for (const auto& entry : fs::directory_iterator(snapshot.parent_path()))
     if (entry.path().filename().string().starts_with(prefix)) partial = entry.path();
   return capture;
+}
+
+// A restore killed half-way resumes: each file's COPY and its record commit
+// together, so the next restore of the same snapshot loads only the files
+// the dead one had not, and rebuilds from its journal.
+TEST_F(WorkloadSnapshot, KilledRestoreResumesWithTheFilesItHadNotLoaded) {
+  std::vector<std::string> fks_before = ForeignKeys(dev_, dev_db_);
+  std::string indexes_before = DevSql(kIndexesSql);
+  std::string snapshot = scratch_ / "prod";
+  ASSERT_EQ(Capture(snapshot).exit_code, 0);
+  // One job: while it is paused after its third file, nothing else loads.
+  PausePoint pause("done restore#3");
+  BackgroundProcess restore =
+      StartCommand({FreshetBinary(), "snapshot", "restore", snapshot, "--to", Dev(), "--jobs", "1"},
+                   pause.Env());
+  ASSERT_TRUE(pause.WaitUntilPaused(restore)) << restore.Stderr();
+  ASSERT_EQ(DevSql("SELECT count(*) FROM _freshet.restored_files"), "3");
+  restore.Signal(SIGKILL);
+  ASSERT_EQ(restore.Wait().signal, SIGKILL);
+  ASSERT_EQ(DevSql("SELECT count(*) > 0 FROM _freshet.journal WHERE kind = 'index'"), "t");
+
+  RunResult resumed = Freshet({"snapshot", "restore", snapshot, "--to", Dev(), "--verify"});
+  ASSERT_EQ(resumed.exit_code, 0) << resumed.err;
+  EXPECT_THAT(resumed.err, HasSubstr("resuming a restore of this snapshot that was interrupted: 3 "
+                                     "of "));
+  EXPECT_THAT(DifferingTables(prod_, prod_db_, dev_, dev_db_), IsEmpty());
+  EXPECT_EQ(ForeignKeys(dev_, dev_db_), fks_before);
+  EXPECT_EQ(DevSql(kIndexesSql), indexes_before);
+  EXPECT_THAT(InvalidConstraintsAndIndexes(dev_, dev_db_), IsEmpty());
+  EXPECT_EQ(DevSql("SELECT count(*) FROM _freshet.journal"), "0");
+  EXPECT_EQ(DevSql("SELECT count(*) FROM _freshet.restored_files"), "0");
+
+  // Restored whole, the record is gone: the next restore starts afresh.
+  RunResult again = Freshet({"snapshot", "restore", snapshot, "--to", Dev(), "--verify"});
+  ASSERT_EQ(again.exit_code, 0) << again.err;
+  EXPECT_THAT(again.err, Not(HasSubstr("resuming")));
 }
 
 TEST_F(WorkloadSnapshot, InterruptedCaptureRemovesItsPartialDirectory) {
