@@ -12,6 +12,7 @@
 #   r) freshet snapshot restore (1 dev)  vs  the TRUNCATE + pg_restore step of (a)
 #   m) freshet snapshot restore into 3 dev databases in one command  vs
 #   n) 3 separate freshet snapshot restores into them, one after another
+#   q) the --baseline build's snapshot restore (1 dev), against r)
 # Prints medians, min-max and the ratios, with freshet's CPU seconds and peak
 # RSS (/usr/bin/time -v), and writes them to bench/results/.
 #
@@ -135,6 +136,10 @@ run_r() {
   "$freshet" -q snapshot restore "$snapshot_dir" --to "$dev" --jobs "$jobs" 2>"$scratch.err" ||
     { cat "$scratch.err" >&2; return 1; }
 }
+run_q() {
+  "$baseline" -q snapshot restore "$snapshot_dir" --to "$dev" --jobs "$jobs" 2>"$scratch.err" ||
+    { cat "$scratch.err" >&2; return 1; }
+}
 run_m() {
   "$freshet" -q snapshot restore "$snapshot_dir" --to "$dev" --to "${dev%/dev}/dev2" \
     --to "${dev%/dev}/dev3" --jobs "$jobs" 2>"$scratch.err" || { cat "$scratch.err" >&2; return 1; }
@@ -163,6 +168,10 @@ for ((k = 1; k <= runs; k++)); do
   if ((snapshots)); then
     if ((k % 2)); then order=(s a b c r m n); else order=(s n m r c b a); fi
     ((syncs)) || if ((k % 2)); then order=(s a r m n); else order=(s n m r a); fi
+    if [[ -n $baseline ]]; then
+      if ((k % 2)); then order=(s a b c p r q m n); else order=(s n m q r p c b a); fi
+      ((syncs)) || if ((k % 2)); then order=(s a r q m n); else order=(s n m q r a); fi
+    fi
   fi
   for contender in "${order[@]}"; do
     if [[ $contender == [mn] ]]; then reset_dev dev dev2 dev3; elif [[ $contender != s ]]; then reset_dev; fi
@@ -246,7 +255,14 @@ result=$repo/bench/results/compare-scale$scale-$durability-$(date -u +%Y%m%dT%H%
     printf 'Snapshot size: %d MB = %.2f x the pg_dump -Fc file; capture peak RSS %d MB\n' \
       "$((snapshot_size / 1048576))" "$(echo "$snapshot_size / $dump_size" | bc -l)" \
       "$(($(printf '%s\n' "${capture_rss[@]}" | sort -n | tail -1) / 1024))"
-    echo "Raw seconds: dump: ${times[a_dump]}| pg_restore: ${times[a_restore]}| s: ${times[s]}| r: ${times[r]}| m: ${times[m]}| n: ${times[n]}"
+    if [[ -n $baseline ]]; then
+      mq=$(echo "${times[q]}" | median)
+      echo
+      echo "| q) baseline snapshot restore, 1 target ($baseline) | $(fmt1 "$mq") | $(echo "${times[q]}" | minmax) |"
+      echo
+      printf 'This build against the baseline (medians): r/q = %.2f\n' "$(echo "$mrr / $mq" | bc -l)"
+    fi
+    echo "Raw seconds: dump: ${times[a_dump]}| pg_restore: ${times[a_restore]}| s: ${times[s]}| r: ${times[r]}| q: ${times[q]:-}| m: ${times[m]}| n: ${times[n]}"
   fi
 } | tee "$result"
 echo "written to $result" >&2
