@@ -170,6 +170,10 @@ Result Connection::Exec(std::string_view sql, const Params& params) {
   return result;
 }
 
+void ThrowIfStopped(std::stop_token stop, std::string_view what) {
+  if (stop.stop_requested()) throw Error(fmt::format("{}: cancelled", what));
+}
+
 void Connection::Cancel() {
   if (!cancel_) return;
   char buffer[256];

@@ -9,6 +9,7 @@
 #include <cstdint>
 #include <memory>
 #include <optional>
+#include <stop_token>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -95,6 +96,27 @@ class Connection {
   std::string label_;
   std::string description_;
 };
+
+// While alive, a stop requested on `stop` cancels whatever `connection` is
+// running (the statement fails with "canceling statement due to user
+// request"), so a long query never outlives a stop. Later statements are not
+// affected: callers check the token between steps. `connection` must
+// outlive it.
+class CancelOnStop {
+ public:
+  CancelOnStop(Connection& connection, std::stop_token stop)
+      : callback_(std::move(stop), Canceller{&connection}) {}
+
+ private:
+  struct Canceller {
+    Connection* connection;
+    void operator()() const { connection->Cancel(); }
+  };
+  std::stop_callback<Canceller> callback_;
+};
+
+// Throws Error "<what>: cancelled" when a stop was requested.
+void ThrowIfStopped(std::stop_token stop, std::string_view what);
 
 // Runs `body()` between BEGIN and COMMIT on `connection`. If anything throws,
 // the transaction is rolled back (a failing ROLLBACK on a dead connection is

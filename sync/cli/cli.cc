@@ -180,7 +180,8 @@ int Run(const std::string& command, const Arguments& args) {
   SyncOptions options = ResolveOptions(args, true);
   if (command == "plan") {
     bool pending = false;
-    Plan plan = PlanOnly(options, &pending);
+    SignalStop signals;
+    Plan plan = PlanOnly(options, &pending, signals.token());
     std::cout << DescribePlan(plan);
     if (pending)
       std::cout << "note: the target holds changes of an interrupted run; sync (or repair) "

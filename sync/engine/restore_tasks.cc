@@ -60,16 +60,6 @@ void BuildIndex(Connection& target, const QualifiedName& table, const std::strin
   }
 }
 
-// Cancels the statement a task runs on `target` when the run stops.
-class CancelOnStop {
- public:
-  CancelOnStop(Connection& target, std::stop_token stop)
-      : callback_(std::move(stop), [&target] { target.Cancel(); }) {}
-
- private:
-  std::stop_callback<std::function<void()>> callback_;
-};
-
 }  // namespace
 
 RestoreTasks::RestoreTasks(std::vector<JournalEntry> entries, Connection& control, size_t target)

@@ -44,18 +44,22 @@ void Verify(const Plan& plan, const SourceSnapshot& snapshot, const SyncOptions&
 
 }  // namespace
 
-Plan PlanOnly(const SyncOptions& options, bool* pending_journal) {
+Plan PlanOnly(const SyncOptions& options, bool* pending_journal, std::stop_token stop) {
   Connection source = Connection::Open(options.source_url, "source");
+  CancelOnStop cancel_source(source, stop);
   PinReadSettings(source);
   Catalog source_catalog = ReadCatalog(source);
   Connection target = OpenTarget(options.target_url);
+  CancelOnStop cancel_target(target, stop);
   Catalog target_catalog = ReadCatalog(target);
+  ThrowIfStopped(stop, "plan");
   Journal journal(target, "plan");
   if (pending_journal) *pending_journal = journal.HasEntries();
   Plan plan = BuildPlan(source_catalog, target_catalog, options.plan);
   // The same data check as a sync, so that plan and sync agree.
   if (plan.ok()) CheckSourceFits(source, source_catalog, target_catalog, plan);
   if (plan.ok()) CheckTargetRules(source, target, source_catalog, target_catalog, plan);
+  ThrowIfStopped(stop, "plan");
   return plan;
 }
 
@@ -69,6 +73,9 @@ void RunSync(const SyncOptions& options, RunReport& report, std::stop_token stop
   CheckTargetAllowed(target_info, options.safety);
 
   SourceSnapshot snapshot(options.source_url);
+  // Every query of the control connections (catalogs, the checks of the
+  // source's rows, sequences) is cancelled by a stop, like the streams.
+  CancelOnStop cancel_source(snapshot.control(), stop);
   ServerIdentity source_identity = IdentifyServer(snapshot.control());
   Catalog source_catalog = ReadCatalog(snapshot.control());
   Connection target = OpenTarget(options.target_url);
@@ -76,6 +83,7 @@ void RunSync(const SyncOptions& options, RunReport& report, std::stop_token stop
     throw Error(ErrorKind::kRefused,
                 fmt::format("refusing to sync: the target {} is the source database itself",
                             report.target));
+  CancelOnStop cancel_target(target, stop);
   LockTarget(target);
   std::string run_id = NewRunId();
   Journal journal(target, run_id);
@@ -95,6 +103,7 @@ void RunSync(const SyncOptions& options, RunReport& report, std::stop_token stop
   if (plan.ok()) CheckTargetRules(snapshot.control(), target, source_catalog, target_catalog, plan);
   FillPlanReport(plan, report);
   ThrowIfPlanErrors(plan);
+  ThrowIfStopped(stop, "sync");  // nothing written yet
   spdlog::info("run {}: {} tables, {} strategy, {} foreign keys and {} indexes set aside, {} jobs",
                run_id, plan.tables.size(),
                plan.strategy == LoadStrategy::kBulk ? "bulk" : "ordered", plan.deferred.size(),

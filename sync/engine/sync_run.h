@@ -29,7 +29,9 @@ struct SyncOptions {
 
 // `freshet plan`: what sync would do. Changes nothing on either side.
 // `pending_journal` is set when the target holds entries of an interrupted run.
-Plan PlanOnly(const SyncOptions& options, bool* pending_journal);
+// A stop cancels the query under way (the checks of the source's rows can
+// take a while) and PlanOnly throws Error "...: cancelled".
+Plan PlanOnly(const SyncOptions& options, bool* pending_journal, std::stop_token stop = {});
 
 // `freshet sync`. Fills `report` as it goes (so a failed run still reports
 // what happened) and throws Error on failure: kPlan for plan errors, kRefused

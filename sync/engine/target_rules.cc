@@ -493,6 +493,7 @@ void RunRule(Connection& source, const TargetRule& rule, Plan& plan) {
                                         rule.table.Display(), rows, rule.rule, rule.way_out));
   } catch (const Error& error) {
     std::string state = error.sqlstate();
+    if (state == "57014") throw;  // cancelled: the run is stopping
     if (rule.fails_when_broken && state.rfind("22", 0) == 0) {
       plan.errors.push_back(fmt::format(
           "table {}: rows in the source (at least one) break {}: the target would refuse them "
@@ -558,6 +559,7 @@ void CheckObjectNames(Connection& source, Connection& target, const ObjectNameCo
     for (int row = 0; row < rows.Rows() && row < kMostNames; ++row)
       names.push_back(rows.Get(row, 0));
   } catch (const Error& error) {
+    if (error.sqlstate() == "57014") throw;  // cancelled: the run is stopping
     plan.warnings.push_back(fmt::format("column {} of {}: could not read its object names ({})",
                                         QuoteIdent(column.column), column.table.Display(),
                                         WithoutValues(error.what())));

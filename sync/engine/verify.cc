@@ -52,6 +52,8 @@ std::vector<TableVerification> VerifyTables(const Plan& plan, const SourceSnapsh
         Connection source = snapshot.OpenWorker();
         Connection target = Connection::Open(target_url, "target");
         PinReadSettings(target);
+        CancelOnStop cancel_source(source, stop);
+        CancelOnStop cancel_target(target, stop);
         for (size_t i = next++; i < plan.tables.size() && !stop.stop_requested(); i = next++) {
           const PlannedTable& table = plan.tables[i];
           {

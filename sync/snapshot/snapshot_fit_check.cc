@@ -12,7 +12,8 @@ namespace freshet {
 
 std::vector<std::string> CheckSnapshotFits(const std::filesystem::path& dir,
                                            const SnapshotTable& table,
-                                           const std::vector<NarrowedColumn>& columns, int jobs) {
+                                           const std::vector<NarrowedColumn>& columns, int jobs,
+                                           std::stop_token stop) {
   std::vector<std::pair<size_t, const NarrowedColumn*>> fields;  // file field -> column
   for (const auto& column : columns)
     for (size_t f = 0; f < table.columns.size(); ++f)
@@ -31,7 +32,7 @@ std::vector<std::string> CheckSnapshotFits(const std::filesystem::path& dir,
     std::vector<uint64_t> found(fields.size(), 0);
     std::vector<std::string> first(fields.size());
     std::string piece;
-    while (reader.Read(piece))
+    while (!stop.stop_requested() && reader.Read(piece))
       rows.Feed(piece, [&](std::string_view row) {
         const auto& values = splitter.Split(row);
         for (size_t k = 0; k < fields.size(); ++k) {
@@ -55,6 +56,7 @@ std::vector<std::string> CheckSnapshotFits(const std::filesystem::path& dir,
       if (examples[k].empty()) examples[k] = std::move(first[k]);
     }
   });
+  ThrowIfStopped(stop, fmt::format("reading {}'s files", table.name.Display()));
   if (!failures.empty())
     throw Error(fmt::format("reading {}'s files: {}", table.name.Display(), failures.front()));
   std::vector<std::string> errors;

@@ -3,6 +3,7 @@
 #pragma once
 
 #include <filesystem>
+#include <stop_token>
 #include <string>
 #include <vector>
 
@@ -16,6 +17,7 @@ namespace freshet {
 // if a file cannot be read.
 std::vector<std::string> CheckSnapshotFits(const std::filesystem::path& dir,
                                            const SnapshotTable& table,
-                                           const std::vector<NarrowedColumn>& columns, int jobs);
+                                           const std::vector<NarrowedColumn>& columns, int jobs,
+                                           std::stop_token stop = {});
 
 }  // namespace freshet

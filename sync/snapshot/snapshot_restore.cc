@@ -36,11 +36,13 @@ const char* FormatOption(StreamFormat format) {
 
 // Every file present with the size and checksum the manifest records: cheap
 // (no decompression), and done before any target is touched.
-void CheckFiles(const fs::path& dir, const SnapshotManifest& manifest, int jobs) {
+void CheckFiles(const fs::path& dir, const SnapshotManifest& manifest, int jobs,
+                std::stop_token stop) {
   std::vector<const SnapshotFile*> files;
   for (const auto& table : manifest.tables)
     for (const auto& file : table.files) files.push_back(&file);
   auto problems = ForEachParallel(files.size(), jobs, [&](size_t i) {
+    ThrowIfStopped(stop, "checking the snapshot's files");
     const SnapshotFile& file = *files[i];
     fs::path path = dir / file.path;
     if (!fs::exists(path)) throw Error(fmt::format("{}: missing", file.path));
@@ -73,6 +75,7 @@ struct TargetRun {
   int rank = 0;         // restored after targets of lower rank
   RunReport* report = nullptr;
   std::optional<Connection> control;
+  std::unique_ptr<CancelOnStop> cancel_control;  // a stop cancels its queries
   std::unique_ptr<Journal> journal;
   Plan plan;
   std::map<QualifiedName, TableRoute> routes;  // by table name
@@ -136,8 +139,8 @@ const Column* FindColumn(const Catalog& catalog, const QualifiedName& table,
 
 // Plans one target against the snapshot; problems become plan errors.
 void PlanTarget(const fs::path& dir, const SnapshotManifest& manifest,
-                const Catalog& target_catalog, const PlanOptions& options, int jobs,
-                TargetRun& run) {
+                const Catalog& target_catalog, const PlanOptions& options, int jobs, TargetRun& run,
+                std::stop_token stop) {
   PlanOptions no_chunks = options;
   no_chunks.chunk_bytes = -1;  // the files are the streams
   // By default a restore covers what was captured, platform tables included.
@@ -187,7 +190,7 @@ void PlanTarget(const fs::path& dir, const SnapshotManifest& manifest,
   for (const auto& [name, route] : run.routes) {
     auto narrowed =
         NarrowedColumns(manifest.catalog, target_catalog, run.plan.tables[route.plan_index]);
-    for (auto& error : CheckSnapshotFits(dir, *route.snapshot, narrowed, jobs))
+    for (auto& error : CheckSnapshotFits(dir, *route.snapshot, narrowed, jobs, stop))
       run.plan.errors.push_back(std::move(error));
   }
 }
@@ -339,9 +342,11 @@ void RunRestore(const RestoreOptions& options, std::vector<RunReport>& reports,
     runs[i].endpoint = options.targets[i];
     runs[i].report = &reports[i];
   }
-  CheckFiles(options.dir, manifest, options.jobs);
+  CheckFiles(options.dir, manifest, options.jobs, stop);
+  ThrowIfStopped(stop, "snapshot restore");
   for (auto& run : runs) {
     run.control.emplace(OpenTarget(run.endpoint.url));
+    run.cancel_control = std::make_unique<CancelOnStop>(*run.control, stop);
     LockTarget(*run.control);
     run.server = RunningServerKey(*run.control);
     StartTarget(manifest, options.jobs, run);
@@ -349,7 +354,7 @@ void RunRestore(const RestoreOptions& options, std::vector<RunReport>& reports,
     for (const auto& [table, name] : run.journal->PendingValidations())
       for (auto& fk : target_catalog.foreign_keys)
         if (fk.table == table && fk.name == name) fk.validated = true;
-    PlanTarget(options.dir, manifest, target_catalog, options.plan, options.jobs, run);
+    PlanTarget(options.dir, manifest, target_catalog, options.plan, options.jobs, run, stop);
     FillPlanReport(run.plan, *run.report);
     for (const auto& [name, route] : run.routes)  // the files' format, whatever sync would use
       run.report->tables[route.plan_index].format =
@@ -364,6 +369,7 @@ void RunRestore(const RestoreOptions& options, std::vector<RunReport>& reports,
                               run.report->target, fmt::join(run.plan.errors, "\n  - ")));
   }
 
+  ThrowIfStopped(stop, "snapshot restore");  // nothing written yet
   // 2. Set aside and truncate on every target, then one graph: each file
   //    decompressed once into every target that takes it the same way, and
   //    each target's rebuild following its own loads.

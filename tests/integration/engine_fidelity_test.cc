@@ -7,8 +7,11 @@
 // would refuse, found before anything is written).
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
+#include <signal.h>
 
+#include <chrono>
 #include <functional>
+#include <thread>
 
 #include "tests/integration/sync_helpers.h"
 
@@ -406,6 +409,43 @@ TEST_F(EngineFidelity, SettingTheTargetAsideTakesFewStatements) {
                 "pg_trigger "
                 "WHERE tgrelid = 'public.b'::regclass AND NOT tgisinternal"),
             "b_oneO,b_twoO");
+}
+
+// A stop reaches every query, not only the streams: an interrupt while the
+// source's rows are checked against a target's rule (one that takes ten
+// minutes a row) ends the run at once, the source's query cancelled and
+// nothing written.
+TEST_F(EngineFidelity, AnInterruptDuringTheChecksEndsTheRunAtOnceWithNothingWritten) {
+  Prod(
+      "CREATE TABLE public.slow (id int PRIMARY KEY, v int); INSERT INTO public.slow VALUES (1, "
+      "1)");
+  Dev("CREATE TABLE public.slow (id int PRIMARY KEY, v int); INSERT INTO public.slow VALUES (9, "
+      "9); "
+      "ALTER TABLE public.slow ADD CONSTRAINT slow_check CHECK (v > 0 AND pg_sleep(600) IS NOT "
+      "NULL) NOT VALID");
+  std::string before = DevState();
+  BackgroundProcess sync = StartCommand(
+      {FreshetBinary(), "sync", "--from", prod_.Url(prod_db_), "--to", dev_.Url(dev_db_)});
+  const std::string sleeping =
+      "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() AND state = "
+      "'active' AND query LIKE '%pg_sleep(%' AND pid <> pg_backend_pid()";
+  std::optional<RunResult> ended;
+  auto give_up = std::chrono::steady_clock::now() + std::chrono::seconds(120);
+  while (!ended && Prod(sleeping) == "0" && std::chrono::steady_clock::now() < give_up)
+    ended = sync.WaitFor(std::chrono::milliseconds(10));
+  ASSERT_FALSE(ended) << "the sync ended before its check ran: " << ended->err;
+  ASSERT_EQ(Prod(sleeping), "1") << "the check's query never showed: " << sync.Stderr();
+  sync.Signal(SIGINT);
+  std::optional<RunResult> stopped = sync.WaitFor(std::chrono::seconds(60));
+  ASSERT_TRUE(stopped) << "the interrupt did not reach the check's query";
+  EXPECT_EQ(stopped->exit_code, 1) << stopped->err;
+  EXPECT_THAT(stopped->err, HasSubstr("cancel"));
+  // The server notices the closed session on its own time: wait for that.
+  auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(30);
+  while (Prod(sleeping) != "0" && std::chrono::steady_clock::now() < deadline)
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  EXPECT_EQ(Prod(sleeping), "0");
+  EXPECT_EQ(DevState(), before);
 }
 
 TEST_F(EngineFidelity, ATableOnOneSideAndAViewOnTheOtherIsNamedForWhatItIs) {
