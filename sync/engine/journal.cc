@@ -67,11 +67,15 @@ void Journal::Ensure() {
                 "AND pg_catalog.pg_get_constraintdef(oid) LIKE '%row_security%') AND "
                 "pg_catalog.to_regclass('_freshet.restored_files') IS NOT NULL")
             .GetBool(0, 0);
-    if (!current) target_.Exec(sql::kJournalUpgrade);
+    if (!current) {
+      target_.Exec(sql::kJournalUpgrade);
+      target_.Exec(sql::kRestoredFilesCreate);
+    }
     return;
   }
   try {
     target_.Exec(sql::kJournalCreate);
+    target_.Exec(sql::kRestoredFilesCreate);
   } catch (const Error& error) {
     throw Error(fmt::format("cannot create freshet's journal (schema _freshet) on the target: the "
                             "role needs CREATE on the database the first time ({})",
