@@ -62,16 +62,27 @@ Catalog ReadCatalogQualified(Connection& connection);
 // Definitions (pg_get_constraintdef, pg_get_indexdef, format_type, defaults)
 // name objects relative to search_path; reading with search_path = pg_catalog
 // makes them fully qualified, so they mean the same whoever replays them.
+// JIT is off meanwhile: the recursive type query is estimated far above its
+// cost, and compiling it took half a second on a small database.
 Catalog ReadCatalog(Connection& connection) {
-  std::string saved = connection.Exec("SELECT pg_catalog.current_setting('search_path')").Get(0, 0);
-  connection.Exec("SET search_path = pg_catalog");
+  // current_setting(name, true): NULL on servers without JIT (before 11).
+  Result saved = connection.Exec(
+      "SELECT pg_catalog.current_setting('search_path'), "
+      "pg_catalog.current_setting('jit', true)");
+  std::string search_path = saved.Get(0, 0);
+  std::optional<std::string> jit = saved.GetOptional(0, 1);
+  auto set = [&](const std::string& path, const std::optional<std::string>& jit_value) {
+    connection.Exec("SELECT pg_catalog.set_config('search_path', $1, false)", {path});
+    if (jit_value) connection.Exec("SELECT pg_catalog.set_config('jit', $1, false)", {*jit_value});
+  };
+  set("pg_catalog", jit ? std::optional<std::string>("off") : std::nullopt);
   try {
     Catalog catalog = ReadCatalogQualified(connection);
-    connection.Exec("SELECT pg_catalog.set_config('search_path', $1, false)", {saved});
+    set(search_path, jit);
     return catalog;
   } catch (...) {
     try {
-      connection.Exec("SELECT pg_catalog.set_config('search_path', $1, false)", {saved});
+      set(search_path, jit);
     } catch (const Error&) {
     }
     throw;
