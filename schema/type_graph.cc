@@ -89,6 +89,11 @@ std::string BinaryObstacle(const Catalog& catalog, const std::string& type_name)
       continue;
     }
     if (!type->element.empty()) {
+      // Binary arrays carry their element type's OID, which only built-in
+      // types share between servers (arrays of enums or domains do not).
+      const TypeInfo* element = catalog.FindType(type->element);
+      if (element && !element->built_in)
+        return fmt::format("type {} is an array of a type that is not built in", type->name);
       name = type->element;
       continue;
     }

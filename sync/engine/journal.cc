@@ -18,6 +18,10 @@
 namespace freshet {
 namespace {
 
+bool RestoredFilesExist(Connection& target) {
+  return !target.Exec("SELECT pg_catalog.to_regclass('_freshet.restored_files')").IsNull(0, 0);
+}
+
 bool JournalExists(Connection& target) {
   return !target.Exec("SELECT pg_catalog.to_regclass('_freshet.journal')").IsNull(0, 0);
 }
@@ -135,8 +139,7 @@ bool Journal::HasSetAsideEntries() {
 
 std::map<std::string, std::string> Journal::RestoredFiles(const std::string& snapshot) {
   std::map<std::string, std::string> files;
-  if (target_.Exec("SELECT pg_catalog.to_regclass('_freshet.restored_files')").IsNull(0, 0))
-    return files;
+  if (!RestoredFilesExist(target_)) return files;
   Result rows = target_.Exec(
       "SELECT path, row_digest FROM _freshet.restored_files WHERE snapshot = $1", {snapshot});
   for (int row = 0; row < rows.Rows(); ++row) files[rows.Get(row, 0)] = rows.Get(row, 1);
@@ -144,7 +147,7 @@ std::map<std::string, std::string> Journal::RestoredFiles(const std::string& sna
 }
 
 void Journal::ClearRestoredFiles() {
-  if (target_.Exec("SELECT pg_catalog.to_regclass('_freshet.restored_files')").IsNull(0, 0)) return;
+  if (!RestoredFilesExist(target_)) return;
   target_.Exec("DELETE FROM _freshet.restored_files");
 }
 
