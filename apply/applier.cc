@@ -22,6 +22,7 @@
 #include "copy/connection.h"
 #include "copy/error.h"
 #include "copy/identifiers.h"
+#include "copy/server_copy.h"
 
 namespace freshet {
 namespace {
@@ -201,26 +202,10 @@ std::string Field(const PGresult* result, int code) {
 // file, statement, file line and column, and the server's error.
 void ExecuteStatement(Connection& connection, const MigrationFile& file, const Statement& statement,
                       size_t number, bool in_transaction) {
-  PGconn* handle = connection.handle();
-  Result result(PQexec(handle, statement.text.c_str()));
+  // COPY FROM STDIN has no data in a migration; COPY TO STDOUT's is dropped.
+  Result result = ExecDroppingCopyData(connection, statement.text,
+                                       "COPY FROM STDIN is not supported in migrations", {});
   ExecStatusType status = result.Status();
-  if (status == PGRES_COPY_IN || status == PGRES_COPY_OUT) {
-    // COPY FROM STDIN has no data in a migration; COPY TO STDOUT's is dropped.
-    if (status == PGRES_COPY_IN) {
-      PQputCopyEnd(handle, "COPY FROM STDIN is not supported in migrations");
-    } else {
-      char* buffer = nullptr;
-      while (PQgetCopyData(handle, &buffer, 0) > 0) PQfreemem(buffer);
-    }
-    status = PGRES_COMMAND_OK;
-    while (PGresult* next = PQgetResult(handle)) {
-      Result rest(next);
-      if (rest.Status() == PGRES_FATAL_ERROR) {
-        status = PGRES_FATAL_ERROR;
-        result = std::move(rest);
-      }
-    }
-  }
   if (status == PGRES_COMMAND_OK || status == PGRES_TUPLES_OK) return;
   std::string primary = Field(result.get(), PG_DIAG_MESSAGE_PRIMARY);
   std::string sqlstate = Field(result.get(), PG_DIAG_SQLSTATE);

@@ -1,24 +1,18 @@
 // Streams one COPY from a source connection into a COPY on a target
 // connection: `COPY ... TO STDOUT` buffers are handed to `COPY ... FROM STDIN`
-// as libpq returns them, never decoded and never written to disk.
-// Thread-compatible: each relay uses its own pair of connections.
+// as libpq returns them, never decoded and never written to disk. A
+// RunCopyPipeline (copy_pipeline.h) with one server source and one server
+// sink, phrased for sync. Thread-compatible: each relay uses its own pair of connections.
 #pragma once
 
-#include <atomic>
 #include <cstdint>
 #include <stop_token>
 #include <string>
 
 #include "copy/connection.h"
+#include "copy/copy_stream.h"
 
 namespace freshet {
-
-// Live counters a relay advances as data moves; read by progress reporting
-// from other threads.
-struct StreamCounters {
-  std::atomic<uint64_t> messages{0};  // COPY data messages (about one per row)
-  std::atomic<uint64_t> bytes{0};     // COPY stream bytes relayed
-};
 
 struct RelayResult {
   uint64_t rows = 0;   // rows the target reports loaded (COPY command tag)

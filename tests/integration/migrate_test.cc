@@ -189,6 +189,25 @@ TEST_F(MigrateTest, FailingMigrationLeavesNoTraceAndNamesFileStatementAndLine) {
   EXPECT_EQ(Sql("SELECT string_agg(version, ',') FROM _freshet.migration_log"), "20250101000000");
 }
 
+TEST_F(MigrateTest, CopyToStdoutIsDroppedAndCopyFromStdinFailsTheFileCleanly) {
+  Write("20250101000000_out.sql",
+        "CREATE TABLE out_t (x int);\n"
+        "COPY (SELECT g, repeat('x', 100) FROM generate_series(1, 50000) g) TO STDOUT;\n"
+        "INSERT INTO out_t VALUES (7);\n");
+  Write("20250102000000_in.sql", "CREATE TABLE in_t (x int);\nCOPY in_t FROM STDIN;\n");
+  std::optional<Error> error = Thrown([&] { Up(); });
+  ASSERT_TRUE(error);
+  EXPECT_THAT(error->what(), HasSubstr("20250102000000_in.sql: statement 2 (line 2)"));
+  EXPECT_THAT(error->what(), HasSubstr("COPY FROM STDIN is not supported in migrations"));
+  EXPECT_EQ(Sql("SELECT string_agg(x::text, ',') FROM out_t"), "7");
+  EXPECT_FALSE(TableExists("in_t"));
+  EXPECT_EQ(HistoryVersions(), "20250101000000");
+  // The connection was left usable: a later run applies the fixed file.
+  Write("20250102000000_in.sql", "CREATE TABLE in_t (x int);\n");
+  ASSERT_FALSE(Thrown([&] { Up(Options()); }));
+  EXPECT_TRUE(TableExists("in_t"));
+}
+
 TEST_F(MigrateTest, ConcurrentAppliersApplyEachFileOnce) {
   Write("20250101000000_first.sql", "CREATE TABLE runs (n int);\nSELECT pg_sleep(0.5);\n");
   Write("20250102000000_second.sql", "INSERT INTO runs VALUES (1);\n");
