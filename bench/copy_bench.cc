@@ -10,7 +10,9 @@
 #include <string>
 #include <vector>
 
+#include "copy/copy_pipeline.h"
 #include "copy/copy_rows.h"
+#include "copy/row_transforms.h"
 #include "copy/zstd_codec.h"
 
 namespace freshet {
@@ -243,6 +245,77 @@ BENCHMARK(BM_ZstdDecompress)
     ->Arg(3)
     ->Arg(6)
     ->Unit(benchmark::kMillisecond);
+
+// The pipeline's own cost per row, without servers: a source yielding the
+// synthetic stream as a server sends it (one message per row), into a sink
+// that only counts bytes. "plain" moves messages untouched (sync's relay),
+// "digest" frames and digests every row (capture), "project" also drops two
+// of seven columns (restore into a narrower table; the shape of masking).
+class MessageSource final : public CopySource {
+ public:
+  explicit MessageSource(const std::vector<std::string>& messages) : messages_(messages) {}
+  void Begin(const StopWaker&) override { next_ = 0; }
+  ReadStatus Read(std::string_view* piece) override {
+    if (next_ == messages_.size()) return ReadStatus::kEnd;
+    *piece = messages_[next_++];
+    return ReadStatus::kData;
+  }
+  bool message_framed() const override { return true; }
+  std::optional<uint64_t> End(const StopWaker&) override { return messages_.size() - 1; }
+  void Abort() noexcept override {}
+
+ private:
+  const std::vector<std::string>& messages_;
+  size_t next_ = 0;
+};
+
+class CountingSink final : public CopySink {
+ public:
+  void Begin(const StopWaker&) override {}
+  void Write(std::string_view data) override { bytes_ += data.size(); }
+  void EndStream() override {}
+  uint64_t Finish(const StopWaker&) override { return bytes_; }
+  void Abort(const char*, bool) noexcept override {}
+
+ private:
+  uint64_t bytes_ = 0;
+};
+
+const std::vector<std::string>& ServerMessages() {
+  static const std::vector<std::string> messages = [] {
+    const Streams& streams = SyntheticStreams();
+    std::vector<std::string> out;
+    for (std::string_view row : streams.binary_rows) out.emplace_back(row);
+    out.front().insert(0, BinaryCopyHeader());
+    out.emplace_back(BinaryCopyTrailer());
+    return out;
+  }();
+  return messages;
+}
+
+enum class PipelineWork { kPlain, kDigest, kProject };
+
+void BM_Pipeline(benchmark::State& state, PipelineWork work) {
+  const std::vector<std::string>& messages = ServerMessages();
+  ProjectRows projection(StreamFormat::kBinary, kDropTwoOfSeven);
+  for (auto _ : state) {
+    MessageSource source(messages);
+    CountingSink sink;
+    CopySink* const sinks[] = {&sink};
+    RowDigest digest;
+    CopyPipelineOptions options;
+    if (work != PipelineWork::kPlain) options.digest = &digest;
+    if (work == PipelineWork::kProject) options.transforms = {&projection};
+    CopyPipelineResult result = RunCopyPipeline(source, sinks, options, {});
+    if (result.failure) state.SkipWithError(result.failure->error.what());
+    benchmark::DoNotOptimize(digest);
+  }
+  state.SetBytesProcessed(
+      static_cast<int64_t>(state.iterations() * SyntheticStreams().binary.size()));
+}
+BENCHMARK_CAPTURE(BM_Pipeline, plain, PipelineWork::kPlain)->Unit(benchmark::kMillisecond);
+BENCHMARK_CAPTURE(BM_Pipeline, digest, PipelineWork::kDigest)->Unit(benchmark::kMillisecond);
+BENCHMARK_CAPTURE(BM_Pipeline, project, PipelineWork::kProject)->Unit(benchmark::kMillisecond);
 
 }  // namespace
 }  // namespace freshet
