@@ -7,6 +7,8 @@
 #include <vector>
 
 #include "copy/conninfo.h"
+#include "copy/copy_protocol.h"
+#include "copy/socket_wait.h"
 
 namespace freshet {
 namespace {
@@ -150,11 +152,8 @@ Error Connection::MakeError(const PGresult* result, std::string_view context) co
 
 Result Connection::Exec(std::string_view sql) {
   std::string statement(sql);
-  Result result(PQexec(conn_.get(), statement.c_str()));
-  ExecStatusType status = result.Status();
-  if (status != PGRES_COMMAND_OK && status != PGRES_TUPLES_OK)
-    throw MakeError(result.result_.get(), sql);
-  return result;
+  if (!PQsendQuery(conn_.get(), statement.c_str())) throw MakeError(nullptr, sql);
+  return AwaitResult(sql);
 }
 
 Result Connection::Exec(std::string_view sql, const Params& params) {
@@ -162,12 +161,50 @@ Result Connection::Exec(std::string_view sql, const Params& params) {
   std::vector<const char*> values;
   values.reserve(params.size());
   for (const auto& param : params) values.push_back(param ? param->c_str() : nullptr);
-  Result result(PQexecParams(conn_.get(), statement.c_str(), static_cast<int>(values.size()),
-                             nullptr, values.data(), nullptr, nullptr, 0));
-  ExecStatusType status = result.Status();
-  if (status != PGRES_COMMAND_OK && status != PGRES_TUPLES_OK)
-    throw MakeError(result.result_.get(), sql);
-  return result;
+  if (!PQsendQueryParams(conn_.get(), statement.c_str(), static_cast<int>(values.size()), nullptr,
+                         values.data(), nullptr, nullptr, 0))
+    throw MakeError(nullptr, sql);
+  return AwaitResult(sql);
+}
+
+// Waits for every result of what was sent, on the socket, so a stop bound to
+// the connection cancels the statement from this thread. Keeps the last
+// result, or the first that failed (as PQexec does), and throws for that.
+Result Connection::AwaitResult(std::string_view sql) {
+  std::optional<StopWaker> waker;
+  if (stop_.stop_possible()) waker.emplace(stop_);
+  bool cancelled = false;
+  Result kept;
+  bool failed = false;
+  bool copied = false;
+  for (;;) {
+    copy_internal::WaitForResult(*this, waker ? &*waker : nullptr, &cancelled);
+    Result result(PQgetResult(conn_.get()));
+    if (!result.get()) break;
+    ExecStatusType status = result.Status();
+    if (status == PGRES_COPY_IN || status == PGRES_COPY_OUT) {
+      // Exec has no stream to give a COPY: end it; its result follows.
+      copied = true;
+      if (status == PGRES_COPY_IN) PQputCopyEnd(conn_.get(), "COPY is not run by Exec");
+      if (status == PGRES_COPY_OUT)
+        copy_internal::DropCopyOut(*this, waker ? &*waker : nullptr, &cancelled);
+      continue;
+    }
+    if (failed) continue;
+    failed = status != PGRES_COMMAND_OK && status != PGRES_TUPLES_OK;
+    kept = std::move(result);
+  }
+  if (copied && !failed)
+    throw Error(fmt::format("{}: a COPY cannot run here (while running: {})", description_,
+                            Abbreviate(sql)));
+  if (!kept.get() || failed) throw MakeError(kept.get(), sql);
+  return kept;
+}
+
+std::stop_token Connection::BindStop(std::stop_token stop) {
+  std::stop_token previous = std::move(stop_);
+  stop_ = std::move(stop);
+  return previous;
 }
 
 void ThrowIfStopped(std::stop_token stop, std::string_view what) {

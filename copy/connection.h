@@ -63,10 +63,17 @@ class Connection {
   Connection(Connection&&) = default;
   Connection& operator=(Connection&&) = default;
 
-  // Runs one or more statements; throws Error naming the statement.
+  // Runs one or more statements; throws Error naming the statement. Waits on
+  // the socket: while a stop token is bound (BindStop, CancelOnStop), a stop
+  // cancels the statement from the waiting thread ("canceling statement due
+  // to user request").
   Result Exec(std::string_view sql);
   // Runs one statement with $n text parameters.
   Result Exec(std::string_view sql, const Params& params);
+
+  // Binds `stop` to the statements Exec runs from now on (an empty token:
+  // none) and returns the token bound before.
+  std::stop_token BindStop(std::stop_token stop);
 
   // Asks the server to cancel what this connection is running. Thread-safe.
   void Cancel();
@@ -90,29 +97,33 @@ class Connection {
     void operator()(PGcancel* cancel) const { PQfreeCancel(cancel); }
   };
   Connection() = default;
+  Result AwaitResult(std::string_view sql);
 
   std::unique_ptr<PGconn, ConnDeleter> conn_;
   std::unique_ptr<PGcancel, CancelDeleter> cancel_;
   std::string label_;
   std::string description_;
+  std::stop_token stop_;
 };
 
-// While alive, a stop requested on `stop` cancels whatever `connection` is
-// running (the statement fails with "canceling statement due to user
-// request"), so a long query never outlives a stop. Later statements are not
-// affected: callers check the token between steps. `connection` must
-// outlive it.
+// While alive, a stop requested on `stop` cancels whatever `connection` runs
+// through Exec (the statement fails with "canceling statement due to user
+// request"). The stop only wakes the thread waiting for the statement, which
+// sends the cancel itself: the thread that requested the stop (the signal
+// watcher's) never waits on the network. Later statements are not affected:
+// callers check the token between steps. Made and destroyed on the thread
+// that uses `connection`, which must outlive it.
 class CancelOnStop {
  public:
   CancelOnStop(Connection& connection, std::stop_token stop)
-      : callback_(std::move(stop), Canceller{&connection}) {}
+      : connection_(connection), previous_(connection.BindStop(std::move(stop))) {}
+  ~CancelOnStop() { connection_.BindStop(std::move(previous_)); }
+  CancelOnStop(const CancelOnStop&) = delete;
+  CancelOnStop& operator=(const CancelOnStop&) = delete;
 
  private:
-  struct Canceller {
-    Connection* connection;
-    void operator()() const { connection->Cancel(); }
-  };
-  std::stop_callback<Canceller> callback_;
+  Connection& connection_;
+  std::stop_token previous_;
 };
 
 // Throws Error "<what>: cancelled" when a stop was requested.

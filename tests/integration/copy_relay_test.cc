@@ -7,8 +7,10 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
+#include <optional>
 #include <stop_token>
 #include <string>
+#include <thread>
 
 #include "copy/connection.h"
 #include "copy/conninfo.h"
@@ -250,6 +252,44 @@ TEST_F(CopyRelayTest, StopRequestCancelsAndLeavesTargetUnchanged) {
   EXPECT_EQ(Checksum(Target(), target_db_), before);
   ExpectUsable(source);
   ExpectUsable(target);
+}
+
+// A statement waiting on a lock is cancelled by a stop requested on another
+// thread (the stop only wakes the waiting thread, which sends the cancel),
+// and the connection is usable afterwards. Event-driven: the stop is
+// requested once the server shows the statement waiting for its lock.
+TEST_F(CopyRelayTest, StopCancelsAStatementWaitingOnALock) {
+  Connection holder = OpenTarget();
+  holder.Exec("BEGIN; LOCK TABLE public.items IN ACCESS EXCLUSIVE MODE");
+  Connection waiter = OpenTarget();
+  int waiter_pid = PQbackendPID(waiter.handle());
+  std::stop_source stop;
+  std::optional<Error> failure;
+  std::thread thread([&] {
+    CancelOnStop cancel(waiter, stop.get_token());
+    try {
+      waiter.Exec("SELECT count(*) FROM public.items");
+    } catch (const Error& error) {
+      failure = error;
+    }
+  });
+  Connection probe = OpenTarget();
+  for (;;) {  // a readiness probe, not a time window: ends when the wait shows
+    Result waiting = probe.Exec(
+        "SELECT count(*) FROM pg_stat_activity WHERE pid = $1 AND wait_event_type = 'Lock'",
+        {std::to_string(waiter_pid)});
+    if (waiting.GetInt(0, 0) == 1) break;
+    probe.Exec("SELECT pg_stat_clear_snapshot()");
+  }
+  stop.request_stop();
+  thread.join();
+  ASSERT_TRUE(failure) << "the statement was not cancelled";
+  EXPECT_EQ(failure->sqlstate(), "57014");
+  EXPECT_THAT(failure->what(), HasSubstr("canceling statement due to user request"));
+  holder.Exec("COMMIT");
+  ExpectUsable(waiter);
+  // Unbound again: later statements run whatever the stop says.
+  EXPECT_EQ(waiter.Exec("SELECT count(*) FROM public.items").Get(0, 0), "0");
 }
 
 TEST(ConnectionOpenTest, UnreachableServerErrorHidesThePassword) {
