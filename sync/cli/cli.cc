@@ -10,6 +10,7 @@
 #include <cstdlib>
 #include <filesystem>
 #include <iostream>
+#include <optional>
 #include <stop_token>
 #include <thread>
 
@@ -132,6 +133,29 @@ void WriteReports(const Arguments& args, const RunReport& report) {
   if (!args.summary_path.empty()) WriteFileAtomically(args.summary_path, RenderMarkdown(report));
 }
 
+// The CLI's reports, written when a run ends, however it ends. A report that
+// cannot be written fails a run that succeeded (ThrowIfFailed); a failed run
+// keeps its own error.
+class ReportFiles final : public RunObserver {
+ public:
+  explicit ReportFiles(const Arguments& args) : args_(args) {}
+  void Log(LogLevel, std::string_view) override {}
+  void RunEnded(const RunReport& report) override {
+    try {
+      WriteReports(args_, report);
+    } catch (const Error& error) {
+      failure_ = error;
+    }
+  }
+  void ThrowIfFailed() const {
+    if (failure_) throw *failure_;
+  }
+
+ private:
+  const Arguments& args_;
+  std::optional<Error> failure_;
+};
+
 // SIGINT/SIGTERM request a stop (streams are cancelled, the target restored
 // from the journal); a second signal exits at once — the journal lets the next
 // run or `freshet repair` restore the target.
@@ -189,19 +213,16 @@ int Run(const std::string& command, const Arguments& args) {
     return plan.ok() ? 0 : static_cast<int>(ErrorKind::kPlan);
   }
   SignalStop signals;
+  LoggerObserver log_lines(spdlog::default_logger());
+  ReportFiles reports(args);
+  ObserverFanout observer({&log_lines, &reports});
+  options.observer = &observer;
   RunReport report;
-  try {
-    if (command == "sync")
-      RunSync(options, report, signals.token());
-    else
-      RunVerify(options, report, signals.token());
-  } catch (const Error& error) {
-    report.ok = false;
-    report.error = error.what();
-    WriteReports(args, report);
-    throw;
-  }
-  WriteReports(args, report);
+  if (command == "sync")
+    RunSync(options, report, signals.token());
+  else
+    RunVerify(options, report, signals.token());
+  reports.ThrowIfFailed();
   return 0;
 }
 

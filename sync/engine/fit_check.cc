@@ -2,7 +2,6 @@
 
 #include <fmt/format.h>
 #include <fmt/ranges.h>
-#include <spdlog/spdlog.h>
 
 #include <optional>
 #include <set>
@@ -43,7 +42,7 @@ std::vector<NarrowedColumn> NarrowedColumns(const Catalog& source, const Catalog
 }
 
 void CheckSourceFits(Connection& source, const Catalog& source_catalog,
-                     const Catalog& target_catalog, Plan& plan) {
+                     const Catalog& target_catalog, Plan& plan, const RunLog& log) {
   // char_length counts bytes in SQL_ASCII, where characters cannot be told apart.
   std::optional<bool> counts_bytes;
   for (const PlannedTable& table : plan.tables) {
@@ -69,8 +68,8 @@ void CheckSourceFits(Connection& source, const Catalog& source_catalog,
     std::set<std::pair<QualifiedName, bool>> relations;  // each source relation once
     for (const CopyUnit& unit : table.units) relations.insert({unit.source, unit.source_only});
     for (const auto& [relation, only] : relations) {
-      spdlog::info("checking that {}'s rows meet the narrower columns of {} on the target",
-                   relation.Display(), table.name.Display());
+      log.Info("checking that {}'s rows meet the narrower columns of {} on the target",
+               relation.Display(), table.name.Display());
       Result result = source.Exec(fmt::format("SELECT {} FROM {}{}", fmt::join(counts, ", "),
                                               only ? "ONLY " : "", relation.Quoted()));
       for (size_t c = 0; c < columns.size(); ++c)

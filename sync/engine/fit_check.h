@@ -15,6 +15,7 @@
 #include "schema/catalog.h"
 #include "schema/type_limits.h"
 #include "sync/engine/plan.h"
+#include "sync/engine/run_observer.h"
 
 namespace freshet {
 
@@ -41,6 +42,6 @@ std::string MisfitError(const QualifiedName& table, const NarrowedColumn& column
 // Counts, on `source` (in the run's snapshot), the rows of each planned table
 // that do not meet a demand; appends one plan error per unmet demand.
 void CheckSourceFits(Connection& source, const Catalog& source_catalog,
-                     const Catalog& target_catalog, Plan& plan);
+                     const Catalog& target_catalog, Plan& plan, const RunLog& log = DefaultLog());
 
 }  // namespace freshet

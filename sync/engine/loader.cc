@@ -1,7 +1,6 @@
 #include "sync/engine/loader.h"
 
 #include <fmt/format.h>
-#include <spdlog/spdlog.h>
 
 #include <condition_variable>
 #include <cstdlib>
@@ -51,10 +50,11 @@ bool IsLostConnection(const Error& error, const WorkerSession& session) {
   return session.Broken();
 }
 
-LoadTasks::LoadTasks(const Plan& plan, Progress* progress, RetryPolicy retry)
+LoadTasks::LoadTasks(const Plan& plan, Progress* progress, RetryPolicy retry, const RunLog& log)
     : plan_(plan),
       progress_(progress),
       retry_(retry),
+      log_(log),
       table_tasks_(plan.tables.size()),
       loads_(plan.tables.size()),
       units_left_(plan.tables.size()),
@@ -85,13 +85,16 @@ void LoadTasks::AddTo(TaskGraph& graph) {
       task.fatal = true;
       task.run = [this, t, &table, &unit, what, delay](WorkerSession& session,
                                                        std::stop_token stop) {
+        bool first = false;
         {
           std::lock_guard lock(mutex_);
-          if (!first_start_[t]) first_start_[t] = std::chrono::steady_clock::now();
+          first = !first_start_[t];
+          if (first) first_start_[t] = std::chrono::steady_clock::now();
         }
+        if (first) log_.observer().TableStarted(table.name.Display());
         if (progress_) progress_->MarkStarted(t);
         RelayResult relayed = RelayWithRetries(t, unit, what, session, stop);
-        spdlog::debug("copied {}: {} rows, {} bytes", what, relayed.rows, relayed.bytes);
+        log_.Debug("copied {}: {} rows, {} bytes", what, relayed.rows, relayed.bytes);
         if (delay.count() > 0) std::this_thread::sleep_for(delay);
         Finished(t, relayed);
       };
@@ -115,8 +118,8 @@ RelayResult LoadTasks::RelayWithRetries(size_t t, const CopyUnit& unit, const st
     } catch (const Error& error) {
       if (attempt >= retry_.attempts || stop.stop_requested() || !IsLostConnection(error, session))
         throw;
-      spdlog::warn("{}; retrying this stream from the same snapshot in {} ms (attempt {} of {})",
-                   error.what(), backoff.count(), attempt + 1, retry_.attempts);
+      log_.Warn("{}; retrying this stream from the same snapshot in {} ms (attempt {} of {})",
+                error.what(), backoff.count(), attempt + 1, retry_.attempts);
       if (progress_) {  // the failed attempt's bytes were rolled back with it
         auto& bytes = progress_->Counters(t).bytes;
         bytes.store(std::min(bytes.load(), counted));
@@ -138,6 +141,7 @@ RelayResult LoadTasks::RelayWithRetries(size_t t, const CopyUnit& unit, const st
 
 void LoadTasks::Finished(size_t t, const RelayResult& relayed) {
   bool last;
+  TableLoad done;
   {
     std::lock_guard lock(mutex_);
     TableLoad& load = loads_[t];
@@ -147,11 +151,13 @@ void LoadTasks::Finished(size_t t, const RelayResult& relayed) {
     auto now = std::chrono::steady_clock::now();
     if (last) load.seconds = std::chrono::duration<double>(now - *first_start_[t]).count();
     last_done_ = now;
+    done = load;
   }
   if (last && progress_) progress_->MarkDone(t);
+  if (last) log_.observer().TableDone(plan_.tables[t].name.Display(), done.rows, done.bytes);
   if (last && ++tables_done_ == plan_.tables.size())
-    spdlog::info("all {} tables loaded; finishing the rebuild of indexes and foreign keys",
-                 plan_.tables.size());
+    log_.Info("all {} tables loaded; finishing the rebuild of indexes and foreign keys",
+              plan_.tables.size());
 }
 
 std::vector<size_t> LoadTasks::Gate(const QualifiedName& relation) const {

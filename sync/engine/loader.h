@@ -13,6 +13,7 @@
 #include "copy/copy_relay.h"
 #include "sync/engine/plan.h"
 #include "sync/engine/progress.h"
+#include "sync/engine/run_observer.h"
 #include "sync/engine/task_graph.h"
 
 namespace freshet {
@@ -50,7 +51,9 @@ std::string CopyInSql(const PlannedTable& table, const CopyUnit& unit);
 // Thread-safe while the graph runs; must outlive it.
 class LoadTasks {
  public:
-  LoadTasks(const Plan& plan, Progress* progress, RetryPolicy retry = {});
+  // Tables starting and finishing are told to `log`'s observer.
+  LoadTasks(const Plan& plan, Progress* progress, RetryPolicy retry = {},
+            const RunLog& log = DefaultLog());
 
   void AddTo(TaskGraph& graph);
 
@@ -72,6 +75,7 @@ class LoadTasks {
   const Plan& plan_;
   Progress* progress_;
   RetryPolicy retry_;
+  RunLog log_;
   std::vector<std::vector<size_t>> table_tasks_;  // per plan table
   std::vector<std::pair<QualifiedName, size_t>> unit_targets_;
   mutable std::mutex mutex_;

@@ -2,7 +2,6 @@
 
 #include <fmt/format.h>
 #include <fmt/ranges.h>
-#include <spdlog/spdlog.h>
 #include <sys/ioctl.h>
 #include <unistd.h>
 
@@ -93,10 +92,12 @@ struct Progress::State {
   std::deque<Sample> samples;
 };
 
-Progress::Progress(std::vector<Item> items, bool interactive, std::chrono::seconds log_interval)
+Progress::Progress(std::vector<Item> items, bool interactive, std::chrono::seconds log_interval,
+                   const RunLog& log)
     : items_(std::move(items)),
       state_(std::make_unique<State>(items_.size())),
       interactive_(interactive),
+      log_(log),
       log_interval_(std::max(log_interval, std::chrono::seconds(1))),
       started_(Clock::now()) {}
 
@@ -108,11 +109,12 @@ StreamCounters& Progress::Counters(size_t index) {
   return state_->counters[index];
 }
 
-void Progress::MarkStarted(size_t index) {
-  if (index >= items_.size()) return;
+bool Progress::MarkStarted(size_t index) {
+  if (index >= items_.size()) return false;
   int64_t unset = 0;
-  state_->start_ns[index].compare_exchange_strong(unset, Nanos(Clock::now()));
+  bool first = state_->start_ns[index].compare_exchange_strong(unset, Nanos(Clock::now()));
   state_->started[index] = true;
+  return first;
 }
 
 void Progress::MarkDone(size_t index) {
@@ -141,7 +143,7 @@ void Progress::Start() {
         fmt::print(stderr, "\r{}\x1b[K", Fit(line, columns > 1 ? columns - 1 : 0));
         std::fflush(stderr);
       } else {
-        spdlog::info("progress: {}", line);
+        log_.Info("progress: {}", line);
       }
       lock.lock();
     }

@@ -15,6 +15,7 @@
 #include <vector>
 
 #include "copy/copy_relay.h"
+#include "sync/engine/run_observer.h"
 
 namespace freshet {
 
@@ -27,8 +28,10 @@ class Progress {
   };
 
   // `interactive`: redraw one line (stderr is a terminal) instead of logging.
+  // Log lines (when not interactive) go to `log`.
   Progress(std::vector<Item> items, bool interactive,
-           std::chrono::seconds log_interval = std::chrono::seconds(10));
+           std::chrono::seconds log_interval = std::chrono::seconds(10),
+           const RunLog& log = DefaultLog());
   ~Progress();  // stops the reporting thread
   Progress(const Progress&) = delete;
   Progress& operator=(const Progress&) = delete;
@@ -36,7 +39,8 @@ class Progress {
   // Counters of item `index`; stable for the Progress's lifetime. A relay may
   // add to them from any thread.
   StreamCounters& Counters(size_t index);
-  void MarkStarted(size_t index);
+  // True the first time `index` is marked started.
+  bool MarkStarted(size_t index);
   void MarkDone(size_t index);
 
   void Start();  // starts the reporting thread
@@ -51,6 +55,7 @@ class Progress {
   std::vector<Item> items_;
   std::unique_ptr<State> state_;
   bool interactive_;
+  RunLog log_;
   std::chrono::seconds log_interval_;
   std::chrono::steady_clock::time_point started_;
   std::thread thread_;

@@ -3,7 +3,6 @@
 #include <fmt/chrono.h>
 #include <fmt/format.h>
 #include <fmt/ranges.h>
-#include <spdlog/spdlog.h>
 
 #include <chrono>
 #include <functional>
@@ -47,24 +46,26 @@ void LockTarget(Connection& target) {
                     target.Describe()));
 }
 
-void RecordRestore(const RestoreOutcome& outcome, RunReport& report, RestoreCause cause) {
+void RecordRestore(const RestoreOutcome& outcome, RunReport& report, RestoreCause cause,
+                   const RunLog& log) {
   for (const auto& line : outcome.restored) {
     if (cause == RestoreCause::kInterruptedRun)
-      spdlog::warn("restored from an interrupted run: {}", line);
+      log.Warn("restored from an interrupted run: {}", line);
     else
-      spdlog::info("put back after the failure: {}", line);
+      log.Info("put back after the failure: {}", line);
+    log.observer().RebuildStep(line);
     report.restored.push_back(line);
   }
   for (const auto& problem : outcome.problems) {
-    spdlog::warn("{}", problem);
+    log.Warn("{}", problem);
     report.warnings.push_back(problem);
   }
 }
 
-void RecordSequences(const SequenceOutcome& outcome, RunReport& report) {
-  for (const auto& line : outcome.lines) spdlog::debug("sequence {}", line);
+void RecordSequences(const SequenceOutcome& outcome, RunReport& report, const RunLog& log) {
+  for (const auto& line : outcome.lines) log.Debug("sequence {}", line);
   for (const auto& warning : outcome.warnings) {
-    spdlog::warn("{}", warning);
+    log.Warn("{}", warning);
     report.warnings.push_back(warning);
   }
 }
@@ -249,7 +250,8 @@ std::vector<PrepareStep> PrepareSteps(Connection& target, Journal& journal, cons
 // the server can spare, several, each journaling what it changes, and a
 // failure puts back what earlier ones did.
 void PrepareTarget(Connection& target, Journal& journal, const Plan& plan,
-                   const std::string& lock_timeout, const std::string& target_url) {
+                   const std::string& lock_timeout, const std::string& target_url,
+                   const RunLog& log) {
   journal.Ensure();
   const int budget = LockBudget(target);
   std::vector<PrepareStep> steps = PrepareSteps(target, journal, plan, budget);
@@ -273,21 +275,21 @@ void PrepareTarget(Connection& target, Journal& journal, const Plan& plan,
     }
   } catch (...) {
     if (transactions > 0) {
-      spdlog::warn(
+      log.Warn(
           "{}: preparing the target failed after {} of its transactions; putting back "
           "what they set aside",
           target.Describe(), transactions);
       try {
         journal.Restore(target_url, 1);
       } catch (const Error& error) {
-        spdlog::error("could not put back the target ({}); run `freshet repair`", error.what());
+        log.Error("could not put back the target ({}); run `freshet repair`", error.what());
       }
     }
     throw;
   }
   if (transactions > 1)
-    spdlog::info("{}: prepared in {} transactions ({} locks at most in each)", target.Describe(),
-                 transactions, budget);
+    log.Info("{}: prepared in {} transactions ({} locks at most in each)", target.Describe(),
+             transactions, budget);
 }
 
 }  // namespace freshet

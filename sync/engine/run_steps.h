@@ -9,6 +9,7 @@
 #include "sync/engine/journal.h"
 #include "sync/engine/plan.h"
 #include "sync/engine/report.h"
+#include "sync/engine/run_observer.h"
 #include "sync/engine/sequences.h"
 
 namespace freshet {
@@ -29,9 +30,11 @@ enum class RestoreCause {
   kThisRunFailed,   // this run failed and puts back what it set aside
 };
 // Logs and records what a journal restore did.
-void RecordRestore(const RestoreOutcome& outcome, RunReport& report, RestoreCause cause);
+void RecordRestore(const RestoreOutcome& outcome, RunReport& report, RestoreCause cause,
+                   const RunLog& log = DefaultLog());
 // Logs what sequence syncing did; its warnings go into the report too.
-void RecordSequences(const SequenceOutcome& outcome, RunReport& report);
+void RecordSequences(const SequenceOutcome& outcome, RunReport& report,
+                     const RunLog& log = DefaultLog());
 // Throws Error (kPlan) listing the plan's errors, if any.
 void ThrowIfPlanErrors(const Plan& plan);
 // The plan's part of the report: strategy, tables, deferred constraints.
@@ -44,6 +47,7 @@ void FillPlanReport(const Plan& plan, RunReport& report);
 // tables): then in several, each journaled, and a failure restores (over
 // `target_url`) what the earlier ones set aside.
 void PrepareTarget(Connection& target, Journal& journal, const Plan& plan,
-                   const std::string& lock_timeout, const std::string& target_url);
+                   const std::string& lock_timeout, const std::string& target_url,
+                   const RunLog& log = DefaultLog());
 
 }  // namespace freshet

@@ -3,7 +3,6 @@
 #include <fmt/chrono.h>
 #include <fmt/format.h>
 #include <fmt/ranges.h>
-#include <spdlog/spdlog.h>
 
 #include <chrono>
 #include <random>
@@ -31,9 +30,30 @@ void CheckVerification(RunReport& report) {
                             fmt::join(mismatched, ", ")));
 }
 
+void SyncRun(const SyncOptions& options, RunReport& report, std::stop_token stop);
+void VerifyRun(const SyncOptions& options, RunReport& report, std::stop_token stop);
+
+RunObserver& ObserverOf(const SyncOptions& options) {
+  return options.observer ? *options.observer : DefaultObserver();
+}
+
+// Runs `body`, then tells the observer how the run ended (also when it threw).
+template <typename Body>
+void Observed(const SyncOptions& options, RunReport& report, Body&& body) {
+  try {
+    body();
+  } catch (const Error& error) {
+    report.ok = false;
+    report.error = error.what();
+    ObserverOf(options).RunEnded(report);
+    throw;
+  }
+  ObserverOf(options).RunEnded(report);
+}
+
 void Verify(const Plan& plan, const SourceSnapshot& snapshot, const SyncOptions& options,
-            RunReport& report, std::stop_token stop) {
-  spdlog::info("verifying {} tables", plan.tables.size());
+            RunReport& report, std::stop_token stop, const RunLog& log) {
+  log.Info("verifying {} tables", plan.tables.size());
   auto results = VerifyTables(plan, snapshot, options.target_url, options.jobs, stop);
   for (size_t i = 0; i < results.size(); ++i) {
     report.tables[i].verification = results[i];
@@ -57,13 +77,26 @@ Plan PlanOnly(const SyncOptions& options, bool* pending_journal, std::stop_token
   if (pending_journal) *pending_journal = journal.HasEntries();
   Plan plan = BuildPlan(source_catalog, target_catalog, options.plan);
   // The same data check as a sync, so that plan and sync agree.
-  if (plan.ok()) CheckSourceFits(source, source_catalog, target_catalog, plan);
-  if (plan.ok()) CheckTargetRules(source, target, source_catalog, target_catalog, plan);
+  RunLog log(ObserverOf(options));
+  if (plan.ok()) CheckSourceFits(source, source_catalog, target_catalog, plan, log);
+  if (plan.ok()) CheckTargetRules(source, target, source_catalog, target_catalog, plan, log);
   ThrowIfStopped(stop, "plan");
+  log.observer().PlanReady(plan);
   return plan;
 }
 
 void RunSync(const SyncOptions& options, RunReport& report, std::stop_token stop) {
+  Observed(options, report, [&] { SyncRun(options, report, stop); });
+}
+
+void RunVerify(const SyncOptions& options, RunReport& report, std::stop_token stop) {
+  Observed(options, report, [&] { VerifyRun(options, report, stop); });
+}
+
+namespace {
+
+void SyncRun(const SyncOptions& options, RunReport& report, std::stop_token stop) {
+  const RunLog log(ObserverOf(options));
   auto started = std::chrono::steady_clock::now();
   report.command = "sync";
   report.started_at = NowIso();
@@ -88,10 +121,10 @@ void RunSync(const SyncOptions& options, RunReport& report, std::stop_token stop
   std::string run_id = NewRunId();
   Journal journal(target, run_id);
   if (journal.HasEntries()) {
-    spdlog::warn("{}: an earlier run was interrupted; restoring what it set aside first",
-                 report.target);
+    log.Warn("{}: an earlier run was interrupted; restoring what it set aside first",
+             report.target);
     RecordRestore(journal.Restore(options.target_url, options.jobs), report,
-                  RestoreCause::kInterruptedRun);
+                  RestoreCause::kInterruptedRun, log);
   }
   Catalog target_catalog = ReadCatalog(target);
   // Constraints left NOT VALID by an interrupted run were valid before it.
@@ -99,25 +132,26 @@ void RunSync(const SyncOptions& options, RunReport& report, std::stop_token stop
     for (auto& fk : target_catalog.foreign_keys)
       if (fk.table == table && fk.name == name) fk.validated = true;
   Plan plan = BuildPlan(source_catalog, target_catalog, options.plan);
-  if (plan.ok()) CheckSourceFits(snapshot.control(), source_catalog, target_catalog, plan);
-  if (plan.ok()) CheckTargetRules(snapshot.control(), target, source_catalog, target_catalog, plan);
+  if (plan.ok()) CheckSourceFits(snapshot.control(), source_catalog, target_catalog, plan, log);
+  if (plan.ok())
+    CheckTargetRules(snapshot.control(), target, source_catalog, target_catalog, plan, log);
+  log.observer().PlanReady(plan);
   FillPlanReport(plan, report);
   ThrowIfPlanErrors(plan);
   ThrowIfStopped(stop, "sync");  // nothing written yet
-  spdlog::info("run {}: {} tables, {} strategy, {} foreign keys and {} indexes set aside, {} jobs",
-               run_id, plan.tables.size(),
-               plan.strategy == LoadStrategy::kBulk ? "bulk" : "ordered", plan.deferred.size(),
-               plan.indexes.size(), options.jobs);
+  log.Info("run {}: {} tables, {} strategy, {} foreign keys and {} indexes set aside, {} jobs",
+           run_id, plan.tables.size(), plan.strategy == LoadStrategy::kBulk ? "bulk" : "ordered",
+           plan.deferred.size(), plan.indexes.size(), options.jobs);
 
-  PrepareTarget(target, journal, plan, options.lock_timeout, options.target_url);
+  PrepareTarget(target, journal, plan, options.lock_timeout, options.target_url, log);
   std::vector<Progress::Item> items;
   for (const auto& table : plan.tables)
     items.push_back({table.name.Display(), table.estimated_rows, table.estimated_bytes});
-  Progress progress(std::move(items), options.interactive_progress);
+  Progress progress(std::move(items), options.interactive_progress, std::chrono::seconds(10), log);
   // Loads and the rebuild of what was set aside run as one task graph: each
   // table's indexes, foreign keys and triggers come back as soon as the tables
   // they need are loaded, while larger tables are still streaming.
-  LoadTasks loads(plan, &progress, options.retry);
+  LoadTasks loads(plan, &progress, options.retry, log);
   RestoreTasks rebuild(journal.Entries(), target);
   TaskGraph graph;
   loads.AddTo(graph);
@@ -127,19 +161,19 @@ void RunSync(const SyncOptions& options, RunReport& report, std::stop_token stop
     progress.Start();
     auto outcomes = graph.Run(
         options.jobs, [&] { return snapshot.OpenWorker(); },
-        [&](size_t) { return OpenRebuildTarget(options.target_url); }, stop);
+        [&](size_t) { return OpenRebuildTarget(options.target_url); }, stop, log);
     progress.Stop();
     restored = rebuild.Outcome(outcomes);
-    RecordSequences(SyncSequences(plan, snapshot.control(), target), report);
+    RecordSequences(SyncSequences(plan, snapshot.control(), target), report, log);
   } catch (...) {
     progress.Stop();
     // Put constraints and triggers back even though the data is partial; what
     // cannot be restored stays journaled for the next run.
     try {
       RecordRestore(journal.Restore(options.target_url, options.jobs), report,
-                    RestoreCause::kThisRunFailed);
+                    RestoreCause::kThisRunFailed, log);
     } catch (const Error& error) {
-      spdlog::error(
+      log.Error(
           "could not restore the target after the failure ({}); run `freshet repair` "
           "or the next sync to restore it",
           error.what());
@@ -161,13 +195,14 @@ void RunSync(const SyncOptions& options, RunReport& report, std::stop_token stop
   if (!restored.problems.empty())
     throw Error(fmt::format("the data is loaded but constraints could not all be restored:\n  - {}",
                             fmt::join(restored.problems, "\n  - ")));
-  if (options.verify) Verify(plan, snapshot, options, report, stop);
+  if (options.verify) Verify(plan, snapshot, options, report, stop, log);
   snapshot.Finish();
   report.seconds =
       std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
 }
 
-void RunVerify(const SyncOptions& options, RunReport& report, std::stop_token stop) {
+void VerifyRun(const SyncOptions& options, RunReport& report, std::stop_token stop) {
+  const RunLog log(ObserverOf(options));
   auto started = std::chrono::steady_clock::now();
   report.command = "verify";
   report.started_at = NowIso();
@@ -181,11 +216,14 @@ void RunVerify(const SyncOptions& options, RunReport& report, std::stop_token st
   FillPlanReport(plan, report);
   // Plan errors concern writing (ownership, foreign keys leaving the sync,
   // NOT NULL target-only columns); the shared columns compare regardless.
-  Verify(plan, snapshot, options, report, stop);
+  log.observer().PlanReady(plan);
+  Verify(plan, snapshot, options, report, stop, log);
   snapshot.Finish();
   report.seconds =
       std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
 }
+
+}  // namespace
 
 RestoreOutcome RunRepair(const std::string& target_url, int jobs) {
   Connection target = OpenTarget(target_url);

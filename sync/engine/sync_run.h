@@ -11,6 +11,7 @@
 #include "sync/engine/loader.h"
 #include "sync/engine/plan.h"
 #include "sync/engine/report.h"
+#include "sync/engine/run_observer.h"
 #include "sync/engine/safety.h"
 
 namespace freshet {
@@ -25,6 +26,9 @@ struct SyncOptions {
   SafetyOptions safety;
   bool interactive_progress = false;  // redraw a progress line on stderr
   RetryPolicy retry;                  // streams cut by a lost connection
+  // Watches the run (log lines, plan, tables, rebuild steps, its end); none:
+  // log through spdlog's default logger. Must outlive the run.
+  RunObserver* observer = nullptr;
 };
 
 // `freshet plan`: what sync would do. Changes nothing on either side.
@@ -35,7 +39,9 @@ Plan PlanOnly(const SyncOptions& options, bool* pending_journal, std::stop_token
 
 // `freshet sync`. Fills `report` as it goes (so a failed run still reports
 // what happened) and throws Error on failure: kPlan for plan errors, kRefused
-// for safety rules, kMismatch when --verify finds differences.
+// for safety rules, kMismatch when --verify finds differences. Either way the
+// observer's RunEnded gets the report (`ok` and `error` set) before it returns
+// or throws; so does RunVerify's.
 void RunSync(const SyncOptions& options, RunReport& report, std::stop_token stop);
 
 // `freshet verify`: compares without copying; throws Error(kMismatch) naming

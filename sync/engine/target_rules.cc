@@ -2,7 +2,6 @@
 
 #include <fmt/format.h>
 #include <fmt/ranges.h>
-#include <spdlog/spdlog.h>
 
 #include <algorithm>
 #include <functional>
@@ -484,8 +483,8 @@ std::string WithoutValues(const std::string& message) {
   return out;
 }
 
-void RunRule(Connection& source, const TargetRule& rule, Plan& plan) {
-  spdlog::info("checking the source's rows of {} against {}", rule.table.Display(), rule.rule);
+void RunRule(Connection& source, const TargetRule& rule, Plan& plan, const RunLog& log) {
+  log.Info("checking the source's rows of {} against {}", rule.table.Display(), rule.rule);
   try {
     int64_t rows = TryOn(source, rule.count_sql).GetInt(0, 0);
     if (rows > 0)
@@ -548,11 +547,11 @@ std::vector<std::string> MissingOnTarget(Connection& target, const std::string& 
 }
 
 void CheckObjectNames(Connection& source, Connection& target, const ObjectNameColumn& column,
-                      Plan& plan) {
+                      Plan& plan, const RunLog& log) {
   constexpr size_t kShown = 5;
   constexpr int kMostNames = 10000;
-  spdlog::info("checking that the objects column {} of {} names exist on the target",
-               QuoteIdent(column.column), column.table.Display());
+  log.Info("checking that the objects column {} of {} names exist on the target",
+           QuoteIdent(column.column), column.table.Display());
   std::vector<std::string> names;
   try {
     Result rows = TryOn(source, column.source_sql);
@@ -580,11 +579,11 @@ void CheckObjectNames(Connection& source, Connection& target, const ObjectNameCo
 }  // namespace
 
 void CheckTargetRules(Connection& source, Connection& target, const Catalog& source_catalog,
-                      const Catalog& target_catalog, Plan& plan) {
+                      const Catalog& target_catalog, Plan& plan, const RunLog& log) {
   for (const TargetRule& rule : TargetRulesToCheck(source_catalog, target_catalog, plan))
-    RunRule(source, rule, plan);
+    RunRule(source, rule, plan, log);
   for (const ObjectNameColumn& column : ObjectNameColumns(source_catalog, target_catalog, plan))
-    CheckObjectNames(source, target, column, plan);
+    CheckObjectNames(source, target, column, plan, log);
 }
 
 }  // namespace freshet

@@ -16,6 +16,7 @@
 #include "copy/connection.h"
 #include "schema/catalog.h"
 #include "sync/engine/plan.h"
+#include "sync/engine/run_observer.h"
 
 namespace freshet {
 
@@ -60,6 +61,6 @@ std::vector<ObjectNameColumn> ObjectNameColumns(const Catalog& source, const Cat
 // looks the source's object names up on `target`. Appends plan errors (the
 // rule, the number of rows, the way out; never the values) and warnings.
 void CheckTargetRules(Connection& source, Connection& target, const Catalog& source_catalog,
-                      const Catalog& target_catalog, Plan& plan);
+                      const Catalog& target_catalog, Plan& plan, const RunLog& log = DefaultLog());
 
 }  // namespace freshet

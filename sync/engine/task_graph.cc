@@ -1,7 +1,6 @@
 #include "sync/engine/task_graph.h"
 
 #include <fmt/format.h>
-#include <spdlog/spdlog.h>
 
 #include <algorithm>
 #include <chrono>
@@ -186,7 +185,7 @@ struct RunState {
 
 std::vector<TaskOutcome> TaskGraph::Run(int workers, const std::function<Connection()>& open_source,
                                         const std::function<Connection(size_t)>& open_target,
-                                        std::stop_token stop) {
+                                        std::stop_token stop, const RunLog& log) {
   RunState state(tasks_, per_resource_);
   if (tasks_.empty()) return state.outcomes;
   workers = std::max(1, std::min<int>(workers, static_cast<int>(tasks_.size())));
@@ -211,7 +210,7 @@ std::vector<TaskOutcome> TaskGraph::Run(int workers, const std::function<Connect
           } catch (...) {
             error = std::current_exception();
           }
-          spdlog::debug(
+          log.Debug(
               "{}: {} in {:.2f} s", tasks_[*id].name, error ? "failed" : "done",
               std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count());
           // Recorded before the others are cancelled, so the run reports this

@@ -22,6 +22,7 @@
 #include <vector>
 
 #include "copy/connection.h"
+#include "sync/engine/run_observer.h"
 
 namespace freshet {
 
@@ -86,10 +87,10 @@ class TaskGraph {
   // opens connections with `open_source` and `open_target(which)` (either may
   // be empty when no task uses it; a failure to connect fails the task).
   // Returns one outcome per task. Throws the first fatal failure, or Error "cancelled" when `stop`
-  // was requested.
+  // was requested. Each task's end is logged (debug) to `log`.
   std::vector<TaskOutcome> Run(int workers, const std::function<Connection()>& open_source,
                                const std::function<Connection(size_t)>& open_target,
-                               std::stop_token stop);
+                               std::stop_token stop, const RunLog& log = DefaultLog());
 
  private:
   std::vector<Task> tasks_;

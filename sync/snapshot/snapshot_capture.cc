@@ -2,7 +2,6 @@
 
 #include <fcntl.h>
 #include <fmt/format.h>
-#include <spdlog/spdlog.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -76,6 +75,7 @@ void FsyncPath(const fs::path& path) {
 }  // namespace
 
 SnapshotManifest RunCapture(const CaptureOptions& options, std::stop_token stop) {
+  const RunLog log(options.observer ? *options.observer : DefaultObserver());
   auto started = std::chrono::steady_clock::now();
   if (fs::exists(options.out))
     throw Error(ErrorKind::kUsage,
@@ -121,7 +121,8 @@ SnapshotManifest RunCapture(const CaptureOptions& options, std::stop_token stop)
       entry.format = FormatOf(table);
       manifest.tables.push_back(std::move(entry));
     }
-    Progress progress(std::move(items), options.interactive_progress);
+    Progress progress(std::move(items), options.interactive_progress, std::chrono::seconds(10),
+                      log);
     std::mutex mutex;
     TaskGraph graph;
     const std::chrono::milliseconds delay = TestUnitDelay();
@@ -138,30 +139,34 @@ SnapshotManifest RunCapture(const CaptureOptions& options, std::stop_token stop)
         task.weight = static_cast<double>(std::max<int64_t>(unit.estimated_bytes, 1));
         task.fatal = true;
         task.run = [&, t, relative, what, delay](WorkerSession& session, std::stop_token token) {
-          progress.MarkStarted(t);
+          if (progress.MarkStarted(t)) log.observer().TableStarted(table.name.Display());
           SnapshotFileWriter writer =
               SnapshotFileWriter::Create(partial / relative, options.compression);
           CaptureResult captured =
               CaptureCopy(session.Source(), CopyOutSql(table, unit), FormatOf(table), writer, what,
                           &progress.Counters(t), token);
           if (delay.count() > 0) std::this_thread::sleep_for(delay);
-          std::lock_guard lock(mutex);
+          std::unique_lock lock(mutex);
           SnapshotTable& entry = manifest.tables[t];
           entry.files.push_back(
               {relative, unit.source, captured.rows, captured.digest, captured.file});
           entry.rows += captured.rows;
           entry.digest.Merge(captured.digest);
+          if (entry.files.size() < table.units.size()) return;
+          uint64_t rows = entry.rows;
+          lock.unlock();
+          progress.MarkDone(t);
+          log.observer().TableDone(table.name.Display(), rows, progress.Counters(t).bytes.load());
         };
         graph.Add(std::move(task));
       }
     }
-    spdlog::info("capturing {} tables ({} files) into {}, {} jobs, zstd level {}",
-                 plan.tables.size(), graph.size(), out.string(), options.jobs,
-                 options.compression.level);
+    log.Info("capturing {} tables ({} files) into {}, {} jobs, zstd level {}", plan.tables.size(),
+             graph.size(), out.string(), options.jobs, options.compression.level);
     progress.Start();
     try {
       graph.Run(
-          options.jobs, [&] { return snapshot.OpenWorker(); }, {}, stop);
+          options.jobs, [&] { return snapshot.OpenWorker(); }, {}, stop, log);
     } catch (...) {
       progress.Stop();
       throw;
@@ -204,7 +209,7 @@ SnapshotManifest RunCapture(const CaptureOptions& options, std::stop_token stop)
   }
   double seconds =
       std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
-  spdlog::info(
+  log.Info(
       "snapshot {}: {} tables, {} rows, {:.1f} MB of COPY data in {:.1f} MB of files, "
       "{:.1f} s",
       out.string(), manifest.tables.size(), manifest.TotalRows(), manifest.RawBytes() / 1048576.0,

@@ -12,6 +12,7 @@
 
 #include "copy/zstd_codec.h"
 #include "sync/engine/plan.h"
+#include "sync/engine/run_observer.h"
 #include "sync/snapshot/snapshot_manifest.h"
 
 namespace freshet {
@@ -23,6 +24,7 @@ struct CaptureOptions {
   PlanOptions plan;  // includes, excludes, chunk size
   ZstdOptions compression;
   bool interactive_progress = false;
+  RunObserver* observer = nullptr;  // none: log through spdlog's default logger
 };
 
 // Captures and returns the manifest written. Throws Error: kUsage when `out`

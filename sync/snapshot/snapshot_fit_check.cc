@@ -1,7 +1,6 @@
 #include "sync/snapshot/snapshot_fit_check.h"
 
 #include <fmt/format.h>
-#include <spdlog/spdlog.h>
 
 #include <mutex>
 
@@ -13,14 +12,14 @@ namespace freshet {
 std::vector<std::string> CheckSnapshotFits(const std::filesystem::path& dir,
                                            const SnapshotTable& table,
                                            const std::vector<NarrowedColumn>& columns, int jobs,
-                                           std::stop_token stop) {
+                                           std::stop_token stop, const RunLog& log) {
   std::vector<std::pair<size_t, const NarrowedColumn*>> fields;  // file field -> column
   for (const auto& column : columns)
     for (size_t f = 0; f < table.columns.size(); ++f)
       if (table.columns[f] == column.name) fields.push_back({f, &column});
   if (fields.empty()) return {};
-  spdlog::info("reading {}'s files: {} column(s) are narrower on the target", table.name.Display(),
-               fields.size());
+  log.Info("reading {}'s files: {} column(s) are narrower on the target", table.name.Display(),
+           fields.size());
   std::vector<uint64_t> misfits(fields.size(), 0);
   std::vector<std::string> examples(fields.size());
   std::mutex mutex;

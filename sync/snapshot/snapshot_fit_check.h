@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "sync/engine/fit_check.h"
+#include "sync/engine/run_observer.h"
 #include "sync/snapshot/snapshot_manifest.h"
 
 namespace freshet {
@@ -18,6 +19,7 @@ namespace freshet {
 std::vector<std::string> CheckSnapshotFits(const std::filesystem::path& dir,
                                            const SnapshotTable& table,
                                            const std::vector<NarrowedColumn>& columns, int jobs,
-                                           std::stop_token stop = {});
+                                           std::stop_token stop = {},
+                                           const RunLog& log = DefaultLog());
 
 }  // namespace freshet

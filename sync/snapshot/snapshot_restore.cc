@@ -2,7 +2,6 @@
 
 #include <fmt/format.h>
 #include <fmt/ranges.h>
-#include <spdlog/spdlog.h>
 
 #include <atomic>
 #include <chrono>
@@ -106,7 +105,7 @@ std::string SnapshotKey(const SnapshotManifest& manifest) {
 // of this snapshot died (its set-aside still journaled, some files recorded
 // as loaded), it resumes with the files not loaded; otherwise whatever an
 // interrupted run left is put back first.
-void StartTarget(const SnapshotManifest& manifest, int jobs, TargetRun& run) {
+void StartTarget(const SnapshotManifest& manifest, int jobs, TargetRun& run, const RunLog& log) {
   run.journal = std::make_unique<Journal>(*run.control, NewRunId());
   size_t files = 0;
   for (const auto& table : manifest.tables) files += table.files.size();
@@ -114,7 +113,7 @@ void StartTarget(const SnapshotManifest& manifest, int jobs, TargetRun& run) {
   if (!loaded.empty() && run.journal->HasSetAsideEntries()) {
     run.resume = true;
     run.loaded = std::move(loaded);
-    spdlog::warn(
+    log.Warn(
         "{}: resuming a restore of this snapshot that was interrupted: {} of {} files "
         "are already loaded",
         run.report->target, run.loaded.size(), files);
@@ -124,10 +123,10 @@ void StartTarget(const SnapshotManifest& manifest, int jobs, TargetRun& run) {
     return;
   }
   if (run.journal->HasEntries()) {
-    spdlog::warn("{}: an earlier run was interrupted; restoring what it set aside first",
-                 run.report->target);
+    log.Warn("{}: an earlier run was interrupted; restoring what it set aside first",
+             run.report->target);
     RecordRestore(run.journal->Restore(run.endpoint.url, jobs), *run.report,
-                  RestoreCause::kInterruptedRun);
+                  RestoreCause::kInterruptedRun, log);
   }
 }
 
@@ -140,7 +139,7 @@ const Column* FindColumn(const Catalog& catalog, const QualifiedName& table,
 // Plans one target against the snapshot; problems become plan errors.
 void PlanTarget(const fs::path& dir, const SnapshotManifest& manifest,
                 const Catalog& target_catalog, const PlanOptions& options, int jobs, TargetRun& run,
-                std::stop_token stop) {
+                std::stop_token stop, const RunLog& log) {
   PlanOptions no_chunks = options;
   no_chunks.chunk_bytes = -1;  // the files are the streams
   // By default a restore covers what was captured, platform tables included.
@@ -190,7 +189,7 @@ void PlanTarget(const fs::path& dir, const SnapshotManifest& manifest,
   for (const auto& [name, route] : run.routes) {
     auto narrowed =
         NarrowedColumns(manifest.catalog, target_catalog, run.plan.tables[route.plan_index]);
-    for (auto& error : CheckSnapshotFits(dir, *route.snapshot, narrowed, jobs, stop))
+    for (auto& error : CheckSnapshotFits(dir, *route.snapshot, narrowed, jobs, stop, log))
       run.plan.errors.push_back(std::move(error));
   }
 }
@@ -271,7 +270,7 @@ void VerifyTarget(TargetRun& run, int jobs, std::stop_token stop) {
 // After a failed load: the target's journal puts back what was set aside;
 // what it cannot is left for `repair`. If the failure cut the control
 // connection (and the run's lock with it), over a new one, locked again.
-void PutBackAfterFailure(TargetRun& run, int jobs) {
+void PutBackAfterFailure(TargetRun& run, int jobs, const RunLog& log) {
   try {
     bool alive = true;
     try {
@@ -286,10 +285,10 @@ void PutBackAfterFailure(TargetRun& run, int jobs) {
       run.journal = std::make_unique<Journal>(*run.control, NewRunId());
     }
     RecordRestore(run.journal->Restore(run.endpoint.url, jobs), *run.report,
-                  RestoreCause::kThisRunFailed);
+                  RestoreCause::kThisRunFailed, log);
   } catch (const Error& error) {
-    spdlog::error("could not restore {} after the failure ({}); run `freshet repair`",
-                  run.report->target, error.what());
+    log.Error("could not restore {} after the failure ({}); run `freshet repair`",
+              run.report->target, error.what());
   }
   run.report->warnings.push_back(
       "the target's restored tables were truncated and are only partly loaded: rerun the "
@@ -320,6 +319,7 @@ void ThrowIfTargetsFailed(std::vector<TargetRun>& runs) {
 
 void RunRestore(const RestoreOptions& options, std::vector<RunReport>& reports,
                 std::stop_token stop) {
+  const RunLog log(options.observer ? *options.observer : DefaultObserver());
   auto started = std::chrono::steady_clock::now();
   if (options.targets.empty()) throw Error(ErrorKind::kUsage, "no target: pass --to URL");
   SnapshotManifest manifest = ReadManifest(options.dir);
@@ -349,12 +349,12 @@ void RunRestore(const RestoreOptions& options, std::vector<RunReport>& reports,
     run.cancel_control = std::make_unique<CancelOnStop>(*run.control, stop);
     LockTarget(*run.control);
     run.server = RunningServerKey(*run.control);
-    StartTarget(manifest, options.jobs, run);
+    StartTarget(manifest, options.jobs, run, log);
     Catalog target_catalog = ReadCatalog(*run.control);
     for (const auto& [table, name] : run.journal->PendingValidations())
       for (auto& fk : target_catalog.foreign_keys)
         if (fk.table == table && fk.name == name) fk.validated = true;
-    PlanTarget(options.dir, manifest, target_catalog, options.plan, options.jobs, run, stop);
+    PlanTarget(options.dir, manifest, target_catalog, options.plan, options.jobs, run, stop, log);
     FillPlanReport(run.plan, *run.report);
     for (const auto& [name, route] : run.routes)  // the files' format, whatever sync would use
       run.report->tables[route.plan_index].format =
@@ -381,7 +381,8 @@ void RunRestore(const RestoreOptions& options, std::vector<RunReport>& reports,
             run.projected[route.plan_index].Merge(RowDigest::Parse(found->second));
       continue;
     }
-    PrepareTarget(*run.control, *run.journal, run.plan, options.lock_timeout, run.endpoint.url);
+    PrepareTarget(*run.control, *run.journal, run.plan, options.lock_timeout, run.endpoint.url,
+                  log);
   }
   const std::string snapshot_key = SnapshotKey(manifest);
   std::optional<Progress> progress;  // made once the tasks are known
@@ -397,8 +398,8 @@ void RunRestore(const RestoreOptions& options, std::vector<RunReport>& reports,
     TargetRun& run = runs[i];
     if (run.failure) return;
     run.failure = error;
-    spdlog::error("{}; the rest of the restore into {} is skipped, the other targets go on",
-                  error.what(), run.report->target);
+    log.Error("{}; the rest of the restore into {} is skipped, the other targets go on",
+              error.what(), run.report->target);
     for (Connection* connection : run.copying) connection->Cancel();
   };
   // Adds the file tasks for `members_wanted` (targets).
@@ -427,7 +428,8 @@ void RunRestore(const RestoreOptions& options, std::vector<RunReport>& reports,
           ++tasks_left[s];
           for (size_t i : targets) ++runs[i].files_left[s];
           task.run = [&, s, sql, targets](WorkerSession& session, std::stop_token token) {
-            progress->MarkStarted(s);
+            if (progress->MarkStarted(s))
+              log.observer().TableStarted(manifest.tables[s].name.Display());
             auto started_at = std::chrono::steady_clock::now();
             // The targets that have not failed, registered for cancellation.
             std::vector<size_t> live;
@@ -507,7 +509,12 @@ void RunRestore(const RestoreOptions& options, std::vector<RunReport>& reports,
             std::lock_guard lock(mutex);
             auto now = std::chrono::steady_clock::now();
             last_load = now;
-            if (--tasks_left[s] == 0) progress->MarkDone(s);
+            if (--tasks_left[s] == 0) {
+              progress->MarkDone(s);
+              log.observer().TableDone(snapshot_table.name.Display(),
+                                       progress->Counters(s).messages.load(),
+                                       progress->Counters(s).bytes.load());
+            }
             for (size_t k = 0; k < live.size(); ++k) {
               if (outs[k].failure) continue;
               TargetRun& run = runs[live[k]];
@@ -587,24 +594,24 @@ void RunRestore(const RestoreOptions& options, std::vector<RunReport>& reports,
     items.push_back(
         {table.name.Display(), static_cast<int64_t>(table.rows) * sends, raw_bytes * sends});
   }
-  progress.emplace(std::move(items), options.interactive_progress);
-  spdlog::info("restoring {} tables from {} into {} target(s){}, {} jobs per server",
-               manifest.tables.size(), options.dir.string(), runs.size(),
-               runs.size() == 1 ? ""
-               : waves == 1     ? fmt::format(" on {} server(s), all at once", servers)
-               : servers == 1   ? " in turn"
-                                : fmt::format(" on {} servers, in {} turns", servers, waves),
-               options.jobs);
+  progress.emplace(std::move(items), options.interactive_progress, std::chrono::seconds(10), log);
+  log.Info("restoring {} tables from {} into {} target(s){}, {} jobs per server",
+           manifest.tables.size(), options.dir.string(), runs.size(),
+           runs.size() == 1 ? ""
+           : waves == 1     ? fmt::format(" on {} server(s), all at once", servers)
+           : servers == 1   ? " in turn"
+                            : fmt::format(" on {} servers, in {} turns", servers, waves),
+           options.jobs);
   std::vector<TaskOutcome> outcomes;
   try {
     progress->Start();
     outcomes = graph.Run(
         options.jobs * static_cast<int>(servers), {},
-        [&](size_t which) { return OpenRebuildTarget(runs.at(which).endpoint.url); }, stop);
+        [&](size_t which) { return OpenRebuildTarget(runs.at(which).endpoint.url); }, stop, log);
     progress->Stop();
   } catch (...) {
     progress->Stop();
-    for (auto& run : runs) PutBackAfterFailure(run, options.jobs);
+    for (auto& run : runs) PutBackAfterFailure(run, options.jobs, log);
     throw;
   }
 
@@ -619,7 +626,7 @@ void RunRestore(const RestoreOptions& options, std::vector<RunReport>& reports,
   for (const auto& sequence : manifest.sequences) sequences[sequence.name] = sequence.last_value;
   for (auto& run : runs) {
     if (run.failure) {
-      PutBackAfterFailure(run, options.jobs);
+      PutBackAfterFailure(run, options.jobs, log);
     } else {
       try {
         RestoreOutcome restored = run.rebuild->Outcome(outcomes);
@@ -636,7 +643,7 @@ void RunRestore(const RestoreOptions& options, std::vector<RunReport>& reports,
                               return std::to_string(*found->second);
                             },
                             *run.control),
-                        *run.report);
+                        *run.report, log);
         if (options.verify) VerifyTarget(run, options.jobs, stop);
         run.journal->ClearRestoredFiles();  // restored whole: nothing to resume
       } catch (const Error& error) {

@@ -24,6 +24,7 @@
 
 #include "sync/engine/plan.h"
 #include "sync/engine/report.h"
+#include "sync/engine/run_observer.h"
 #include "sync/engine/safety.h"
 #include "sync/snapshot/snapshot_manifest.h"
 
@@ -49,6 +50,7 @@ struct RestoreOptions {
   TargetOrder order = TargetOrder::kAuto;  // several targets
   std::string lock_timeout = "30s";
   bool interactive_progress = false;
+  RunObserver* observer = nullptr;  // none: log through spdlog's default logger
 };
 
 // Thrown by RunRestore once writing has begun and some targets failed. Each
