@@ -148,6 +148,20 @@ CopyPipelineResult RunPipeline(CopySource& source, std::vector<CopySink*> sinks,
   return RunCopyPipeline(source, sinks, options, std::move(stop));
 }
 
+TEST(CopyPipelineTest, SmallMessagesAreBatchedAndLargeOnesPassAsTheyAre) {
+  std::string big(300000, 'x');
+  std::vector<std::string> messages =
+      ServerMessages({BinaryRow({"a"}), BinaryRow({"b"}), BinaryRow({big}), BinaryRow({"c"})});
+  MemorySource source(messages, true);
+  std::vector<std::string> log;
+  MemorySink sink;
+  sink.log = &log;
+  ASSERT_FALSE(RunPipeline(source, {&sink}).failure);
+  EXPECT_EQ(sink.data, Joined(messages));
+  // The two small rows before the large one, the large one, the rest.
+  EXPECT_THAT(log, ElementsAre("write", "write", "write"));
+}
+
 TEST(CopyPipelineTest, PassesTheStreamUnchangedToEverySinkAndCountsIt) {
   std::vector<std::string> messages = ServerMessages({BinaryRow({"a"}), BinaryRow({"bb", ""})});
   MemorySource source(messages, true);
@@ -273,11 +287,12 @@ TEST(CopyPipelineTest, AnUnreadableFileEndsEverySink) {
 }
 
 TEST(CopyPipelineTest, AFailingSinkEndsAllOrIsDroppedAsAsked) {
-  std::vector<std::string> messages = ServerMessages({BinaryRow({"1"}), BinaryRow({"2"})});
+  std::string big(300000, 'x');  // rows larger than a batch: written mid-stream
+  std::vector<std::string> messages = ServerMessages({BinaryRow({big}), BinaryRow({big})});
   {
     MemorySource source(messages, true);
     MemorySink good, bad;
-    bad.fail_write = 1;
+    bad.fail_write = 0;
     CopyPipelineResult result = RunPipeline(source, {&good, &bad});
     ASSERT_TRUE(result.failure);
     EXPECT_EQ(result.failure->stage, Stage::kSink);
@@ -290,7 +305,7 @@ TEST(CopyPipelineTest, AFailingSinkEndsAllOrIsDroppedAsAsked) {
   {
     MemorySource source(messages, true);
     MemorySink good, bad;
-    bad.fail_write = 1;
+    bad.fail_write = 0;
     CopyPipelineOptions options;
     options.on_sink_failure = OnSinkFailure::kDropSink;
     CopyPipelineResult result = RunPipeline(source, {&bad, &good}, options);
@@ -319,7 +334,8 @@ TEST(CopyPipelineTest, ASinkFailingAtItsVerdictIsReported) {
 
 TEST(CopyPipelineTest, AStopEndsEverySinkWithCancellation) {
   std::stop_source stop;
-  MemorySource source(ServerMessages({BinaryRow({"1"}), BinaryRow({"2"})}), true);
+  std::string big(300000, 'x');  // rows larger than a batch: written mid-stream
+  MemorySource source(ServerMessages({BinaryRow({big}), BinaryRow({big})}), true);
   MemorySink first, second;
   first.stop_at_write = &stop;
   CopyPipelineResult result = RunPipeline(source, {&first, &second}, {}, stop.get_token());
@@ -350,7 +366,9 @@ TEST(CopyPipelineTest, ABackloggedSinkIsWaitedOutBeforeMoreIsRead) {
   int sockets[2];
   ASSERT_EQ(socketpair(AF_UNIX, SOCK_STREAM, 0, sockets), 0);  // writable at once
   std::vector<std::string> log;
-  MemorySource source(ServerMessages({BinaryRow({"1"}), BinaryRow({"2"})}), true);
+  // Rows larger than a batch go to the sinks as they come.
+  std::string big(300000, 'x');
+  MemorySource source(ServerMessages({BinaryRow({big}), BinaryRow({big})}), true);
   source.log = &log;
   MemorySink sink;
   sink.log = &log;
