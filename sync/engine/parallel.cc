@@ -1,46 +1,28 @@
 #include "sync/engine/parallel.h"
 
+#include <fmt/format.h>
+
 #include <algorithm>
-#include <atomic>
-#include <mutex>
-#include <optional>
-#include <thread>
+
+#include "sync/engine/task_graph.h"
 
 namespace freshet {
 
+// Both run on TaskGraph, the one worker pool of a run: independent tasks,
+// taken in order, none fatal.
 std::vector<std::exception_ptr> ParallelFor(size_t count, int jobs,
                                             const std::function<Connection()>& open,
                                             const std::function<void(Connection&, size_t)>& work) {
-  std::vector<std::exception_ptr> errors(count);
-  std::atomic<size_t> next{0};
-  std::atomic<int> connected{0};
-  std::exception_ptr connect_error;
-  std::mutex connect_mutex;
-  int threads_wanted = std::max(1, std::min<int>(jobs, static_cast<int>(count)));
-  std::vector<std::jthread> threads;
-  for (int t = 0; t < threads_wanted && count > 0; ++t) {
-    threads.emplace_back([&] {
-      std::optional<Connection> connection;
-      try {
-        connection.emplace(open());
-        ++connected;
-      } catch (...) {
-        std::lock_guard lock(connect_mutex);
-        if (!connect_error) connect_error = std::current_exception();
-        return;
-      }
-      for (size_t i = next++; i < count; i = next++) {
-        try {
-          work(*connection, i);
-        } catch (...) {
-          errors[i] = std::current_exception();
-        }
-      }
-    });
+  TaskGraph graph;
+  for (size_t i = 0; i < count; ++i) {
+    Task task;
+    task.name = fmt::format("item {}", i);
+    task.run = [&work, i](WorkerSession& session, std::stop_token) { work(session.Target(), i); };
+    graph.Add(std::move(task));
   }
-  for (auto& thread : threads) thread.join();
-  // Items no thread could take (every connection failed).
-  for (size_t i = next.load(); i < count; ++i) errors[i] = connect_error;
+  std::vector<TaskOutcome> outcomes = graph.Run(jobs, {}, [&open](size_t) { return open(); }, {});
+  std::vector<std::exception_ptr> errors(count);
+  for (size_t i = 0; i < outcomes.size(); ++i) errors[i] = outcomes[i].error;
   return errors;
 }
 
@@ -57,22 +39,16 @@ std::string ExceptionMessage(const std::exception_ptr& error) {
 
 std::vector<std::string> ForEachParallel(size_t count, int jobs,
                                          const std::function<void(size_t)>& work) {
-  std::atomic<size_t> next{0};
-  std::mutex mutex;
+  TaskGraph graph;
+  for (size_t i = 0; i < count; ++i) {
+    Task task;
+    task.name = fmt::format("item {}", i);
+    task.run = [&work, i](WorkerSession&, std::stop_token) { work(i); };
+    graph.Add(std::move(task));
+  }
   std::vector<std::string> failures;
-  std::vector<std::jthread> threads;
-  for (int w = 0; w < std::max(1, std::min<int>(jobs, static_cast<int>(count))); ++w)
-    threads.emplace_back([&] {
-      for (size_t i; (i = next++) < count;) {
-        try {
-          work(i);
-        } catch (const std::exception& error) {
-          std::lock_guard lock(mutex);
-          failures.push_back(error.what());
-        }
-      }
-    });
-  threads.clear();  // joins
+  for (const TaskOutcome& outcome : graph.Run(jobs, {}, {}, {}))
+    if (outcome.error) failures.push_back(ExceptionMessage(outcome.error));
   std::sort(failures.begin(), failures.end());
   return failures;
 }

@@ -3,9 +3,7 @@
 #include <fmt/format.h>
 #include <fmt/ranges.h>
 
-#include <atomic>
-#include <mutex>
-#include <thread>
+#include "sync/engine/task_graph.h"
 
 namespace freshet {
 
@@ -35,64 +33,66 @@ TableChecksum Checksum(Connection& connection, const std::string& sql) {
   return {static_cast<uint64_t>(result.GetInt(0, 0)), result.Get(0, 1)};
 }
 
+// Both sides' checksums of one table.
+TableVerification VerifyTable(const PlannedTable& table, Connection& source, Connection& target) {
+  TableVerification result;
+  result.source = Checksum(source, ChecksumSql(table.name, ValuesOf(table, table.verify_source),
+                                               !table.source_partitioned));
+  std::string target_sql = ChecksumSql(table.name, ValuesOf(table, table.verify_target),
+                                       table.target_kind == TableKind::kTable);
+  if (table.force_row_security.empty()) {
+    result.target = Checksum(target, target_sql);
+    return result;
+  }
+  // Policies forced on the owner would hide rows (and row_security = off
+  // makes the read fail): lift FORCE in a transaction that is rolled back, so
+  // the target is read whole and left as it is.
+  target.Exec("BEGIN");
+  try {
+    for (const auto& relation : table.force_row_security)
+      target.Exec(fmt::format("ALTER TABLE {} NO FORCE ROW LEVEL SECURITY", relation.Quoted()));
+    result.target = Checksum(target, target_sql);
+  } catch (...) {
+    target.Exec("ROLLBACK");
+    throw;
+  }
+  target.Exec("ROLLBACK");
+  return result;
+}
+
 }  // namespace
 
+// One fatal task per table on the run's worker pool (TaskGraph): the first
+// failure, or a stop, ends the verification.
 std::vector<TableVerification> VerifyTables(const Plan& plan, const SourceSnapshot& snapshot,
                                             const std::string& target_url, int jobs,
                                             std::stop_token stop) {
   std::vector<TableVerification> results(plan.tables.size());
-  std::atomic<size_t> next{0};
-  std::exception_ptr failure;
-  std::mutex failure_mutex;
-  int workers = std::max(1, std::min<int>(jobs, static_cast<int>(plan.tables.size())));
-  std::vector<std::jthread> threads;
-  for (int w = 0; w < workers && !plan.tables.empty(); ++w) {
-    threads.emplace_back([&] {
-      try {
-        Connection source = snapshot.OpenWorker();
-        Connection target = Connection::Open(target_url, "target");
-        PinReadSettings(target);
-        CancelOnStop cancel_source(source, stop);
-        CancelOnStop cancel_target(target, stop);
-        for (size_t i = next++; i < plan.tables.size() && !stop.stop_requested(); i = next++) {
-          const PlannedTable& table = plan.tables[i];
-          {
-            std::lock_guard lock(failure_mutex);
-            if (failure) return;
-          }
-          results[i].source =
-              Checksum(source, ChecksumSql(table.name, ValuesOf(table, table.verify_source),
-                                           !table.source_partitioned));
-          std::string target_sql = ChecksumSql(table.name, ValuesOf(table, table.verify_target),
-                                               table.target_kind == TableKind::kTable);
-          if (table.force_row_security.empty()) {
-            results[i].target = Checksum(target, target_sql);
-            continue;
-          }
-          // Policies forced on the owner would hide rows (and row_security =
-          // off makes the read fail): lift FORCE in a transaction that is
-          // rolled back, so the target is read whole and left as it is.
-          target.Exec("BEGIN");
-          try {
-            for (const auto& relation : table.force_row_security)
-              target.Exec(
-                  fmt::format("ALTER TABLE {} NO FORCE ROW LEVEL SECURITY", relation.Quoted()));
-            results[i].target = Checksum(target, target_sql);
-          } catch (...) {
-            target.Exec("ROLLBACK");
-            throw;
-          }
-          target.Exec("ROLLBACK");
-        }
-      } catch (...) {
-        std::lock_guard lock(failure_mutex);
-        if (!failure) failure = std::current_exception();
-      }
-    });
+  TaskGraph graph;
+  for (size_t i = 0; i < plan.tables.size(); ++i) {
+    Task task;
+    task.name = "verify " + plan.tables[i].name.Display();
+    task.fatal = true;
+    task.run = [&plan, &results, i](WorkerSession& session, std::stop_token token) {
+      CancelOnStop cancel_source(session.Source(), token);
+      CancelOnStop cancel_target(session.Target(), token);
+      results[i] = VerifyTable(plan.tables[i], session.Source(), session.Target());
+    };
+    graph.Add(std::move(task));
   }
-  for (auto& thread : threads) thread.join();
-  if (failure) std::rethrow_exception(failure);
-  if (stop.stop_requested()) throw Error("verification cancelled");
+  try {
+    graph.Run(
+        jobs, [&snapshot] { return snapshot.OpenWorker(); },
+        [&target_url](size_t) {
+          Connection target = Connection::Open(target_url, "target");
+          PinReadSettings(target);
+          return target;
+        },
+        stop);
+  } catch (const Error& error) {
+    if (stop.stop_requested()) throw Error("verification cancelled");
+    throw;
+  }
   return results;
 }
 
