@@ -112,8 +112,10 @@ std::string LocalCluster::FindBinDir() {
               "directory, or pass --shadow-url with an empty database");
 }
 
-LocalCluster::LocalCluster() {
-  bin_dir_ = FindBinDir();
+LocalCluster::LocalCluster(LocalClusterOptions options) : options_(std::move(options)) {
+  bin_dir_ = options_.bin_dir.empty() ? FindBinDir() : options_.bin_dir;
+  if (!HasServerPrograms(bin_dir_))
+    throw Error(ErrorKind::kRuntime, bin_dir_ + " does not hold initdb, pg_ctl and postgres");
   creator_pid_ = getpid();
   if (geteuid() == 0) {
     passwd entry{}, *found = nullptr;
@@ -122,18 +124,21 @@ LocalCluster::LocalCluster() {
     if (!found)
       throw Error(ErrorKind::kRuntime,
                   "running as root, but PostgreSQL refuses to run as root and there is no OS "
-                  "user 'postgres' to run the local shadow server as: run freshet as another "
-                  "user or pass --shadow-url with an empty database");
+                  "user 'postgres' to run the local " +
+                      options_.purpose + " server as: run freshet as another user " +
+                      options_.hint);
     owner_uid_ = found->pw_uid;
     owner_gid_ = found->pw_gid;
   }
   const char* tmp = std::getenv("TMPDIR");
-  std::string pattern = std::string(tmp && *tmp ? tmp : "/tmp") + "/freshet-shadow-XXXXXX";
+  std::string pattern =
+      std::string(tmp && *tmp ? tmp : "/tmp") + "/freshet-" + options_.purpose + "-XXXXXX";
   if (!mkdtemp(pattern.data())) ThrowErrno("cannot create a directory like " + pattern);
   dir_ = pattern;
   try {
     if (owner_uid_ && chown(dir_.c_str(), *owner_uid_, owner_gid_) != 0)
       ThrowErrno("cannot give " + dir_ + " to the OS user postgres");
+    StartWatchdog();
     Initialize();
     Start();
   } catch (...) {
@@ -144,14 +149,10 @@ LocalCluster::LocalCluster() {
 
 LocalCluster::~LocalCluster() { Teardown(); }
 
-int LocalCluster::Run(const std::vector<std::string>& argv) const {
+pid_t LocalCluster::Spawn(const std::vector<std::string>& argv, int stdin_fd,
+                          bool new_session) const {
   int log = open(SetupLog().c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
   if (log < 0) ThrowErrno("cannot open " + SetupLog());
-  int null = open("/dev/null", O_RDONLY | O_CLOEXEC);
-  if (null < 0) {
-    close(log);
-    ThrowErrno("cannot open /dev/null");
-  }
   std::vector<std::string> args = argv;
   std::vector<char*> arg_pointers;
   for (auto& arg : args) arg_pointers.push_back(arg.data());
@@ -172,14 +173,14 @@ int LocalCluster::Run(const std::vector<std::string>& argv) const {
   pid_t pid = fork();
   if (pid < 0) {
     close(log);
-    close(null);
     ThrowErrno("fork");
   }
   if (pid == 0) {
     for (int signal : {SIGPIPE, SIGINT, SIGTERM, SIGQUIT, SIGHUP, SIGCHLD})
       sigaction(signal, &default_action, nullptr);
     sigprocmask(SIG_SETMASK, &no_signals, nullptr);
-    if (dup2(null, 0) < 0 || dup2(log, 1) < 0 || dup2(log, 2) < 0) _exit(126);
+    if (new_session) setsid();
+    if (dup2(stdin_fd, 0) < 0 || dup2(log, 1) < 0 || dup2(log, 2) < 0) _exit(126);
 #ifdef CLOSE_RANGE_CLOEXEC
     close_range(3, ~0U, CLOSE_RANGE_CLOEXEC);  // descriptors other code leaked
 #endif
@@ -195,6 +196,19 @@ int LocalCluster::Run(const std::vector<std::string>& argv) const {
     _exit(127);
   }
   close(log);
+  return pid;
+}
+
+int LocalCluster::Run(const std::vector<std::string>& argv) const {
+  int null = open("/dev/null", O_RDONLY | O_CLOEXEC);
+  if (null < 0) ThrowErrno("cannot open /dev/null");
+  pid_t pid;
+  try {
+    pid = Spawn(argv, null, false);
+  } catch (...) {
+    close(null);
+    throw;
+  }
   close(null);
   int status = 0;
   while (waitpid(pid, &status, 0) < 0) {
@@ -202,6 +216,30 @@ int LocalCluster::Run(const std::vector<std::string>& argv) const {
   }
   if (WIFSIGNALED(status)) return 128 + WTERMSIG(status);
   return WEXITSTATUS(status);
+}
+
+// Waits for "done" on stdin; when the pipe closes without it (this process
+// died), stops the server and removes the directory (unless kept).
+void LocalCluster::StartWatchdog() {
+  static constexpr const char* kScript =
+      "IFS= read -r line || true\n"
+      "[ \"$line\" = done ] && exit 0\n"
+      "\"$1/pg_ctl\" -D \"$2/data\" stop -m immediate -w -t 60 >/dev/null 2>&1\n"
+      "[ \"$3\" = 1 ] || rm -rf \"$2\"\n";
+  int fds[2];
+  if (pipe2(fds, O_CLOEXEC) != 0) ThrowErrno("pipe2");
+  try {
+    // $0 names the watchdog in ps; $1..$3 are the script's arguments.
+    watchdog_pid_ = Spawn({"/bin/sh", "-c", kScript, "freshet-" + options_.purpose + "-watchdog",
+                           bin_dir_, dir_, options_.keep ? "1" : "0"},
+                          fds[0], true);
+  } catch (...) {
+    close(fds[0]);
+    close(fds[1]);
+    throw;
+  }
+  close(fds[0]);
+  watchdog_fd_ = fds[1];
 }
 
 std::string LocalCluster::Failure(const std::string& what, int status) const {
@@ -219,20 +257,20 @@ std::string LocalCluster::Failure(const std::string& what, int status) const {
         "\n(running as root, PostgreSQL runs as the OS user postgres, which must be able "
         "to reach " +
         dir_ + ": set TMPDIR to a directory such as /tmp)";
-  return text + "\n(or pass --shadow-url with an empty database instead of a local server)";
+  return options_.hint.empty() ? text : text + "\n" + options_.hint;
 }
 
 void LocalCluster::Initialize() {
   int status = Run({bin_dir_ + "/initdb", "-D", DataDir(), "-U", "postgres", "--auth=trust", "-E",
                     "UTF8", "--no-locale", "--no-sync"});
   if (status != 0)
-    throw Error(
-        ErrorKind::kRuntime,
-        Failure("cannot create the local shadow cluster: initdb failed in " + dir_, status));
+    throw Error(ErrorKind::kRuntime, Failure("cannot create the local " + options_.purpose +
+                                                 " cluster: initdb failed in " + dir_,
+                                             status));
   // Appending keeps the file's owner (postgres) even when we are root.
   std::ofstream conf(DataDir() + "/postgresql.conf", std::ios::app);
   bool socket_fits = dir_.size() + std::strlen("/.s.PGSQL.65535") <= kMaxSocketPath;
-  conf << "\n# freshet migrate shadow: a throwaway server\n"
+  conf << "\n# freshet: a throwaway server (" << options_.purpose << ")\n"
        << "listen_addresses = '127.0.0.1'\n"
        << "unix_socket_directories = " << ConfString(socket_fits ? dir_ : "") << "\n"
        << "fsync = off\n"
@@ -240,6 +278,7 @@ void LocalCluster::Initialize() {
        << "full_page_writes = off\n"
        << "max_connections = 20\n"
        << "logging_collector = off\n";
+  for (const std::string& line : options_.settings) conf << line << "\n";
   conf.close();
   if (!conf) throw Error(ErrorKind::kRuntime, "cannot write " + DataDir() + "/postgresql.conf");
 }
@@ -264,9 +303,10 @@ void LocalCluster::Start() {
       Run({bin_dir_ + "/pg_ctl", "-D", DataDir(), "stop", "-m", "immediate", "-w"});
       continue;
     }
-    throw Error(ErrorKind::kRuntime, Failure("cannot start the local shadow server in " + dir_ +
-                                                 " on port " + std::to_string(port_),
-                                             status));
+    throw Error(ErrorKind::kRuntime,
+                Failure("cannot start the local " + options_.purpose + " server in " + dir_ +
+                            " on port " + std::to_string(port_),
+                        status));
   }
 }
 
@@ -279,8 +319,20 @@ void LocalCluster::Teardown() noexcept {
   } catch (...) {
     // Never throw from a destructor; removing the directory still helps.
   }
-  std::error_code ignored;
-  std::filesystem::remove_all(dir_, ignored);
+  if (!options_.keep) {
+    std::error_code ignored;
+    std::filesystem::remove_all(dir_, ignored);
+  }
+  if (watchdog_fd_ >= 0) {
+    (void)!write(watchdog_fd_, "done\n", 5);
+    close(watchdog_fd_);
+    watchdog_fd_ = -1;
+  }
+  if (watchdog_pid_ > 0) {
+    while (waitpid(watchdog_pid_, nullptr, 0) < 0 && errno == EINTR) {
+    }
+    watchdog_pid_ = -1;
+  }
   dir_.clear();
 }
 
@@ -289,7 +341,7 @@ std::string LocalCluster::Url(const std::string& db) const {
 }
 
 void LocalCluster::CreateDatabase(const std::string& name) {
-  Connection connection = Connection::Open(Url("postgres"), "shadow");
+  Connection connection = Connection::Open(Url("postgres"), options_.purpose);
   connection.Exec("CREATE DATABASE " + QuoteIdent(name));
 }
 

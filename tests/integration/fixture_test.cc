@@ -119,7 +119,8 @@ TEST(PgClusterTest, DestructorStopsTheServerAndRemovesItsDirectory) {
 TEST(PgClusterTest, StartFailureReportsTheServerLog) {
   EXPECT_THAT([] { PgCluster cluster({"shared_buffers = 'plenty'"}); },
               ThrowsMessage<std::runtime_error>(
-                  AllOf(HasSubstr("PostgreSQL failed to start"), HasSubstr("server log tail"),
+                  AllOf(HasSubstr("cannot start the local pg server"),
+                        HasSubstr("server log (tail)"), HasSubstr("FRESHET_KEEP_CLUSTERS=1"),
                         HasSubstr("invalid value for parameter \"shared_buffers\""))));
 }
 

@@ -43,15 +43,6 @@ namespace freshet::testing {
 namespace {
 
 constexpr const char* kDefaultPgBin = "/usr/lib/postgresql/15/bin";
-constexpr int kStartAttempts = 5;
-
-// Waits for the postmaster to stop, then removes the directory, when the
-// pipe on stdin closes without "done" (the test process died).
-constexpr const char* kWatchdogScript =
-    "IFS= read -r line || true\n"
-    "[ \"$line\" = done ] && exit 0\n"
-    "\"$1/pg_ctl\" -D \"$2/data\" stop -m immediate -w -t 60 >/dev/null 2>&1\n"
-    "[ \"$3\" = 1 ] || rm -rf \"$2\"\n";
 
 [[noreturn]] void ThrowErrno(const std::string& what) {
   throw std::runtime_error(what + ": " + std::strerror(errno));
@@ -242,21 +233,6 @@ void DecodeStatus(int status, RunResult& result) {
   }
 }
 
-int FreePort() {
-  Fd sock(socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0));
-  if (sock.get() < 0) ThrowErrno("socket");
-  sockaddr_in address{};
-  address.sin_family = AF_INET;
-  address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  address.sin_port = 0;
-  if (bind(sock.get(), reinterpret_cast<sockaddr*>(&address), sizeof address) != 0)
-    ThrowErrno("bind 127.0.0.1:0");
-  socklen_t length = sizeof address;
-  if (getsockname(sock.get(), reinterpret_cast<sockaddr*>(&address), &length) != 0)
-    ThrowErrno("getsockname");
-  return ntohs(address.sin_port);
-}
-
 std::string ReadFile(const std::string& path) {
   std::ifstream in(path, std::ios::binary);
   std::stringstream buffer;
@@ -390,163 +366,33 @@ std::string BackgroundProcess::Stderr() const { return err_fd_ >= 0 ? ReadAll(er
 // ---------------------------------------------------------------------------
 // PgCluster.
 
+// The server is a LocalCluster, the same one `freshet migrate shadow` starts;
+// the fixture adds its settings, psql helpers and FRESHET_KEEP_CLUSTERS.
 PgCluster::PgCluster(std::vector<std::string> extra_settings) {
   const char* bin = std::getenv("FRESHET_PG_BIN");
   bin_dir_ = bin && *bin ? bin : kDefaultPgBin;
-  creator_pid_ = getpid();
   for (const char* program : {"initdb", "pg_ctl", "postgres", "psql"}) {
     if (access((bin_dir_ + "/" + program).c_str(), X_OK) != 0)
       throw std::runtime_error("PostgreSQL program " + bin_dir_ + "/" + program +
                                " not found or not executable (set FRESHET_PG_BIN)");
   }
-  if (geteuid() == 0) {
-    passwd entry{}, *found = nullptr;
-    std::vector<char> buffer(16384);
-    getpwnam_r("postgres", &entry, buffer.data(), buffer.size(), &found);
-    if (!found)
-      throw std::runtime_error(
-          "running as root, but there is no OS user 'postgres' to run PostgreSQL as");
-    owner_uid_ = found->pw_uid;
-    owner_gid_ = found->pw_gid;
-  }
-  char pattern[] = "/tmp/freshet-pg-XXXXXX";
-  if (!mkdtemp(pattern)) ThrowErrno("mkdtemp /tmp/freshet-pg-XXXXXX");
-  dir_ = pattern;
-  try {
-    if (owner_uid_ && chown(dir_.c_str(), *owner_uid_, owner_gid_) != 0)
-      ThrowErrno("chown " + dir_ + " to postgres");
-    StartWatchdog();
-    Initialize(extra_settings);
-    StartServer();
-  } catch (...) {
-    Teardown();
-    throw;
-  }
+  LocalClusterOptions options;
+  options.purpose = "pg";
+  options.bin_dir = bin_dir_;
+  options.settings = {"max_connections = 100", "shared_buffers = 128MB",
+                      "log_line_prefix = '%m [%p] %q%u@%d '"};
+  options.settings.insert(options.settings.end(), extra_settings.begin(), extra_settings.end());
+  options.keep = KeepClusters();
+  options.hint = "(FRESHET_KEEP_CLUSTERS=1 keeps the directory)";
+  cluster_ = std::make_unique<LocalCluster>(std::move(options));
+  dir_ = cluster_->dir();
+  port_ = cluster_->port();
 }
 
-PgCluster::~PgCluster() { Teardown(); }
-
-RunResult PgCluster::RunAsOwner(const std::vector<std::string>& argv) const {
-  Fd out(MemoryFile("pg-stdout")), err(MemoryFile("pg-stderr"));
-  SpawnSpec spec;
-  spec.argv = argv;
-  spec.stdout_fd = out.get();
-  spec.stderr_fd = err.get();
-  spec.cwd = dir_;
-  spec.uid = owner_uid_;
-  spec.gid = owner_gid_;
-  pid_t pid = Spawn(spec);
-  RunResult result;
-  DecodeStatus(WaitPid(pid, 0), result);
-  result.out = ReadAll(out.get());
-  result.err = ReadAll(err.get());
-  return result;
-}
-
-void PgCluster::StartWatchdog() {
-  int fds[2];
-  if (pipe2(fds, O_CLOEXEC) != 0) ThrowErrno("pipe2");
-  Fd read_end(fds[0]);
-  watchdog_fd_ = fds[1];
-  SpawnSpec spec;
-  // $0 names the watchdog in ps; $1..$3 are the script's arguments.
-  spec.argv = {"/bin/sh", "-c", kWatchdogScript, "freshet-pg-watchdog"};
-  spec.argv.insert(spec.argv.end(), {bin_dir_, dir_, KeepClusters() ? "1" : "0"});
-  spec.stdin_fd = read_end.get();
-  spec.cwd = "/";
-  spec.uid = owner_uid_;
-  spec.gid = owner_gid_;
-  spec.new_session = true;
-  watchdog_pid_ = Spawn(spec);
-}
-
-void PgCluster::Initialize(const std::vector<std::string>& extra_settings) {
-  RunResult initdb = RunAsOwner({bin_dir_ + "/initdb", "-D", data_dir(), "-U", "postgres", "-A",
-                                 "trust", "-E", "UTF8", "--no-locale", "--no-sync"});
-  if (initdb.exit_code != 0)
-    throw std::runtime_error("initdb failed in " + dir_ + " (" + Describe(initdb) + ")");
-
-  // Appending keeps the files' owner (postgres) even when we are root.
-  std::ofstream conf(data_dir() + "/postgresql.conf", std::ios::app);
-  conf << "\n# freshet test fixture\n"
-       << "listen_addresses = '127.0.0.1'\n"
-       << "unix_socket_directories = '" << dir_ << "'\n"
-       << "fsync = off\n"
-       << "synchronous_commit = off\n"
-       << "full_page_writes = off\n"
-       << "max_connections = 100\n"
-       << "shared_buffers = 128MB\n"
-       << "logging_collector = off\n"
-       << "log_line_prefix = '%m [%p] %q%u@%d '\n";
-  for (const auto& line : extra_settings) conf << line << "\n";
-  conf.close();
-  std::ofstream hba(data_dir() + "/pg_hba.conf", std::ios::trunc);
-  hba << "# freshet test fixture: trust on the Unix socket and 127.0.0.1 only\n"
-      << "local all all trust\n"
-      << "host all all 127.0.0.1/32 trust\n"
-      << "local replication all trust\n"
-      << "host replication all 127.0.0.1/32 trust\n";
-  hba.close();
-  if (!conf || !hba) throw std::runtime_error("cannot write the configuration in " + data_dir());
-}
-
-void PgCluster::StartServer() {
-  for (int attempt = 1;; ++attempt) {
-    port_ = FreePort();
-    {
-      std::ofstream conf(data_dir() + "/postgresql.conf", std::ios::app);
-      conf << "port = " << port_ << "\n";  // the last setting wins on retries
-    }
-    size_t log_before = ReadFile(log_path()).size();
-    RunResult start = RunAsOwner(
-        {bin_dir_ + "/pg_ctl", "-D", data_dir(), "-l", log_path(), "-w", "-t", "60", "start"});
-    if (start.exit_code == 0) return;
-    std::string log = ReadFile(log_path());
-    std::string attempt_log = log.size() > log_before ? log.substr(log_before) : "";
-    // Another process took the port between FreePort and bind: pick another.
-    bool port_taken = attempt_log.find("could not bind") != std::string::npos ||
-                      attempt_log.find("Address already in use") != std::string::npos;
-    if (port_taken && attempt < kStartAttempts) {
-      RunAsOwner({bin_dir_ + "/pg_ctl", "-D", data_dir(), "stop", "-m", "immediate"});
-      continue;
-    }
-    throw std::runtime_error(
-        "PostgreSQL failed to start in " + dir_ + " on port " + std::to_string(port_) +
-        " (pg_ctl " + Describe(start) +
-        ")\n--- server log tail (FRESHET_KEEP_CLUSTERS=1 keeps the directory) ---\n" +
-        LastLines(log, 40));
-  }
-}
-
-void PgCluster::Teardown() noexcept {
-  // A forked child that exits normally must not stop its parent's cluster.
-  if (getpid() != creator_pid_) return;
-  try {
-    if (!dir_.empty()) {
-      if (std::filesystem::exists(data_dir() + "/postmaster.pid"))
-        RunAsOwner(
-            {bin_dir_ + "/pg_ctl", "-D", data_dir(), "stop", "-m", "immediate", "-w", "-t", "60"});
-      if (KeepClusters()) {
-        std::fprintf(stderr, "FRESHET_KEEP_CLUSTERS=1: kept cluster %s (port %d)\n", dir_.c_str(),
-                     port_);
-      } else {
-        std::error_code ignored;
-        std::filesystem::remove_all(dir_, ignored);
-      }
-    }
-  } catch (...) {
-    // A destructor must not throw; the watchdog below still cleans up.
-  }
-  if (watchdog_fd_ >= 0) {
-    (void)!write(watchdog_fd_, "done\n", 5);
-    close(watchdog_fd_);
-    watchdog_fd_ = -1;
-  }
-  if (watchdog_pid_ > 0) {
-    while (waitpid(watchdog_pid_, nullptr, 0) < 0 && errno == EINTR) {
-    }
-    watchdog_pid_ = -1;
-  }
+PgCluster::~PgCluster() {
+  if (KeepClusters() && cluster_)
+    std::fprintf(stderr, "FRESHET_KEEP_CLUSTERS=1: kept cluster %s (port %d)\n", dir_.c_str(),
+                 port_);
 }
 
 std::string PgCluster::Url(const std::string& db, const std::string& user) const {

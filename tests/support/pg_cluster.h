@@ -1,8 +1,10 @@
 // Test support for freshet's integration tests: throwaway PostgreSQL servers
 // and child-process runners.
 //
-// PgCluster runs a private PostgreSQL server (binaries from $FRESHET_PG_BIN,
-// default /usr/lib/postgresql/15/bin) in a fresh /tmp/freshet-pg-XXXXXX
+// PgCluster runs a private PostgreSQL server through LocalCluster
+// (apply/local_cluster.h, the same code `freshet migrate shadow` uses;
+// binaries from $FRESHET_PG_BIN, default /usr/lib/postgresql/15/bin) in a
+// fresh $TMPDIR/freshet-pg-XXXXXX
 // directory: superuser `postgres`, trust auth for local and 127.0.0.1, TCP on
 // 127.0.0.1 at a free port, Unix socket inside the directory, durability off
 // (fsync, synchronous_commit, full_page_writes), server log in the directory.
@@ -25,10 +27,13 @@
 
 #include <chrono>
 #include <map>
+#include <memory>
 #include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
+
+#include "apply/local_cluster.h"
 
 namespace freshet::testing {
 
@@ -126,23 +131,10 @@ class PgCluster {
   std::string LogTail(int lines = 40) const;
 
  private:
-  void Initialize(const std::vector<std::string>& extra_settings);
-  void StartServer();
-  // Runs a PostgreSQL server program (initdb, pg_ctl) as the user that owns
-  // the cluster: `postgres` when this process is root, else this user.
-  RunResult RunAsOwner(const std::vector<std::string>& argv) const;
-  void StartWatchdog();
-  // Stops the server and removes the directory; never throws.
-  void Teardown() noexcept;
-
+  std::unique_ptr<LocalCluster> cluster_;  // the server itself (apply/local_cluster.h)
   std::string bin_dir_;
   std::string dir_;
   int port_ = 0;
-  std::optional<uid_t> owner_uid_;  // set when running as root
-  gid_t owner_gid_ = 0;
-  pid_t creator_pid_ = -1;
-  pid_t watchdog_pid_ = -1;
-  int watchdog_fd_ = -1;
 };
 
 // Two clusters per test binary, started on first use (thread-safe) and
