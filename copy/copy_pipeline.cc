@@ -58,7 +58,6 @@ class PipelineRun {
   bool Begin();
   bool Pump();
   bool Take(std::string_view piece);
-  bool WaitForSource();
   bool Batch(std::string_view piece);
   bool SendBatch();
   void TransformRow(std::string_view row);
@@ -114,12 +113,14 @@ bool PipelineRun::Pump() {
     CopySource::ReadStatus status;
     try {
       status = source_.Read(&piece);
+      if (status == CopySource::ReadStatus::kWait) {
+        if (!SendBatch()) return false;  // the sinks work while the source is waited for
+        std::vector<SocketWait> socket{{source_.socket(), POLLIN}};
+        if (!WaitForSockets(socket, waker_)) return Stop(Stage::kStopped, Error("cancelled"));
+        continue;
+      }
     } catch (const Error& error) {
       return Stop(Stage::kSource, error);
-    }
-    if (status == CopySource::ReadStatus::kWait) {
-      if (!SendBatch() || !WaitForSource()) return false;
-      continue;
     }
     if (status == CopySource::ReadStatus::kEnd) return true;
     if (!Take(piece)) return false;
@@ -141,29 +142,6 @@ bool PipelineRun::Take(std::string_view piece) {
     return Stop(Stage::kRows, error);
   }
   return batch_.size() < kBatchBytes || SendBatch();
-}
-
-// Waits until the source can be read again, meanwhile sending what the sinks
-// still hold as their sockets take it: the sinks' servers keep working while
-// the source's is slow.
-bool PipelineRun::WaitForSource() {
-  for (;;) {
-    std::vector<SocketWait> waits{{source_.socket(), POLLIN}};
-    for (size_t i = 0; i < sinks_.size(); ++i) {
-      if (!active_[i]) continue;
-      try {
-        if (sinks_[i]->Flush()) waits.push_back({sinks_[i]->socket(), POLLOUT});
-      } catch (const Error& error) {
-        if (!SinkFailed(i, error)) return false;
-      }
-    }
-    try {
-      if (!WaitForSockets(waits, waker_)) return Stop(Stage::kStopped, Error("cancelled"));
-    } catch (const Error& error) {
-      return Stop(Stage::kSource, error);
-    }
-    if (waits[0].ready) return true;
-  }
 }
 
 // An untransformed piece: large ones go as they are, small ones are batched.

@@ -73,11 +73,6 @@ class CopySink {
   // sink keeps (after EndStream: anything at all); the pipeline then waits
   // for socket() to be writable and asks again. Throws Error.
   virtual bool Backlogged() { return false; }
-  // Sends what it can of what is queued, without waiting. Returns true while
-  // something is still queued (the pipeline, waiting for its source, then
-  // also waits for socket() to be writable, so queued data never sits while
-  // the sink's server could take it). Throws Error.
-  virtual bool Flush() { return false; }
   virtual int socket() const { return -1; }
   // The stream is complete: queue its end (then Backlogged() until sent).
   virtual void EndStream() = 0;

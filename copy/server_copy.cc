@@ -100,14 +100,6 @@ bool ServerCopySink::Backlogged() {
   return flushed == 1;
 }
 
-bool ServerCopySink::Flush() {
-  if (!open_) return false;
-  int flushed = PQflush(connection_.handle());
-  if (flushed < 0) ThrowFailure();
-  if (flushed == 0) queued_ = 0;
-  return flushed == 1;
-}
-
 int ServerCopySink::socket() const { return PQsocket(connection_.handle()); }
 
 void ServerCopySink::EndStream() {

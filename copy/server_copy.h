@@ -54,7 +54,6 @@ class ServerCopySink final : public CopySink {
   void Begin(const StopWaker& waker) override;
   void Write(std::string_view data) override;
   bool Backlogged() override;
-  bool Flush() override;
   int socket() const override;
   void EndStream() override;
   uint64_t Finish(const StopWaker& waker) override;

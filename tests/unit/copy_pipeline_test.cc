@@ -100,7 +100,6 @@ class MemorySink final : public CopySink {
   bool fail_finish = false;
   std::stop_source* stop_at_write = nullptr;  // requests a stop in the first Write
   int backlog = 0;                            // Backlogged() says true this many times
-  int unflushed = 0;                          // Flush() says true this many times
   int backlog_socket = -1;
   bool ended = false;
   std::optional<std::string> abort_reason;
@@ -118,12 +117,6 @@ class MemorySink final : public CopySink {
     if (backlog == 0) return false;
     --backlog;
     if (log) log->push_back("backlogged");
-    return true;
-  }
-  bool Flush() override {
-    if (log) log->push_back("flush");
-    if (unflushed == 0) return false;
-    --unflushed;
     return true;
   }
   int socket() const override { return backlog_socket; }
@@ -387,28 +380,6 @@ TEST(CopyPipelineTest, ABackloggedSinkIsWaitedOutBeforeMoreIsRead) {
   ASSERT_FALSE(result.failure);
   EXPECT_THAT(log, ElementsAre("read", "write", "backlogged", "backlogged", "read", "write", "read",
                                "write"));
-}
-
-// While the source has nothing, what a sink still holds is sent as its socket
-// takes it, so its server is not left idle behind a slow source.
-TEST(CopyPipelineTest, WhileTheSourceWaitsTheSinksAreFlushed) {
-  int source_sockets[2], sink_sockets[2];
-  ASSERT_EQ(socketpair(AF_UNIX, SOCK_STREAM, 0, source_sockets), 0);
-  ASSERT_EQ(socketpair(AF_UNIX, SOCK_STREAM, 0, sink_sockets), 0);  // writable at once
-  ASSERT_EQ(write(source_sockets[1], "x", 1), 1);  // the source is readable after the wait
-  std::vector<std::string> log;
-  MemorySource source(ServerMessages({BinaryRow({"1"})}), true);
-  source.wait_socket = source_sockets[0];
-  source.log = &log;
-  MemorySink sink;
-  sink.log = &log;
-  sink.unflushed = 1;
-  sink.backlog_socket = sink_sockets[0];
-  CopyPipelineResult result = RunPipeline(source, {&sink});
-  for (int fd : {source_sockets[0], source_sockets[1], sink_sockets[0], sink_sockets[1]}) close(fd);
-  ASSERT_FALSE(result.failure);
-  ASSERT_GE(log.size(), 2u);
-  EXPECT_EQ(log[0], "flush");  // before the first read, while waiting for the source
 }
 
 }  // namespace
