@@ -39,11 +39,6 @@ void WaitForResult(Connection& connection, const StopWaker* waker, bool* cancell
 std::optional<Error> CollectResults(Connection& connection, std::string_view context,
                                     uint64_t* rows, const StopWaker* waker);
 
-inline std::optional<Error> DrainResults(Connection& connection, std::string_view context,
-                                         uint64_t* rows) {
-  return CollectResults(connection, context, rows, nullptr);
-}
-
 // Sends `sql`, which must leave the connection in `expected` (PGRES_COPY_OUT
 // or PGRES_COPY_IN), and waits for that with `waker` (a COPY waiting for a
 // lock is cancelled by a stop). Throws the connection's Error, leaving it
@@ -56,10 +51,5 @@ void StartCopy(Connection& connection, const std::string& sql, ExecStatusType ex
 // needs, so a huge row (a 100 MB value) is sent in pieces and the buffer
 // stays small.
 inline constexpr size_t kCopyPiece = size_t{1} << 20;
-
-// The owner of a buffer PQgetCopyData allocated.
-struct CopyBufferDeleter {
-  void operator()(char* buffer) const { PQfreemem(buffer); }
-};
 
 }  // namespace freshet::copy_internal

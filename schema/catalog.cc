@@ -142,36 +142,52 @@ void ReadOtherRelations(Connection& connection, Catalog& catalog) {
     catalog.other_relations.push_back({NameAt(rows, row, 0), rows.Text(row, 2).front()});
 }
 
-Catalog ReadCatalogQualified(Connection& connection) {
-  Catalog catalog;
-  ReadIdentity(connection, catalog);
-
-  std::unordered_map<int64_t, size_t> by_oid;
-  std::unordered_map<int64_t, int64_t> partition_parent;
-  Result tables = connection.Exec(sql::kTables);
-  for (int row = 0; row < tables.Rows(); ++row) {
-    Table table;
-    int64_t oid = tables.GetInt(row, 0);
-    table.name = NameAt(tables, row, 1);
-    table.kind = tables.Text(row, 3) == "p" ? TableKind::kPartitioned : TableKind::kTable;
-    if (!tables.IsNull(row, 4)) partition_parent[oid] = tables.GetInt(row, 4);
-    table.partition_bound = tables.Get(row, 5);
-    table.estimated_rows = tables.GetInt(row, 6);
-    table.bytes = tables.GetInt(row, 7);
-    table.heap_bytes = tables.GetInt(row, 8);
-    table.owned_by_current_user = tables.GetBool(row, 9);
-    table.row_security = tables.GetBool(row, 10);
-    table.force_row_security = tables.GetBool(row, 11);
-    table.partition_constraint = tables.GetOptional(row, 12).value_or("");
-    by_oid[oid] = catalog.tables.size();
-    catalog.tables.push_back(std::move(table));
+// The catalog's tables by pg_class oid, for the queries that name them so.
+class TablesByOid {
+ public:
+  explicit TablesByOid(Catalog& catalog) : catalog_(catalog) {}
+  void Add(int64_t oid, Table table) {
+    by_oid_[oid] = catalog_.tables.size();
+    catalog_.tables.push_back(std::move(table));
   }
-  auto find = [&](int64_t oid) -> Table* {
-    auto it = by_oid.find(oid);
-    return it == by_oid.end() ? nullptr : &catalog.tables[it->second];
-  };
+  // Null when `oid` is not one of the catalog's tables. Valid until Add.
+  Table* Find(int64_t oid) {
+    auto it = by_oid_.find(oid);
+    return it == by_oid_.end() ? nullptr : &catalog_.tables[it->second];
+  }
 
-  // Partitions point at their top-level root, however many levels deep.
+ private:
+  Catalog& catalog_;
+  std::unordered_map<int64_t, size_t> by_oid_;
+};
+
+// Reads the tables into `tables`; returns each partition's parent, by oid.
+std::unordered_map<int64_t, int64_t> ReadTables(Connection& connection, TablesByOid& tables) {
+  std::unordered_map<int64_t, int64_t> partition_parent;
+  Result rows = connection.Exec(sql::kTables);
+  for (int row = 0; row < rows.Rows(); ++row) {
+    Table table;
+    int64_t oid = rows.GetInt(row, 0);
+    table.name = NameAt(rows, row, 1);
+    table.kind = rows.Text(row, 3) == "p" ? TableKind::kPartitioned : TableKind::kTable;
+    if (!rows.IsNull(row, 4)) partition_parent[oid] = rows.GetInt(row, 4);
+    table.partition_bound = rows.Get(row, 5);
+    table.estimated_rows = rows.GetInt(row, 6);
+    table.bytes = rows.GetInt(row, 7);
+    table.heap_bytes = rows.GetInt(row, 8);
+    table.owned_by_current_user = rows.GetBool(row, 9);
+    table.row_security = rows.GetBool(row, 10);
+    table.force_row_security = rows.GetBool(row, 11);
+    table.partition_constraint = rows.GetOptional(row, 12).value_or("");
+    tables.Add(oid, std::move(table));
+  }
+  return partition_parent;
+}
+
+// Partitions point at their parent and their top-level root, however many
+// levels deep.
+void LinkPartitions(const std::unordered_map<int64_t, int64_t>& partition_parent,
+                    TablesByOid& tables) {
   for (const auto& [oid, parent] : partition_parent) {
     int64_t root = parent;
     for (int depth = 0; depth < 64; ++depth) {
@@ -179,103 +195,133 @@ Catalog ReadCatalogQualified(Connection& connection) {
       if (up == partition_parent.end()) break;
       root = up->second;
     }
-    Table* table = find(oid);
-    Table* root_table = find(root);
-    Table* parent_table = find(parent);
+    Table* table = tables.Find(oid);
+    Table* root_table = tables.Find(root);
+    Table* parent_table = tables.Find(parent);
     if (table && root_table) table->partition_root = root_table->name;
     if (table && parent_table) table->partition_parent = parent_table->name;
   }
+}
 
-  Result inheritance = connection.Exec(sql::kInheritance);
-  for (int row = 0; row < inheritance.Rows(); ++row) {
-    Table* child = find(inheritance.GetInt(row, 0));
-    Table* parent = find(inheritance.GetInt(row, 1));
+void ReadInheritance(Connection& connection, TablesByOid& tables) {
+  Result rows = connection.Exec(sql::kInheritance);
+  for (int row = 0; row < rows.Rows(); ++row) {
+    Table* child = tables.Find(rows.GetInt(row, 0));
+    Table* parent = tables.Find(rows.GetInt(row, 1));
     if (!child || !parent) continue;
     child->inherits_from.push_back(parent->name);
     parent->has_inheritance_children = true;
   }
+}
 
-  ReadTypes(connection, catalog);
-  Result columns = connection.Exec(sql::kColumns);
-  for (int row = 0; row < columns.Rows(); ++row) {
-    Table* table = find(columns.GetInt(row, 0));
+// Needs the catalog's types (ReadTypes), to tell which columns can travel in
+// binary.
+void ReadColumns(Connection& connection, const Catalog& catalog, TablesByOid& tables) {
+  Result rows = connection.Exec(sql::kColumns);
+  for (int row = 0; row < rows.Rows(); ++row) {
+    Table* table = tables.Find(rows.GetInt(row, 0));
     if (!table) continue;
     Column column;
-    column.name = columns.Get(row, 1);
-    column.type = columns.Get(row, 2);
-    column.not_null = columns.GetBool(row, 3);
-    column.default_expr = columns.GetOptional(row, 4);
-    column.generated = columns.GetBool(row, 5);
-    std::string_view identity = columns.Text(row, 6);
+    column.name = rows.Get(row, 1);
+    column.type = rows.Get(row, 2);
+    column.not_null = rows.GetBool(row, 3);
+    column.default_expr = rows.GetOptional(row, 4);
+    column.generated = rows.GetBool(row, 5);
+    std::string_view identity = rows.Text(row, 6);
     column.identity = identity.empty() ? 0 : identity.front();
-    column.binary_portable = !columns.IsNull(row, 7) && columns.GetBool(row, 7);
-    column.type_id = columns.Get(row, 8);
+    column.binary_portable = !rows.IsNull(row, 7) && rows.GetBool(row, 7);
+    column.type_id = rows.Get(row, 8);
     column.binary_obstacle = BinaryObstacle(catalog, column.type_id);
     if (!column.binary_obstacle.empty()) column.binary_portable = false;
     table->columns.push_back(std::move(column));
   }
+}
 
+// CHECK constraints and primary keys.
+void ReadChecksAndKeys(Connection& connection, TablesByOid& tables) {
   Result checks = connection.Exec(sql::kChecks);
   for (int row = 0; row < checks.Rows(); ++row)
-    if (Table* table = find(checks.GetInt(row, 0)))
+    if (Table* table = tables.Find(checks.GetInt(row, 0)))
       table->checks.push_back({checks.Get(row, 1), checks.Get(row, 2), checks.GetBool(row, 3)});
 
   Result keys = connection.Exec(sql::kPrimaryKeys);
   for (int row = 0; row < keys.Rows(); ++row)
-    if (Table* table = find(keys.GetInt(row, 0))) table->primary_key = keys.GetTextArray(row, 1);
+    if (Table* table = tables.Find(keys.GetInt(row, 0)))
+      table->primary_key = keys.GetTextArray(row, 1);
+}
 
-  Result foreign_keys = connection.Exec(sql::kForeignKeys);
-  for (int row = 0; row < foreign_keys.Rows(); ++row) {
+void ReadForeignKeys(Connection& connection, Catalog& catalog) {
+  Result rows = connection.Exec(sql::kForeignKeys);
+  for (int row = 0; row < rows.Rows(); ++row) {
     ForeignKey fk;
-    fk.name = foreign_keys.Get(row, 0);
-    fk.table = NameAt(foreign_keys, row, 1);
-    fk.referenced = NameAt(foreign_keys, row, 3);
-    fk.columns = foreign_keys.GetTextArray(row, 5);
-    fk.columns_nullable = foreign_keys.GetBool(row, 6);
-    fk.deferrable = foreign_keys.GetBool(row, 7);
-    fk.validated = foreign_keys.GetBool(row, 8);
-    fk.definition = foreign_keys.Get(row, 9);
-    fk.referenced_columns = foreign_keys.GetTextArray(row, 10);
-    fk.match_full = foreign_keys.GetBool(row, 11);
+    fk.name = rows.Get(row, 0);
+    fk.table = NameAt(rows, row, 1);
+    fk.referenced = NameAt(rows, row, 3);
+    fk.columns = rows.GetTextArray(row, 5);
+    fk.columns_nullable = rows.GetBool(row, 6);
+    fk.deferrable = rows.GetBool(row, 7);
+    fk.validated = rows.GetBool(row, 8);
+    fk.definition = rows.Get(row, 9);
+    fk.referenced_columns = rows.GetTextArray(row, 10);
+    fk.match_full = rows.GetBool(row, 11);
     catalog.foreign_keys.push_back(std::move(fk));
   }
+}
 
-  Result indexes = connection.Exec(sql::kIndexes);
-  for (int row = 0; row < indexes.Rows(); ++row) {
+void ReadIndexes(Connection& connection, Catalog& catalog) {
+  Result rows = connection.Exec(sql::kIndexes);
+  for (int row = 0; row < rows.Rows(); ++row) {
     Index index;
-    index.table = NameAt(indexes, row, 0);
-    index.name = indexes.Get(row, 2);
-    index.definition = indexes.Get(row, 3);
-    if (!indexes.IsNull(row, 4)) {
-      index.constraint_name = indexes.Get(row, 4);
-      index.constraint_type = indexes.Text(row, 5).front();
-      index.constraint_definition = indexes.Get(row, 6);
+    index.table = NameAt(rows, row, 0);
+    index.name = rows.Get(row, 2);
+    index.definition = rows.Get(row, 3);
+    if (!rows.IsNull(row, 4)) {
+      index.constraint_name = rows.Get(row, 4);
+      index.constraint_type = rows.Text(row, 5).front();
+      index.constraint_definition = rows.Get(row, 6);
     }
-    index.replica_identity = indexes.GetBool(row, 7);
-    index.clustered = indexes.GetBool(row, 8);
-    index.valid = indexes.GetBool(row, 9);
-    index.bytes = indexes.GetInt(row, 10);
-    index.unique = indexes.GetBool(row, 11);
-    index.keys = indexes.GetTextArray(row, 12);
-    index.predicate = indexes.GetOptional(row, 13).value_or("");
-    index.nulls_not_distinct = indexes.GetBool(row, 14);
+    index.replica_identity = rows.GetBool(row, 7);
+    index.clustered = rows.GetBool(row, 8);
+    index.valid = rows.GetBool(row, 9);
+    index.bytes = rows.GetInt(row, 10);
+    index.unique = rows.GetBool(row, 11);
+    index.keys = rows.GetTextArray(row, 12);
+    index.predicate = rows.GetOptional(row, 13).value_or("");
+    index.nulls_not_distinct = rows.GetBool(row, 14);
     catalog.indexes.push_back(std::move(index));
   }
   if (catalog.server_version >= 120000) ReadPartitionIndexes(connection, catalog);
+}
 
+// Sequences owned by columns, and user triggers.
+void ReadSequencesAndTriggers(Connection& connection, TablesByOid& tables) {
   Result sequences = connection.Exec(sql::kColumnSequences);
   for (int row = 0; row < sequences.Rows(); ++row)
-    if (Table* table = find(sequences.GetInt(row, 0)))
+    if (Table* table = tables.Find(sequences.GetInt(row, 0)))
       table->column_sequences.push_back({sequences.Get(row, 1), NameAt(sequences, row, 2)});
 
   Result triggers = connection.Exec(sql::kUserTriggers);
   for (int row = 0; row < triggers.Rows(); ++row) {
-    Table* table = find(triggers.GetInt(row, 0));
+    Table* table = tables.Find(triggers.GetInt(row, 0));
     std::string_view enabled = triggers.Text(row, 2);
     if (table)
       table->user_triggers.push_back(
           {triggers.Get(row, 1), enabled.empty() ? 'O' : enabled.front()});
   }
+}
+
+Catalog ReadCatalogQualified(Connection& connection) {
+  Catalog catalog;
+  ReadIdentity(connection, catalog);
+  TablesByOid tables(catalog);
+  LinkPartitions(ReadTables(connection, tables), tables);
+  ReadInheritance(connection, tables);
+  ReadTypes(connection, catalog);
+  ReadColumns(connection, catalog, tables);
+  ReadChecksAndKeys(connection, tables);
+  ReadForeignKeys(connection, catalog);
+  ReadIndexes(connection, catalog);
+  ReadSequencesAndTriggers(connection, tables);
   ReadOtherRelations(connection, catalog);
   return catalog;
 }

@@ -35,6 +35,13 @@ std::string EnableClause(char enabled) {
   }
 }
 
+// Ends the failure texts of steps whose journal entry stays for the next run.
+constexpr std::string_view kKeptNote = "(kept in the journal for the next run)";
+
+void Append(std::vector<size_t>& to, const std::vector<size_t>& from) {
+  to.insert(to.end(), from.begin(), from.end());
+}
+
 void DeleteEntry(Connection& target, int64_t id) {
   target.Exec("DELETE FROM _freshet.journal WHERE id = $1", {std::to_string(id)});
 }
@@ -109,47 +116,35 @@ size_t RestoreTasks::AddStep(TaskGraph& graph, Task task, size_t entry,
   return id;
 }
 
-void RestoreTasks::AddTo(TaskGraph& graph,
-                         const std::function<std::vector<size_t>(const QualifiedName&)>& gate) {
-  auto gated = [&](const QualifiedName& relation) {
-    return gate ? gate(relation) : std::vector<size_t>{};
-  };
-  auto append = [](std::vector<size_t>& to, const std::vector<size_t>& from) {
-    to.insert(to.end(), from.begin(), from.end());
-  };
-  std::vector<std::pair<QualifiedName, size_t>> index_tasks;  // table -> task
-  std::vector<size_t> all_index_tasks;
-  std::map<QualifiedName, double> table_weight;
+std::vector<size_t> RestoreTasks::Build::Gated(const QualifiedName& relation) const {
+  return gate ? gate(relation) : std::vector<size_t>{};
+}
 
-  // 1. Indexes and key constraints.
+std::vector<size_t> RestoreTasks::Build::IndexesOf(const QualifiedName& table) const {
+  std::vector<size_t> out;
+  for (const auto& [name, id] : index_tasks)
+    if (name == table) out.push_back(id);
+  return out;
+}
+
+void RestoreTasks::AddTo(TaskGraph& graph, const Gate& gate) {
+  Build build{graph, gate, {}, {}, {}};
+  AddIndexTasks(build);
+  AddForeignKeyTasks(build);
+  AddRowSecurityTasks(build);
+  AddTriggerTasks(build);
+}
+
+// 1. Indexes and key constraints.
+void RestoreTasks::AddIndexTasks(Build& build) {
   for (size_t e = 0; e < entries_.size(); ++e) {
     const JournalEntry& entry = entries_[e];
     if (entry.kind != "index") continue;
     const Relation& relation = RelationOf(entry.table);
-    table_weight[entry.table] += static_cast<double>(entry.bytes);
-    std::vector<size_t> parent_after = gated(entry.table);
-    if (relation.kind == "p" && !entry.partitions.empty()) {
-      double share = static_cast<double>(entry.bytes) / entry.partitions.size();
-      for (const auto& leaf : entry.partitions) {
-        Task task;
-        task.name = fmt::format("index {} on {}", leaf.name, leaf.table.Display());
-        task.weight = share;
-        task.after = gated(leaf.table);
-        task.run = [this, leaf](WorkerSession& session, std::stop_token) {
-          TestRebuildDelay();
-          Connection& target = session.Target(target_);
-          if (!RelationExists(target, leaf.table)) return;  // detached or dropped since
-          BuildIndex(target, leaf.table, leaf.name, leaf.definition, leaf.constraint_name,
-                     leaf.constraint_definition, /*only=*/true);
-        };
-        size_t id = AddStep(
-            graph, std::move(task), e,
-            fmt::format("could not build {} on partition {}", leaf.name, leaf.table.Display()));
-        parent_after.push_back(id);
-        index_tasks.push_back({entry.table, id});
-        all_index_tasks.push_back(id);
-      }
-    }
+    build.table_weight[entry.table] += static_cast<double>(entry.bytes);
+    std::vector<size_t> parent_after = build.Gated(entry.table);
+    if (relation.kind == "p" && !entry.partitions.empty())
+      AddLeafIndexTasks(build, e, parent_after);
     Task task;
     task.name = entry.Describe();
     task.weight = relation.kind == "p" && !entry.partitions.empty() ? 0 : entry.bytes;
@@ -172,33 +167,56 @@ void RestoreTasks::AddTo(TaskGraph& graph,
         DeleteEntry(target, entry.id);
       });
     };
-    size_t id = AddStep(graph, std::move(task), e,
+    size_t id = AddStep(build.graph, std::move(task), e,
                         fmt::format("could not rebuild {} (kept in the journal for the next run)",
                                     entry.Describe()));
-    index_tasks.push_back({entry.table, id});
-    all_index_tasks.push_back(id);
+    build.index_tasks.push_back({entry.table, id});
+    build.all_index_tasks.push_back(id);
   }
-  auto indexes_of = [&](const QualifiedName& table) {
-    std::vector<size_t> out;
-    for (const auto& [name, id] : index_tasks)
-      if (name == table) out.push_back(id);
-    return out;
-  };
+}
 
-  // 2. Foreign keys: add NOT VALID (taking turns), then validate.
+// An index on a partitioned table: each leaf partition's index first (in
+// parallel); the parent index, which waits for `parent_after`, attaches them.
+void RestoreTasks::AddLeafIndexTasks(Build& build, size_t e, std::vector<size_t>& parent_after) {
+  const JournalEntry& entry = entries_[e];
+  double share = static_cast<double>(entry.bytes) / entry.partitions.size();
+  for (const auto& leaf : entry.partitions) {
+    Task task;
+    task.name = fmt::format("index {} on {}", leaf.name, leaf.table.Display());
+    task.weight = share;
+    task.after = build.Gated(leaf.table);
+    task.run = [this, leaf](WorkerSession& session, std::stop_token) {
+      TestRebuildDelay();
+      Connection& target = session.Target(target_);
+      if (!RelationExists(target, leaf.table)) return;  // detached or dropped since
+      BuildIndex(target, leaf.table, leaf.name, leaf.definition, leaf.constraint_name,
+                 leaf.constraint_definition, /*only=*/true);
+    };
+    size_t id =
+        AddStep(build.graph, std::move(task), e,
+                fmt::format("could not build {} on partition {}", leaf.name, leaf.table.Display()));
+    parent_after.push_back(id);
+    build.index_tasks.push_back({entry.table, id});
+    build.all_index_tasks.push_back(id);
+  }
+}
+
+// 2. Foreign keys: add NOT VALID (taking turns), then validate.
+void RestoreTasks::AddForeignKeyTasks(Build& build) {
   for (size_t e = 0; e < entries_.size(); ++e) {
     const JournalEntry& entry = entries_[e];
     if (entry.kind != "foreign_key" && entry.kind != "validate") continue;
     const Relation& relation = RelationOf(entry.table);
-    std::vector<size_t> after = gated(entry.table);
-    append(after, indexes_of(entry.table));
+    std::vector<size_t> after = build.Gated(entry.table);
+    Append(after, build.IndexesOf(entry.table));
     if (entry.referenced) {
-      append(after, gated(*entry.referenced));
-      append(after, indexes_of(*entry.referenced));
+      Append(after, build.Gated(*entry.referenced));
+      Append(after, build.IndexesOf(*entry.referenced));
     } else {
-      append(after, all_index_tasks);  // journals written before 0.2 lack the referenced table
+      // Journals written before 0.2 lack the referenced table.
+      Append(after, build.all_index_tasks);
     }
-    double weight = std::max(table_weight[entry.table], 1e6) / 2;
+    double weight = std::max(build.table_weight[entry.table], 1e6) / 2;
     bool per_leaf = entry.kind == "foreign_key" && relation.kind == "p" && entry.validate &&
                     !relation.leaves.empty();
     // A key that references a partitioned table is added validated: added
@@ -206,137 +224,154 @@ void RestoreTasks::AddTo(TaskGraph& graph,
     // for the referenced partitions marked not validated.
     bool references_partitioned =
         entry.validate && entry.referenced && RelationOf(*entry.referenced).kind == "p";
-    std::string keep_note = "(kept in the journal for the next run)";
+    if (entry.kind == "validate")
+      AddValidateTask(build, e, after, weight);
+    else if (per_leaf)
+      AddPerLeafForeignKeyTasks(build, e, after, weight, references_partitioned);
+    else
+      AddPlainForeignKeyTasks(build, e, after, weight, references_partitioned);
+  }
+}
 
-    if (entry.kind == "validate") {
-      Task task;
-      task.name = "validate " + entry.Describe();
-      task.weight = weight;
-      task.after = after;
-      size_t step = steps_.size();
-      task.run = [this, &entry, step](WorkerSession& session, std::stop_token) {
-        Connection& target = session.Target(target_);
-        if (RelationExists(target, entry.table) &&
-            ConstraintExists(target, entry.table, entry.object))
-          target.Exec(fmt::format("ALTER TABLE {} VALIDATE CONSTRAINT {}", entry.table.Quoted(),
-                                  QuoteIdent(entry.object)));
-        DeleteEntry(target, entry.id);
-        notes_[step] = entry.Describe() + " validated";
-      };
-      AddStep(graph, std::move(task), e,
-              fmt::format("foreign key {} on {} is back but NOT VALID (to be validated by the "
-                          "next run)",
-                          entry.object, entry.table.Display()));
-      continue;
-    }
-
-    if (per_leaf) {
-      // PostgreSQL refuses NOT VALID foreign keys on partitioned tables: add
-      // and validate one per leaf, then the parent's attaches them.
-      std::vector<size_t> leaf_tasks;
-      for (const auto& leaf : relation.leaves) {
-        std::string leaf_name = fmt::format("foreign key {} on {}", entry.object, leaf.Display());
-        Task add;
-        add.name = leaf_name;
-        add.after = after;
-        append(add.after, gated(leaf));
-        add.run = [this, &entry, leaf, references_partitioned](WorkerSession& session,
-                                                               std::stop_token) {
-          Connection& target = session.Target(target_);
-          std::lock_guard turn(ddl_turns_);
-          if (!ConstraintExists(target, leaf, entry.object))
-            target.Exec(fmt::format("ALTER TABLE ONLY {} ADD CONSTRAINT {} {}{}", leaf.Quoted(),
-                                    QuoteIdent(entry.object), WithoutNotValid(entry.definition),
-                                    references_partitioned ? "" : " NOT VALID"));
-        };
-        size_t add_id = AddStep(graph, std::move(add), e,
-                                fmt::format("could not add {} on partition {} {}", entry.object,
-                                            leaf.Display(), keep_note));
-        Task validate;
-        validate.name = "validate " + leaf_name;
-        validate.weight = weight / relation.leaves.size();
-        validate.after = {add_id};
-        validate.run = [this, &entry, leaf](WorkerSession& session, std::stop_token) {
-          session.Target(target_).Exec(fmt::format("ALTER TABLE {} VALIDATE CONSTRAINT {}",
-                                                   leaf.Quoted(), QuoteIdent(entry.object)));
-        };
-        leaf_tasks.push_back(AddStep(graph, std::move(validate), e,
-                                     fmt::format("could not validate {} on partition {} {}",
-                                                 entry.object, leaf.Display(), keep_note)));
-      }
-      Task parent;
-      parent.name = entry.Describe();
-      parent.after = leaf_tasks;
-      size_t step = steps_.size();
-      parent.run = [this, &entry, step](WorkerSession& session, std::stop_token) {
-        Connection& target = session.Target(target_);
-        std::lock_guard turn(ddl_turns_);
-        InTransaction(target, [&] {
-          if (!ConstraintExists(target, entry.table, entry.object))
-            target.Exec(fmt::format("ALTER TABLE {} ADD CONSTRAINT {} {}", entry.table.Quoted(),
-                                    QuoteIdent(entry.object), WithoutNotValid(entry.definition)));
-          DeleteEntry(target, entry.id);
-        });
-        notes_[step] = entry.Describe() + " re-added";
-      };
-      AddStep(graph, std::move(parent), e,
-              fmt::format("could not restore {} {}", entry.Describe(), keep_note));
-      continue;
-    }
-
-    Task add;
-    add.name = entry.Describe();
-    add.after = after;
-    size_t step = steps_.size();
-    bool partitioned = relation.kind == "p" || references_partitioned;
-    add.run = [this, &entry, step, partitioned](WorkerSession& session, std::stop_token) {
-      Connection& target = session.Target(target_);
-      std::lock_guard turn(ddl_turns_);
-      InTransaction(target, [&] {
-        if (!RelationExists(target, entry.table)) {
-          notes_[step] = entry.Describe() + ": the table no longer exists; journal entry dropped";
-          DeleteEntry(target, entry.id);
-          return;
-        }
-        if (!ConstraintExists(target, entry.table, entry.object))
-          target.Exec(fmt::format("ALTER TABLE {} ADD CONSTRAINT {} {}{}", entry.table.Quoted(),
-                                  QuoteIdent(entry.object), WithoutNotValid(entry.definition),
-                                  partitioned ? "" : " NOT VALID"));
-        if (entry.validate && !partitioned)
-          target.Exec("UPDATE _freshet.journal SET kind = 'validate' WHERE id = $1",
-                      {std::to_string(entry.id)});
-        else
-          DeleteEntry(target, entry.id);
-        notes_[step] = entry.Describe() + " re-added";
-      });
-    };
-    size_t add_id = AddStep(graph, std::move(add), e,
-                            fmt::format("could not restore {} {}", entry.Describe(), keep_note));
-    if (!entry.validate || partitioned) continue;
-    Task validate;
-    validate.name = "validate " + entry.Describe();
-    validate.weight = weight;
-    validate.after = {add_id};
-    validate.run = [this, &entry](WorkerSession& session, std::stop_token) {
-      Connection& target = session.Target(target_);
-      if (!RelationExists(target, entry.table)) return;
+// A foreign key an earlier run re-added NOT VALID: only its validation is left.
+void RestoreTasks::AddValidateTask(Build& build, size_t e, const std::vector<size_t>& after,
+                                   double weight) {
+  const JournalEntry& entry = entries_[e];
+  Task task;
+  task.name = "validate " + entry.Describe();
+  task.weight = weight;
+  task.after = after;
+  size_t step = steps_.size();
+  task.run = [this, &entry, step](WorkerSession& session, std::stop_token) {
+    Connection& target = session.Target(target_);
+    if (RelationExists(target, entry.table) && ConstraintExists(target, entry.table, entry.object))
       target.Exec(fmt::format("ALTER TABLE {} VALIDATE CONSTRAINT {}", entry.table.Quoted(),
                               QuoteIdent(entry.object)));
-      DeleteEntry(target, entry.id);
-    };
-    AddStep(graph, std::move(validate), e,
-            fmt::format("foreign key {} on {} is back but NOT VALID (to be validated by the next "
-                        "run)",
-                        entry.object, entry.table.Display()));
-  }
+    DeleteEntry(target, entry.id);
+    notes_[step] = entry.Describe() + " validated";
+  };
+  AddStep(build.graph, std::move(task), e,
+          fmt::format("foreign key {} on {} is back but NOT VALID (to be validated by the "
+                      "next run)",
+                      entry.object, entry.table.Display()));
+}
 
-  // 3. FORCE ROW LEVEL SECURITY, once the table is loaded.
+// PostgreSQL refuses NOT VALID foreign keys on partitioned tables: add and
+// validate one per leaf, then the parent's attaches them.
+void RestoreTasks::AddPerLeafForeignKeyTasks(Build& build, size_t e,
+                                             const std::vector<size_t>& after, double weight,
+                                             bool references_partitioned) {
+  const JournalEntry& entry = entries_[e];
+  const Relation& relation = RelationOf(entry.table);
+  std::vector<size_t> leaf_tasks;
+  for (const auto& leaf : relation.leaves) {
+    std::string leaf_name = fmt::format("foreign key {} on {}", entry.object, leaf.Display());
+    Task add;
+    add.name = leaf_name;
+    add.after = after;
+    Append(add.after, build.Gated(leaf));
+    add.run = [this, &entry, leaf, references_partitioned](WorkerSession& session,
+                                                           std::stop_token) {
+      Connection& target = session.Target(target_);
+      std::lock_guard turn(ddl_turns_);
+      if (!ConstraintExists(target, leaf, entry.object))
+        target.Exec(fmt::format("ALTER TABLE ONLY {} ADD CONSTRAINT {} {}{}", leaf.Quoted(),
+                                QuoteIdent(entry.object), WithoutNotValid(entry.definition),
+                                references_partitioned ? "" : " NOT VALID"));
+    };
+    size_t add_id = AddStep(build.graph, std::move(add), e,
+                            fmt::format("could not add {} on partition {} {}", entry.object,
+                                        leaf.Display(), kKeptNote));
+    Task validate;
+    validate.name = "validate " + leaf_name;
+    validate.weight = weight / relation.leaves.size();
+    validate.after = {add_id};
+    validate.run = [this, &entry, leaf](WorkerSession& session, std::stop_token) {
+      session.Target(target_).Exec(fmt::format("ALTER TABLE {} VALIDATE CONSTRAINT {}",
+                                               leaf.Quoted(), QuoteIdent(entry.object)));
+    };
+    leaf_tasks.push_back(AddStep(build.graph, std::move(validate), e,
+                                 fmt::format("could not validate {} on partition {} {}",
+                                             entry.object, leaf.Display(), kKeptNote)));
+  }
+  Task parent;
+  parent.name = entry.Describe();
+  parent.after = leaf_tasks;
+  size_t step = steps_.size();
+  parent.run = [this, &entry, step](WorkerSession& session, std::stop_token) {
+    Connection& target = session.Target(target_);
+    std::lock_guard turn(ddl_turns_);
+    InTransaction(target, [&] {
+      if (!ConstraintExists(target, entry.table, entry.object))
+        target.Exec(fmt::format("ALTER TABLE {} ADD CONSTRAINT {} {}", entry.table.Quoted(),
+                                QuoteIdent(entry.object), WithoutNotValid(entry.definition)));
+      DeleteEntry(target, entry.id);
+    });
+    notes_[step] = entry.Describe() + " re-added";
+  };
+  AddStep(build.graph, std::move(parent), e,
+          fmt::format("could not restore {} {}", entry.Describe(), kKeptNote));
+}
+
+// Any other foreign key: added NOT VALID (taking turns), then validated; on or
+// referencing a partitioned table, added as it was at once.
+void RestoreTasks::AddPlainForeignKeyTasks(Build& build, size_t e, const std::vector<size_t>& after,
+                                           double weight, bool references_partitioned) {
+  const JournalEntry& entry = entries_[e];
+  Task add;
+  add.name = entry.Describe();
+  add.after = after;
+  size_t step = steps_.size();
+  bool partitioned = RelationOf(entry.table).kind == "p" || references_partitioned;
+  add.run = [this, &entry, step, partitioned](WorkerSession& session, std::stop_token) {
+    Connection& target = session.Target(target_);
+    std::lock_guard turn(ddl_turns_);
+    InTransaction(target, [&] {
+      if (!RelationExists(target, entry.table)) {
+        notes_[step] = entry.Describe() + ": the table no longer exists; journal entry dropped";
+        DeleteEntry(target, entry.id);
+        return;
+      }
+      if (!ConstraintExists(target, entry.table, entry.object))
+        target.Exec(fmt::format("ALTER TABLE {} ADD CONSTRAINT {} {}{}", entry.table.Quoted(),
+                                QuoteIdent(entry.object), WithoutNotValid(entry.definition),
+                                partitioned ? "" : " NOT VALID"));
+      if (entry.validate && !partitioned)
+        target.Exec("UPDATE _freshet.journal SET kind = 'validate' WHERE id = $1",
+                    {std::to_string(entry.id)});
+      else
+        DeleteEntry(target, entry.id);
+      notes_[step] = entry.Describe() + " re-added";
+    });
+  };
+  size_t add_id = AddStep(build.graph, std::move(add), e,
+                          fmt::format("could not restore {} {}", entry.Describe(), kKeptNote));
+  if (!entry.validate || partitioned) return;
+  Task validate;
+  validate.name = "validate " + entry.Describe();
+  validate.weight = weight;
+  validate.after = {add_id};
+  validate.run = [this, &entry](WorkerSession& session, std::stop_token) {
+    Connection& target = session.Target(target_);
+    if (!RelationExists(target, entry.table)) return;
+    target.Exec(fmt::format("ALTER TABLE {} VALIDATE CONSTRAINT {}", entry.table.Quoted(),
+                            QuoteIdent(entry.object)));
+    DeleteEntry(target, entry.id);
+  };
+  AddStep(build.graph, std::move(validate), e,
+          fmt::format("foreign key {} on {} is back but NOT VALID (to be validated by the next "
+                      "run)",
+                      entry.object, entry.table.Display()));
+}
+
+// 3. FORCE ROW LEVEL SECURITY, once the table is loaded.
+void RestoreTasks::AddRowSecurityTasks(Build& build) {
   for (size_t e = 0; e < entries_.size(); ++e) {
     const JournalEntry& entry = entries_[e];
     if (entry.kind != "row_security") continue;
     Task task;
     task.name = entry.Describe();
-    task.after = gated(entry.table);
+    task.after = build.Gated(entry.table);
     size_t step = steps_.size();
     task.run = [this, &entry, step](WorkerSession& session, std::stop_token) {
       Connection& target = session.Target(target_);
@@ -348,19 +383,21 @@ void RestoreTasks::AddTo(TaskGraph& graph,
         DeleteEntry(target, entry.id);
       });
     };
-    AddStep(graph, std::move(task), e,
+    AddStep(build.graph, std::move(task), e,
             fmt::format("could not restore {} (kept in the journal for the next run)",
                         entry.Describe()));
   }
+}
 
-  // 4. Triggers, once their table is loaded and indexed.
+// 4. Triggers, once their table is loaded and indexed.
+void RestoreTasks::AddTriggerTasks(Build& build) {
   for (size_t e = 0; e < entries_.size(); ++e) {
     const JournalEntry& entry = entries_[e];
     if (entry.kind != "trigger") continue;
     Task task;
     task.name = entry.Describe();
-    task.after = gated(entry.table);
-    append(task.after, indexes_of(entry.table));
+    task.after = build.Gated(entry.table);
+    Append(task.after, build.IndexesOf(entry.table));
     size_t step = steps_.size();
     task.run = [this, &entry, step](WorkerSession& session, std::stop_token) {
       Connection& target = session.Target(target_);
@@ -375,7 +412,7 @@ void RestoreTasks::AddTo(TaskGraph& graph,
         DeleteEntry(target, entry.id);
       });
     };
-    AddStep(graph, std::move(task), e,
+    AddStep(build.graph, std::move(task), e,
             fmt::format("could not restore {} (kept in the journal for the next run)",
                         entry.Describe()));
   }

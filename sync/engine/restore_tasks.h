@@ -14,6 +14,7 @@
 #pragma once
 
 #include <functional>
+#include <map>
 #include <mutex>
 #include <string>
 #include <vector>
@@ -34,8 +35,8 @@ class RestoreTasks {
   // Adds the tasks to `graph`. `gate(relation)` names the tasks (loads) that
   // must finish before anything of `relation` is restored; pass an empty
   // function outside a load.
-  void AddTo(TaskGraph& graph,
-             const std::function<std::vector<size_t>(const QualifiedName&)>& gate);
+  using Gate = std::function<std::vector<size_t>(const QualifiedName&)>;
+  void AddTo(TaskGraph& graph, const Gate& gate);
 
   // After graph.Run: what was restored, and what stays journaled and why.
   RestoreOutcome Outcome(const std::vector<TaskOutcome>& outcomes) const;
@@ -50,8 +51,31 @@ class RestoreTasks {
     size_t entry = 0;
     std::string failure_prefix;  // problem text when the task fails
   };
+  // What AddTo's steps share while they add tasks to one graph.
+  struct Build {
+    TaskGraph& graph;
+    const Gate& gate;
+    std::vector<std::pair<QualifiedName, size_t>> index_tasks;  // table -> task
+    std::vector<size_t> all_index_tasks;
+    std::map<QualifiedName, double> table_weight;  // bytes of the table's indexes
+
+    std::vector<size_t> Gated(const QualifiedName& relation) const;
+    std::vector<size_t> IndexesOf(const QualifiedName& table) const;
+  };
   const Relation& RelationOf(const QualifiedName& name) const;
   size_t AddStep(TaskGraph& graph, Task task, size_t entry, std::string failure_prefix);
+  // The steps of AddTo, in the order their tasks enter the graph. `entry` is
+  // an index into entries_, whose elements the tasks refer to.
+  void AddIndexTasks(Build& build);
+  void AddLeafIndexTasks(Build& build, size_t entry, std::vector<size_t>& parent_after);
+  void AddForeignKeyTasks(Build& build);
+  void AddValidateTask(Build& build, size_t entry, const std::vector<size_t>& after, double weight);
+  void AddPerLeafForeignKeyTasks(Build& build, size_t entry, const std::vector<size_t>& after,
+                                 double weight, bool references_partitioned);
+  void AddPlainForeignKeyTasks(Build& build, size_t entry, const std::vector<size_t>& after,
+                               double weight, bool references_partitioned);
+  void AddRowSecurityTasks(Build& build);
+  void AddTriggerTasks(Build& build);
 
   std::vector<JournalEntry> entries_;
   size_t target_ = 0;

@@ -72,27 +72,30 @@ void FsyncPath(const fs::path& path) {
   ::close(fd);
 }
 
-}  // namespace
+// Where a capture writes: the requested directory, and the temporary sibling
+// that holds the files until the capture is complete.
+struct CapturePaths {
+  fs::path out;
+  fs::path partial;
+};
 
-SnapshotManifest RunCapture(const CaptureOptions& options, std::stop_token stop) {
-  const RunLog log(options.observer ? *options.observer : DefaultObserver());
-  auto started = std::chrono::steady_clock::now();
-  if (fs::exists(options.out))
+CapturePaths ChoosePaths(const fs::path& requested) {
+  if (fs::exists(requested))
     throw Error(ErrorKind::kUsage,
                 fmt::format("{} already exists: snapshots are never overwritten; choose a new "
                             "directory or remove it",
-                            options.out.string()));
-  fs::path out = fs::absolute(options.out).lexically_normal();
+                            requested.string()));
+  fs::path out = fs::absolute(requested).lexically_normal();
   if (out.filename().empty()) out = out.parent_path();
   std::string run_id = NewRunId();
   fs::path partial = out.parent_path() / ("." + out.filename().string() + ".partial-" + run_id);
+  return {out, partial};
+}
 
-  SourceSnapshot snapshot(options.source_url);
-  Connection& control = snapshot.control();
-  Catalog catalog = ReadCatalog(control);
-  CheckPatterns(catalog, options.plan);
-  Plan plan = BuildPlan(catalog, catalog, options.plan);
-
+// The manifest before any file is written: where and when the snapshot was
+// taken, the catalog, and one entry per table to capture.
+SnapshotManifest StartManifest(const CaptureOptions& options, Connection& control,
+                               const Catalog& catalog, const Plan& plan) {
   SnapshotManifest manifest;
   manifest.freshet_version = FRESHET_VERSION;
   manifest.source = ConnInfo::Parse(options.source_url).Describe();
@@ -103,108 +106,147 @@ SnapshotManifest RunCapture(const CaptureOptions& options, std::stop_token stop)
   manifest.source_server_version = clock.Get(0, 1);
   manifest.compression = options.compression;
   manifest.catalog = CapturedCatalog(catalog, plan);
+  for (const auto& table : plan.tables) {
+    SnapshotTable entry;
+    entry.name = table.name;
+    entry.columns = table.mapping.columns;
+    entry.format = FormatOf(table);
+    manifest.tables.push_back(std::move(entry));
+  }
+  return manifest;
+}
 
-  std::error_code ignored;
+void CreateDataDirectory(const fs::path& partial) {
   try {
     fs::create_directories(partial / "data");
   } catch (const fs::filesystem_error& error) {
     throw Error(fmt::format("cannot create the snapshot directory {}: {}", partial.string(),
                             error.code().message()));
   }
-  try {
-    std::vector<Progress::Item> items;
-    for (const auto& table : plan.tables) {
-      items.push_back({table.name.Display(), table.estimated_rows, table.estimated_bytes});
-      SnapshotTable entry;
-      entry.name = table.name;
-      entry.columns = table.mapping.columns;
-      entry.format = FormatOf(table);
-      manifest.tables.push_back(std::move(entry));
-    }
-    Progress progress(std::move(items), options.interactive_progress, std::chrono::seconds(10),
-                      log);
-    std::mutex mutex;
-    TaskGraph graph;
-    const std::chrono::milliseconds delay = TestUnitDelay();
-    int file_number = 0;
-    for (size_t t = 0; t < plan.tables.size(); ++t) {
-      const PlannedTable& table = plan.tables[t];
-      for (const CopyUnit& unit : table.units) {
-        std::string relative = fmt::format("data/{:05d}.copy.zst", ++file_number);
-        std::string what = unit.source == table.name
-                               ? table.name.Display()
-                               : table.name.Display() + " (" + unit.source.Display() + ")";
-        Task task;
-        task.name = "capture " + what;
-        task.weight = static_cast<double>(std::max<int64_t>(unit.estimated_bytes, 1));
-        task.fatal = true;
-        task.run = [&, t, relative, what, delay](WorkerSession& session, std::stop_token token) {
-          if (progress.MarkStarted(t)) log.observer().TableStarted(table.name.Display());
-          SnapshotFileWriter writer =
-              SnapshotFileWriter::Create(partial / relative, options.compression);
-          CaptureResult captured =
-              CaptureCopy(session.Source(), CopyOutSql(table, unit), FormatOf(table), writer, what,
-                          &progress.Counters(t), token);
-          if (delay.count() > 0) std::this_thread::sleep_for(delay);
-          std::unique_lock lock(mutex);
-          SnapshotTable& entry = manifest.tables[t];
-          entry.files.push_back(
-              {relative, unit.source, captured.rows, captured.digest, captured.file});
-          entry.rows += captured.rows;
-          entry.digest.Merge(captured.digest);
-          if (entry.files.size() < table.units.size()) return;
-          uint64_t rows = entry.rows;
-          lock.unlock();
-          progress.MarkDone(t);
-          log.observer().TableDone(table.name.Display(), rows, progress.Counters(t).bytes.load());
-        };
-        graph.Add(std::move(task));
-      }
-    }
-    log.Info("capturing {} tables ({} files) into {}, {} jobs, zstd level {}", plan.tables.size(),
-             graph.size(), out.string(), options.jobs, options.compression.level);
-    progress.Start();
-    try {
-      graph.Run(
-          options.jobs, [&] { return snapshot.OpenWorker(); }, {}, stop, log);
-    } catch (...) {
-      progress.Stop();
-      throw;
-    }
-    progress.Stop();
-    for (auto& entry : manifest.tables)
-      std::sort(entry.files.begin(), entry.files.end(),
-                [](const SnapshotFile& a, const SnapshotFile& b) { return a.path < b.path; });
+}
 
-    // Sequence values, read while the snapshot is still held.
-    for (const auto& table : plan.tables)
-      for (const auto& sequence : table.sequences) {
-        if (!sequence.source_sequence) continue;
-        if (std::any_of(manifest.sequences.begin(), manifest.sequences.end(),
-                        [&](const SnapshotSequence& seen) {
-                          return seen.name == *sequence.source_sequence;
-                        }))
-          continue;  // shared by several columns
-        Result row = control.Exec(
-            "SELECT last_value FROM pg_catalog.pg_sequences WHERE schemaname = $1 AND "
-            "sequencename = $2",
-            {sequence.source_sequence->schema, sequence.source_sequence->name});
-        SnapshotSequence value{*sequence.source_sequence, std::nullopt};
-        if (row.Rows() && !row.IsNull(0, 0)) value.last_value = row.GetInt(0, 0);
-        manifest.sequences.push_back(value);
-      }
-    snapshot.Finish();
-    manifest.created_at = NowIso();
-    WriteManifest(partial, manifest);
-    FsyncPath(partial / "data");
-    if (fs::exists(out))
-      throw Error(ErrorKind::kUsage,
-                  fmt::format("{} appeared while capturing; the capture is left in {}",
-                              out.string(), partial.string()));
-    fs::rename(partial, out);
-    FsyncPath(out.parent_path());
+// Writes every copy unit of `plan` to its own file under `partial`, in
+// parallel on workers of `snapshot`, and records the files in `manifest`
+// (sorted by path when this returns).
+void CaptureFiles(const CaptureOptions& options, const RunLog& log, SourceSnapshot& snapshot,
+                  const Plan& plan, const CapturePaths& paths, SnapshotManifest& manifest,
+                  std::stop_token stop) {
+  std::vector<Progress::Item> items;
+  for (const auto& table : plan.tables)
+    items.push_back({table.name.Display(), table.estimated_rows, table.estimated_bytes});
+  Progress progress(std::move(items), options.interactive_progress, std::chrono::seconds(10), log);
+  std::mutex mutex;
+  TaskGraph graph;
+  const fs::path& partial = paths.partial;
+  const std::chrono::milliseconds delay = TestUnitDelay();
+  int file_number = 0;
+  for (size_t t = 0; t < plan.tables.size(); ++t) {
+    const PlannedTable& table = plan.tables[t];
+    for (const CopyUnit& unit : table.units) {
+      std::string relative = fmt::format("data/{:05d}.copy.zst", ++file_number);
+      std::string what = unit.source == table.name
+                             ? table.name.Display()
+                             : table.name.Display() + " (" + unit.source.Display() + ")";
+      Task task;
+      task.name = "capture " + what;
+      task.weight = static_cast<double>(std::max<int64_t>(unit.estimated_bytes, 1));
+      task.fatal = true;
+      task.run = [&, t, relative, what, delay](WorkerSession& session, std::stop_token token) {
+        if (progress.MarkStarted(t)) log.observer().TableStarted(table.name.Display());
+        SnapshotFileWriter writer =
+            SnapshotFileWriter::Create(partial / relative, options.compression);
+        CaptureResult captured =
+            CaptureCopy(session.Source(), CopyOutSql(table, unit), FormatOf(table), writer, what,
+                        &progress.Counters(t), token);
+        if (delay.count() > 0) std::this_thread::sleep_for(delay);
+        std::unique_lock lock(mutex);
+        SnapshotTable& entry = manifest.tables[t];
+        entry.files.push_back(
+            {relative, unit.source, captured.rows, captured.digest, captured.file});
+        entry.rows += captured.rows;
+        entry.digest.Merge(captured.digest);
+        if (entry.files.size() < table.units.size()) return;
+        uint64_t rows = entry.rows;
+        lock.unlock();
+        progress.MarkDone(t);
+        log.observer().TableDone(table.name.Display(), rows, progress.Counters(t).bytes.load());
+      };
+      graph.Add(std::move(task));
+    }
+  }
+  log.Info("capturing {} tables ({} files) into {}, {} jobs, zstd level {}", plan.tables.size(),
+           graph.size(), paths.out.string(), options.jobs, options.compression.level);
+  progress.Start();
+  try {
+    graph.Run(
+        options.jobs, [&] { return snapshot.OpenWorker(); }, {}, stop, log);
   } catch (...) {
-    fs::remove_all(partial, ignored);
+    progress.Stop();
+    throw;
+  }
+  progress.Stop();
+  for (auto& entry : manifest.tables)
+    std::sort(entry.files.begin(), entry.files.end(),
+              [](const SnapshotFile& a, const SnapshotFile& b) { return a.path < b.path; });
+}
+
+// The values of the sequences the captured columns use, once each; read
+// while the snapshot is still held.
+void ReadSequenceValues(Connection& control, const Plan& plan, SnapshotManifest& manifest) {
+  for (const auto& table : plan.tables)
+    for (const auto& sequence : table.sequences) {
+      if (!sequence.source_sequence) continue;
+      if (std::any_of(
+              manifest.sequences.begin(), manifest.sequences.end(),
+              [&](const SnapshotSequence& seen) { return seen.name == *sequence.source_sequence; }))
+        continue;  // shared by several columns
+      Result row = control.Exec(
+          "SELECT last_value FROM pg_catalog.pg_sequences WHERE schemaname = $1 AND "
+          "sequencename = $2",
+          {sequence.source_sequence->schema, sequence.source_sequence->name});
+      SnapshotSequence value{*sequence.source_sequence, std::nullopt};
+      if (row.Rows() && !row.IsNull(0, 0)) value.last_value = row.GetInt(0, 0);
+      manifest.sequences.push_back(value);
+    }
+}
+
+// Writes the manifest, makes the capture durable and renames it to the
+// requested name, unless something appeared there meanwhile.
+void Publish(const CapturePaths& paths, SnapshotManifest& manifest) {
+  manifest.created_at = NowIso();
+  WriteManifest(paths.partial, manifest);
+  FsyncPath(paths.partial / "data");
+  if (fs::exists(paths.out))
+    throw Error(ErrorKind::kUsage,
+                fmt::format("{} appeared while capturing; the capture is left in {}",
+                            paths.out.string(), paths.partial.string()));
+  fs::rename(paths.partial, paths.out);
+  FsyncPath(paths.out.parent_path());
+}
+
+}  // namespace
+
+SnapshotManifest RunCapture(const CaptureOptions& options, std::stop_token stop) {
+  const RunLog log(options.observer ? *options.observer : DefaultObserver());
+  auto started = std::chrono::steady_clock::now();
+  CapturePaths paths = ChoosePaths(options.out);
+
+  SourceSnapshot snapshot(options.source_url);
+  Connection& control = snapshot.control();
+  Catalog catalog = ReadCatalog(control);
+  CheckPatterns(catalog, options.plan);
+  Plan plan = BuildPlan(catalog, catalog, options.plan);
+  SnapshotManifest manifest = StartManifest(options, control, catalog, plan);
+
+  CreateDataDirectory(paths.partial);
+  try {
+    CaptureFiles(options, log, snapshot, plan, paths, manifest, stop);
+    ReadSequenceValues(control, plan, manifest);
+    snapshot.Finish();
+    Publish(paths, manifest);
+  } catch (...) {
+    std::error_code ignored;
+    fs::remove_all(paths.partial, ignored);
     throw;
   }
   double seconds =
@@ -212,8 +254,8 @@ SnapshotManifest RunCapture(const CaptureOptions& options, std::stop_token stop)
   log.Info(
       "snapshot {}: {} tables, {} rows, {:.1f} MB of COPY data in {:.1f} MB of files, "
       "{:.1f} s",
-      out.string(), manifest.tables.size(), manifest.TotalRows(), manifest.RawBytes() / 1048576.0,
-      manifest.CompressedBytes() / 1048576.0, seconds);
+      paths.out.string(), manifest.tables.size(), manifest.TotalRows(),
+      manifest.RawBytes() / 1048576.0, manifest.CompressedBytes() / 1048576.0, seconds);
   return manifest;
 }
 

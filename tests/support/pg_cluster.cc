@@ -2,10 +2,8 @@
 
 #include <arpa/inet.h>
 #include <fcntl.h>
-#include <grp.h>
 #include <gtest/gtest.h>
 #include <netinet/in.h>
-#include <pwd.h>
 #include <signal.h>
 #include <sys/mman.h>
 #include <sys/socket.h>
@@ -125,10 +123,7 @@ struct SpawnSpec {
   int stdin_fd = -1;  // -1: /dev/null
   int stdout_fd = -1;
   int stderr_fd = -1;
-  std::string cwd;           // empty: inherit
-  std::optional<uid_t> uid;  // switch to this user (and gid) before exec
-  gid_t gid = 0;
-  bool new_session = false;
+  std::string cwd;  // empty: inherit
 };
 
 // fork + execve. Everything the child needs is prepared before fork, so the
@@ -183,18 +178,13 @@ pid_t Spawn(const SpawnSpec& spec) {
     for (int signal : {SIGPIPE, SIGINT, SIGTERM, SIGQUIT, SIGHUP, SIGCHLD})
       sigaction(signal, &default_action, nullptr);
     sigprocmask(SIG_SETMASK, &no_signals, nullptr);
-    if (spec.new_session) setsid();
     if (dup2(in, 0) < 0 || dup2(out, 1) < 0 || dup2(err, 2) < 0) fail(1);
 #ifdef CLOSE_RANGE_CLOEXEC
     close_range(3, ~0U, CLOSE_RANGE_CLOEXEC);  // descriptors other code leaked
 #endif
     if (cwd && chdir(cwd) != 0) fail(2);
-    if (spec.uid) {
-      gid_t gid = spec.gid;
-      if (setgroups(1, &gid) != 0 || setgid(gid) != 0 || setuid(*spec.uid) != 0) fail(3);
-    }
     execve(program.c_str(), argv.data(), envp.data());
-    fail(4);
+    fail(3);
   }
   report_write.Reset();
   int data[2];
@@ -206,8 +196,7 @@ pid_t Spawn(const SpawnSpec& spec) {
     int status;
     while (waitpid(pid, &status, 0) < 0 && errno == EINTR) {
     }
-    static constexpr const char* kSteps[] = {"", "redirect stdio for", "chdir for",
-                                             "switch user for", "execute"};
+    static constexpr const char* kSteps[] = {"", "redirect stdio for", "chdir for", "execute"};
     throw std::runtime_error(std::string("cannot ") + kSteps[data[0]] + " " + program + ": " +
                              std::strerror(data[1]));
   }
