@@ -201,10 +201,10 @@ std::string Field(const PGresult* result, int code) {
 // Runs statement `number` (1-based) of `file`; on failure throws Error naming
 // file, statement, file line and column, and the server's error.
 void ExecuteStatement(Connection& connection, const MigrationFile& file, const Statement& statement,
-                      size_t number, bool in_transaction) {
+                      size_t number, bool in_transaction, std::stop_token stop) {
   // COPY FROM STDIN has no data in a migration; COPY TO STDOUT's is dropped.
   Result result = ExecDroppingCopyData(connection, statement.text,
-                                       "COPY FROM STDIN is not supported in migrations", {});
+                                       "COPY FROM STDIN is not supported in migrations", stop);
   ExecStatusType status = result.Status();
   if (status == PGRES_COMMAND_OK || status == PGRES_TUPLES_OK) return;
   std::string primary = Field(result.get(), PG_DIAG_MESSAGE_PRIMARY);
@@ -276,6 +276,7 @@ void ApplyFile(const MigrateOptions& options, const PlannedFile& planned, std::o
   enum class Phase { kSetup, kStatements, kRecord } phase = Phase::kSetup;
   try {
     Connection connection = Connection::Open(options.db_url, kLabel);
+    CancelOnStop cancel(connection, options.stop);
     try {
       // SET LOCAL first, so the file's own SET statements override the defaults.
       if (in_transaction) connection.Exec("BEGIN");
@@ -283,7 +284,8 @@ void ApplyFile(const MigrateOptions& options, const PlannedFile& planned, std::o
       phase = Phase::kStatements;
       for (size_t i = 0; i < planned.statements.size(); ++i)
         if (!planned.skip[i])
-          ExecuteStatement(connection, file, planned.statements[i], i + 1, in_transaction);
+          ExecuteStatement(connection, file, planned.statements[i], i + 1, in_transaction,
+                           options.stop);
       phase = Phase::kRecord;
       int64_t duration = elapsed_ms();
       if (!in_transaction) connection.Exec("BEGIN");
@@ -357,6 +359,7 @@ const char* StateName(MigrationState state) {
 UpResult MigrateUp(const MigrateOptions& options, std::ostream& log) {
   MigrationSet set = LoadWellNamed(options.dir);
   Connection connection = Connection::Open(options.db_url, kLabel);
+  CancelOnStop cancel(connection, options.stop);
   if (!options.dry_run) {
     AcquireApplierLock(connection, log);
     EnsureHistoryTables(connection);
@@ -376,7 +379,10 @@ UpResult MigrateUp(const MigrateOptions& options, std::ostream& log) {
     log << fmt::format("{} is up to date ({} applied)", connection.Describe(),
                        Plural(history.size(), "migration"))
         << std::endl;
-  for (const PlannedFile& planned : plan) ApplyFile(options, planned, log);
+  for (const PlannedFile& planned : plan) {
+    ThrowIfStopped(options.stop, fmt::format("migrate up, before {}", planned.file->filename));
+    ApplyFile(options, planned, log);
+  }
   ReleaseApplierLock(connection);
   return result;
 }

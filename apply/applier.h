@@ -7,6 +7,7 @@
 
 #include <optional>
 #include <ostream>
+#include <stop_token>
 #include <string>
 #include <vector>
 
@@ -23,6 +24,9 @@ struct MigrateOptions {
   // with its own SET statements.
   std::string lock_timeout = "5s";
   std::string statement_timeout = "15min";
+  // A stop cancels what runs (the statement under way, the wait for another
+  // applier); the file under way is rolled back and later files are not run.
+  std::stop_token stop;
 };
 
 struct UpResult {

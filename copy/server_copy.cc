@@ -68,6 +68,7 @@ ServerCopySink::~ServerCopySink() {
 
 void ServerCopySink::Begin(const StopWaker& waker) {
   StartCopy(connection_, sql_, PGRES_COPY_IN, &waker);
+  waker_ = &waker;
   open_ = true;
   ending_ = false;
   queued_ = 0;
@@ -82,8 +83,7 @@ void ServerCopySink::Write(std::string_view data) {
     if (put < 0) ThrowFailure();
     if (put == 0) {
       // libpq could not grow its buffer: send what it holds first.
-      pollfd polled{PQsocket(handle), POLLOUT, 0};
-      if (poll(&polled, 1, -1) < 0 && errno != EINTR) ThrowFailure();
+      WaitWritable();
       if (PQflush(handle) < 0) ThrowFailure();
       continue;
     }
@@ -107,9 +107,20 @@ void ServerCopySink::EndStream() {
   int ended = PQputCopyEnd(connection_.handle(), nullptr);
   if (ended < 0) ThrowFailure();
   if (ended == 0) {  // buffers full: flush, then it fits
-    pollfd polled{PQsocket(connection_.handle()), POLLOUT, 0};
-    while (PQflush(connection_.handle()) == 1) poll(&polled, 1, -1);
+    for (int flushed; (flushed = PQflush(connection_.handle())) != 0;) {
+      if (flushed < 0) ThrowFailure();
+      WaitWritable();
+    }
     if (PQputCopyEnd(connection_.handle(), nullptr) != 1) ThrowFailure();
+  }
+}
+
+void ServerCopySink::WaitWritable() {
+  std::vector<SocketWait> socket{{PQsocket(connection_.handle()), POLLOUT}};
+  if (waker_ && !WaitForSockets(socket, *waker_)) throw Error("cancelled");
+  if (!waker_) {
+    pollfd polled{socket.front().socket, POLLOUT, 0};
+    if (poll(&polled, 1, -1) < 0 && errno != EINTR) ThrowFailure();
   }
 }
 

@@ -65,11 +65,14 @@ class ServerCopySink final : public CopySink {
   // The server's own reason for a failure, when it sent one, else libpq's.
   [[noreturn]] void ThrowFailure();
   void Close() noexcept;  // back to blocking mode
+  // Waits until the socket takes more; throws Error "cancelled" on a stop.
+  void WaitWritable();
 
   Connection& connection_;
   std::string sql_;
-  size_t queued_ = 0;  // bytes handed to libpq since it last had nothing queued
-  bool open_ = false;  // in COPY IN, owned by this sink
+  const StopWaker* waker_ = nullptr;  // Begin's: the run's stop
+  size_t queued_ = 0;                 // bytes handed to libpq since it last had nothing queued
+  bool open_ = false;                 // in COPY IN, owned by this sink
   bool ending_ = false;
 };
 

@@ -17,7 +17,9 @@
 #include "copy/conninfo.h"
 #include "sync/cli/config.h"
 #include "sync/cli/migrate_cli.h"
+#include "sync/cli/signal_stop.h"
 #include "sync/cli/snapshot_cli.h"
+#include "sync/cli/terminal_progress.h"
 #include "sync/engine/sync_run.h"
 
 namespace freshet {
@@ -122,7 +124,6 @@ SyncOptions ResolveOptionsOrThrow(const Arguments& args, bool need_source) {
   // Tests shorten the wait between attempts; users keep the default.
   if (const char* backoff = std::getenv("FRESHET_RETRY_BACKOFF_MS"))
     options.retry.backoff = std::chrono::milliseconds(std::atoi(backoff));
-  options.interactive_progress = isatty(STDERR_FILENO) && !args.quiet;
   return options;
 }
 
@@ -156,40 +157,6 @@ class ReportFiles final : public RunObserver {
   std::optional<Error> failure_;
 };
 
-// SIGINT/SIGTERM request a stop (streams are cancelled, the target restored
-// from the journal); a second signal exits at once — the journal lets the next
-// run or `freshet repair` restore the target.
-class SignalStop {
- public:
-  SignalStop() {
-    sigemptyset(&set_);
-    sigaddset(&set_, SIGINT);
-    sigaddset(&set_, SIGTERM);
-    sigaddset(&set_, SIGUSR1);  // only to wake the watcher at shutdown
-    pthread_sigmask(SIG_BLOCK, &set_, nullptr);
-    thread_ = std::thread([this] {
-      int signal = 0;
-      int count = 0;
-      while (sigwait(&set_, &signal) == 0) {
-        if (signal == SIGUSR1) return;  // shutdown of this watcher
-        if (++count > 1) std::_Exit(130);
-        spdlog::warn("interrupted: stopping (press Ctrl-C again to exit at once)");
-        stop_.request_stop();
-      }
-    });
-  }
-  ~SignalStop() {
-    pthread_kill(thread_.native_handle(), SIGUSR1);
-    thread_.join();
-  }
-  std::stop_token token() const { return stop_.get_token(); }
-
- private:
-  sigset_t set_;
-  std::stop_source stop_;
-  std::thread thread_;
-};
-
 int Run(const std::string& command, const Arguments& args) {
   if (command == "repair") {
     SyncOptions options = ResolveOptions(args, false);
@@ -214,8 +181,9 @@ int Run(const std::string& command, const Arguments& args) {
   }
   SignalStop signals;
   LoggerObserver log_lines(spdlog::default_logger());
+  TerminalProgress progress(isatty(STDERR_FILENO) && !args.quiet, log_lines);
   ReportFiles reports(args);
-  ObserverFanout observer({&log_lines, &reports});
+  ObserverFanout observer({&log_lines, &progress, &reports});
   options.observer = &observer;
   RunReport report;
   if (command == "sync")

@@ -12,6 +12,7 @@
 #include "apply/shadow.h"
 #include "copy/error.h"
 #include "sync/cli/config.h"
+#include "sync/cli/signal_stop.h"
 
 namespace freshet {
 namespace {
@@ -189,6 +190,8 @@ int RunMigrate(CLI::App* migrate, const MigrateArguments& args, const std::strin
     std::cerr << fmt::format("marked {} {}\n", args.status, fmt::join(args.versions, ", "));
     return 0;
   }
+  SignalStop signals;  // Ctrl-C cancels the statement under way; its file is rolled back
+  options.stop = signals.token();
   UpResult result = MigrateUp(options, std::cerr);
   if (options.dry_run)
     std::cout << result.dry_run_text;

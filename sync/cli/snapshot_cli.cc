@@ -1,11 +1,13 @@
 #include "sync/cli/snapshot_cli.h"
 
 #include <fmt/format.h>
+#include <spdlog/spdlog.h>
 #include <unistd.h>
 
 #include <iostream>
 
 #include "sync/cli/config.h"
+#include "sync/cli/terminal_progress.h"
 #include "sync/engine/report.h"
 #include "sync/snapshot/snapshot_capture.h"
 #include "sync/snapshot/snapshot_restore.h"
@@ -48,7 +50,10 @@ int Capture(const SnapshotArguments& args, const Config& config, bool quiet, std
   options.jobs = options.plan.jobs;
   options.compression.level = args.level;
   options.compression.threads = args.threads;
-  options.interactive_progress = isatty(STDERR_FILENO) && !quiet;
+  LoggerObserver log_lines(spdlog::default_logger());
+  TerminalProgress progress(isatty(STDERR_FILENO) && !quiet, log_lines);
+  ObserverFanout observer({&log_lines, &progress});
+  options.observer = &observer;
   SnapshotManifest manifest = RunCapture(options, stop);
   std::cerr << DescribeSnapshot(manifest);
   return 0;
@@ -81,7 +86,10 @@ int Restore(const SnapshotArguments& args, const Config& config, bool quiet, std
                   : args.targets_order == "together"                 ? TargetOrder::kTogether
                                                                      : TargetOrder::kAuto;
   options.lock_timeout = args.lock_timeout;
-  options.interactive_progress = isatty(STDERR_FILENO) && !quiet;
+  LoggerObserver log_lines(spdlog::default_logger());
+  TerminalProgress progress(isatty(STDERR_FILENO) && !quiet, log_lines);
+  ObserverFanout observer({&log_lines, &progress});
+  options.observer = &observer;
   std::vector<RunReport> reports;
   auto write_reports = [&] {
     nlohmann::json all = nlohmann::json::array();

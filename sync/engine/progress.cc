@@ -2,12 +2,9 @@
 
 #include <fmt/format.h>
 #include <fmt/ranges.h>
-#include <sys/ioctl.h>
-#include <unistd.h>
 
 #include <algorithm>
 #include <atomic>
-#include <cstdio>
 #include <deque>
 
 #include "copy/error.h"
@@ -50,27 +47,6 @@ std::string Duration(double seconds) {
   return fmt::format("{}:{:02}", m, s);
 }
 
-// Terminal columns of stderr, or 0 when unknown.
-size_t TerminalWidth() {
-  winsize size{};
-  if (::ioctl(STDERR_FILENO, TIOCGWINSZ, &size) == 0) return size.ws_col;
-  return 0;
-}
-
-// Cuts `line` to `columns` code points (a wrapped line cannot be redrawn).
-std::string Fit(std::string line, size_t columns) {
-  if (columns == 0) return line;
-  size_t seen = 0;
-  for (size_t i = 0; i < line.size(); ++i) {
-    if ((static_cast<unsigned char>(line[i]) & 0xC0) == 0x80) continue;
-    if (seen++ == columns) {
-      line.resize(i);
-      break;
-    }
-  }
-  return line;
-}
-
 }  // namespace
 
 struct Progress::State {
@@ -92,13 +68,11 @@ struct Progress::State {
   std::deque<Sample> samples;
 };
 
-Progress::Progress(std::vector<Item> items, bool interactive, std::chrono::seconds log_interval,
-                   const RunLog& log)
+Progress::Progress(std::vector<Item> items, const RunLog& log, std::chrono::milliseconds tick)
     : items_(std::move(items)),
       state_(std::make_unique<State>(items_.size())),
-      interactive_(interactive),
       log_(log),
-      log_interval_(std::max(log_interval, std::chrono::seconds(1))),
+      tick_(std::max(tick, std::chrono::milliseconds(1))),
       started_(Clock::now()) {}
 
 Progress::~Progress() { Stop(); }
@@ -128,25 +102,12 @@ void Progress::Start() {
   if (thread_.joinable()) return;
   stopping_ = false;
   thread_ = std::thread([this] {
-    const auto interval = interactive_ ? std::chrono::seconds(1) : log_interval_;
-    const size_t columns = interactive_ ? TerminalWidth() : 0;
     std::unique_lock lock(mutex_);
-    bool first = true;
-    while (!stopping_) {
-      // A terminal gets a line at once; a log waits a full interval.
-      if (!(interactive_ && first) && wake_.wait_for(lock, interval, [this] { return stopping_; }))
-        break;
-      first = false;
+    do {
       lock.unlock();
-      std::string line = StatusLine();
-      if (interactive_) {
-        fmt::print(stderr, "\r{}\x1b[K", Fit(line, columns > 1 ? columns - 1 : 0));
-        std::fflush(stderr);
-      } else {
-        log_.Info("progress: {}", line);
-      }
+      log_.observer().Progressed(Status());
       lock.lock();
-    }
+    } while (!wake_.wait_for(lock, tick_, [this] { return stopping_; }));
   });
 }
 
@@ -158,89 +119,99 @@ void Progress::Stop() {
   wake_.notify_all();
   if (!thread_.joinable()) return;
   thread_.join();
-  if (interactive_) {
-    fmt::print(stderr, "\r\x1b[K");
-    std::fflush(stderr);
-  }
+  log_.observer().ProgressEnded();
 }
 
-std::string Progress::StatusLine() const {
+ProgressStatus Progress::Status() const {
   const State& state = *state_;
   const size_t n = items_.size();
-  uint64_t rows = 0, bytes = 0;
-  int64_t estimated_rows = 0;
+  ProgressStatus status;
   double rows_done_capped = 0;  // per item: at most its estimate, the estimate when done
   size_t done = 0;
   for (size_t i = 0; i < n; ++i) {
-    uint64_t messages = state.counters[i].messages.load(std::memory_order_relaxed);
-    rows += messages;
-    bytes += state.counters[i].bytes.load(std::memory_order_relaxed);
-    int64_t estimate = std::max<int64_t>(items_[i].estimated_rows, 0);
-    estimated_rows += estimate;
-    bool finished = state.done[i].load();
-    done += finished;
-    rows_done_capped += finished ? estimate : std::min<double>(messages, estimate);
+    ProgressStatus::Table table{items_[i].name,
+                                state.counters[i].messages.load(std::memory_order_relaxed),
+                                std::max<int64_t>(items_[i].estimated_rows, 0),
+                                state.counters[i].bytes.load(std::memory_order_relaxed),
+                                state.started[i].load(),
+                                state.done[i].load()};
+    status.rows += table.rows;
+    status.bytes += table.bytes;
+    status.estimated_rows += table.estimated_rows;
+    done += table.done;
+    rows_done_capped +=
+        table.done ? table.estimated_rows : std::min<double>(table.rows, table.estimated_rows);
+    status.tables.push_back(std::move(table));
   }
   const bool all_done = done == n;
 
   // Estimates can be 0 (never analyzed) or wrong: the rows-based fraction is
   // capped per item, and never less than the share of items finished.
   double fraction = n == 0 ? 1.0 : static_cast<double>(done) / n;
-  if (estimated_rows > 0) fraction = std::max(fraction, rows_done_capped / estimated_rows);
-  fraction = all_done ? 1.0 : std::min(fraction, kMaxUnfinished);
+  if (status.estimated_rows > 0)
+    fraction = std::max(fraction, rows_done_capped / status.estimated_rows);
+  status.fraction = all_done ? 1.0 : std::min(fraction, kMaxUnfinished);
+  Rates(status, all_done);
+  status.line = Line(status);
+  return status;
+}
 
-  // Rate and ETA over a sliding window of samples; early on, since the first
-  // item started (or since construction).
+// Rate and ETA over a sliding window of samples; early on, since the first
+// item started (or since construction).
+void Progress::Rates(ProgressStatus& status, bool all_done) const {
   auto now = Clock::now();
   auto origin = started_;
-  for (size_t i = 0; i < n; ++i) {
-    int64_t ns = state.start_ns[i].load();
+  for (size_t i = 0; i < items_.size(); ++i) {
+    int64_t ns = state_->start_ns[i].load();
     if (ns != 0) origin = std::min(origin, Clock::time_point(std::chrono::nanoseconds(ns)));
   }
   State::Sample base{origin, 0.0, 0};
   {
     std::lock_guard lock(state_->samples_mutex);
     auto& samples = state_->samples;
-    samples.push_back({now, fraction, bytes});
+    samples.push_back({now, status.fraction, status.bytes});
     while (samples.size() > 2 && now - samples[1].at >= kRateWindow) samples.pop_front();
     if (samples.size() > 1 && now - samples.front().at >= std::chrono::seconds(1))
       base = samples.front();
   }
-  // Over a shorter window a rate means nothing: show "--" instead.
+  // Over a shorter window a rate means nothing.
   double window = std::chrono::duration<double>(now - base.at).count();
   bool measurable = window >= kMinRateWindow;
-  std::string rate = "--";
-  if (measurable && bytes >= base.bytes) rate = Megabytes((bytes - base.bytes) / window);
-  double fraction_rate = measurable ? (fraction - base.fraction) / window : 0;
-  std::string eta = "--";
+  if (measurable && status.bytes >= base.bytes)
+    status.bytes_per_second = (status.bytes - base.bytes) / window;
+  double fraction_rate = measurable ? (status.fraction - base.fraction) / window : 0;
   if (all_done)
-    eta = "0:00";
-  else if (fraction > 0 && fraction_rate > 0)
-    eta = Duration((1.0 - fraction) / fraction_rate);
+    status.eta_seconds = 0;
+  else if (status.fraction > 0 && fraction_rate > 0)
+    status.eta_seconds = (1.0 - status.fraction) / fraction_rate;
+}
 
-  std::string line = fmt::format("{:.0f}% ", fraction * 100);
-  line += estimated_rows > 0 ? fmt::format("{}/{} rows", Human(rows), Human(estimated_rows))
-                             : fmt::format("{} rows", Human(rows));
-  line += fmt::format(" {} MB {} MB/s ETA {}", Megabytes(bytes), rate, eta);
-
+// "42% 1.2M/2.9M rows 310 MB 55 MB/s ETA 0:08 | copying public.deals 61%, ..."
+std::string Progress::Line(const ProgressStatus& status) const {
+  std::string line = fmt::format("{:.0f}% ", status.fraction * 100);
+  line += status.estimated_rows > 0
+              ? fmt::format("{}/{} rows", Human(status.rows), Human(status.estimated_rows))
+              : fmt::format("{} rows", Human(status.rows));
+  line += fmt::format(" {} MB {} MB/s ETA {}", Megabytes(status.bytes),
+                      status.bytes_per_second ? Megabytes(*status.bytes_per_second) : "--",
+                      status.eta_seconds ? Duration(*status.eta_seconds) : "--");
   // Items in flight, longest running first.
   std::vector<size_t> running;
-  for (size_t i = 0; i < n; ++i)
-    if (state.started[i].load() && !state.done[i].load()) running.push_back(i);
+  for (size_t i = 0; i < status.tables.size(); ++i)
+    if (status.tables[i].started && !status.tables[i].done) running.push_back(i);
   std::stable_sort(running.begin(), running.end(), [&](size_t a, size_t b) {
-    return state.start_ns[a].load() < state.start_ns[b].load();
+    return state_->start_ns[a].load() < state_->start_ns[b].load();
   });
   std::vector<std::string> shown;
   for (size_t i : running) {
     if (shown.size() == kShownItems) break;
-    uint64_t messages = state.counters[i].messages.load(std::memory_order_relaxed);
-    int64_t estimate = items_[i].estimated_rows;
-    if (estimate > 0)
-      shown.push_back(
-          fmt::format("{} {:.0f}%", items_[i].name,
-                      std::min(static_cast<double>(messages) / estimate, kMaxUnfinished) * 100));
+    const ProgressStatus::Table& table = status.tables[i];
+    if (table.estimated_rows > 0)
+      shown.push_back(fmt::format(
+          "{} {:.0f}%", table.name,
+          std::min(static_cast<double>(table.rows) / table.estimated_rows, kMaxUnfinished) * 100));
     else
-      shown.push_back(fmt::format("{} {} rows", items_[i].name, Human(messages)));
+      shown.push_back(fmt::format("{} {} rows", table.name, Human(table.rows)));
   }
   if (!shown.empty()) {
     line += fmt::format(" | copying {}", fmt::join(shown, ", "));

@@ -1,6 +1,8 @@
 // Live progress of a run: rows and bytes done against the estimate, per table
-// and overall, with an ETA. On a terminal a single line on stderr is redrawn
-// about once a second; otherwise an spdlog info line every `log_interval`.
+// and overall, with an ETA. Once started, it tells the run's observer where
+// the load stands (RunObserver::Progressed) every `tick`, and
+// ProgressEnded when stopped; the observers draw it (the CLI's terminal line
+// or log lines, sync/cli/terminal_progress.h; a service's API).
 // Thread-safe: workers advance StreamCounters (atomics); one internal thread
 // reads them.
 #pragma once
@@ -27,11 +29,9 @@ class Progress {
     int64_t estimated_bytes = 0;  // on-disk size: only a rough guide to stream bytes
   };
 
-  // `interactive`: redraw one line (stderr is a terminal) instead of logging.
-  // Log lines (when not interactive) go to `log`.
-  Progress(std::vector<Item> items, bool interactive,
-           std::chrono::seconds log_interval = std::chrono::seconds(10),
-           const RunLog& log = DefaultLog());
+  // Tells `log`'s observer.
+  explicit Progress(std::vector<Item> items, const RunLog& log = DefaultLog(),
+                    std::chrono::milliseconds tick = std::chrono::seconds(1));
   ~Progress();  // stops the reporting thread
   Progress(const Progress&) = delete;
   Progress& operator=(const Progress&) = delete;
@@ -43,20 +43,23 @@ class Progress {
   bool MarkStarted(size_t index);
   void MarkDone(size_t index);
 
-  void Start();  // starts the reporting thread
-  void Stop();   // stops it and clears the live line; idempotent
+  void Start();  // starts the reporting thread: a first status at once
+  void Stop();   // stops it and tells ProgressEnded; idempotent
 
-  // The current status line, e.g.
+  // Where the load stands now (see ProgressStatus).
+  ProgressStatus Status() const;
+  // Status().line, e.g.
   // "42% 1.2M/2.9M rows 310/740 MB 55 MB/s ETA 0:08 | copying public.deals 61%, ..."
-  std::string StatusLine() const;
+  std::string StatusLine() const { return Status().line; }
 
  private:
   struct State;
+  void Rates(ProgressStatus& status, bool all_done) const;
+  std::string Line(const ProgressStatus& status) const;
   std::vector<Item> items_;
   std::unique_ptr<State> state_;
-  bool interactive_;
   RunLog log_;
-  std::chrono::seconds log_interval_;
+  std::chrono::milliseconds tick_;
   std::chrono::steady_clock::time_point started_;
   std::thread thread_;
   mutable std::mutex mutex_;

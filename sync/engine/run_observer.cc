@@ -36,6 +36,12 @@ void ObserverFanout::TableStarted(std::string_view table) {
 void ObserverFanout::TableDone(std::string_view table, uint64_t rows, uint64_t bytes) {
   for (RunObserver* observer : observers_) observer->TableDone(table, rows, bytes);
 }
+void ObserverFanout::Progressed(const ProgressStatus& status) {
+  for (RunObserver* observer : observers_) observer->Progressed(status);
+}
+void ObserverFanout::ProgressEnded() {
+  for (RunObserver* observer : observers_) observer->ProgressEnded();
+}
 void ObserverFanout::RebuildStep(std::string_view step) {
   for (RunObserver* observer : observers_) observer->RebuildStep(step);
 }

@@ -10,6 +10,7 @@
 
 #include <cstdint>
 #include <memory>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -21,6 +22,27 @@ struct RunReport;
 
 enum class LogLevel { kDebug, kInfo, kWarning, kError };
 
+// Where a load stands: what a progress line, a dashboard or an API shows.
+struct ProgressStatus {
+  struct Table {
+    std::string name;
+    uint64_t rows = 0;
+    int64_t estimated_rows = 0;  // 0: unknown (never analyzed)
+    uint64_t bytes = 0;
+    bool started = false;
+    bool done = false;
+  };
+  double fraction = 0;  // 0..1, below 1 until every table is done
+  uint64_t rows = 0;
+  int64_t estimated_rows = 0;
+  uint64_t bytes = 0;
+  std::optional<double> bytes_per_second;  // none until measurable
+  std::optional<double> eta_seconds;       // none until rows move
+  std::vector<Table> tables;
+  // One line: "42% 1.2M/2.9M rows 310/740 MB 55 MB/s ETA 0:08 | copying public.deals 61%, ..."
+  std::string line;
+};
+
 class RunObserver {
  public:
   virtual ~RunObserver() = default;
@@ -31,6 +53,10 @@ class RunObserver {
   // A table's first stream started; its last stream finished.
   virtual void TableStarted(std::string_view /*table*/) {}
   virtual void TableDone(std::string_view /*table*/, uint64_t /*rows*/, uint64_t /*bytes*/) {}
+  // While data loads, about once a second (sync/engine/progress.h); then
+  // ProgressEnded once.
+  virtual void Progressed(const ProgressStatus& /*status*/) {}
+  virtual void ProgressEnded() {}
   // One step of putting the target back together finished ("index x on t
   // rebuilt", "foreign key ... re-added").
   virtual void RebuildStep(std::string_view /*step*/) {}
@@ -90,6 +116,8 @@ class ObserverFanout final : public RunObserver {
   void PlanReady(const Plan& plan) override;
   void TableStarted(std::string_view table) override;
   void TableDone(std::string_view table, uint64_t rows, uint64_t bytes) override;
+  void Progressed(const ProgressStatus& status) override;
+  void ProgressEnded() override;
   void RebuildStep(std::string_view step) override;
   void RunEnded(const RunReport& report) override;
 

@@ -77,7 +77,7 @@ void ThrowIfPlanErrors(const Plan& plan) {
 }
 
 void FillPlanReport(const Plan& plan, RunReport& report) {
-  if (report.command == "sync" && plan.ok()) {
+  if (plan.ok()) {  // a refused plan has no strategy
     report.strategy = plan.strategy == LoadStrategy::kBulk ? "bulk" : "ordered";
     report.indexes_rebuilt = plan.indexes.size();
   }

@@ -5,7 +5,8 @@
 #include <fmt/ranges.h>
 
 #include <chrono>
-#include <random>
+#include <memory>
+#include <optional>
 
 #include "copy/conninfo.h"
 #include "sync/engine/fit_check.h"
@@ -16,6 +17,7 @@
 #include "sync/engine/sequences.h"
 #include "sync/engine/source_snapshot.h"
 #include "sync/engine/target_rules.h"
+#include "sync/engine/target_run.h"
 #include "sync/engine/verify.h"
 
 namespace freshet {
@@ -51,8 +53,9 @@ void Observed(const SyncOptions& options, RunReport& report, Body&& body) {
   ObserverOf(options).RunEnded(report);
 }
 
-void Verify(const Plan& plan, const SourceSnapshot& snapshot, const SyncOptions& options,
-            RunReport& report, std::stop_token stop, const RunLog& log) {
+void VerifyAgainstSource(const Plan& plan, const SourceSnapshot& snapshot,
+                         const SyncOptions& options, RunReport& report, std::stop_token stop,
+                         const RunLog& log) {
   log.Info("verifying {} tables", plan.tables.size());
   auto results = VerifyTables(plan, snapshot, options.target_url, options.jobs, stop);
   for (size_t i = 0; i < results.size(); ++i) {
@@ -95,110 +98,113 @@ void RunVerify(const SyncOptions& options, RunReport& report, std::stop_token st
 
 namespace {
 
+// A live source, read in one exported snapshot, as the rows of a load into
+// one target (sync/engine/target_run.h).
+class SyncLoads final : public LoadSource {
+ public:
+  SyncLoads(const SyncOptions& options, const RunLog& log) : options_(options), log_(log) {}
+
+  std::string Describe() const override { return ConnInfo::Parse(options_.source_url).Describe(); }
+  std::string Command() const override { return "sync"; }
+  std::string Rerun() const override { return "the sync"; }
+
+  void Check(std::stop_token stop) override {
+    snapshot_.emplace(options_.source_url);
+    // Every query of the control connection (the catalog, the checks of the
+    // source's rows, sequences) is cancelled by a stop, like the streams.
+    cancel_source_ = std::make_unique<CancelOnStop>(snapshot_->control(), stop);
+    identity_ = IdentifyServer(snapshot_->control());
+    catalog_ = ReadCatalog(snapshot_->control());
+  }
+
+  void CheckTarget(TargetRun& target) override {
+    if (SameDatabase(identity_, IdentifyServer(*target.control), *target.control))
+      throw Error(ErrorKind::kRefused,
+                  fmt::format("refusing to sync: the target {} is the source database itself",
+                              target.report->target));
+  }
+
+  void PlanTarget(TargetRun& target, const Catalog& target_catalog, std::stop_token,
+                  const RunLog& log) override {
+    Plan& plan = target.plan;
+    plan = BuildPlan(catalog_, target_catalog, options_.plan);
+    if (plan.ok()) CheckSourceFits(snapshot_->control(), catalog_, target_catalog, plan, log);
+    if (plan.ok())
+      CheckTargetRules(snapshot_->control(), *target.control, catalog_, target_catalog, plan, log);
+    FillPlanReport(plan, *target.report);
+  }
+
+  void ThrowIfRefused(const TargetRun& target) const override { ThrowIfPlanErrors(target.plan); }
+
+  std::vector<Progress::Item> ScheduleLoads(std::vector<TargetRun>& targets) override {
+    target_ = &targets.front();
+    std::vector<Progress::Item> items;
+    for (const auto& table : plan().tables)
+      items.push_back({table.name.Display(), table.estimated_rows, table.estimated_bytes});
+    return items;
+  }
+
+  // Loads and the rebuild of what was set aside run as one task graph: each
+  // table's indexes, foreign keys and triggers come back as soon as the
+  // tables they need are loaded, while larger tables are still streaming.
+  void AddLoads(LoadRun& run, TaskGraph& graph) override {
+    loads_.emplace(plan(), &run.progress(), options_.retry, log_);
+    loads_->AddTo(graph);
+    run.AddRebuild(0, graph,
+                   [this](const QualifiedName& relation) { return loads_->Gate(relation); });
+    log_.Info("{} tables in {} jobs", plan().tables.size(), options_.jobs);
+  }
+
+  int Workers() const override { return options_.jobs; }
+  std::function<Connection()> SourceOpener() override {
+    return [this] { return snapshot_->OpenWorker(); };
+  }
+
+  void LoadsDone(TargetRun& target) override {
+    std::vector<TableLoad> table_loads = loads_->loads();
+    for (size_t i = 0; i < table_loads.size(); ++i) {
+      TableReport& table = target.report->tables[i];
+      table.rows = table_loads[i].rows;
+      table.bytes = table_loads[i].bytes;
+      table.seconds = table_loads[i].seconds;
+      table.retries = table_loads[i].retries;
+    }
+  }
+  std::chrono::steady_clock::time_point LastLoad() const override {
+    return loads_ ? loads_->last_done() : std::chrono::steady_clock::now();
+  }
+
+  SequenceOutcome Sequences(TargetRun& target) override {
+    return SyncSequences(target.plan, snapshot_->control(), *target.control);
+  }
+  void Verify(TargetRun& target, std::stop_token stop) override {
+    VerifyAgainstSource(target.plan, *snapshot_, options_, *target.report, stop, log_);
+  }
+  void Finish() override { snapshot_->Finish(); }
+
+ private:
+  const Plan& plan() const { return target_ ? target_->plan : empty_; }
+
+  const SyncOptions& options_;
+  RunLog log_;
+  std::optional<SourceSnapshot> snapshot_;
+  std::unique_ptr<CancelOnStop> cancel_source_;
+  ServerIdentity identity_;
+  Catalog catalog_;
+  TargetRun* target_ = nullptr;
+  Plan empty_;
+  std::optional<LoadTasks> loads_;
+};
+
 void SyncRun(const SyncOptions& options, RunReport& report, std::stop_token stop) {
   const RunLog log(ObserverOf(options));
-  auto started = std::chrono::steady_clock::now();
-  report.command = "sync";
-  report.started_at = NowIso();
-  report.source = ConnInfo::Parse(options.source_url).Describe();
-  ConnInfo target_info = ConnInfo::Parse(options.target_url);
-  report.target = target_info.Describe();
-  CheckTargetAllowed(target_info, options.safety);
-
-  SourceSnapshot snapshot(options.source_url);
-  // Every query of the control connections (catalogs, the checks of the
-  // source's rows, sequences) is cancelled by a stop, like the streams.
-  CancelOnStop cancel_source(snapshot.control(), stop);
-  ServerIdentity source_identity = IdentifyServer(snapshot.control());
-  Catalog source_catalog = ReadCatalog(snapshot.control());
-  Connection target = OpenTarget(options.target_url);
-  if (SameDatabase(source_identity, IdentifyServer(target), target))
-    throw Error(ErrorKind::kRefused,
-                fmt::format("refusing to sync: the target {} is the source database itself",
-                            report.target));
-  CancelOnStop cancel_target(target, stop);
-  LockTarget(target);
-  std::string run_id = NewRunId();
-  Journal journal(target, run_id);
-  if (journal.HasEntries()) {
-    log.Warn("{}: an earlier run was interrupted; restoring what it set aside first",
-             report.target);
-    RecordRestore(journal.Restore(options.target_url, options.jobs), report,
-                  RestoreCause::kInterruptedRun, log);
-  }
-  Catalog target_catalog = ReadCatalog(target);
-  // Constraints left NOT VALID by an interrupted run were valid before it.
-  for (const auto& [table, name] : journal.PendingValidations())
-    for (auto& fk : target_catalog.foreign_keys)
-      if (fk.table == table && fk.name == name) fk.validated = true;
-  Plan plan = BuildPlan(source_catalog, target_catalog, options.plan);
-  if (plan.ok()) CheckSourceFits(snapshot.control(), source_catalog, target_catalog, plan, log);
-  if (plan.ok())
-    CheckTargetRules(snapshot.control(), target, source_catalog, target_catalog, plan, log);
-  log.observer().PlanReady(plan);
-  FillPlanReport(plan, report);
-  ThrowIfPlanErrors(plan);
-  ThrowIfStopped(stop, "sync");  // nothing written yet
-  log.Info("run {}: {} tables, {} strategy, {} foreign keys and {} indexes set aside, {} jobs",
-           run_id, plan.tables.size(), plan.strategy == LoadStrategy::kBulk ? "bulk" : "ordered",
-           plan.deferred.size(), plan.indexes.size(), options.jobs);
-
-  PrepareTarget(target, journal, plan, options.lock_timeout, options.target_url, log);
-  std::vector<Progress::Item> items;
-  for (const auto& table : plan.tables)
-    items.push_back({table.name.Display(), table.estimated_rows, table.estimated_bytes});
-  Progress progress(std::move(items), options.interactive_progress, std::chrono::seconds(10), log);
-  // Loads and the rebuild of what was set aside run as one task graph: each
-  // table's indexes, foreign keys and triggers come back as soon as the tables
-  // they need are loaded, while larger tables are still streaming.
-  LoadTasks loads(plan, &progress, options.retry, log);
-  RestoreTasks rebuild(journal.Entries(), target);
-  TaskGraph graph;
-  loads.AddTo(graph);
-  rebuild.AddTo(graph, [&](const QualifiedName& relation) { return loads.Gate(relation); });
-  RestoreOutcome restored;
-  try {
-    progress.Start();
-    auto outcomes = graph.Run(
-        options.jobs, [&] { return snapshot.OpenWorker(); },
-        [&](size_t) { return OpenRebuildTarget(options.target_url); }, stop, log);
-    progress.Stop();
-    restored = rebuild.Outcome(outcomes);
-    RecordSequences(SyncSequences(plan, snapshot.control(), target), report, log);
-  } catch (...) {
-    progress.Stop();
-    // Put constraints and triggers back even though the data is partial; what
-    // cannot be restored stays journaled for the next run.
-    try {
-      RecordRestore(journal.Restore(options.target_url, options.jobs), report,
-                    RestoreCause::kThisRunFailed, log);
-    } catch (const Error& error) {
-      log.Error(
-          "could not restore the target after the failure ({}); run `freshet repair` "
-          "or the next sync to restore it",
-          error.what());
-    }
-    report.warnings.push_back(
-        "the target's synced tables were truncated and are only partly loaded: rerun the sync");
-    throw;
-  }
-  std::vector<TableLoad> table_loads = loads.loads();
-  for (size_t i = 0; i < table_loads.size(); ++i) {
-    report.tables[i].rows = table_loads[i].rows;
-    report.tables[i].bytes = table_loads[i].bytes;
-    report.tables[i].seconds = table_loads[i].seconds;
-    report.tables[i].retries = table_loads[i].retries;
-  }
-  report.rebuild_seconds =
-      std::chrono::duration<double>(std::chrono::steady_clock::now() - loads.last_done()).count();
-  for (const auto& problem : restored.problems) report.warnings.push_back(problem);
-  if (!restored.problems.empty())
-    throw Error(fmt::format("the data is loaded but constraints could not all be restored:\n  - {}",
-                            fmt::join(restored.problems, "\n  - ")));
-  if (options.verify) Verify(plan, snapshot, options, report, stop, log);
-  snapshot.Finish();
-  report.seconds =
-      std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
+  SyncLoads source(options, log);
+  std::vector<TargetRun> targets(1);
+  targets[0].url = options.target_url;
+  targets[0].safety = options.safety;
+  targets[0].report = &report;
+  LoadOptions load{options.jobs, options.verify, options.lock_timeout};
+  RunLoad(source, targets, load, stop, log);
 }
 
 void VerifyRun(const SyncOptions& options, RunReport& report, std::stop_token stop) {
@@ -217,7 +223,7 @@ void VerifyRun(const SyncOptions& options, RunReport& report, std::stop_token st
   // Plan errors concern writing (ownership, foreign keys leaving the sync,
   // NOT NULL target-only columns); the shared columns compare regardless.
   log.observer().PlanReady(plan);
-  Verify(plan, snapshot, options, report, stop, log);
+  VerifyAgainstSource(plan, snapshot, options, report, stop, log);
   snapshot.Finish();
   report.seconds =
       std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();

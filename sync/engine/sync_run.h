@@ -24,8 +24,7 @@ struct SyncOptions {
   bool verify = false;
   std::string lock_timeout = "30s";  // for the DDL that sets constraints aside
   SafetyOptions safety;
-  bool interactive_progress = false;  // redraw a progress line on stderr
-  RetryPolicy retry;                  // streams cut by a lost connection
+  RetryPolicy retry;  // streams cut by a lost connection
   // Watches the run (log lines, plan, tables, rebuild steps, its end); none:
   // log through spdlog's default logger. Must outlive the run.
   RunObserver* observer = nullptr;

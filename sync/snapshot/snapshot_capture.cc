@@ -134,7 +134,7 @@ void CaptureFiles(const CaptureOptions& options, const RunLog& log, SourceSnapsh
   std::vector<Progress::Item> items;
   for (const auto& table : plan.tables)
     items.push_back({table.name.Display(), table.estimated_rows, table.estimated_bytes});
-  Progress progress(std::move(items), options.interactive_progress, std::chrono::seconds(10), log);
+  Progress progress(std::move(items), log);
   std::mutex mutex;
   TaskGraph graph;
   const fs::path& partial = paths.partial;

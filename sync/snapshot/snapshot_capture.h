@@ -23,7 +23,6 @@ struct CaptureOptions {
   int jobs = 4;
   PlanOptions plan;  // includes, excludes, chunk size
   ZstdOptions compression;
-  bool interactive_progress = false;
   RunObserver* observer = nullptr;  // none: log through spdlog's default logger
 };
 

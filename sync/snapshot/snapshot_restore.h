@@ -26,6 +26,7 @@
 #include "sync/engine/report.h"
 #include "sync/engine/run_observer.h"
 #include "sync/engine/safety.h"
+#include "sync/engine/target_run.h"  // TargetsFailed
 #include "sync/snapshot/snapshot_manifest.h"
 
 namespace freshet {
@@ -49,22 +50,12 @@ struct RestoreOptions {
   bool verify = false;
   TargetOrder order = TargetOrder::kAuto;  // several targets
   std::string lock_timeout = "30s";
-  bool interactive_progress = false;
   RunObserver* observer = nullptr;  // none: log through spdlog's default logger
 };
 
-// Thrown by RunRestore once writing has begun and some targets failed. Each
-// target fails alone: a failed one's report holds its error, its journal has
-// put back what was set aside (its tables are truncated and partly loaded:
-// rerun), and the other targets are restored, verified when asked. The kind
-// is the first failure's.
-class TargetsFailed : public Error {
- public:
-  using Error::Error;
-};
-
 // Restores; fills one report per target as it goes (so a failure still
-// reports). Throws TargetsFailed (above), or Error for a failure before
+// reports). Throws TargetsFailed (sync/engine/target_run.h) once writing has
+// begun and some targets failed, or Error for a failure before
 // anything was written or one that stops every target (a stop request, a
 // snapshot file that cannot be read): kUsage for a damaged or unreadable snapshot, kPlan
 // when a target cannot take it, kRefused for safety rules, kMismatch when

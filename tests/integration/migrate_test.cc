@@ -12,6 +12,7 @@
 #include <functional>
 #include <optional>
 #include <sstream>
+#include <stop_token>
 #include <string>
 #include <thread>
 
@@ -206,6 +207,41 @@ TEST_F(MigrateTest, CopyToStdoutIsDroppedAndCopyFromStdinFailsTheFileCleanly) {
   Write("20250102000000_in.sql", "CREATE TABLE in_t (x int);\n");
   ASSERT_FALSE(Thrown([&] { Up(Options()); }));
   EXPECT_TRUE(TableExists("in_t"));
+}
+
+// A stop (Ctrl-C of `migrate up`) reaches the statement under way: a file
+// waiting on a lock is cancelled and rolled back, later files are not run,
+// and the earlier ones stay applied.
+TEST_F(MigrateTest, AStopCancelsTheStatementUnderWayAndRollsItsFileBack) {
+  Write("20250101000000_one.sql", "CREATE TABLE one (x int);\n");
+  Write("20250102000000_two.sql",
+        "CREATE TABLE two (x int);\nSELECT pg_advisory_xact_lock(4242);\n");
+  Write("20250103000000_three.sql", "CREATE TABLE three (x int);\n");
+  Connection holder = Connection::Open(cluster().Url(db_), "holder");
+  holder.Exec("SELECT pg_advisory_lock(4242)");
+  std::stop_source stop;
+  MigrateOptions options = Options();
+  options.stop = stop.get_token();
+  std::optional<Error> error;
+  std::string log;
+  std::thread applier([&] { error = Thrown([&] { Up(options, &log); }); });
+  const std::string waiting =
+      "SELECT count(*) FROM pg_locks l JOIN pg_database d ON d.oid = l.database WHERE "
+      "d.datname = current_database() AND locktype = 'advisory' AND objid = 4242 AND NOT granted";
+  auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(60);
+  while (Sql(waiting) != "1" && std::chrono::steady_clock::now() < deadline)
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  ASSERT_EQ(Sql(waiting), "1") << "the second file never waited on the lock";
+  stop.request_stop();
+  applier.join();  // returns only because the stop reached the waiting statement
+  ASSERT_TRUE(error);
+  EXPECT_THAT(error->what(), HasSubstr("20250102000000_two.sql: statement 2"));
+  EXPECT_THAT(error->what(), HasSubstr("cancel"));
+  EXPECT_TRUE(TableExists("one"));
+  EXPECT_FALSE(TableExists("two"));
+  EXPECT_FALSE(TableExists("three"));
+  EXPECT_EQ(HistoryVersions(), "20250101000000");
+  holder.Exec("SELECT pg_advisory_unlock(4242)");
 }
 
 TEST_F(MigrateTest, ConcurrentAppliersApplyEachFileOnce) {
