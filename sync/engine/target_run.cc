@@ -83,6 +83,8 @@ void OpenAndPlan(LoadSource& source, TargetRun& target, const LoadOptions& optio
 // connection (and the run's lock with it), over a new one, locked again.
 void PutBackAfterFailure(const LoadSource& source, TargetRun& target, int jobs, const RunLog& log) {
   if (!target.journal) return;  // never opened: nothing was set aside
+  // A stop ended the run: the put-back itself must not be cancelled.
+  target.cancel_control.reset();
   try {
     bool alive = true;
     try {

@@ -16,6 +16,7 @@ namespace {
 
 using ::testing::HasSubstr;
 using ::testing::IsEmpty;
+using ::testing::Not;
 
 class SyncRecovery : public ::testing::Test {
  protected:
@@ -66,6 +67,44 @@ TEST_F(SyncRecovery, RerunAfterSigkillMidLoadEndsEqualWithEveryConstraint) {
   EXPECT_THAT(InvalidConstraintsAndIndexes(dev_, dev_db_), IsEmpty());
   EXPECT_EQ(DevSql("SELECT tgenabled FROM pg_trigger WHERE tgname = 'deals_touch'"), "O");
   EXPECT_THAT(DifferingTables(prod_, prod_db_, dev_, dev_db_), IsEmpty());
+  EXPECT_EQ(DevSql("SELECT count(*) FROM _freshet.journal"), "0");
+}
+
+// Ctrl-C mid-load: the run stops, and before it exits the target gets back
+// what it set aside (the stop that cancelled the streams must not cancel the
+// put-back): every index and trigger; the foreign keys that the partly
+// loaded tables violate stay journaled, and the next sync ends equal with
+// every constraint.
+TEST_F(SyncRecovery, InterruptMidLoadPutsTheTargetBackAndTheNextSyncFinishesIt) {
+  std::vector<std::string> fks_before = ForeignKeys(dev_, dev_db_);
+  std::string indexes_sql =
+      "SELECT string_agg(indexdef, E'\\n' ORDER BY indexdef) FROM pg_indexes "
+      "WHERE schemaname IN ('public', 'auth')";
+  std::string indexes_before = DevSql(indexes_sql);
+  PausePoint pause("done copy");
+  BackgroundProcess sync = StartCommand({FreshetBinary(), "sync", "--from", Prod(), "--to", Dev(),
+                                         "--include", "auth.users", "--jobs", "1"},
+                                        pause.Env());
+  std::optional<std::string> point = pause.WaitUntilPaused(sync);
+  ASSERT_TRUE(point) << "the sync ended before its first table was loaded: " << sync.Stderr();
+  ASSERT_NE(DevSql("SELECT count(*) FROM _freshet.journal WHERE kind = 'foreign_key'"), "0");
+  sync.Signal(SIGINT);
+  RunResult stopped = sync.Wait();
+  EXPECT_EQ(stopped.exit_code, 1) << stopped.err;
+  EXPECT_THAT(stopped.err, HasSubstr("cancelled"));
+  EXPECT_THAT(stopped.err, Not(HasSubstr("could not restore")));
+  EXPECT_EQ(DevSql(indexes_sql), indexes_before);
+  EXPECT_EQ(DevSql("SELECT tgenabled FROM pg_trigger WHERE tgname = 'deals_touch'"), "O");
+  EXPECT_EQ(DevSql("SELECT count(*) FROM _freshet.journal WHERE kind NOT IN ('foreign_key', "
+                   "'validate')"),
+            "0")
+      << stopped.err;
+
+  RunResult rerun =
+      Freshet({"sync", "--from", Prod(), "--to", Dev(), "--include", "auth.users", "--verify"});
+  ASSERT_EQ(rerun.exit_code, 0) << rerun.err;
+  EXPECT_EQ(ForeignKeys(dev_, dev_db_), fks_before);
+  EXPECT_THAT(InvalidConstraintsAndIndexes(dev_, dev_db_), IsEmpty());
   EXPECT_EQ(DevSql("SELECT count(*) FROM _freshet.journal"), "0");
 }
 
