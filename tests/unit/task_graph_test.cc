@@ -7,6 +7,7 @@
 
 #include <atomic>
 #include <chrono>
+#include <condition_variable>
 #include <functional>
 #include <mutex>
 #include <optional>
@@ -70,9 +71,15 @@ TEST(TaskGraphTest, LowerRankGoesFirstAndLaterRanksFillIdleWorkers) {
   Recorder busy;
   TaskGraph two;
   std::atomic<bool> rebuild_done{false}, rank_one_overlapped{false};
+  std::mutex mutex;
+  std::condition_variable started;
+  bool other_started = false;
   Task slow_load = Named(busy, "0: load", 1);
   slow_load.run = [&](WorkerSession&, std::stop_token) {
-    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    // Holds its worker until rank 1 has started on the other (bounded, so a
+    // scheduler that waits for rank 0 fails the test instead of hanging it).
+    std::unique_lock lock(mutex);
+    started.wait_for(lock, std::chrono::seconds(30), [&] { return other_started; });
     busy.Record("0: load");
   };
   size_t slow = two.Add(std::move(slow_load));
@@ -81,7 +88,12 @@ TEST(TaskGraphTest, LowerRankGoesFirstAndLaterRanksFillIdleWorkers) {
   two.Add(std::move(rebuild));
   size_t later = two.size();
   Task other = Named(busy, "1: load", 100);
-  other.run = [&](WorkerSession&, std::stop_token) { rank_one_overlapped = !rebuild_done; };
+  other.run = [&](WorkerSession&, std::stop_token) {
+    rank_one_overlapped = !rebuild_done;
+    std::lock_guard lock(mutex);
+    other_started = true;
+    started.notify_all();
+  };
   two.Add(std::move(other));
   two.SetRank(later, 1);
   two.Run(2, {}, {}, {});
@@ -91,20 +103,24 @@ TEST(TaskGraphTest, LowerRankGoesFirstAndLaterRanksFillIdleWorkers) {
 TEST(TaskGraphTest, AtMostTheLimitRunsPerResourceAndResourcesRunSideBySide) {
   TaskGraph graph;
   std::mutex mutex;
-  int in_use[2] = {0, 0}, most[2] = {0, 0}, both_seen = 0;
+  std::condition_variable changed;
+  int in_use[2] = {0, 0}, most[2] = {0, 0}, both_seen = 0, starts = 0;
+  bool limits_reached = false;
   for (int i = 0; i < 12; ++i) {
     Task task;
     task.name = fmt::format("task {}", i);
     size_t resource = i % 2;
     task.resources = {resource};
     task.run = [&, resource](WorkerSession&, std::stop_token) {
-      {
-        std::lock_guard lock(mutex);
-        most[resource] = std::max(most[resource], ++in_use[resource]);
-        if (in_use[0] > 0 && in_use[1] > 0) ++both_seen;
-      }
-      std::this_thread::sleep_for(std::chrono::milliseconds(20));
-      std::lock_guard lock(mutex);
+      std::unique_lock lock(mutex);
+      most[resource] = std::max(most[resource], ++in_use[resource]);
+      if (in_use[0] > 0 && in_use[1] > 0) ++both_seen;
+      if (in_use[0] + in_use[1] >= 4) limits_reached = true;
+      changed.notify_all();
+      // The first four hold their workers until the limit is reached on both
+      // resources (bounded: a scheduler that never gets there fails the test).
+      if (++starts <= 4)
+        changed.wait_for(lock, std::chrono::seconds(30), [&] { return limits_reached; });
       --in_use[resource];
     };
     graph.Add(std::move(task));
@@ -225,13 +241,16 @@ TEST(TaskGraphTest, AStopRequestCancelsRunningTasksAndThrows) {
   TaskGraph graph;
   Task waits;
   waits.name = "waits";
-  waits.run = [](WorkerSession&, std::stop_token stop) {
-    while (!stop.stop_requested()) std::this_thread::sleep_for(std::chrono::milliseconds(1));
+  std::atomic<bool> running{false};
+  waits.run = [&](WorkerSession&, std::stop_token stop) {
+    running = true;
+    running.notify_all();
+    while (!stop.stop_requested()) std::this_thread::yield();
   };
   graph.Add(std::move(waits));
   std::stop_source stop;
   std::jthread stopper([&] {
-    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    running.wait(false);  // the task is under way: the stop must reach it
     stop.request_stop();
   });
   EXPECT_THROW(graph.Run(2, {}, {}, stop.get_token()), Error);
