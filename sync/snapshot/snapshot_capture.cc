@@ -5,8 +5,11 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <cerrno>
 #include <chrono>
+#include <cstdio>
 #include <cstdlib>
+#include <cstring>
 #include <mutex>
 #include <set>
 #include <thread>
@@ -210,17 +213,28 @@ void ReadSequenceValues(Connection& control, const Plan& plan, SnapshotManifest&
     }
 }
 
-// Writes the manifest, makes the capture durable and renames it to the
-// requested name, unless something appeared there meanwhile.
-void Publish(const CapturePaths& paths, SnapshotManifest& manifest) {
+// Writes the manifest and makes the capture durable.
+void Complete(const CapturePaths& paths, SnapshotManifest& manifest) {
   manifest.created_at = NowIso();
   WriteManifest(paths.partial, manifest);
   FsyncPath(paths.partial / "data");
-  if (fs::exists(paths.out))
-    throw Error(ErrorKind::kUsage,
-                fmt::format("{} appeared while capturing; the capture is left in {}",
-                            paths.out.string(), paths.partial.string()));
-  fs::rename(paths.partial, paths.out);
+}
+
+// Renames the complete capture to the requested name, never over anything
+// that appeared there meanwhile (an empty directory included): then the
+// capture stays where it is, and the error says where.
+void Publish(const CapturePaths& paths) {
+  if (::renameat2(AT_FDCWD, paths.partial.c_str(), AT_FDCWD, paths.out.c_str(), RENAME_NOREPLACE) !=
+      0) {
+    int error = errno;
+    throw Error(
+        ErrorKind::kUsage,
+        fmt::format("{} {}; the complete capture is left in {} (rename it, or remove it)",
+                    paths.out.string(),
+                    error == EEXIST ? "appeared while capturing"
+                                    : fmt::format("could not be created: {}", std::strerror(error)),
+                    paths.partial.string()));
+  }
   FsyncPath(paths.out.parent_path());
 }
 
@@ -243,12 +257,13 @@ SnapshotManifest RunCapture(const CaptureOptions& options, std::stop_token stop)
     CaptureFiles(options, log, snapshot, plan, paths, manifest, stop);
     ReadSequenceValues(control, plan, manifest);
     snapshot.Finish();
-    Publish(paths, manifest);
+    Complete(paths, manifest);
   } catch (...) {
     std::error_code ignored;
     fs::remove_all(paths.partial, ignored);
     throw;
   }
+  Publish(paths);  // a complete capture is never deleted
   double seconds =
       std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
   log.Info(

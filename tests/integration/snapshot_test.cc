@@ -303,6 +303,27 @@ TEST_F(WorkloadSnapshot, InterruptedCaptureRemovesItsPartialDirectory) {
   EXPECT_FALSE(fs::exists(partial));
 }
 
+// Something created at the capture's name while it ran (an empty directory
+// too) is never replaced, and the complete capture is kept where the error
+// says, usable as it is.
+TEST_F(WorkloadSnapshot, ADirectoryAppearingAtTheNameKeepsTheCompleteCaptureAside) {
+  fs::path snapshot = scratch_ / "prod";
+  fs::path partial;
+  PausePoint pause("done capture#2");
+  BackgroundProcess capture = StartPausedCapture(Prod(), snapshot, pause, partial);
+  ASSERT_FALSE(partial.empty()) << capture.Stderr();
+  fs::create_directory(snapshot);
+  pause.Release();
+  RunResult ended = capture.Wait();
+  EXPECT_EQ(ended.exit_code, 2) << ended.err;
+  EXPECT_THAT(ended.err, HasSubstr("appeared while capturing"));
+  EXPECT_THAT(ended.err, HasSubstr("the complete capture is left in " + partial.string()));
+  EXPECT_TRUE(fs::is_empty(snapshot));
+  RunResult verify = Freshet({"snapshot", "verify", partial.string()});
+  EXPECT_EQ(verify.exit_code, 0) << verify.out << verify.err;
+  EXPECT_THAT(verify.out, HasSubstr("every file matches the manifest"));
+}
+
 TEST_F(WorkloadSnapshot, KilledCaptureLeavesNoSnapshotAndANewCaptureSucceeds) {
   std::string snapshot = scratch_ / "prod";
   fs::path partial;
