@@ -1,9 +1,9 @@
 // Reads a SchemaModel from a database's catalogs with the queries under
-// apply/sql/model_*.sql (embedded into apply_sql.h at build time).
-#include "apply/schema_model.h"
+// schema/sql/model_*.sql (embedded into schema_sql.h at build time).
+#include "schema/schema_model.h"
 
-#include "apply_sql.h"
 #include "copy/connection.h"
+#include "schema_sql.h"
 
 namespace freshet {
 namespace {
@@ -140,31 +140,6 @@ std::string RelationKindName(const std::string& relkind) {
   if (relkind == "v") return "view";
   if (relkind == "m") return "materialized view";
   return relkind;
-}
-
-std::string IndexDefinitionWithoutName(const std::string& definition) {
-  // CREATE [UNIQUE] INDEX <name> ON ...; the name is quoted when it needs to
-  // be, with embedded quotes doubled.
-  size_t start = definition.find(" INDEX ");
-  if (start == std::string::npos) return definition;
-  start += 7;
-  size_t end = start;
-  if (end < definition.size() && definition[end] == '"') {
-    for (++end; end < definition.size(); ++end) {
-      if (definition[end] != '"') continue;
-      if (end + 1 < definition.size() && definition[end + 1] == '"') {
-        ++end;
-      } else {
-        ++end;
-        break;
-      }
-    }
-  } else {
-    end = definition.find(' ', start);
-    if (end == std::string::npos) return definition;
-  }
-  if (definition.compare(end, 4, " ON ") != 0) return definition;
-  return definition.substr(0, start) + definition.substr(end + 1);
 }
 
 SchemaModel ReadSchemaModel(Connection& connection, std::string label) {

@@ -1,6 +1,6 @@
 // A description of a database's schema, read from its catalogs, for comparing
-// two databases (the shadow built from the migrations and a real one) with
-// Diff in apply/schema_diff.h.
+// two databases (the shadow built from the migrations and a real one): the
+// applier's drift check (Diff in apply/schema_diff.h) compares two of them.
 //
 // Covered: schemas, extensions (name and schema), tables (kind, partitioning,
 // row-level security), views and materialized views (definition), columns
@@ -99,9 +99,5 @@ SchemaModel ReadSchemaModel(const std::string& url, std::string label);
 // "table", "partitioned table", "foreign table", "view", "materialized view"
 // for a pg_class relkind (r, p, f, v, m); the relkind itself otherwise.
 std::string RelationKindName(const std::string& relkind);
-
-// pg_get_indexdef text without the index name ("CREATE INDEX ON public.t
-// USING btree (a)"), so indexes compare by what they index.
-std::string IndexDefinitionWithoutName(const std::string& definition);
 
 }  // namespace freshet
