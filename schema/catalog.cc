@@ -5,6 +5,7 @@
 #include <unordered_map>
 
 #include "copy/connection.h"
+#include "schema/relation_rows.h"
 #include "schema/type_graph.h"
 #include "schema_sql.h"
 
@@ -136,40 +137,38 @@ void ReadTypes(Connection& connection, Catalog& catalog) {
   }
 }
 
-void ReadOtherRelations(Connection& connection, Catalog& catalog) {
-  Result rows = connection.Exec(sql::kOtherRelations);
-  for (int row = 0; row < rows.Rows(); ++row)
-    catalog.other_relations.push_back({NameAt(rows, row, 0), rows.Text(row, 2).front()});
+using TablesByOid = std::unordered_map<int64_t, size_t>;
+
+Table* FindTable(Catalog& catalog, const TablesByOid& by_oid, int64_t oid) {
+  auto it = by_oid.find(oid);
+  return it == by_oid.end() ? nullptr : &catalog.tables[it->second];
 }
 
-Catalog ReadCatalogQualified(Connection& connection) {
-  Catalog catalog;
-  ReadIdentity(connection, catalog);
-
-  std::unordered_map<int64_t, size_t> by_oid;
+// Tables and partitioned tables become Catalog::tables, partitions pointing
+// at their parent and top-level root; views, materialized views and foreign
+// tables become Catalog::other_relations.
+void ReadRelations(Connection& connection, Catalog& catalog, TablesByOid& by_oid) {
   std::unordered_map<int64_t, int64_t> partition_parent;
-  Result tables = connection.Exec(sql::kTables);
-  for (int row = 0; row < tables.Rows(); ++row) {
+  for (RelationRow& relation : ReadRelationRows(connection, {.storage = true})) {
+    if (relation.kind != 'r' && relation.kind != 'p') {
+      catalog.other_relations.push_back({std::move(relation.name), relation.kind});
+      continue;
+    }
     Table table;
-    int64_t oid = tables.GetInt(row, 0);
-    table.name = NameAt(tables, row, 1);
-    table.kind = tables.Text(row, 3) == "p" ? TableKind::kPartitioned : TableKind::kTable;
-    if (!tables.IsNull(row, 4)) partition_parent[oid] = tables.GetInt(row, 4);
-    table.partition_bound = tables.Get(row, 5);
-    table.estimated_rows = tables.GetInt(row, 6);
-    table.bytes = tables.GetInt(row, 7);
-    table.heap_bytes = tables.GetInt(row, 8);
-    table.owned_by_current_user = tables.GetBool(row, 9);
-    table.row_security = tables.GetBool(row, 10);
-    table.force_row_security = tables.GetBool(row, 11);
-    table.partition_constraint = tables.GetOptional(row, 12).value_or("");
-    by_oid[oid] = catalog.tables.size();
+    table.name = std::move(relation.name);
+    table.kind = relation.kind == 'p' ? TableKind::kPartitioned : TableKind::kTable;
+    if (relation.partition_parent) partition_parent[relation.oid] = *relation.partition_parent;
+    table.partition_bound = std::move(relation.partition_bound);
+    table.estimated_rows = relation.estimated_rows;
+    table.bytes = relation.bytes;
+    table.heap_bytes = relation.heap_bytes;
+    table.owned_by_current_user = relation.owned_by_current_user;
+    table.row_security = relation.row_security;
+    table.force_row_security = relation.force_row_security;
+    table.partition_constraint = std::move(relation.partition_constraint);
+    by_oid[relation.oid] = catalog.tables.size();
     catalog.tables.push_back(std::move(table));
   }
-  auto find = [&](int64_t oid) -> Table* {
-    auto it = by_oid.find(oid);
-    return it == by_oid.end() ? nullptr : &catalog.tables[it->second];
-  };
 
   // Partitions point at their top-level root, however many levels deep.
   for (const auto& [oid, parent] : partition_parent) {
@@ -179,12 +178,41 @@ Catalog ReadCatalogQualified(Connection& connection) {
       if (up == partition_parent.end()) break;
       root = up->second;
     }
-    Table* table = find(oid);
-    Table* root_table = find(root);
-    Table* parent_table = find(parent);
+    Table* table = FindTable(catalog, by_oid, oid);
+    Table* root_table = FindTable(catalog, by_oid, root);
+    Table* parent_table = FindTable(catalog, by_oid, parent);
     if (table && root_table) table->partition_root = root_table->name;
     if (table && parent_table) table->partition_parent = parent_table->name;
   }
+}
+
+// Columns of tables in attnum order (foreign tables' are left out: they
+// are other relations here), with what binary COPY of each needs.
+void ReadColumns(Connection& connection, Catalog& catalog, const TablesByOid& by_oid) {
+  for (ColumnRow& row : ReadColumnRows(connection, true)) {
+    Table* table = FindTable(catalog, by_oid, row.relation_oid);
+    if (!table) continue;
+    Column column;
+    column.name = std::move(row.name);
+    column.type = std::move(row.type);
+    column.not_null = row.not_null;
+    column.default_expr = std::move(row.default_expr);
+    column.generated = row.generated;
+    column.identity = row.identity;
+    column.binary_portable = row.binary_portable;
+    column.type_id = std::move(row.type_id);
+    column.binary_obstacle = BinaryObstacle(catalog, column.type_id);
+    if (!column.binary_obstacle.empty()) column.binary_portable = false;
+    table->columns.push_back(std::move(column));
+  }
+}
+
+Catalog ReadCatalogQualified(Connection& connection) {
+  Catalog catalog;
+  ReadIdentity(connection, catalog);
+  TablesByOid by_oid;
+  ReadRelations(connection, catalog, by_oid);
+  auto find = [&](int64_t oid) { return FindTable(catalog, by_oid, oid); };
 
   Result inheritance = connection.Exec(sql::kInheritance);
   for (int row = 0; row < inheritance.Rows(); ++row) {
@@ -196,24 +224,7 @@ Catalog ReadCatalogQualified(Connection& connection) {
   }
 
   ReadTypes(connection, catalog);
-  Result columns = connection.Exec(sql::kColumns);
-  for (int row = 0; row < columns.Rows(); ++row) {
-    Table* table = find(columns.GetInt(row, 0));
-    if (!table) continue;
-    Column column;
-    column.name = columns.Get(row, 1);
-    column.type = columns.Get(row, 2);
-    column.not_null = columns.GetBool(row, 3);
-    column.default_expr = columns.GetOptional(row, 4);
-    column.generated = columns.GetBool(row, 5);
-    std::string_view identity = columns.Text(row, 6);
-    column.identity = identity.empty() ? 0 : identity.front();
-    column.binary_portable = !columns.IsNull(row, 7) && columns.GetBool(row, 7);
-    column.type_id = columns.Get(row, 8);
-    column.binary_obstacle = BinaryObstacle(catalog, column.type_id);
-    if (!column.binary_obstacle.empty()) column.binary_portable = false;
-    table->columns.push_back(std::move(column));
-  }
+  ReadColumns(connection, catalog, by_oid);
 
   Result checks = connection.Exec(sql::kChecks);
   for (int row = 0; row < checks.Rows(); ++row)
@@ -268,15 +279,9 @@ Catalog ReadCatalogQualified(Connection& connection) {
     if (Table* table = find(sequences.GetInt(row, 0)))
       table->column_sequences.push_back({sequences.Get(row, 1), NameAt(sequences, row, 2)});
 
-  Result triggers = connection.Exec(sql::kUserTriggers);
-  for (int row = 0; row < triggers.Rows(); ++row) {
-    Table* table = find(triggers.GetInt(row, 0));
-    std::string_view enabled = triggers.Text(row, 2);
-    if (table)
-      table->user_triggers.push_back(
-          {triggers.Get(row, 1), enabled.empty() ? 'O' : enabled.front()});
-  }
-  ReadOtherRelations(connection, catalog);
+  for (const TriggerRow& trigger : ReadTriggerRows(connection, false))
+    if (Table* table = find(trigger.relation_oid))
+      table->user_triggers.push_back({trigger.name, trigger.enabled});
   return catalog;
 }
 

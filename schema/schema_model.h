@@ -13,7 +13,9 @@
 // column order, domains and composite types, and data (sequence values).
 //
 // Definitions are read with search_path = pg_catalog, so every user object in
-// them is schema-qualified the same way on both sides.
+// them is schema-qualified the same way on both sides. Relations, columns and
+// triggers are built from the same rows as the sync's Catalog
+// (schema/relation_rows.h), so the two never disagree on those.
 #pragma once
 
 #include <map>

@@ -4,8 +4,9 @@
 // keeps its own scope: the Catalog has every table (history schemas and
 // extension members too) and only names views and foreign tables; the model
 // leaves out what migrations do not make and keeps partitions' columns and
-// cloned triggers with their parent. Where they read the same facts
-// (columns, row-level security) they agree.
+// cloned triggers with their parent. Both are built from the same relation,
+// column and trigger rows (schema/relation_rows.h), so where they read the
+// same facts (columns, row-level security) they agree.
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
