@@ -342,6 +342,31 @@ class Differ {
 
 }  // namespace
 
+std::string IndexDefinitionWithoutName(const std::string& definition) {
+  // CREATE [UNIQUE] INDEX <name> ON ...; the name is quoted when it needs to
+  // be, with embedded quotes doubled.
+  size_t start = definition.find(" INDEX ");
+  if (start == std::string::npos) return definition;
+  start += 7;
+  size_t end = start;
+  if (end < definition.size() && definition[end] == '"') {
+    for (++end; end < definition.size(); ++end) {
+      if (definition[end] != '"') continue;
+      if (end + 1 < definition.size() && definition[end + 1] == '"') {
+        ++end;
+      } else {
+        ++end;
+        break;
+      }
+    }
+  } else {
+    end = definition.find(' ', start);
+    if (end == std::string::npos) return definition;
+  }
+  if (definition.compare(end, 4, " ON ") != 0) return definition;
+  return definition.substr(0, start) + definition.substr(end + 1);
+}
+
 std::vector<DriftItem> Diff(const SchemaModel& expected, const SchemaModel& actual) {
   return Differ(expected, actual).Run();
 }

@@ -1,4 +1,4 @@
-// Compares two schema descriptions (apply/schema_model.h): what the
+// Compares two schema descriptions (schema/schema_model.h): what the
 // migrations produce (the shadow) against what a database actually has, and
 // lists every difference as a DriftItem. Pure functions, thread-safe.
 //
@@ -12,7 +12,7 @@
 #include <string>
 #include <vector>
 
-#include "apply/schema_model.h"
+#include "schema/schema_model.h"
 
 namespace freshet {
 
@@ -39,6 +39,10 @@ struct DriftItem {
 // with tables) and then object. Empty when the schemas match. Labels come from
 // the models ("shadow" and "compared database" when empty).
 std::vector<DriftItem> Diff(const SchemaModel& expected, const SchemaModel& actual);
+
+// pg_get_indexdef text without the index name ("CREATE INDEX ON public.t
+// USING btree (a)"), so indexes compare by what they index.
+std::string IndexDefinitionWithoutName(const std::string& definition);
 
 // One line per item ("column public.contacts.x: only in app (text)") after a
 // count line; "no schema drift\n" when `drift` is empty.

@@ -6,11 +6,11 @@
 
 #include "apply/applier.h"
 #include "apply/local_cluster.h"
-#include "apply/schema_model.h"
 #include "apply_sql.h"
 #include "copy/connection.h"
 #include "copy/conninfo.h"
 #include "copy/error.h"
+#include "schema/schema_model.h"
 
 namespace freshet {
 namespace {

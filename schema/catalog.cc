@@ -5,6 +5,7 @@
 #include <unordered_map>
 
 #include "copy/connection.h"
+#include "schema/relation_rows.h"
 #include "schema/type_graph.h"
 #include "schema_sql.h"
 
@@ -136,12 +137,6 @@ void ReadTypes(Connection& connection, Catalog& catalog) {
   }
 }
 
-void ReadOtherRelations(Connection& connection, Catalog& catalog) {
-  Result rows = connection.Exec(sql::kOtherRelations);
-  for (int row = 0; row < rows.Rows(); ++row)
-    catalog.other_relations.push_back({NameAt(rows, row, 0), rows.Text(row, 2).front()});
-}
-
 // The catalog's tables by pg_class oid, for the queries that name them so.
 class TablesByOid {
  public:
@@ -161,25 +156,30 @@ class TablesByOid {
   std::unordered_map<int64_t, size_t> by_oid_;
 };
 
-// Reads the tables into `tables`; returns each partition's parent, by oid.
-std::unordered_map<int64_t, int64_t> ReadTables(Connection& connection, TablesByOid& tables) {
+// Tables and partitioned tables go into `tables`; views, materialized views
+// and foreign tables become Catalog::other_relations. Returns each
+// partition's parent, by oid.
+std::unordered_map<int64_t, int64_t> ReadRelations(Connection& connection, Catalog& catalog,
+                                                   TablesByOid& tables) {
   std::unordered_map<int64_t, int64_t> partition_parent;
-  Result rows = connection.Exec(sql::kTables);
-  for (int row = 0; row < rows.Rows(); ++row) {
+  for (RelationRow& relation : ReadRelationRows(connection, {.storage = true})) {
+    if (relation.kind != 'r' && relation.kind != 'p') {
+      catalog.other_relations.push_back({std::move(relation.name), relation.kind});
+      continue;
+    }
     Table table;
-    int64_t oid = rows.GetInt(row, 0);
-    table.name = NameAt(rows, row, 1);
-    table.kind = rows.Text(row, 3) == "p" ? TableKind::kPartitioned : TableKind::kTable;
-    if (!rows.IsNull(row, 4)) partition_parent[oid] = rows.GetInt(row, 4);
-    table.partition_bound = rows.Get(row, 5);
-    table.estimated_rows = rows.GetInt(row, 6);
-    table.bytes = rows.GetInt(row, 7);
-    table.heap_bytes = rows.GetInt(row, 8);
-    table.owned_by_current_user = rows.GetBool(row, 9);
-    table.row_security = rows.GetBool(row, 10);
-    table.force_row_security = rows.GetBool(row, 11);
-    table.partition_constraint = rows.GetOptional(row, 12).value_or("");
-    tables.Add(oid, std::move(table));
+    table.name = std::move(relation.name);
+    table.kind = relation.kind == 'p' ? TableKind::kPartitioned : TableKind::kTable;
+    if (relation.partition_parent) partition_parent[relation.oid] = *relation.partition_parent;
+    table.partition_bound = std::move(relation.partition_bound);
+    table.estimated_rows = relation.estimated_rows;
+    table.bytes = relation.bytes;
+    table.heap_bytes = relation.heap_bytes;
+    table.owned_by_current_user = relation.owned_by_current_user;
+    table.row_security = relation.row_security;
+    table.force_row_security = relation.force_row_security;
+    table.partition_constraint = std::move(relation.partition_constraint);
+    tables.Add(relation.oid, std::move(table));
   }
   return partition_parent;
 }
@@ -214,23 +214,22 @@ void ReadInheritance(Connection& connection, TablesByOid& tables) {
   }
 }
 
-// Needs the catalog's types (ReadTypes), to tell which columns can travel in
-// binary.
+// Columns of tables in attnum order (foreign tables' are left out: they are
+// other relations here), with what binary COPY of each needs. Needs the
+// catalog's types (ReadTypes), to tell which columns can travel in binary.
 void ReadColumns(Connection& connection, const Catalog& catalog, TablesByOid& tables) {
-  Result rows = connection.Exec(sql::kColumns);
-  for (int row = 0; row < rows.Rows(); ++row) {
-    Table* table = tables.Find(rows.GetInt(row, 0));
+  for (ColumnRow& row : ReadColumnRows(connection, true)) {
+    Table* table = tables.Find(row.relation_oid);
     if (!table) continue;
     Column column;
-    column.name = rows.Get(row, 1);
-    column.type = rows.Get(row, 2);
-    column.not_null = rows.GetBool(row, 3);
-    column.default_expr = rows.GetOptional(row, 4);
-    column.generated = rows.GetBool(row, 5);
-    std::string_view identity = rows.Text(row, 6);
-    column.identity = identity.empty() ? 0 : identity.front();
-    column.binary_portable = !rows.IsNull(row, 7) && rows.GetBool(row, 7);
-    column.type_id = rows.Get(row, 8);
+    column.name = std::move(row.name);
+    column.type = std::move(row.type);
+    column.not_null = row.not_null;
+    column.default_expr = std::move(row.default_expr);
+    column.generated = row.generated;
+    column.identity = row.identity;
+    column.binary_portable = row.binary_portable;
+    column.type_id = std::move(row.type_id);
     column.binary_obstacle = BinaryObstacle(catalog, column.type_id);
     if (!column.binary_obstacle.empty()) column.binary_portable = false;
     table->columns.push_back(std::move(column));
@@ -299,22 +298,16 @@ void ReadSequencesAndTriggers(Connection& connection, TablesByOid& tables) {
   for (int row = 0; row < sequences.Rows(); ++row)
     if (Table* table = tables.Find(sequences.GetInt(row, 0)))
       table->column_sequences.push_back({sequences.Get(row, 1), NameAt(sequences, row, 2)});
-
-  Result triggers = connection.Exec(sql::kUserTriggers);
-  for (int row = 0; row < triggers.Rows(); ++row) {
-    Table* table = tables.Find(triggers.GetInt(row, 0));
-    std::string_view enabled = triggers.Text(row, 2);
-    if (table)
-      table->user_triggers.push_back(
-          {triggers.Get(row, 1), enabled.empty() ? 'O' : enabled.front()});
-  }
+  for (const TriggerRow& trigger : ReadTriggerRows(connection, false))
+    if (Table* table = tables.Find(trigger.relation_oid))
+      table->user_triggers.push_back({trigger.name, trigger.enabled});
 }
 
 Catalog ReadCatalogQualified(Connection& connection) {
   Catalog catalog;
   ReadIdentity(connection, catalog);
   TablesByOid tables(catalog);
-  LinkPartitions(ReadTables(connection, tables), tables);
+  LinkPartitions(ReadRelations(connection, catalog, tables), tables);
   ReadInheritance(connection, tables);
   ReadTypes(connection, catalog);
   ReadColumns(connection, catalog, tables);
@@ -322,7 +315,6 @@ Catalog ReadCatalogQualified(Connection& connection) {
   ReadForeignKeys(connection, catalog);
   ReadIndexes(connection, catalog);
   ReadSequencesAndTriggers(connection, tables);
-  ReadOtherRelations(connection, catalog);
   return catalog;
 }
 

@@ -1,7 +1,8 @@
 // What freshet knows of one database's tables: columns, keys, foreign keys,
 // partitions, inheritance, column sequences and triggers, read from the system
 // catalogs. Plain data; building it (ReadCatalog) is the only part that talks
-// to a server.
+// to a server. Relations, columns and triggers are built from the same rows
+// as the drift checks' SchemaModel (schema/relation_rows.h).
 #pragma once
 
 #include <cstdint>

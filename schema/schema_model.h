@@ -1,6 +1,6 @@
 // A description of a database's schema, read from its catalogs, for comparing
-// two databases (the shadow built from the migrations and a real one) with
-// Diff in apply/schema_diff.h.
+// two databases (the shadow built from the migrations and a real one): the
+// applier's drift check (Diff in apply/schema_diff.h) compares two of them.
 //
 // Covered: schemas, extensions (name and schema), tables (kind, partitioning,
 // row-level security), views and materialized views (definition), columns
@@ -13,7 +13,9 @@
 // column order, domains and composite types, and data (sequence values).
 //
 // Definitions are read with search_path = pg_catalog, so every user object in
-// them is schema-qualified the same way on both sides.
+// them is schema-qualified the same way on both sides. Relations, columns and
+// triggers are built from the same rows as the sync's Catalog
+// (schema/relation_rows.h), so the two never disagree on those.
 #pragma once
 
 #include <map>
@@ -99,9 +101,5 @@ SchemaModel ReadSchemaModel(const std::string& url, std::string label);
 // "table", "partitioned table", "foreign table", "view", "materialized view"
 // for a pg_class relkind (r, p, f, v, m); the relkind itself otherwise.
 std::string RelationKindName(const std::string& relkind);
-
-// pg_get_indexdef text without the index name ("CREATE INDEX ON public.t
-// USING btree (a)"), so indexes compare by what they index.
-std::string IndexDefinitionWithoutName(const std::string& definition);
 
 }  // namespace freshet

@@ -1,27 +1,45 @@
-// Reads a SchemaModel from a database's catalogs with the queries under
-// apply/sql/model_*.sql (embedded into apply_sql.h at build time).
-#include "apply/schema_model.h"
+// Reads a SchemaModel from a database's catalogs: relations, columns and
+// triggers from the rows the sync's Catalog is built from too
+// (schema/relation_rows.h), the rest with schema/sql/model_*.sql.
+#include "schema/schema_model.h"
 
-#include "apply_sql.h"
+#include <algorithm>
+#include <array>
+#include <string_view>
+#include <unordered_map>
+
 #include "copy/connection.h"
+#include "schema/relation_rows.h"
+#include "schema_sql.h"
 
 namespace freshet {
 namespace {
+
+// freshet's and the Supabase CLI's migration history schemas: they differ by
+// design between the shadow and a real database. model_*.sql leave out the
+// same ones.
+constexpr std::array<std::string_view, 2> kHistorySchemas = {"_freshet", "supabase_migrations"};
+
+bool Modelled(const RelationRow& relation) {
+  return !relation.extension_owned && std::find(kHistorySchemas.begin(), kHistorySchemas.end(),
+                                                relation.name.schema) == kHistorySchemas.end();
+}
 
 std::string Key(const Result& result, int row) {
   return result.Get(row, 0) + "." + result.Get(row, 1);
 }
 
-// The table a child row (column, index, ...) belongs to. Rows for relations
-// that were not read as tables (a kind the model leaves out) are skipped.
+// The table a child row (index, constraint, ...) belongs to. Rows for
+// relations that were not read as tables (a kind the model leaves out) are
+// skipped.
 TableModel* FindTable(SchemaModel& model, const Result& result, int row) {
   auto found = model.tables.find(Key(result, row));
   return found == model.tables.end() ? nullptr : &found->second;
 }
 
-std::string IdentityName(const std::string& attidentity) {
-  if (attidentity == "a") return "always";
-  if (attidentity == "d") return "by default";
+std::string IdentityName(char attidentity) {
+  if (attidentity == 'a') return "always";
+  if (attidentity == 'd') return "by default";
   return "";
 }
 
@@ -32,34 +50,57 @@ std::string FunctionKindName(const std::string& prokind) {
   return "function";
 }
 
-void ReadRelations(Connection& connection, SchemaModel& model) {
-  Result result = connection.Exec(sql::kModelRelations);
-  for (int row = 0; row < result.Rows(); ++row) {
+// A relation the model has, for the column and trigger rows that name their
+// relation by oid.
+struct ModelledRelation {
+  TableModel* table = nullptr;  // into SchemaModel::tables
+  bool partition = false;
+};
+using RelationsByOid = std::unordered_map<int64_t, ModelledRelation>;
+
+RelationsByOid ReadRelations(Connection& connection, SchemaModel& model) {
+  RelationsByOid by_oid;
+  for (RelationRow& relation : ReadRelationRows(connection, {.definitions = true})) {
+    if (!Modelled(relation)) continue;
     TableModel table;
-    table.kind = RelationKindName(result.Get(row, 2));
-    table.row_security = result.GetBool(row, 3);
-    table.force_row_security = result.GetBool(row, 4);
-    table.partition_of = result.GetOptional(row, 5).value_or("");
-    table.partition_bound = result.GetOptional(row, 6).value_or("");
-    table.partition_key = result.GetOptional(row, 7).value_or("");
-    table.definition = result.GetOptional(row, 8).value_or("");
-    model.tables[Key(result, row)] = std::move(table);
+    table.kind = RelationKindName(std::string(1, relation.kind));
+    table.row_security = relation.row_security;
+    table.force_row_security = relation.force_row_security;
+    table.partition_of = std::move(relation.partition_of);
+    table.partition_bound = std::move(relation.partition_bound);
+    table.partition_key = std::move(relation.partition_key);
+    table.definition = std::move(relation.view_definition);
+    auto entry = model.tables.insert_or_assign(relation.name.Display(), std::move(table)).first;
+    by_oid[relation.oid] = {&entry->second, relation.partition_parent.has_value()};
+  }
+  return by_oid;
+}
+
+// Columns of tables, partitioned tables and foreign tables; partitions have
+// none here: theirs are their parent's.
+void ReadColumns(Connection& connection, const RelationsByOid& by_oid) {
+  for (ColumnRow& row : ReadColumnRows(connection, false)) {
+    auto relation = by_oid.find(row.relation_oid);
+    if (relation == by_oid.end() || relation->second.partition) continue;
+    ColumnModel column;
+    column.type = std::move(row.type);
+    column.not_null = row.not_null;
+    column.default_expr = std::move(row.default_expr);
+    column.generated_expr = std::move(row.generated_expr);
+    column.identity = IdentityName(row.identity);
+    column.collation = std::move(row.collation);
+    relation->second.table->columns[std::move(row.name)] = std::move(column);
   }
 }
 
-void ReadColumns(Connection& connection, SchemaModel& model) {
-  Result result = connection.Exec(sql::kModelColumns);
-  for (int row = 0; row < result.Rows(); ++row) {
-    TableModel* table = FindTable(model, result, row);
-    if (!table) continue;
-    ColumnModel column;
-    column.type = result.Get(row, 3);
-    column.not_null = result.GetBool(row, 4);
-    column.default_expr = result.GetOptional(row, 5);
-    column.generated_expr = result.GetOptional(row, 6);
-    column.identity = IdentityName(result.Get(row, 7));
-    column.collation = result.GetOptional(row, 8).value_or("");
-    table->columns[result.Get(row, 2)] = std::move(column);
+// User triggers, but not the clones a partitioned table's trigger puts on
+// its partitions: the parent's trigger covers them.
+void ReadTriggers(Connection& connection, const RelationsByOid& by_oid) {
+  for (TriggerRow& row : ReadTriggerRows(connection, true)) {
+    auto relation = by_oid.find(row.relation_oid);
+    if (relation == by_oid.end() || row.cloned) continue;
+    relation->second.table->triggers[std::move(row.name)] = {std::move(row.definition),
+                                                             std::string(1, row.enabled)};
   }
 }
 
@@ -90,13 +131,6 @@ void ReadPolicies(Connection& connection, SchemaModel& model) {
     policy.check_expr = result.GetOptional(row, 7);
     table->policies[result.Get(row, 2)] = std::move(policy);
   }
-}
-
-void ReadTriggers(Connection& connection, SchemaModel& model) {
-  Result result = connection.Exec(sql::kModelTriggers);
-  for (int row = 0; row < result.Rows(); ++row)
-    if (TableModel* table = FindTable(model, result, row))
-      table->triggers[result.Get(row, 2)] = {result.Get(row, 3), result.Get(row, 4)};
 }
 
 void ReadFunctions(Connection& connection, SchemaModel& model) {
@@ -142,31 +176,6 @@ std::string RelationKindName(const std::string& relkind) {
   return relkind;
 }
 
-std::string IndexDefinitionWithoutName(const std::string& definition) {
-  // CREATE [UNIQUE] INDEX <name> ON ...; the name is quoted when it needs to
-  // be, with embedded quotes doubled.
-  size_t start = definition.find(" INDEX ");
-  if (start == std::string::npos) return definition;
-  start += 7;
-  size_t end = start;
-  if (end < definition.size() && definition[end] == '"') {
-    for (++end; end < definition.size(); ++end) {
-      if (definition[end] != '"') continue;
-      if (end + 1 < definition.size() && definition[end + 1] == '"') {
-        ++end;
-      } else {
-        ++end;
-        break;
-      }
-    }
-  } else {
-    end = definition.find(' ', start);
-    if (end == std::string::npos) return definition;
-  }
-  if (definition.compare(end, 4, " ON ") != 0) return definition;
-  return definition.substr(0, start) + definition.substr(end + 1);
-}
-
 SchemaModel ReadSchemaModel(Connection& connection, std::string label) {
   SchemaModel model;
   model.label = std::move(label);
@@ -175,17 +184,22 @@ SchemaModel ReadSchemaModel(Connection& connection, std::string label) {
     connection.Exec("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY");
     // Definitions then name every user object with its schema.
     connection.Exec("SET LOCAL search_path = pg_catalog");
+    // As ReadCatalog does: the column query's recursive CTE is estimated far
+    // above its cost. current_setting(name, true) is NULL without JIT.
+    connection.Exec(
+        "SELECT pg_catalog.set_config('jit', 'off', true) "
+        "WHERE pg_catalog.current_setting('jit', true) IS NOT NULL");
     Result schemas = connection.Exec(sql::kModelSchemas);
     for (int row = 0; row < schemas.Rows(); ++row) model.schemas.insert(schemas.Get(row, 0));
     Result extensions = connection.Exec(sql::kModelExtensions);
     for (int row = 0; row < extensions.Rows(); ++row)
       model.extensions[extensions.Get(row, 0)] = extensions.Get(row, 1);
-    ReadRelations(connection, model);
-    ReadColumns(connection, model);
+    RelationsByOid by_oid = ReadRelations(connection, model);
+    ReadColumns(connection, by_oid);
     ReadIndexes(connection, model);
     ReadConstraints(connection, model);
     ReadPolicies(connection, model);
-    ReadTriggers(connection, model);
+    ReadTriggers(connection, by_oid);
     ReadFunctions(connection, model);
     ReadEnums(connection, model);
     ReadSequences(connection, model);
