@@ -117,11 +117,7 @@ void ServerCopySink::EndStream() {
 
 void ServerCopySink::WaitWritable() {
   std::vector<SocketWait> socket{{PQsocket(connection_.handle()), POLLOUT}};
-  if (waker_ && !WaitForSockets(socket, *waker_)) throw Error("cancelled");
-  if (!waker_) {
-    pollfd polled{socket.front().socket, POLLOUT, 0};
-    if (poll(&polled, 1, -1) < 0 && errno != EINTR) ThrowFailure();
-  }
+  if (!WaitForSockets(socket, *waker_)) throw Error("cancelled");  // Begin set waker_
 }
 
 uint64_t ServerCopySink::Finish(const StopWaker& waker) {

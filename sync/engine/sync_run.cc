@@ -183,7 +183,8 @@ class SyncLoads final : public LoadSource {
   void Finish() override { snapshot_->Finish(); }
 
  private:
-  const Plan& plan() const { return target_ ? target_->plan : empty_; }
+  // Only after ScheduleLoads: a sync has one target.
+  const Plan& plan() const { return target_->plan; }
 
   const SyncOptions& options_;
   RunLog log_;
@@ -192,7 +193,6 @@ class SyncLoads final : public LoadSource {
   ServerIdentity identity_;
   Catalog catalog_;
   TargetRun* target_ = nullptr;
-  Plan empty_;
   std::optional<LoadTasks> loads_;
 };
 

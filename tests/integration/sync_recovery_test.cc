@@ -29,10 +29,17 @@ class SyncRecovery : public ::testing::Test {
   std::string Dev() const { return dev_.Url(dev_db_); }
   std::string DevSql(const std::string& sql) const { return dev_.Psql(dev_db_, sql); }
 
+  // The target's index definitions, in one string.
+  std::string IndexDefinitions() const {
+    return DevSql(
+        "SELECT string_agg(indexdef, E'\\n' ORDER BY indexdef) FROM pg_indexes "
+        "WHERE schemaname IN ('public', 'auth')");
+  }
+
   // Starts a sync, stops it at a named point once a first table is loaded
   // (its stream committed, foreign keys and indexes set aside in the
-  // journal) and kills it there with SIGKILL.
-  void KillSyncMidLoad() {
+  // journal) and sends it `signal` there; returns how it ended.
+  RunResult SignalSyncMidLoad(int signal) {
     // One job: while it is paused nothing else runs, so the journal holds
     // everything the load set aside.
     PausePoint pause("done copy");
@@ -40,12 +47,19 @@ class SyncRecovery : public ::testing::Test {
                                            "--include", "auth.users", "--jobs", "1"},
                                           pause.Env());
     std::optional<std::string> point = pause.WaitUntilPaused(sync);
-    ASSERT_TRUE(point) << "the sync ended before its first table was loaded: " << sync.Stderr();
-    // The kill hits the window where the target is set aside: a table is
+    if (!point) {
+      ADD_FAILURE() << "the sync ended before its first table was loaded: " << sync.Stderr();
+      return sync.Wait();
+    }
+    // The signal hits the window where the target is set aside: a table is
     // loaded, and constraints and indexes wait in the journal.
-    ASSERT_NE(DevSql("SELECT count(*) FROM _freshet.journal WHERE kind = 'foreign_key'"), "0");
-    sync.Signal(SIGKILL);
-    RunResult killed = sync.Wait();
+    EXPECT_NE(DevSql("SELECT count(*) FROM _freshet.journal WHERE kind = 'foreign_key'"), "0");
+    sync.Signal(signal);
+    return sync.Wait();
+  }
+
+  void KillSyncMidLoad() {
+    RunResult killed = SignalSyncMidLoad(SIGKILL);
     ASSERT_EQ(killed.signal, SIGKILL);
     ASSERT_NE(DevSql("SELECT count(*) FROM _freshet.journal"), "0");
   }
@@ -77,23 +91,12 @@ TEST_F(SyncRecovery, RerunAfterSigkillMidLoadEndsEqualWithEveryConstraint) {
 // every constraint.
 TEST_F(SyncRecovery, InterruptMidLoadPutsTheTargetBackAndTheNextSyncFinishesIt) {
   std::vector<std::string> fks_before = ForeignKeys(dev_, dev_db_);
-  std::string indexes_sql =
-      "SELECT string_agg(indexdef, E'\\n' ORDER BY indexdef) FROM pg_indexes "
-      "WHERE schemaname IN ('public', 'auth')";
-  std::string indexes_before = DevSql(indexes_sql);
-  PausePoint pause("done copy");
-  BackgroundProcess sync = StartCommand({FreshetBinary(), "sync", "--from", Prod(), "--to", Dev(),
-                                         "--include", "auth.users", "--jobs", "1"},
-                                        pause.Env());
-  std::optional<std::string> point = pause.WaitUntilPaused(sync);
-  ASSERT_TRUE(point) << "the sync ended before its first table was loaded: " << sync.Stderr();
-  ASSERT_NE(DevSql("SELECT count(*) FROM _freshet.journal WHERE kind = 'foreign_key'"), "0");
-  sync.Signal(SIGINT);
-  RunResult stopped = sync.Wait();
+  std::string indexes_before = IndexDefinitions();
+  RunResult stopped = SignalSyncMidLoad(SIGINT);
   EXPECT_EQ(stopped.exit_code, 1) << stopped.err;
   EXPECT_THAT(stopped.err, HasSubstr("cancelled"));
   EXPECT_THAT(stopped.err, Not(HasSubstr("could not restore")));
-  EXPECT_EQ(DevSql(indexes_sql), indexes_before);
+  EXPECT_EQ(IndexDefinitions(), indexes_before);
   EXPECT_EQ(DevSql("SELECT tgenabled FROM pg_trigger WHERE tgname = 'deals_touch'"), "O");
   EXPECT_EQ(DevSql("SELECT count(*) FROM _freshet.journal WHERE kind NOT IN ('foreign_key', "
                    "'validate')"),
@@ -110,16 +113,13 @@ TEST_F(SyncRecovery, InterruptMidLoadPutsTheTargetBackAndTheNextSyncFinishesIt) 
 
 TEST_F(SyncRecovery, RepairAfterSigkillRestoresWhatItCanAndJournalsTheRest) {
   std::vector<std::string> fks_before = ForeignKeys(dev_, dev_db_);
-  std::string indexes_sql =
-      "SELECT string_agg(indexdef, E'\\n' ORDER BY indexdef) FROM pg_indexes "
-      "WHERE schemaname IN ('public', 'auth')";
-  std::string indexes_before = DevSql(indexes_sql);
+  std::string indexes_before = IndexDefinitions();
   KillSyncMidLoad();
 
   RunResult repair = Freshet({"repair", "--to", Dev()});
   EXPECT_THAT(repair.err, HasSubstr("restored"));
   EXPECT_EQ(DevSql("SELECT tgenabled FROM pg_trigger WHERE tgname = 'deals_touch'"), "O");
-  EXPECT_EQ(DevSql(indexes_sql), indexes_before);
+  EXPECT_EQ(IndexDefinitions(), indexes_before);
   // Nothing is lost: every foreign key is back, or still in the journal (a
   // foreign key on a partitioned table cannot be re-added NOT VALID over the
   // partial data an interrupted load leaves), and repair says so.
@@ -146,10 +146,7 @@ TEST_F(SyncRecovery, RepairAfterSigkillRestoresWhatItCanAndJournalsTheRest) {
 
 TEST_F(SyncRecovery, RerunAfterSigkillDuringIndexRebuildRestoresEveryIndexAndConstraint) {
   std::vector<std::string> fks_before = ForeignKeys(dev_, dev_db_);
-  std::string indexes_sql =
-      "SELECT string_agg(indexdef, E'\\n' ORDER BY indexdef) FROM pg_indexes "
-      "WHERE schemaname IN ('public', 'auth')";
-  std::string indexes_before = DevSql(indexes_sql);
+  std::string indexes_before = IndexDefinitions();
   // Indexes come back table by table as loads finish: stop once a third is
   // rebuilt, while others are still journaled, and kill there.
   // One job: while it is paused nothing else is rebuilt.
@@ -162,12 +159,12 @@ TEST_F(SyncRecovery, RerunAfterSigkillDuringIndexRebuildRestoresEveryIndexAndCon
   ASSERT_EQ(sync.Wait().signal, SIGKILL);
   // Killed mid-rebuild: some indexes are back, some are still journaled.
   ASSERT_NE(DevSql("SELECT count(*) FROM _freshet.journal WHERE kind = 'index'"), "0");
-  ASSERT_NE(DevSql(indexes_sql), indexes_before);
+  ASSERT_NE(IndexDefinitions(), indexes_before);
 
   RunResult rerun =
       Freshet({"sync", "--from", Prod(), "--to", Dev(), "--include", "auth.users", "--verify"});
   ASSERT_EQ(rerun.exit_code, 0) << rerun.err;
-  EXPECT_EQ(DevSql(indexes_sql), indexes_before);
+  EXPECT_EQ(IndexDefinitions(), indexes_before);
   EXPECT_EQ(ForeignKeys(dev_, dev_db_), fks_before);
   EXPECT_THAT(InvalidConstraintsAndIndexes(dev_, dev_db_), IsEmpty());
   EXPECT_EQ(DevSql("SELECT count(*) FROM _freshet.journal"), "0");
