@@ -14,9 +14,16 @@
 namespace freshet {
 namespace {
 
-// How a planned table is read on the source for whole-table rules.
-std::string SourceRelation(const PlannedTable& table) {
-  return (table.source_partitioned ? "" : "ONLY ") + table.name.Quoted();
+// How a rule reads a table's rows: the source's table itself, partitions
+// included when `with_partitions`, unless the caller says otherwise.
+std::string ReadOf(const RowsOf& rows, const QualifiedName& name, bool with_partitions) {
+  if (rows) return rows(name, with_partitions);
+  return (with_partitions ? "" : "ONLY ") + name.Quoted();
+}
+
+// How a planned table is read for whole-table rules.
+std::string SourceRelation(const PlannedTable& table, const RowsOf& rows) {
+  return ReadOf(rows, table.name, table.source_partitioned);
 }
 
 std::string ColumnSql(const std::string& column) { return "t." + QuoteIdent(column); }
@@ -100,7 +107,7 @@ std::vector<ColumnPair> CopiedColumns(const Table& src, const Table& dst,
 }
 
 void EnumRules(const Catalog& source, const Catalog& target, const PlannedTable& planned,
-               const ColumnPair& column, std::vector<TargetRule>& rules) {
+               const ColumnPair& column, const RowsOf& rows, std::vector<TargetRule>& rules) {
   ResolvedType to = Resolve(target, column.target->type_id);
   const TypeInfo* target_enum = target.FindType(to.base);
   if (!target_enum || target_enum->kind != 'e') return;
@@ -127,7 +134,7 @@ void EnumRules(const Catalog& source, const Catalog& target, const PlannedTable&
   std::string rule = fmt::format(
       "column {}: enum {} of the target{}", QuoteIdent(column.target->name), target_enum->name,
       missing.empty() ? "" : fmt::format(" lacks the label(s) {}", fmt::join(missing, ", ")));
-  rules.push_back({planned.name, rule, CountWhere(SourceRelation(planned), condition),
+  rules.push_back({planned.name, rule, CountWhere(SourceRelation(planned, rows), condition),
                    fmt::format("add the label(s) to the target's enum (ALTER TYPE {} ADD VALUE "
                                "...), or exclude the table",
                                target_enum->name)});
@@ -147,7 +154,7 @@ std::set<std::pair<std::string, std::string>> SourceDomainRules(const Catalog& s
 }
 
 void DomainRules(const Catalog& source, const Catalog& target, const PlannedTable& planned,
-                 const ColumnPair& column, std::vector<TargetRule>& rules) {
+                 const ColumnPair& column, const RowsOf& rows, std::vector<TargetRule>& rules) {
   ResolvedType to = Resolve(target, column.target->type_id);
   if (to.value_domains.empty() && to.element_domains.empty()) return;
   auto enforced = SourceDomainRules(source, *column.source);
@@ -164,7 +171,7 @@ void DomainRules(const Catalog& source, const Catalog& target, const PlannedTabl
       rules.push_back({planned.name,
                        fmt::format("column {}: domain {} of the target is NOT NULL",
                                    QuoteIdent(column.target->name), domain.name),
-                       CountWhere(SourceRelation(planned), condition), way_out});
+                       CountWhere(SourceRelation(planned, rows), condition), way_out});
     }
     for (const auto& check : domain.domain_checks) {
       if (enforced.count({domain.name, check.expression})) continue;
@@ -176,7 +183,7 @@ void DomainRules(const Catalog& source, const Catalog& target, const PlannedTabl
           {planned.name,
            fmt::format("column {}: CHECK constraint {} of domain {} on the target ({})",
                        QuoteIdent(column.target->name), check.name, domain.name, check.expression),
-           CountWhere(SourceRelation(planned), condition), way_out});
+           CountWhere(SourceRelation(planned, rows), condition), way_out});
     }
   };
   for (const TypeInfo* domain : to.value_domains) add(*domain, false);
@@ -209,7 +216,7 @@ bool AlwaysFits(const std::string& source_base, const std::string& target_type) 
 // rows out of range; other type changes into a built-in type are probed by
 // casting each value's text as the target's COPY would read it.
 void TypeChangeRules(const Catalog& source, const Catalog& target, const PlannedTable& planned,
-                     const ColumnPair& column, std::vector<TargetRule>& rules) {
+                     const ColumnPair& column, const RowsOf& rows, std::vector<TargetRule>& rules) {
   const Column& s = *column.source;
   const Column& t = *column.target;
   if (TypeWithoutModifiers(s.type) == TypeWithoutModifiers(t.type)) return;  // fit_check's case
@@ -239,7 +246,7 @@ void TypeChangeRules(const Catalog& source, const Catalog& target, const Planned
     rules.push_back({planned.name,
                      fmt::format("column {}: {} on the target ({} on the source)",
                                  QuoteIdent(t.name), t.type, s.type),
-                     CountWhere(SourceRelation(planned), condition),
+                     CountWhere(SourceRelation(planned, rows), condition),
                      "widen the column on the target, or exclude the table"});
     return;
   }
@@ -255,14 +262,14 @@ void TypeChangeRules(const Catalog& source, const Catalog& target, const Planned
   TargetRule rule{planned.name,
                   fmt::format("column {}: {} on the target ({} on the source)", QuoteIdent(t.name),
                               t.type, s.type),
-                  CountWhere(SourceRelation(planned), condition),
+                  CountWhere(SourceRelation(planned, rows), condition),
                   "change the column's type on the target, fix the rows on the source, or "
                   "exclude the table"};
   rule.fails_when_broken = true;
   rules.push_back(std::move(rule));
 }
 
-void CheckRules(const Table& src, const Table& dst, const PlannedTable& planned,
+void CheckRules(const Table& src, const Table& dst, const PlannedTable& planned, const RowsOf& rows,
                 std::vector<TargetRule>& rules) {
   for (const auto& check : dst.checks) {
     bool enforced = false;
@@ -272,7 +279,7 @@ void CheckRules(const Table& src, const Table& dst, const PlannedTable& planned,
     rules.push_back(
         {planned.name,
          fmt::format("CHECK constraint {} of the target ({})", check.name, check.expression),
-         CountWhere(SourceRelation(planned), fmt::format("NOT ({})", check.expression)),
+         CountWhere(SourceRelation(planned, rows), fmt::format("NOT ({})", check.expression)),
          "fix the rows on the source, drop or relax the constraint on the target, or "
          "exclude the table"});
   }
@@ -285,7 +292,7 @@ std::vector<const Table*> LeavesOf(const Catalog& catalog, const QualifiedName& 
   return out;
 }
 
-void PartitionRules(const Catalog& target, const PlannedTable& planned,
+void PartitionRules(const Catalog& target, const PlannedTable& planned, const RowsOf& rows,
                     std::vector<TargetRule>& rules) {
   if (planned.target_kind != TableKind::kPartitioned || planned.route == "per partition") return;
   std::vector<std::string> fits;
@@ -295,7 +302,7 @@ void PartitionRules(const Catalog& target, const PlannedTable& planned,
   }
   std::string condition = fits.empty() ? "true" : fmt::format("NOT ({})", fmt::join(fits, " OR "));
   rules.push_back({planned.name, "the partitions of the target (no partition takes these rows)",
-                   CountWhere(SourceRelation(planned), condition),
+                   CountWhere(SourceRelation(planned, rows), condition),
                    "add a partition (or a DEFAULT partition) on the target for them, or exclude "
                    "the table"});
 }
@@ -317,7 +324,7 @@ bool SourceHasUnique(const Catalog& source, const Index& wanted) {
 }
 
 void UniqueRules(const Catalog& source, const Catalog& target, const PlannedTable& planned,
-                 std::vector<TargetRule>& rules) {
+                 const RowsOf& rows, std::vector<TargetRule>& rules) {
   for (const auto& index : target.indexes) {
     if (index.table != planned.name || !index.unique || !index.valid || index.keys.empty())
       continue;
@@ -329,7 +336,7 @@ void UniqueRules(const Catalog& source, const Catalog& target, const PlannedTabl
     std::string sql = fmt::format(
         "SELECT coalesce(sum(n), 0)::pg_catalog.int8 FROM (SELECT count(*) AS n FROM {} AS t{} "
         "GROUP BY {} HAVING count(*) > 1) AS d",
-        SourceRelation(planned),
+        SourceRelation(planned, rows),
         where.empty() ? "" : fmt::format(" WHERE {}", fmt::join(where, " AND ")),
         fmt::join(index.keys, ", "));
     std::string what = index.constraint_name.empty()
@@ -343,14 +350,13 @@ void UniqueRules(const Catalog& source, const Catalog& target, const PlannedTabl
   }
 }
 
-std::string SourceRead(const Catalog& source, const QualifiedName& name) {
+std::string SourceRead(const Catalog& source, const QualifiedName& name, const RowsOf& rows) {
   const Table* table = source.Find(name);
-  bool whole = table && table->kind == TableKind::kPartitioned;
-  return (whole ? "" : "ONLY ") + name.Quoted();
+  return ReadOf(rows, name, table && table->kind == TableKind::kPartitioned);
 }
 
 void ForeignKeyRules(const Catalog& source, const Catalog& target, const Plan& plan,
-                     std::vector<TargetRule>& rules) {
+                     const RowsOf& rows, std::vector<TargetRule>& rules) {
   std::set<QualifiedName> synced;
   for (const auto& planned : plan.tables) {
     synced.insert(planned.name);
@@ -383,9 +389,9 @@ void ForeignKeyRules(const Catalog& source, const Catalog& target, const Plan& p
                                   QuoteIdent(fk.columns[i])));
     }
     std::string nonnulls = fmt::format("pg_catalog.num_nonnulls({})", fmt::join(present, ", "));
-    std::string orphan = fmt::format("{} = {} AND NOT EXISTS (SELECT 1 FROM {} AS p WHERE {})",
-                                     nonnulls, fk.columns.size(), SourceRead(source, fk.referenced),
-                                     fmt::join(match, " AND "));
+    std::string orphan = fmt::format(
+        "{} = {} AND NOT EXISTS (SELECT 1 FROM {} AS p WHERE {})", nonnulls, fk.columns.size(),
+        SourceRead(source, fk.referenced, rows), fmt::join(match, " AND "));
     if (fk.match_full && fk.columns.size() > 1)
       orphan =
           fmt::format("({} BETWEEN 1 AND {}) OR ({})", nonnulls, fk.columns.size() - 1, orphan);
@@ -393,7 +399,7 @@ void ForeignKeyRules(const Catalog& source, const Catalog& target, const Plan& p
                      fmt::format("foreign key {} of the target on {} ({}) (rows whose "
                                  "referenced row the source does not have)",
                                  fk.name, fk.table.Display(), fk.definition),
-                     CountWhere(SourceRead(source, fk.table), orphan),
+                     CountWhere(SourceRead(source, fk.table, rows), orphan),
                      "fix the rows on the source, drop the foreign key on the target, or re-add "
                      "it NOT VALID"});
   }
@@ -402,22 +408,22 @@ void ForeignKeyRules(const Catalog& source, const Catalog& target, const Plan& p
 }  // namespace
 
 std::vector<TargetRule> TargetRulesToCheck(const Catalog& source, const Catalog& target,
-                                           const Plan& plan) {
+                                           const Plan& plan, const RowsOf& rows) {
   std::vector<TargetRule> rules;
   for (const auto& planned : plan.tables) {
     const Table* src = source.Find(planned.name);
     const Table* dst = target.Find(planned.name);
     if (!src || !dst) continue;
     for (const ColumnPair& column : CopiedColumns(*src, *dst, planned)) {
-      EnumRules(source, target, planned, column, rules);
-      DomainRules(source, target, planned, column, rules);
-      TypeChangeRules(source, target, planned, column, rules);
+      EnumRules(source, target, planned, column, rows, rules);
+      DomainRules(source, target, planned, column, rows, rules);
+      TypeChangeRules(source, target, planned, column, rows, rules);
     }
-    CheckRules(*src, *dst, planned, rules);
-    PartitionRules(target, planned, rules);
-    UniqueRules(source, target, planned, rules);
+    CheckRules(*src, *dst, planned, rows, rules);
+    PartitionRules(target, planned, rows, rules);
+    UniqueRules(source, target, planned, rows, rules);
   }
-  ForeignKeyRules(source, target, plan, rules);
+  ForeignKeyRules(source, target, plan, rows, rules);
   return rules;
 }
 
@@ -435,8 +441,8 @@ std::vector<ObjectNameColumn> ObjectNameColumns(const Catalog& source, const Cat
       std::string value = ColumnSql(column.source->name);
       std::string values =
           array ? fmt::format("SELECT pg_catalog.unnest({}) AS v FROM {} AS t", value,
-                              SourceRelation(planned))
-                : fmt::format("SELECT {} AS v FROM {} AS t", value, SourceRelation(planned));
+                              SourceRelation(planned, {}))
+                : fmt::format("SELECT {} AS v FROM {} AS t", value, SourceRelation(planned, {}));
       out.push_back({planned.name, column.source->name, reg, array,
                      fmt::format("SELECT DISTINCT v::pg_catalog.text FROM ({}) AS s WHERE v IS "
                                  "NOT NULL AND v::pg_catalog.oid <> 0 LIMIT 10001",
@@ -462,47 +468,6 @@ Result TryOn(Connection& connection, const std::string& sql) {
     connection.Exec("ROLLBACK TO SAVEPOINT freshet_rule");
     connection.Exec("RELEASE SAVEPOINT freshet_rule");
     throw;
-  }
-}
-
-// A server message without the values it quotes ("invalid input syntax for
-// type integer: "abc"" becomes "invalid input syntax for type integer: ...").
-std::string WithoutValues(const std::string& message) {
-  std::string out;
-  bool quoted = false;
-  for (char c : message) {
-    if (c == '"') {
-      if (!quoted) out += "...";
-      quoted = !quoted;
-      continue;
-    }
-    if (!quoted) out.push_back(c);
-  }
-  size_t context = out.find(" (while running");
-  if (context != std::string::npos) out.resize(context);
-  return out;
-}
-
-void RunRule(Connection& source, const TargetRule& rule, Plan& plan, const RunLog& log) {
-  log.Info("checking the source's rows of {} against {}", rule.table.Display(), rule.rule);
-  try {
-    int64_t rows = TryOn(source, rule.count_sql).GetInt(0, 0);
-    if (rows > 0)
-      plan.errors.push_back(fmt::format("table {}: {} row(s) in the source break {}: {}",
-                                        rule.table.Display(), rows, rule.rule, rule.way_out));
-  } catch (const Error& error) {
-    std::string state = error.sqlstate();
-    if (state == "57014") throw;  // cancelled: the run is stopping
-    if (rule.fails_when_broken && state.rfind("22", 0) == 0) {
-      plan.errors.push_back(fmt::format(
-          "table {}: rows in the source (at least one) break {}: the target would refuse them "
-          "({}): {}",
-          rule.table.Display(), rule.rule, WithoutValues(error.what()), rule.way_out));
-      return;
-    }
-    plan.warnings.push_back(fmt::format(
-        "table {}: could not check {} on the source ({}); rows that break it would fail the load",
-        rule.table.Display(), rule.rule, WithoutValues(error.what())));
   }
 }
 
@@ -578,10 +543,50 @@ void CheckObjectNames(Connection& source, Connection& target, const ObjectNameCo
 
 }  // namespace
 
+std::string WithoutValues(const std::string& message) {
+  std::string out;
+  bool quoted = false;
+  for (char c : message) {
+    if (c == '"') {
+      if (!quoted) out += "...";
+      quoted = !quoted;
+      continue;
+    }
+    if (!quoted) out.push_back(c);
+  }
+  size_t context = out.find(" (while running");
+  if (context != std::string::npos) out.resize(context);
+  return out;
+}
+
+void RunTargetRule(Connection& connection, const TargetRule& rule, const std::string& rows_from,
+                   Plan& plan, const RunLog& log) {
+  log.Info("checking the rows of {} in {} against {}", rule.table.Display(), rows_from, rule.rule);
+  try {
+    int64_t rows = TryOn(connection, rule.count_sql).GetInt(0, 0);
+    if (rows > 0)
+      plan.errors.push_back(fmt::format("table {}: {} row(s) in {} break {}: {}",
+                                        rule.table.Display(), rows, rows_from, rule.rule,
+                                        rule.way_out));
+  } catch (const Error& error) {
+    std::string state = error.sqlstate();
+    if (state == "57014") throw;  // cancelled: the run is stopping
+    if (rule.fails_when_broken && state.rfind("22", 0) == 0) {
+      plan.errors.push_back(fmt::format(
+          "table {}: rows in {} (at least one) break {}: the target would refuse them ({}): {}",
+          rule.table.Display(), rows_from, rule.rule, WithoutValues(error.what()), rule.way_out));
+      return;
+    }
+    plan.warnings.push_back(fmt::format(
+        "table {}: could not check {} on {} ({}); rows that break it would fail the load",
+        rule.table.Display(), rule.rule, rows_from, WithoutValues(error.what())));
+  }
+}
+
 void CheckTargetRules(Connection& source, Connection& target, const Catalog& source_catalog,
                       const Catalog& target_catalog, Plan& plan, const RunLog& log) {
   for (const TargetRule& rule : TargetRulesToCheck(source_catalog, target_catalog, plan))
-    RunRule(source, rule, plan, log);
+    RunTargetRule(source, rule, "the source", plan, log);
   for (const ObjectNameColumn& column : ObjectNameColumns(source_catalog, target_catalog, plan))
     CheckObjectNames(source, target, column, plan, log);
 }

@@ -10,6 +10,7 @@
 // pays nothing.
 #pragma once
 
+#include <functional>
 #include <string>
 #include <vector>
 
@@ -37,10 +38,17 @@ struct TargetRule {
 // literals and quoted identifiers) replaced by `value`, parenthesized.
 std::string SubstituteDomainValue(const std::string& expression, const std::string& value);
 
+// What a rule's query reads for a table's rows, given the table's name and
+// whether its partitions count (a partitioned source table). Unset: the
+// table itself on the source (`ONLY` unless partitioned). A snapshot restore
+// reads the copies it staged on the target instead.
+using RowsOf = std::function<std::string(const QualifiedName& table, bool with_partitions)>;
+
 // The rules of the target, for the copied columns of each planned table,
-// that the source does not promise. Pure.
+// that the source does not promise, their queries reading through `rows`.
+// Pure, as `rows` is.
 std::vector<TargetRule> TargetRulesToCheck(const Catalog& source, const Catalog& target,
-                                           const Plan& plan);
+                                           const Plan& plan, const RowsOf& rows = {});
 
 // A value that names an object, to be looked up on the target.
 struct ObjectNameColumn {
@@ -54,6 +62,18 @@ struct ObjectNameColumn {
 // The columns of planned tables whose values name objects. Pure.
 std::vector<ObjectNameColumn> ObjectNameColumns(const Catalog& source, const Catalog& target,
                                                 const Plan& plan);
+
+// Runs one rule's count on `connection` (in a savepoint when it is in a
+// transaction): rows that break it become a plan error saying they are in
+// `rows_from` ("the source", "the snapshot"), with the rule and the way out
+// but never the values; a rule the server cannot evaluate becomes a warning.
+// Throws Error when cancelled.
+void RunTargetRule(Connection& connection, const TargetRule& rule, const std::string& rows_from,
+                   Plan& plan, const RunLog& log);
+
+// A server message without the values it quotes ("invalid input syntax for
+// type integer: "abc"" becomes "invalid input syntax for type integer: ...").
+std::string WithoutValues(const std::string& message);
 
 // Runs every rule's count on `source` (each in a savepoint when `source` is
 // in a transaction, so a rule the source cannot evaluate, such as a target

@@ -70,7 +70,31 @@ class SnapshotLoads final : public LoadSource {
     int rank = 0;
   };
 
+  // A relation a rule of the target reads, staged as a temporary table of
+  // the target by TrialLoad.
+  struct TrialStage {
+    QualifiedName relation;
+    bool with_partitions = false;
+    std::string temp;  // "pg_temp.freshet_trial_1"
+    std::vector<const SnapshotFile*> files;
+    const SnapshotTable* snapshot = nullptr;
+    bool loaded = false;
+  };
+
   TargetFiles& FilesOf(size_t target);
+  // Rows of the snapshot the target's rules would refuse, found before
+  // anything is written (snapshot_trial.cc): where the target has rules the
+  // captured source did not promise (TargetRulesToCheck) or columns naming
+  // objects, the relations those read are loaded into temporary tables of
+  // the target's column types, in a transaction rolled back at the end. A
+  // row the target's types refuse (an enum label, a domain, a narrower type,
+  // a missing object) fails that load; the other rules are counted there as
+  // a sync counts them on the source. Both become plan errors.
+  void TrialLoad(TargetRun& target, const Catalog& target_catalog, std::stop_token stop,
+                 const RunLog& log);
+  bool FindStageFiles(TrialStage& stage) const;
+  void LoadStage(Connection& trial, TargetRun& target, const Catalog& target_catalog,
+                 TrialStage& stage, std::stop_token stop);
   void RouteTables(TargetRun& target, const Catalog& target_catalog);
   void ScheduleTargets(std::vector<TargetRun>& targets);
   void PlanJobs(const std::vector<TargetRun>& targets);
