@@ -33,8 +33,8 @@ StreamFormat FormatOf(const PlannedTable& table) {
   return table.mapping.format == CopyFormat::kBinary ? StreamFormat::kBinary : StreamFormat::kText;
 }
 
-// The source catalog cut down to the captured tables: their partitions, and
-// the foreign keys and indexes declared on them.
+// The source catalog cut down to the captured tables: their partitions, the
+// foreign keys and indexes declared on them, and the types.
 Catalog CapturedCatalog(const Catalog& source, const Plan& plan) {
   std::set<QualifiedName> captured;
   for (const auto& table : plan.tables) captured.insert(table.name);
@@ -53,6 +53,9 @@ Catalog CapturedCatalog(const Catalog& source, const Plan& plan) {
     if (keep(fk.table)) out.foreign_keys.push_back(fk);
   for (const auto& index : source.indexes)
     if (keep(index.table)) out.indexes.push_back(index);
+  // The types the columns use (enum labels, composite attributes, domains):
+  // a restore compares them with the target's as a sync does.
+  out.types = source.types;
   return out;
 }
 
