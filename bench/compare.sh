@@ -163,8 +163,7 @@ for ((k = 1; k <= runs; k++)); do
   done
 done
 
-median() { tr ' ' '\n' | grep -v '^$' | sort -g | awk '{v[NR]=$1} END {print (NR % 2) ? v[(NR+1)/2] : (v[NR/2] + v[NR/2+1]) / 2}'; }
-minmax() { tr ' ' '\n' | grep -v '^$' | sort -g | awk 'NR==1 {lo=$1} {hi=$1} END {printf "%.1f-%.1f", lo, hi}'; }
+source "$repo/bench/lib/stats.sh"
 ma=$(echo "${times[a]}" | median)
 mb=$(echo "${times[b]:-0}" | median) mc=$(echo "${times[c]:-0}" | median)
 fmt1() { printf "%.1f" "$1"; }

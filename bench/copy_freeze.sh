@@ -76,7 +76,7 @@ for ((k = 1; k <= runs; k++)); do
   if ((k % 2)); then run plain; run freeze; else run freeze; run plain; fi
 done
 
-median() { tr ' ' '\n' | grep -v '^$' | sort -g | awk '{v[NR]=$1} END {print (NR % 2) ? v[(NR+1)/2] : (v[NR/2] + v[NR/2+1]) / 2}'; }
+source "$repo/bench/lib/stats.sh"
 mkdir -p "$repo/bench/results"
 durability=$( ((durable)) && echo durable || echo fsync-off)
 result=$repo/bench/results/copy-freeze-scale$scale-$durability-$(date -u +%Y%m%dT%H%M%SZ).md

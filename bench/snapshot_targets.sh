@@ -167,7 +167,7 @@ for ((k = 1; k <= runs; k++)); do
   for contender in "${order[@]}"; do run "$contender"; done
 done
 
-median() { tr ' ' '\n' | grep -v '^$' | sort -g | awk '{v[NR]=$1} END {print (NR % 2) ? v[(NR+1)/2] : (v[NR/2] + v[NR/2+1]) / 2}'; }
+source "$repo/bench/lib/stats.sh"
 m() { echo "${times[$1]}" | median; }
 ratio() { printf '%.2f' "$(echo "$(m "$1") / $(m "$2")" | bc -l)"; }
 mkdir -p "$repo/bench/results"

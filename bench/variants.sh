@@ -73,8 +73,7 @@ for ((k = 1; k <= runs; k++)); do
   done
 done
 
-median() { tr ' ' '\n' | grep -v '^$' | sort -g | awk '{v[NR]=$1} END {print (NR % 2) ? v[(NR+1)/2] : (v[NR/2] + v[NR/2+1]) / 2}'; }
-minmax() { tr ' ' '\n' | grep -v '^$' | sort -g | awk 'NR==1 {lo=$1} {hi=$1} END {printf "%.1f-%.1f", lo, hi}'; }
+source "$repo/bench/lib/stats.sh"
 # Per run, each variant's time over the first's in the same run.
 paired() {  # index
   paste -d/ <(echo "${times[$1]}" | tr ' ' '\n' | grep -v '^$') \
