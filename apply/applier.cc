@@ -17,6 +17,7 @@
 #include <set>
 #include <sstream>
 
+#include "apply/edit_check.h"
 #include "apply/history.h"
 #include "apply/sql_statements.h"
 #include "copy/connection.h"
@@ -46,17 +47,16 @@ std::string Join(const std::vector<std::string>& items, const char* separator) {
   return out;
 }
 
-MigrationSet LoadWellNamed(const std::string& dir) {
-  MigrationSet set = LoadMigrations(dir);
-  if (!set.problems.empty()) {
-    std::vector<std::string> lines;
-    for (const NamingProblem& problem : set.problems)
-      lines.push_back(fmt::format("{}: {}", problem.file, problem.message));
-    throw Error(ErrorKind::kUsage,
-                fmt::format("{} has badly named migration files; nothing was applied:\n{}", dir,
-                            Join(lines, "\n")));
-  }
+MigrationSet LoadRunnable(const MigrateOptions& options, std::ostream& log) {
+  MigrationSet set = LoadMigrations(options.dir, options.layout);
+  log << SkippedNotes(set);
+  ThrowIfBlocked(set);
   return set;
+}
+
+const char* HistoryTable(Layout layout) {
+  return layout == Layout::kPrisma ? "public._prisma_migrations"
+                                   : "supabase_migrations.schema_migrations";
 }
 
 std::vector<Statement> ParseFile(const MigrationFile& file) {
@@ -129,16 +129,59 @@ PlannedFile Plan(const MigrationFile& file) {
   return planned;
 }
 
+// Why `file`'s content no longer matches what was applied, with the way out.
+std::string DescribeEdit(Connection& connection, const MigrationFile& file,
+                         const AppliedVersion& applied, Layout layout) {
+  std::string head =
+      fmt::format("{} was edited after it was applied (checksum {} when applied, {} now)",
+                  file.filename, applied.sha256->substr(0, 12), file.sha256.substr(0, 12));
+  std::string repair = fmt::format("`freshet migrate repair --status applied {}`", file.version);
+  std::optional<std::vector<std::string>> recorded;
+  if (layout == Layout::kSupabase) recorded = RecordedStatements(connection, file.version);
+  std::optional<bool> same;
+  if (recorded) {
+    SplitResult split = SplitStatements(file.content);
+    if (!split.error)
+      same = SameSqlIgnoringComments(*recorded, HistoryStatements(file.content, split.statements));
+  }
+  if (same && *same)
+    return fmt::format(
+        "{}: only comments or whitespace changed, the SQL is what ran; accept the "
+        "edit with {} (records the new checksum, runs nothing)",
+        head, repair);
+  if (same)
+    return fmt::format(
+        "{}: the SQL changed; revert the edit and put the change in a new "
+        "migration (if the database already matches the edited file, accept it "
+        "with {})",
+        head, repair);
+  return fmt::format(
+      "{}: {} keeps no copy of the statements, so freshet cannot tell whether only "
+      "comments changed; revert the edit and put the change in a new migration, "
+      "or accept the edit with {}",
+      head, HistoryTable(layout), repair);
+}
+
 // The refusals of `up`; returns the pending files in version order.
-std::vector<const MigrationFile*> CheckHistory(const MigrationSet& set,
+std::vector<const MigrationFile*> CheckHistory(Connection& connection, const MigrationSet& set,
                                                const std::map<std::string, AppliedVersion>& history,
                                                bool include_all) {
   std::map<std::string, const MigrationFile*> local;
   for (const MigrationFile& file : set.files) local[file.version] = &file;
+  Layout layout = set.layout.layout;
 
-  std::vector<std::string> missing;
-  for (const auto& [version, applied] : history)
+  std::vector<std::string> missing, failed;
+  for (const auto& [version, applied] : history) {
     if (!local.count(version)) missing.push_back(version);
+    if (applied.failed) failed.push_back(version);
+  }
+  if (!failed.empty())
+    throw Error(ErrorKind::kRefused,
+                fmt::format("{} records a run of {} that started and never finished (Prisma's "
+                            "\"failed\" migration); check what it left in the database, then mark "
+                            "it with `freshet migrate repair --status reverted VERSION` (to run it "
+                            "again) or `--status applied VERSION` (it is in place)",
+                            HistoryTable(layout), Join(failed, ", ")));
   if (!missing.empty())
     throw Error(ErrorKind::kRefused,
                 fmt::format("remote has versions not in the directory {}: {}; restore the files "
@@ -149,14 +192,10 @@ std::vector<const MigrationFile*> CheckHistory(const MigrationSet& set,
   std::vector<const MigrationFile*> pending;
   for (const MigrationFile& file : set.files) {
     auto found = history.find(file.version);
-    if (found == history.end()) {
+    if (found == history.end())
       pending.push_back(&file);
-    } else if (found->second.sha256 && *found->second.sha256 != file.sha256) {
-      edited.push_back(fmt::format(
-          "{} was edited after it was applied (sha256 {} when applied, {} now); revert the edit "
-          "and add a new migration",
-          file.filename, found->second.sha256->substr(0, 12), file.sha256.substr(0, 12)));
-    }
+    else if (!ContentMatches(found->second, file, layout))
+      edited.push_back(DescribeEdit(connection, file, found->second, layout));
   }
   if (!edited.empty()) throw Error(ErrorKind::kRefused, Join(edited, "\n"));
 
@@ -289,7 +328,7 @@ void ApplyFile(const MigrateOptions& options, const PlannedFile& planned, std::o
       phase = Phase::kRecord;
       int64_t duration = elapsed_ms();
       if (!in_transaction) connection.Exec("BEGIN");
-      RecordApplied(connection, file, history, duration);
+      RecordApplied(connection, file, history, duration, options.layout.layout);
       connection.Exec("COMMIT");
     } catch (const Error&) {
       try {
@@ -332,10 +371,8 @@ std::string DryRunText(const MigrateOptions& options, const std::vector<PlannedF
                       planned.skip[i] ? ", skipped: freshet's own transaction wraps the file" : "",
                       statement.text);
     }
-    out += fmt::format(
-        "-- then record {} in supabase_migrations.schema_migrations and "
-        "_freshet.migration_log\n\n",
-        file.version);
+    out += fmt::format("-- then record {} in {} and _freshet.migration_log\n\n", file.version,
+                       HistoryTable(options.layout.layout));
   }
   return out;
 }
@@ -352,21 +389,24 @@ const char* StateName(MigrationState state) {
       return "modified";
     case MigrationState::kMissingLocally:
       return "missing-locally";
+    case MigrationState::kFailed:
+      return "failed";
   }
   return "unknown";
 }
 
 UpResult MigrateUp(const MigrateOptions& options, std::ostream& log) {
-  MigrationSet set = LoadWellNamed(options.dir);
+  MigrationSet set = LoadRunnable(options, log);
   Connection connection = Connection::Open(options.db_url, kLabel);
   CancelOnStop cancel(connection, options.stop);
+  Layout layout = options.layout.layout;
   if (!options.dry_run) {
     AcquireApplierLock(connection, log);
-    EnsureHistoryTables(connection);
+    EnsureHistoryTables(connection, layout);
   }
-  std::map<std::string, AppliedVersion> history = ReadHistory(connection);
+  std::map<std::string, AppliedVersion> history = ReadHistory(connection, layout);
   std::vector<PlannedFile> plan;
-  for (const MigrationFile* file : CheckHistory(set, history, options.include_all))
+  for (const MigrationFile* file : CheckHistory(connection, set, history, options.include_all))
     plan.push_back(Plan(*file));
 
   UpResult result;
@@ -388,9 +428,9 @@ UpResult MigrateUp(const MigrateOptions& options, std::ostream& log) {
 }
 
 std::vector<VersionStatus> MigrationStatus(const MigrateOptions& options) {
-  MigrationSet set = LoadMigrations(options.dir);  // badly named files: not migrations
+  MigrationSet set = LoadMigrations(options.dir, options.layout);  // badly named: not migrations
   Connection connection = Connection::Open(options.db_url, kLabel);
-  std::map<std::string, AppliedVersion> history = ReadHistory(connection);
+  std::map<std::string, AppliedVersion> history = ReadHistory(connection, options.layout.layout);
   std::map<std::string, VersionStatus> rows;
   for (const MigrationFile& file : set.files) {
     VersionStatus& row = rows[file.version];
@@ -399,8 +439,9 @@ std::vector<VersionStatus> MigrationStatus(const MigrateOptions& options) {
     auto found = history.find(file.version);
     if (found == history.end()) continue;  // pending
     const AppliedVersion& applied = found->second;
-    row.state = applied.sha256 && *applied.sha256 != file.sha256 ? MigrationState::kModified
-                                                                 : MigrationState::kApplied;
+    row.state = applied.failed                                         ? MigrationState::kFailed
+                : ContentMatches(applied, file, options.layout.layout) ? MigrationState::kApplied
+                                                                       : MigrationState::kModified;
     row.applied_at = applied.applied_at;
   }
   for (const auto& [version, applied] : history) {
@@ -408,7 +449,7 @@ std::vector<VersionStatus> MigrationStatus(const MigrateOptions& options) {
     VersionStatus& row = rows[version];
     row.version = version;
     row.name = applied.name;
-    row.state = MigrationState::kMissingLocally;
+    row.state = applied.failed ? MigrationState::kFailed : MigrationState::kMissingLocally;
     row.applied_at = applied.applied_at;
   }
   std::vector<VersionStatus> out;
@@ -427,7 +468,7 @@ void MigrateRepair(const MigrateOptions& options, const std::vector<std::string>
     const MigrationFile* file;
     std::vector<std::string> statements;
   };
-  MigrationSet set = LoadMigrations(options.dir);
+  MigrationSet set = LoadMigrations(options.dir, options.layout);
   std::vector<ToRecord> records;
   if (applied) {
     for (const std::string& version : unique) {
@@ -444,14 +485,15 @@ void MigrateRepair(const MigrateOptions& options, const std::vector<std::string>
   Connection connection = Connection::Open(options.db_url, kLabel);
   std::ostringstream ignored;
   AcquireApplierLock(connection, ignored);
-  EnsureHistoryTables(connection);
+  Layout layout = options.layout.layout;
+  EnsureHistoryTables(connection, layout);
   connection.Exec("BEGIN");
   try {
     if (applied) {
       for (const ToRecord& record : records)
-        RecordApplied(connection, *record.file, record.statements, std::nullopt);
+        RecordApplied(connection, *record.file, record.statements, std::nullopt, layout);
     } else {
-      DeleteHistory(connection, unique);
+      DeleteHistory(connection, unique, layout);
     }
     connection.Exec("COMMIT");
   } catch (const Error&) {

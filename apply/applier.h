@@ -18,6 +18,7 @@ namespace freshet {
 struct MigrateOptions {
   std::string db_url;
   std::string dir = "supabase/migrations";
+  MigrationLayout layout;  // which files are migrations, and where history lives
   bool dry_run = false;
   bool include_all = false;  // apply pending files older than the newest applied one
   // Defaults set with SET LOCAL before each file; a file may override them
@@ -40,11 +41,15 @@ struct UpResult {
 // throws Error naming file, statement number, line and the server's error
 // with its position; nothing of the failed file remains. Refuses (Error with
 // the way out) when the database has versions missing from the directory, a
-// pending file is older than the newest applied one (unless include_all), or
-// an applied file's content changed. Progress lines go to `log`.
+// pending file is older than the newest applied one (unless include_all), an
+// applied file's content changed (saying whether only comments or whitespace
+// did, and naming `repair`), or Prisma's history holds a failed run.
+// Progress lines and notes on skipped files go to `log`.
 UpResult MigrateUp(const MigrateOptions& options, std::ostream& log);
 
-enum class MigrationState { kApplied, kPending, kModified, kMissingLocally };
+// kFailed: Prisma's history has a run of it that started and never finished
+// (freshet never leaves one: its history row commits with the file).
+enum class MigrationState { kApplied, kPending, kModified, kMissingLocally, kFailed };
 
 struct VersionStatus {
   std::string version;

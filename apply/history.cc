@@ -2,6 +2,8 @@
 
 #include <fmt/format.h>
 
+#include "apply/prisma_history.h"
+
 namespace freshet {
 namespace {
 
@@ -92,8 +94,13 @@ void ReleaseApplierLock(Connection& connection) {
   connection.Exec(fmt::format("SELECT pg_advisory_unlock({})", kLockKey));
 }
 
-void EnsureHistoryTables(Connection& connection) {
+void EnsureHistoryTables(Connection& connection, Layout layout) {
   // Check before creating: CREATE ... IF NOT EXISTS checks privileges first.
+  if (!Exists(connection, "SELECT to_regnamespace('_freshet') IS NOT NULL"))
+    connection.Exec(kCreateFreshetSchema);
+  if (!Exists(connection, "SELECT to_regclass('_freshet.migration_log') IS NOT NULL"))
+    connection.Exec(kCreateLogTable);
+  if (layout == Layout::kPrisma) return prisma_history::EnsureTable(connection);
   if (!Exists(connection, "SELECT to_regnamespace('supabase_migrations') IS NOT NULL"))
     connection.Exec(kCreateSupabaseSchema);
   if (!Exists(connection,
@@ -108,13 +115,17 @@ void EnsureHistoryTables(Connection& connection) {
             column, std::string_view(column) == "name" ? "text" : "text[]"));
     }
   }
-  if (!Exists(connection, "SELECT to_regnamespace('_freshet') IS NOT NULL"))
-    connection.Exec(kCreateFreshetSchema);
-  if (!Exists(connection, "SELECT to_regclass('_freshet.migration_log') IS NOT NULL"))
-    connection.Exec(kCreateLogTable);
 }
 
-std::map<std::string, AppliedVersion> ReadHistory(Connection& connection) {
+bool ContentMatches(const AppliedVersion& applied, const MigrationFile& file, Layout layout) {
+  if (!applied.sha256) return true;
+  if (layout == Layout::kPrisma)
+    return prisma_history::ChecksumMatches(*applied.sha256, file.content);
+  return *applied.sha256 == file.sha256;
+}
+
+std::map<std::string, AppliedVersion> ReadHistory(Connection& connection, Layout layout) {
+  if (layout == Layout::kPrisma) return prisma_history::Read(connection);
   std::map<std::string, AppliedVersion> out;
   Result tables = connection.Exec(
       "SELECT to_regclass('supabase_migrations.schema_migrations') IS NOT NULL, "
@@ -184,16 +195,38 @@ std::string TextArrayLiteral(const std::vector<std::string>& elements) {
   return out;
 }
 
+std::optional<std::vector<std::string>> RecordedStatements(Connection& connection,
+                                                           const std::string& version) {
+  if (!Exists(connection,
+              "SELECT to_regclass('supabase_migrations.schema_migrations') IS NOT NULL") ||
+      !HasColumn(connection, "supabase_migrations.schema_migrations", "statements"))
+    return std::nullopt;
+  Result rows = connection.Exec(
+      "SELECT s FROM supabase_migrations.schema_migrations m, "
+      "LATERAL unnest(m.statements) WITH ORDINALITY AS u(s, n) "
+      "WHERE m.version = $1 AND m.statements IS NOT NULL ORDER BY n",
+      {version});
+  if (rows.Rows() == 0) return std::nullopt;
+  std::vector<std::string> out;
+  for (int row = 0; row < rows.Rows(); ++row) out.push_back(rows.Get(row, 0));
+  return out;
+}
+
 void RecordApplied(Connection& connection, const MigrationFile& file,
-                   const std::vector<std::string>& statements, std::optional<int64_t> duration_ms) {
-  // Delete-then-insert rather than ON CONFLICT: schema_migrations tables made
-  // by old CLIs may lack the primary key.
-  connection.Exec("DELETE FROM supabase_migrations.schema_migrations WHERE version = $1",
-                  {file.version});
-  connection.Exec(
-      "INSERT INTO supabase_migrations.schema_migrations (version, name, statements) "
-      "VALUES ($1, $2, $3::text[])",
-      {file.version, file.name, TextArrayLiteral(statements)});
+                   const std::vector<std::string>& statements, std::optional<int64_t> duration_ms,
+                   Layout layout) {
+  if (layout == Layout::kPrisma) {
+    prisma_history::Record(connection, file, duration_ms.has_value());
+  } else {
+    // Delete-then-insert rather than ON CONFLICT: schema_migrations tables
+    // made by old CLIs may lack the primary key.
+    connection.Exec("DELETE FROM supabase_migrations.schema_migrations WHERE version = $1",
+                    {file.version});
+    connection.Exec(
+        "INSERT INTO supabase_migrations.schema_migrations (version, name, statements) "
+        "VALUES ($1, $2, $3::text[])",
+        {file.version, file.name, TextArrayLiteral(statements)});
+  }
   connection.Exec("DELETE FROM _freshet.migration_log WHERE version = $1", {file.version});
   std::optional<std::string> duration;
   if (duration_ms) duration = std::to_string(*duration_ms);
@@ -203,10 +236,15 @@ void RecordApplied(Connection& connection, const MigrationFile& file,
       {file.version, file.name, file.sha256, duration});
 }
 
-void DeleteHistory(Connection& connection, const std::vector<std::string>& versions) {
+void DeleteHistory(Connection& connection, const std::vector<std::string>& versions,
+                   Layout layout) {
   std::string array = TextArrayLiteral(versions);
-  connection.Exec(
-      "DELETE FROM supabase_migrations.schema_migrations WHERE version = ANY($1::text[])", {array});
+  if (layout == Layout::kPrisma)
+    prisma_history::RollBack(connection, versions);
+  else
+    connection.Exec(
+        "DELETE FROM supabase_migrations.schema_migrations WHERE version = ANY($1::text[])",
+        {array});
   connection.Exec("DELETE FROM _freshet.migration_log WHERE version = ANY($1::text[])", {array});
 }
 

@@ -74,6 +74,7 @@ ShadowResult RunShadow(const ShadowOptions& options, std::ostream& log) {
   MigrateOptions migrate;
   migrate.db_url = shadow_url;
   migrate.dir = options.dir;
+  migrate.layout = options.layout;
   migrate.include_all = true;
   ShadowResult result;
   result.applied = MigrateUp(migrate, log).applied;

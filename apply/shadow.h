@@ -23,12 +23,14 @@
 #include <string>
 #include <vector>
 
+#include "apply/migration_naming.h"
 #include "apply/schema_diff.h"
 
 namespace freshet {
 
 struct ShadowOptions {
   std::string dir = "supabase/migrations";
+  MigrationLayout layout;
   std::optional<std::string> shadow_url;  // an empty database to use instead of a local cluster
   std::optional<std::string> compare_to;  // a database to compare the result with
 };

@@ -24,8 +24,8 @@ namespace {
 
 constexpr std::array<std::string_view, 5> kTopKeys = {"sync", "sources", "targets", "migrate",
                                                       "lint"};
-constexpr std::array<std::string_view, 4> kMigrateKeys = {"dir", "db", "lock_timeout",
-                                                          "statement_timeout"};
+constexpr std::array<std::string_view, 6> kMigrateKeys = {
+    "dir", "db", "lock_timeout", "statement_timeout", "layout", "naming"};
 constexpr std::array<std::string_view, 2> kLintKeys = {"api_schemas", "rules"};
 constexpr std::array<std::string_view, 7> kSyncKeys = {
     "from", "to", "jobs", "include", "exclude", "fk_outside", "lock_timeout"};
@@ -196,6 +196,19 @@ class Reader {
       config.migrate_lock_timeout = Duration(*timeout, "migrate.lock_timeout");
     if (const toml::node* timeout = migrate.get("statement_timeout"))
       config.migrate_statement_timeout = Duration(*timeout, "migrate.statement_timeout");
+    if (const toml::node* layout = migrate.get("layout"))
+      config.migrate_layout = OneOf(*layout, "migrate.layout", {"supabase", "prisma"});
+    if (const toml::node* naming = migrate.get("naming"))
+      config.migrate_naming =
+          OneOf(*naming, "migrate.naming", {"supabase", "strict", "datetime", "sequential"});
+  }
+
+  std::string OneOf(const toml::node& node, const std::string& path,
+                    std::initializer_list<std::string_view> words) const {
+    std::string value = NonEmptyString(node, path);
+    if (std::find(words.begin(), words.end(), value) == words.end())
+      Fail(node.source(), fmt::format("'{}' must be one of {}", path, fmt::join(words, ", ")));
+    return value;
   }
 
   // [lint]: api_schemas and per-rule severities ([lint.rules] id = "error").

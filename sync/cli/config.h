@@ -39,6 +39,9 @@ struct Config {
   std::optional<std::string> migrate_db;  // target name or URL for `migrate up/status/repair`
   std::optional<std::string> migrate_lock_timeout;
   std::optional<std::string> migrate_statement_timeout;
+  std::optional<std::string> migrate_layout;  // "supabase" | "prisma"
+  std::optional<std::string> migrate_naming;  // "supabase" | "strict" | "datetime" | "sequential"
+
   // [lint]
   std::vector<std::string> api_schemas;           // empty: the linter's default (public)
   std::map<std::string, std::string> lint_rules;  // rule id -> "error" | "warning" | "off"

@@ -3,12 +3,15 @@
 #include <fmt/format.h>
 #include <fmt/ranges.h>
 
+#include <chrono>
 #include <cstdlib>
+#include <filesystem>
 #include <iostream>
 #include <nlohmann/json.hpp>
 
 #include "apply/applier.h"
 #include "apply/lint.h"
+#include "apply/migration_new.h"
 #include "apply/shadow.h"
 #include "copy/error.h"
 #include "sync/cli/config.h"
@@ -17,7 +20,8 @@
 namespace freshet {
 namespace {
 
-constexpr const char* kDefaultDir = "supabase/migrations";
+constexpr const char* kSupabaseDir = "supabase/migrations";
+constexpr const char* kPrismaDir = "prisma/migrations";
 
 Config LoadConfig(const std::string& config_path) {
   std::string path = config_path;
@@ -27,10 +31,35 @@ Config LoadConfig(const std::string& config_path) {
   return path.empty() ? Config() : Config::Load(path);
 }
 
+// --layout/--naming, else the config's, else the layout found in `dir`.
+MigrationLayout ResolveLayout(const MigrateArguments& args, const Config& config,
+                              const std::string& dir) {
+  MigrationLayout layout;
+  std::string name = !args.layout.empty() ? args.layout : config.migrate_layout.value_or("");
+  layout.layout = name.empty() ? DetectLayout(dir) : ParseLayout(name);
+  std::string naming = !args.naming.empty() ? args.naming : config.migrate_naming.value_or("");
+  if (!naming.empty()) layout.naming = ParseNaming(naming);
+  return layout;
+}
+
+// --dir, else [migrate] dir, else supabase/migrations (prisma/migrations for
+// the Prisma layout, or when only that exists).
+std::string ResolveDir(const MigrateArguments& args, const Config& config) {
+  if (!args.dir.empty()) return args.dir;
+  if (config.migrations_dir) return *config.migrations_dir;
+  std::string layout = !args.layout.empty() ? args.layout : config.migrate_layout.value_or("");
+  std::error_code ec;
+  if (layout == "prisma" || (layout.empty() && !std::filesystem::exists(kSupabaseDir, ec) &&
+                             std::filesystem::is_directory(kPrismaDir, ec)))
+    return kPrismaDir;
+  return kSupabaseDir;
+}
+
 MigrateOptions ResolveMigrateOptions(const MigrateArguments& args, const Config& config,
                                      bool need_db) {
   MigrateOptions options;
-  options.dir = !args.dir.empty() ? args.dir : config.migrations_dir.value_or(kDefaultDir);
+  options.dir = ResolveDir(args, config);
+  options.layout = ResolveLayout(args, config, options.dir);
   options.dry_run = args.dry_run;
   options.include_all = args.include_all;
   if (!args.lock_timeout.empty())
@@ -72,7 +101,10 @@ LintOptions ResolveLintOptions(const Config& config) {
 }
 
 int Lint(const MigrateArguments& args, const Config& config) {
-  MigrationSet set = LoadMigrations(ResolveMigrateOptions(args, config, false).dir);
+  MigrateOptions options = ResolveMigrateOptions(args, config, false);
+  MigrationSet set = LoadMigrations(options.dir, options.layout);
+  for (const SkippedFile& skipped : set.skipped)  // the other skips are findings
+    std::cerr << fmt::format("note: skipping {}: {}\n", skipped.file, skipped.reason);
   std::vector<Finding> findings = freshet::Lint(set, ResolveLintOptions(config));
   if (args.format == "json")
     std::cout << RenderLintJson(findings) << "\n";
@@ -95,16 +127,29 @@ int Status(const MigrateArguments& args, const Config& config) {
     std::cout << out.dump(2) << "\n";
     return 0;
   }
-  std::cout << fmt::format("{:<16} {:<16} {:<26} {}\n", "version", "state", "applied at", "name");
+  size_t width = 16;  // Prisma's versions are whole directory names
+  for (const auto& row : rows) width = std::max(width, row.version.size() + 1);
+  std::cout << fmt::format("{:<{}} {:<16} {:<26} {}\n", "version", width, "state", "applied at",
+                           "name");
   for (const auto& row : rows)
-    std::cout << fmt::format("{:<16} {:<16} {:<26} {}\n", row.version, StateName(row.state),
+    std::cout << fmt::format("{:<{}} {:<16} {:<26} {}\n", row.version, width, StateName(row.state),
                              row.applied_at.value_or("-"), row.name);
+  return 0;
+}
+
+int New(const MigrateArguments& args, const Config& config) {
+  MigrateOptions options = ResolveMigrateOptions(args, config, false);
+  std::cout << CreateMigration(options.dir, options.layout, args.name,
+                               std::chrono::system_clock::now())
+            << "\n";
   return 0;
 }
 
 int Shadow(const MigrateArguments& args, const Config& config) {
   ShadowOptions options;
-  options.dir = ResolveMigrateOptions(args, config, false).dir;
+  MigrateOptions resolved = ResolveMigrateOptions(args, config, false);
+  options.dir = resolved.dir;
+  options.layout = resolved.layout;
   if (!args.shadow_url.empty()) options.shadow_url = args.shadow_url;
   if (!args.compare_to.empty())
     options.compare_to = ResolveEndpoint(config.targets, args.compare_to).ResolveUrl();
@@ -125,7 +170,16 @@ CLI::App* AddMigrateCommands(CLI::App& app, MigrateArguments& args) {
   migrate->require_subcommand(1);
   auto add_dir = [&](CLI::App* command) {
     command->add_option("--dir", args.dir,
-                        "Migrations directory (default supabase/migrations or [migrate] dir)");
+                        "Migrations directory (default [migrate] dir, supabase/migrations, or "
+                        "prisma/migrations when only that exists)");
+    command
+        ->add_option("--layout", args.layout,
+                     "supabase (files) or prisma (<dir>/migration.sql); default: detected")
+        ->check(CLI::IsMember({"supabase", "prisma"}));
+    command
+        ->add_option("--naming", args.naming,
+                     "File naming profile: supabase (default), strict, datetime, sequential")
+        ->check(CLI::IsMember({"supabase", "strict", "datetime", "sequential"}));
   };
   auto add_db = [&](CLI::App* command) {
     command->add_option("--db-url", args.db_url,
@@ -175,6 +229,10 @@ CLI::App* AddMigrateCommands(CLI::App& app, MigrateArguments& args) {
                      "Compare the resulting schema with this database; exit 4 on drift");
   shadow->add_option("--format", args.format, "text or json")
       ->check(CLI::IsMember({"text", "json"}));
+  CLI::App* create = migrate->add_subcommand(
+      "new", "Create the next migration file, named for the layout; prints its path");
+  add_dir(create);
+  create->add_option("name", args.name, "What the migration does, e.g. add_profiles")->required();
   return migrate;
 }
 
@@ -184,6 +242,7 @@ int RunMigrate(CLI::App* migrate, const MigrateArguments& args, const std::strin
   if (command == "lint") return Lint(args, config);
   if (command == "status") return Status(args, config);
   if (command == "shadow") return Shadow(args, config);
+  if (command == "new") return New(args, config);
   MigrateOptions options = ResolveMigrateOptions(args, config, true);
   if (command == "repair") {
     MigrateRepair(options, args.versions, args.status == "applied");
@@ -192,7 +251,7 @@ int RunMigrate(CLI::App* migrate, const MigrateArguments& args, const std::strin
   }
   SignalStop signals;  // Ctrl-C cancels the statement under way; its file is rolled back
   options.stop = signals.token();
-  UpResult result = MigrateUp(options, std::cerr);
+  UpResult result = MigrateUp(options, std::cerr);  // notes on skipped files included
   if (options.dry_run)
     std::cout << result.dry_run_text;
   else if (result.applied.empty())

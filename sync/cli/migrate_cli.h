@@ -1,4 +1,4 @@
-// `freshet migrate ...`: lint, up, status, repair and shadow, on top of the
+// `freshet migrate ...`: lint, up, status, repair, shadow and new, on top of the
 // applier library (apply/). Separate from cli.cc so each file stays about one
 // family of commands.
 #pragma once
@@ -21,6 +21,9 @@ struct MigrateArguments {
   std::string compare_to;
   std::string lock_timeout;
   std::string statement_timeout;
+  std::string layout;  // --layout supabase|prisma
+  std::string naming;  // --naming supabase|strict|datetime|sequential
+  std::string name;    // `migrate new NAME`
 };
 
 // Adds `migrate` and its subcommands to `app`; returns the `migrate` command.
