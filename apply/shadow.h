@@ -30,9 +30,9 @@ namespace freshet {
 
 struct ShadowOptions {
   std::string dir = "supabase/migrations";
-  MigrationLayout layout;
   std::optional<std::string> shadow_url;  // an empty database to use instead of a local cluster
   std::optional<std::string> compare_to;  // a database to compare the result with
+  MigrationLayout layout;
 };
 
 struct ShadowResult {

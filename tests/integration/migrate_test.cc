@@ -290,9 +290,27 @@ TEST_F(MigrateTest, EditedAppliedFileIsRefusedButCliAppliedFilesAreNot) {
   ASSERT_TRUE(error);
   EXPECT_EQ(error->kind(), ErrorKind::kRefused);
   EXPECT_THAT(error->what(), HasSubstr("20250101000000_one.sql was edited after it was applied"));
-  EXPECT_THAT(error->what(), HasSubstr("revert the edit and add a new migration"));
+  EXPECT_THAT(error->what(), HasSubstr("the SQL changed; revert the edit and put the change in "
+                                       "a new migration"));
+  EXPECT_THAT(error->what(), HasSubstr("`freshet migrate repair --status applied 20250101000000`"));
   EXPECT_FALSE(TableExists("two"));
   EXPECT_THAT(States(), ElementsAre("20250101000000:modified", "20250102000000:pending"));
+
+  // Only comments and whitespace: said so, and repair accepts the edit.
+  Write("20250101000000_one.sql", "-- the first table\nCREATE TABLE one (\n  x int -- a key\n);\n");
+  error = Thrown([&] { Up(); });
+  ASSERT_TRUE(error);
+  EXPECT_THAT(error->what(), HasSubstr("only comments or whitespace changed, the SQL is what ran; "
+                                       "accept the edit with `freshet migrate repair --status "
+                                       "applied 20250101000000`"));
+  MigrateRepair(Options(), {"20250101000000"}, true);
+  EXPECT_THAT(Up().applied, ElementsAre("20250102000000_two.sql"));
+  EXPECT_TRUE(TableExists("two"));
+  Sql("DELETE FROM supabase_migrations.schema_migrations WHERE version = '20250102000000'");
+  Sql("DELETE FROM _freshet.migration_log WHERE version = '20250102000000'");
+  Sql("DROP TABLE two");
+  Write("20250101000000_one.sql", "CREATE TABLE one (x int);\n");
+  MigrateRepair(Options(), {"20250101000000"}, true);
 
   // Applied by the Supabase CLI (no freshet record): unverified, not modified.
   Write("20250101000000_one.sql", "CREATE TABLE one (x int);\n");
@@ -456,17 +474,31 @@ TEST_F(MigrateTest, NamingProblemsSyntaxErrorsAndStrayCommitsAreRefusedBeforeAny
   EXPECT_THAT(error->what(), HasSubstr("20250102000000_bad.sql:2:"));
   EXPECT_FALSE(TableExists("ok"));
 
+  // Under the strict profile a badly named file stops everything; by default
+  // it is skipped with a note, as the Supabase CLI skips it.
   std::filesystem::remove(dir_ + "/20250102000000_bad.sql");
-  Write("Init.sql", "SELECT 1;\n");
-  error = Thrown([&] { Up(); });
+  Write("20250101000001_Init.sql", "SELECT 1;\n");
+  MigrateOptions strict = Options();
+  strict.layout.naming = Naming::kStrict;
+  error = Thrown([&] { Up(strict); });
   ASSERT_TRUE(error);
   EXPECT_EQ(error->kind(), ErrorKind::kUsage);
-  EXPECT_THAT(error->what(), HasSubstr("Init.sql"));
+  EXPECT_THAT(error->what(), HasSubstr("20250101000001_Init.sql does not follow"));
   EXPECT_FALSE(TableExists("ok"));
+  std::filesystem::remove(dir_ + "/20250101000001_Init.sql");
+  Write("Init.sql", "SELECT 1;\n");
+  MigrateOptions dry = Options();
+  dry.dry_run = true;
+  std::string log;
+  EXPECT_THAT(Up(dry, &log).applied, ElementsAre("20250101000000_ok.sql"));
+  EXPECT_THAT(log,
+              HasSubstr("note: skipping Init.sql: Init.sql does not match <digits>_<name>.sql"));
+  std::filesystem::remove(dir_ + "/Init.sql");
 
   // A BEGIN ... COMMIT wrapping the file is redundant; a COMMIT inside is not.
   std::filesystem::remove(dir_ + "/Init.sql");
-  Write("20250102000000_wrapped.sql", "BEGIN;\nCREATE TABLE wrapped (x int);\nCOMMIT;\n");
+  Write("20250102000000_wrapped.sql",
+        "BEGIN;\nSET lock_timeout = '7s';\nCREATE TABLE wrapped (x int);\nCOMMIT;\n");
   Write("20250103000000_stray.sql", "CREATE TABLE a (x int);\nCOMMIT;\nCREATE TABLE b (x int);\n");
   error = Thrown([&] { Up(); });
   ASSERT_TRUE(error);
@@ -477,7 +509,22 @@ TEST_F(MigrateTest, NamingProblemsSyntaxErrorsAndStrayCommitsAreRefusedBeforeAny
   EXPECT_TRUE(TableExists("wrapped"));
   EXPECT_EQ(Sql("SELECT array_length(statements, 1) FROM supabase_migrations.schema_migrations "
                 "WHERE version = '20250102000000'"),
-            "3");
+            "4");
+}
+
+TEST_F(MigrateTest, SupabaseCliNamesAndSeedFilesApplyAsTheCliWould) {
+  Write("20250101000000_create-users.sql", "CREATE TABLE users (id int PRIMARY KEY);\n");
+  Write("20250102000000_users@v2.add.email.sql", "ALTER TABLE users ADD COLUMN email text;\n");
+  Write("seed.sql", "INSERT INTO users VALUES (1);\n");
+  std::string log;
+  EXPECT_THAT(Up(Options(), &log).applied, ElementsAre("20250101000000_create-users.sql",
+                                                       "20250102000000_users@v2.add.email.sql"));
+  EXPECT_THAT(log, HasSubstr("note: skipping seed.sql: seed data, not a migration"));
+  EXPECT_EQ(Sql("SELECT count(*) FROM users"), "0");
+  EXPECT_EQ(Sql("SELECT string_agg(version || ' ' || name, ',' ORDER BY version) FROM "
+                "supabase_migrations.schema_migrations"),
+            "20250101000000 create-users,20250102000000 users@v2.add.email");
+  EXPECT_THAT(States(), ElementsAre("20250101000000:applied", "20250102000000:applied"));
 }
 
 }  // namespace
