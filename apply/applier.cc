@@ -35,6 +35,9 @@ struct PlannedFile {
   const MigrationFile* file = nullptr;
   std::vector<Statement> statements;
   std::vector<bool> skip;  // a BEGIN/COMMIT pair wrapping the whole file: ours replaces it
+  // `-- freshet:no-transaction`, or the file's one statement cannot run in a
+  // transaction (CREATE INDEX CONCURRENTLY, VACUUM, ...).
+  bool outside_transaction = false;
 };
 
 std::string Plural(size_t count, const char* noun) {
@@ -96,6 +99,8 @@ PlannedFile Plan(const MigrationFile& file) {
   PlannedFile planned{&file, ParseFile(file), {}};
   size_t count = planned.statements.size();
   planned.skip.assign(count, false);
+  planned.outside_transaction =
+      file.no_transaction || (count == 1 && MustRunOutsideTransaction(planned.statements[0].text));
   if (file.no_transaction) {
     if (count != 1)
       throw Error(ErrorKind::kUsage,
@@ -311,7 +316,7 @@ void ApplyFile(const MigrateOptions& options, const PlannedFile& planned, std::o
         .count();
   };
   std::vector<std::string> history = HistoryStatements(file.content, planned.statements);
-  bool in_transaction = !file.no_transaction;
+  bool in_transaction = !planned.outside_transaction;
   enum class Phase { kSetup, kStatements, kRecord } phase = Phase::kSetup;
   try {
     Connection connection = Connection::Open(options.db_url, kLabel);
@@ -358,11 +363,13 @@ std::string DryRunText(const MigrateOptions& options, const std::vector<PlannedF
   std::string out;
   for (const PlannedFile& planned : plan) {
     const MigrationFile& file = *planned.file;
-    std::vector<std::string> settings = DefaultSettings(options, !file.no_transaction);
-    out += fmt::format("-- {}: {}, {}\n", file.filename,
-                       Plural(planned.statements.size(), "statement"),
-                       file.no_transaction ? "outside a transaction (-- freshet:no-transaction)"
-                                           : "in one transaction");
+    std::vector<std::string> settings = DefaultSettings(options, !planned.outside_transaction);
+    out += fmt::format(
+        "-- {}: {}, {}\n", file.filename, Plural(planned.statements.size(), "statement"),
+        file.no_transaction           ? "outside a transaction (-- freshet:no-transaction)"
+        : planned.outside_transaction ? "outside a transaction (its statement cannot "
+                                        "run in one)"
+                                      : "in one transaction");
     for (const std::string& set : settings) out += set + ";\n";
     for (size_t i = 0; i < planned.statements.size(); ++i) {
       const Statement& statement = planned.statements[i];

@@ -2,6 +2,8 @@
 
 #include <pg_query.h>
 
+#include <nlohmann/json.hpp>
+
 #include "copy/error.h"
 
 namespace freshet {
@@ -124,6 +126,39 @@ std::string ParseToJson(const std::string& statement) {
   std::string json = parsed.parse_tree ? parsed.parse_tree : "";
   pg_query_free_parse_result(parsed);
   return json;
+}
+
+}  // namespace freshet
+
+namespace freshet {
+
+bool MustRunOutsideTransaction(const std::string& statement) {
+  nlohmann::json tree;
+  try {
+    tree = nlohmann::json::parse(ParseToJson(statement));
+  } catch (const std::exception&) {
+    return false;
+  }
+  const nlohmann::json& stmts = tree["stmts"];
+  if (!stmts.is_array() || stmts.size() != 1) return false;
+  const nlohmann::json& stmt = stmts[0]["stmt"];
+  if (!stmt.is_object() || stmt.empty()) return false;
+  const std::string& type = stmt.begin().key();
+  const nlohmann::json& body = stmt.begin().value();
+  auto flag = [&](const char* key) { return body.contains(key) && body[key] == true; };
+  if (type == "IndexStmt" || type == "DropStmt") return flag("concurrent");
+  if (type == "ReindexStmt") {
+    for (const auto& param : body.value("params", nlohmann::json::array()))
+      if (param.contains("DefElem") && param["DefElem"].value("defname", "") == "concurrently")
+        return true;
+    return false;
+  }
+  if (type == "VacuumStmt") return flag("is_vacuumcmd");
+  static const char* kAlways[] = {"CreatedbStmt", "DropdbStmt", "AlterSystemStmt",
+                                  "CreateTableSpaceStmt", "DropTableSpaceStmt"};
+  for (const char* always : kAlways)
+    if (type == always) return true;
+  return false;
 }
 
 }  // namespace freshet

@@ -38,6 +38,13 @@ SplitResult SplitStatements(const std::string& sql);
 // "stmts":[{"stmt":{"CreateStmt":{...}}, ...}]}); throws Error on a syntax error.
 std::string ParseToJson(const std::string& statement);
 
+// True when `statement` is one PostgreSQL refuses inside a transaction block
+// (CREATE/DROP INDEX CONCURRENTLY, REINDEX ... CONCURRENTLY, VACUUM,
+// CREATE/DROP DATABASE, ALTER SYSTEM, CREATE/DROP TABLESPACE). A migration
+// file holding only such a statement runs outside a transaction, as Prisma
+// and the Supabase CLI run it.
+bool MustRunOutsideTransaction(const std::string& statement);
+
 // 1-based line and column of byte `offset` in `text`.
 void LineAndColumn(const std::string& text, size_t offset, int* line, int* column);
 

@@ -406,6 +406,22 @@ TEST_F(MigrateTest, NoTransactionFileRunsConcurrentIndexAndMustHoldOneStatement)
                                        "freshet:no-transaction` but holds 2 statements"));
   EXPECT_FALSE(TableExists("u"));  // refused before running anything
   EXPECT_EQ(HistoryVersions(), "20250101000000,20250102000000");
+
+  // A file whose only statement cannot run in a transaction runs outside one
+  // without the marker, as Prisma and the Supabase CLI run it.
+  std::filesystem::remove(dir_ + "/20250104000000_two.sql");
+  Write("20250104000000_unmarked.sql", "create index concurrently on u (x);\n");
+  Write("20250105000000_vacuum.sql", "VACUUM (ANALYZE) u;\n");
+  EXPECT_THAT(Up().applied, ElementsAre("20250103000000_more.sql", "20250104000000_unmarked.sql",
+                                        "20250105000000_vacuum.sql"));
+  EXPECT_EQ(Sql("SELECT indisvalid FROM pg_index WHERE indrelid = 'u'::regclass"), "t");
+  // With another statement beside it, it is the server's error, and nothing remains.
+  Write("20250106000000_mixed.sql",
+        "CREATE TABLE w (x int);\nCREATE INDEX CONCURRENTLY ON w (x);\n");
+  error = Thrown([&] { Up(); });
+  ASSERT_TRUE(error);
+  EXPECT_THAT(error->what(), HasSubstr("cannot run inside a transaction block"));
+  EXPECT_FALSE(TableExists("w"));
 }
 
 TEST_F(MigrateTest, FileSetOverridesTheDefaultTimeouts) {
