@@ -72,11 +72,14 @@ const char* BootstrapName(ShadowBootstrap bootstrap) {
   return bootstrap == ShadowBootstrap::kSupabase ? "supabase" : "none";
 }
 
-// Extensions, then the bootstrap, in the shadow database at `url`.
-bool PrepareShadow(const std::string& url, const std::vector<ExtensionUse>& extensions,
-                   ShadowBootstrap bootstrap, std::ostream& log) {
+// Extensions, then the bootstrap, in the shadow database at `url`; `server`
+// names its server for errors.
+bool PrepareShadow(const std::string& url, const std::string& server,
+                   const std::vector<ExtensionUse>& extensions, ShadowBootstrap bootstrap,
+                   std::ostream& log) {
   Connection shadow = Connection::Open(url, kShadowLabel);
-  RefuseMissingExtensions(shadow, extensions);
+  RefuseMissingExtensions(shadow, server.empty() ? "the server of " + shadow.Describe() : server,
+                          extensions);
   if (bootstrap != ShadowBootstrap::kSupabase) return false;
   if (HoldsSupabasePlatform(shadow)) {
     log << "shadow: " << shadow.Describe()
@@ -137,7 +140,9 @@ ShadowResult RunShadow(const ShadowOptions& options, std::ostream& log) {
     cluster->CreateDatabase(kShadowLabel);
     shadow_url = cluster->Url(kShadowLabel);
   }
-  result.bootstrap_ran = PrepareShadow(shadow_url, extensions, result.bootstrap, log);
+  std::string server =
+      cluster ? "the local PostgreSQL server (" + cluster->bin_dir() + ")" : std::string();
+  result.bootstrap_ran = PrepareShadow(shadow_url, server, extensions, result.bootstrap, log);
 
   MigrateOptions migrate;
   migrate.db_url = shadow_url;

@@ -56,7 +56,8 @@ std::vector<ExtensionUse> CreatedExtensions(const MigrationSet& set) {
   return uses;
 }
 
-void RefuseMissingExtensions(Connection& shadow, const std::vector<ExtensionUse>& uses) {
+void RefuseMissingExtensions(Connection& shadow, const std::string& server,
+                             const std::vector<ExtensionUse>& uses) {
   if (uses.empty()) return;
   std::set<std::string> available;
   Result rows = shadow.Exec("SELECT name FROM pg_catalog.pg_available_extensions");
@@ -73,15 +74,17 @@ void RefuseMissingExtensions(Connection& shadow, const std::vector<ExtensionUse>
   if (locations.empty()) return;
   std::string names;
   for (const std::string& name : missing) names += (names.empty() ? "" : ", ") + name;
+  bool one = missing.size() == 1;
   throw MigrationError(
       Error(ErrorKind::kRefused,
-            fmt::format("the migrations create {} extension{} that the shadow server ({}) does "
-                        "not have: {}; nothing was applied:{}\ninstall {} on that server "
-                        "(FRESHET_PG_BIN picks the local server's programs), or pass "
-                        "--shadow-url with a database whose server has {}",
-                        missing.size(), missing.size() == 1 ? "" : "s", shadow.Describe(), names,
-                        lines, missing.size() == 1 ? "it" : "them",
-                        missing.size() == 1 ? "it" : "them")),
+            fmt::format("the migrations create {} extension{} that {} does not have: {}; "
+                        "nothing was applied:{}\ninstall {} on that server (FRESHET_PG_BIN picks "
+                        "the local server's programs), or pass --shadow-url with a database "
+                        "whose server has {} (extensions only Supabase ships, such as "
+                        "pg_graphql or supabase_vault: a local Supabase database, `supabase "
+                        "start`)",
+                        missing.size(), one ? "" : "s", server, names, lines, one ? "it" : "them",
+                        one ? "it" : "them")),
       std::move(locations));
 }
 

@@ -28,7 +28,10 @@ struct ExtensionUse {
 std::vector<ExtensionUse> CreatedExtensions(const MigrationSet& set);
 
 // Throws MigrationError (kRefused) listing each use whose extension is not in
-// the server's pg_available_extensions, with the way out; nothing else.
-void RefuseMissingExtensions(Connection& shadow, const std::vector<ExtensionUse>& uses);
+// the pg_available_extensions of `shadow`'s server (`server` names it in the
+// message: "the local PostgreSQL server in /usr/lib/postgresql/15/bin"), with
+// the way out; nothing else.
+void RefuseMissingExtensions(Connection& shadow, const std::string& server,
+                             const std::vector<ExtensionUse>& uses);
 
 }  // namespace freshet

@@ -228,6 +228,22 @@ TEST(ShadowSupabaseTest, LocalShadowAppliesTheProjectWithTheBootstrap) {
   EXPECT_THAT(log.str(), HasSubstr("freshet supabase bootstrap v1"));
 }
 
+TEST(ShadowSupabaseTest, BootstrapNoneLeavesTheShadowBare) {
+  Project project;
+  project.Write("20240101000000_plain.sql", "create table public.plain (id int);\n");
+  PgCluster& server = SupabaseServer();
+  std::string db = server.CreateUniqueDatabase("bare");
+  std::ostringstream log;
+  ShadowResult result =
+      RunShadow({project.migrations(), server.Url(db), std::nullopt, ShadowBootstrap::kNone}, log);
+  EXPECT_EQ(result.applied, std::vector<std::string>{"20240101000000_plain.sql"});
+  EXPECT_FALSE(result.bootstrap_ran);
+  EXPECT_EQ(server.Psql(db,
+                        "SELECT count(*) FROM pg_namespace WHERE nspname IN ('auth', 'storage', "
+                        "'extensions')"),
+            "0");
+}
+
 TEST(ShadowSupabaseTest, MissingExtensionsAreListedWithFileAndLineBeforeAnythingRuns) {
   Project project;
   WriteProject(project);
