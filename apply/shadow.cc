@@ -93,10 +93,12 @@ bool PrepareShadow(const std::string& url, const std::string& server,
 }  // namespace
 
 ShadowBootstrap DefaultBootstrap(const std::string& dir) {
+  // By the path as given (made absolute, so "." inside the directory counts),
+  // not through symlinks: a project's supabase/migrations may be a link.
   std::error_code ignored;
-  std::filesystem::path path =
-      std::filesystem::weakly_canonical(std::filesystem::absolute(dir, ignored), ignored);
-  if (path.empty()) path = std::filesystem::path(dir).lexically_normal();
+  std::filesystem::path path = std::filesystem::absolute(dir, ignored);
+  if (path.empty()) path = dir;
+  path = path.lexically_normal();
   if (!path.has_filename()) path = path.parent_path();  // a trailing separator
   return path.filename() == "migrations" && path.parent_path().filename() == "supabase"
              ? ShadowBootstrap::kSupabase
