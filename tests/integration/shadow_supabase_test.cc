@@ -161,6 +161,10 @@ std::string FreshSupabaseDatabase(const std::string& hint) {
               "CREATE FUNCTION graphql.resolve() RETURNS int LANGUAGE sql AS 'SELECT 1';"
               "CREATE TABLE storage.s3_multipart_uploads (id text PRIMARY KEY);"
               "ALTER TABLE auth.users ADD COLUMN added_by_a_newer_platform boolean;"
+              // An extension the platform installs and a project never creates.
+              "DO $$ BEGIN IF EXISTS (SELECT 1 FROM pg_available_extensions WHERE name = "
+              "'pg_stat_statements') THEN CREATE EXTENSION pg_stat_statements WITH SCHEMA "
+              "extensions; END IF; END $$;"
               "CREATE SCHEMA supabase_migrations;"
               "CREATE TABLE supabase_migrations.schema_migrations "
               "(version text PRIMARY KEY, statements text[], name text);");
