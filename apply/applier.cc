@@ -19,6 +19,7 @@
 
 #include "apply/edit_check.h"
 #include "apply/history.h"
+#include "apply/migration_error.h"
 #include "apply/sql_statements.h"
 #include "copy/connection.h"
 #include "copy/error.h"
@@ -65,9 +66,11 @@ const char* HistoryTable(Layout layout) {
 std::vector<Statement> ParseFile(const MigrationFile& file) {
   SplitResult split = SplitStatements(file.content);
   if (split.error)
-    throw Error(ErrorKind::kUsage,
-                fmt::format("{}:{}:{}: {}; fix the file (nothing was applied)", file.filename,
-                            split.error->line, split.error->column, split.error->message));
+    throw MigrationError(
+        Error(ErrorKind::kUsage,
+              fmt::format("{}:{}:{}: {}; fix the file (nothing was applied)", file.filename,
+                          split.error->line, split.error->column, split.error->message)),
+        {{file.filename, 0, split.error->line, split.error->column}});
   return std::move(split.statements);
 }
 
@@ -123,13 +126,15 @@ PlannedFile Plan(const MigrationFile& file) {
     planned.skip[0] = planned.skip[count - 1] = true;
   for (size_t i = 0; i < count; ++i) {
     if (kinds[i].empty() || planned.skip[i]) continue;
-    throw Error(ErrorKind::kUsage,
-                fmt::format("{}: statement {} (line {}) is transaction control ({}); freshet runs "
-                            "each migration in one transaction of its own: remove it, or move "
-                            "the work into a `-- freshet:no-transaction` file (nothing was "
-                            "applied)",
-                            file.filename, i + 1, planned.statements[i].line,
-                            Abbreviate(planned.statements[i].text, 40)));
+    const Statement& statement = planned.statements[i];
+    throw MigrationError(
+        Error(ErrorKind::kUsage,
+              fmt::format("{}: statement {} (line {}) is transaction control ({}); freshet runs "
+                          "each migration in one transaction of its own: remove it, or move "
+                          "the work into a `-- freshet:no-transaction` file (nothing was "
+                          "applied)",
+                          file.filename, i + 1, statement.line, Abbreviate(statement.text, 40))),
+        {{file.filename, static_cast<int>(i + 1), statement.line, statement.column}});
   }
   return planned;
 }
@@ -283,11 +288,12 @@ void ExecuteStatement(Connection& connection, const MigrationFile& file, const S
           : std::string(
                 "it ran outside a transaction: check what it left behind (a failed CREATE "
                 "INDEX CONCURRENTLY leaves an INVALID index to drop) before retrying");
-  throw Error(
-      fmt::format("{}: statement {} ({}) failed: {}\nstatement: {}\n{}; later "
-                  "migrations were not run",
-                  file.filename, number, where, server, Abbreviate(statement.text), outcome),
-      sqlstate, ErrorKind::kRuntime);
+  throw MigrationError(
+      Error(fmt::format("{}: statement {} ({}) failed: {}\nstatement: {}\n{}; later "
+                        "migrations were not run",
+                        file.filename, number, where, server, Abbreviate(statement.text), outcome),
+            sqlstate, ErrorKind::kRuntime),
+      {{file.filename, static_cast<int>(number), line, column}});
 }
 
 // SET [LOCAL] of the default timeouts, before the file's own statements.
@@ -511,6 +517,13 @@ void MigrateRepair(const MigrateOptions& options, const std::vector<std::string>
     throw;
   }
   ReleaseApplierLock(connection);
+}
+
+MigrationSet CheckMigrationsRunnable(const std::string& dir, const MigrationLayout& layout) {
+  MigrationSet set = LoadMigrations(dir, layout);
+  ThrowIfBlocked(set);
+  for (const MigrationFile& file : set.files) Plan(file);
+  return set;
 }
 
 }  // namespace freshet

@@ -68,4 +68,11 @@ void MigrateRepair(const MigrateOptions& options, const std::vector<std::string>
 
 const char* StateName(MigrationState state);
 
+// Checks, with no database, that `up` could run every file of `dir` from
+// scratch: names (LoadMigrations' problems), syntax, and transaction control
+// (no COMMIT in the middle, one statement in a `-- freshet:no-transaction`
+// file). Throws the Error `up` would (a MigrationError naming the file and
+// line where there is one); returns the set when all is well.
+MigrationSet CheckMigrationsRunnable(const std::string& dir, const MigrationLayout& layout);
+
 }  // namespace freshet

@@ -1,38 +1,62 @@
-// RunShadow: pick or start the shadow database, apply the migrations with
+// RunShadow: check the files, pick or start the shadow database, check its
+// extensions, run the Supabase bootstrap, apply the migrations with
 // MigrateUp, and diff the resulting schema with --compare-to's.
 #include "apply/shadow.h"
 
 #include <fmt/format.h>
 
+#include <filesystem>
+
 #include "apply/applier.h"
 #include "apply/local_cluster.h"
+#include "apply/shadow_extensions.h"
+#include "apply/supabase_bootstrap.h"
 #include "apply_sql.h"
 #include "copy/connection.h"
 #include "copy/conninfo.h"
 #include "copy/error.h"
+#include "schema/patterns.h"
 #include "schema/schema_model.h"
 
 namespace freshet {
 namespace {
 
 constexpr const char* kShadowLabel = "shadow";
+constexpr size_t kNamedRelations = 5;
 
-// Refuses (kRefused) a --shadow-url database that holds any relation: the
-// shadow must start from scratch, and freshet never clears a database.
+// Refuses (kRefused) a --shadow-url database that holds relations outside the
+// platform schemas, or history rows of applied migrations: the shadow must
+// start from scratch, and freshet never clears a database.
 void RefuseUnlessEmpty(Connection& connection) {
   Result found = connection.Exec(sql::kShadowUserRelations);
-  if (found.Rows() == 0) return;
-  std::string names;
-  for (int row = 0; row < found.Rows(); ++row) names += (row ? ", " : "") + found.Get(row, 1);
-  int64_t total = found.GetInt(0, 0);
-  if (total > found.Rows()) names += ", ...";
-  throw Error(ErrorKind::kRefused,
-              fmt::format("refusing to use {} as the shadow database: it is not empty ({} "
-                          "table(s), view(s) or sequence(s): {}). Migrations are applied there "
-                          "from scratch and freshet never clears a database: pass an empty "
-                          "database as --shadow-url, or leave the option out to use a "
-                          "throwaway local server",
-                          connection.Describe(), total, names));
+  std::vector<std::string> names;
+  for (int row = 0; row < found.Rows(); ++row)
+    if (!IsPlatformSchema(found.Get(row, 0))) names.push_back(found.Get(row, 2));
+  if (!names.empty()) {
+    std::string listed;
+    for (size_t i = 0; i < names.size() && i < kNamedRelations; ++i)
+      listed += (i ? ", " : "") + names[i];
+    if (names.size() > kNamedRelations) listed += ", ...";
+    throw Error(ErrorKind::kRefused,
+                fmt::format("refusing to use {} as the shadow database: it is not empty ({} "
+                            "table(s), view(s) or sequence(s) outside Supabase's platform "
+                            "schemas: {}). Migrations are applied there from scratch and "
+                            "freshet never clears a database: pass an empty (or freshly "
+                            "created Supabase) database as --shadow-url, or leave the option out "
+                            "to use a throwaway local server",
+                            connection.Describe(), names.size(), listed));
+  }
+  Result history = connection.Exec(sql::kShadowAppliedHistory);
+  for (int row = 0; row < history.Rows(); ++row) {
+    int64_t applied = history.GetInt(row, 1);
+    if (applied == 0) continue;
+    throw Error(ErrorKind::kRefused,
+                fmt::format("refusing to use {} as the shadow database: migrations were applied "
+                            "there already ({} row(s) in {}). The shadow applies every migration "
+                            "from scratch: pass a database where none ran as --shadow-url, or "
+                            "leave the option out to use a throwaway local server",
+                            connection.Describe(), applied, history.Get(row, 0)));
+  }
 }
 
 // The compared database's name, for "only in <name>" in drift items.
@@ -44,9 +68,60 @@ std::string CompareLabel(const std::string& url) {
   return db->second;
 }
 
+const char* BootstrapName(ShadowBootstrap bootstrap) {
+  return bootstrap == ShadowBootstrap::kSupabase ? "supabase" : "none";
+}
+
+// Extensions, then the bootstrap, in the shadow database at `url`; `server`
+// names its server for errors.
+bool PrepareShadow(const std::string& url, const std::string& server,
+                   const std::vector<ExtensionUse>& extensions, ShadowBootstrap bootstrap,
+                   std::ostream& log) {
+  Connection shadow = Connection::Open(url, kShadowLabel);
+  RefuseMissingExtensions(shadow, server.empty() ? "the server of " + shadow.Describe() : server,
+                          extensions);
+  if (bootstrap != ShadowBootstrap::kSupabase) return false;
+  if (HoldsSupabasePlatform(shadow)) {
+    log << "shadow: " << shadow.Describe()
+        << " already holds Supabase's schemas (auth.users): the bootstrap is not run\n";
+    return false;
+  }
+  RunSupabaseBootstrap(shadow, log);
+  return true;
+}
+
 }  // namespace
 
+ShadowBootstrap DefaultBootstrap(const std::string& dir) {
+  // By the path as given (made absolute, so "." inside the directory counts),
+  // not through symlinks: a project's supabase/migrations may be a link.
+  std::error_code ignored;
+  std::filesystem::path path = std::filesystem::absolute(dir, ignored);
+  if (path.empty()) path = dir;
+  path = path.lexically_normal();
+  if (!path.has_filename()) path = path.parent_path();  // a trailing separator
+  return path.filename() == "migrations" && path.parent_path().filename() == "supabase"
+             ? ShadowBootstrap::kSupabase
+             : ShadowBootstrap::kNone;
+}
+
+ShadowBootstrap ParseBootstrap(const std::string& text) {
+  if (text == "supabase") return ShadowBootstrap::kSupabase;
+  if (text == "none") return ShadowBootstrap::kNone;
+  throw Error(ErrorKind::kUsage,
+              fmt::format("unknown shadow bootstrap '{}': use supabase or none", text));
+}
+
 ShadowResult RunShadow(const ShadowOptions& options, std::ostream& log) {
+  ShadowResult result;
+  result.bootstrap = options.bootstrap.value_or(DefaultBootstrap(options.dir));
+  // Everything that needs no server first: a bad name or a COMMIT in the
+  // middle fails in milliseconds, not after initdb.
+  MigrationSet set = CheckMigrationsRunnable(options.dir, options.layout);
+  std::vector<ExtensionUse> extensions = CreatedExtensions(set);
+  log << fmt::format("shadow: {} migration(s) in {} checked; bootstrap: {}\n", set.files.size(),
+                     options.dir, BootstrapName(result.bootstrap));
+
   // Connect to the compared database first: a wrong URL fails before the
   // migrations have run, not after.
   std::optional<Connection> compared;
@@ -66,17 +141,16 @@ ShadowResult RunShadow(const ShadowOptions& options, std::ostream& log) {
         << cluster->bin_dir() << ")\n";
     cluster->CreateDatabase(kShadowLabel);
     shadow_url = cluster->Url(kShadowLabel);
-    // Supabase's API roles, which migrations grant to and write policies for.
-    Connection shadow = Connection::Open(shadow_url, kShadowLabel);
-    shadow.Exec(sql::kShadowSupabaseRoles);
   }
+  std::string server =
+      cluster ? "the local PostgreSQL server (" + cluster->bin_dir() + ")" : std::string();
+  result.bootstrap_ran = PrepareShadow(shadow_url, server, extensions, result.bootstrap, log);
 
   MigrateOptions migrate;
   migrate.db_url = shadow_url;
   migrate.dir = options.dir;
   migrate.layout = options.layout;
   migrate.include_all = true;
-  ShadowResult result;
   result.applied = MigrateUp(migrate, log).applied;
   log << "shadow: applied " << result.applied.size() << " migration(s) from " << options.dir
       << "\n";
@@ -90,6 +164,11 @@ ShadowResult RunShadow(const ShadowOptions& options, std::ostream& log) {
     log << "shadow: note: the shadow server is PostgreSQL " << expected.server_version / 10000
         << " and the compared one " << actual.server_version / 10000
         << "; definitions printed differently by the two versions show as drift\n";
+  if (result.bootstrap == ShadowBootstrap::kSupabase) {
+    LeavePlatformObjectsOut(expected, actual);
+    log << "shadow: Supabase's platform schemas (auth, storage, extensions, ...) are left out "
+           "of the comparison, but for policies and triggers migrations add to their tables\n";
+  }
   result.drift = Diff(expected, actual);
   result.compared = true;
   log << "shadow: " << result.drift.size() << " difference(s)\n";

@@ -4,18 +4,21 @@
 // with a real database (--compare-to) to list drift: changes made by hand, or
 // migrations edited after they were applied.
 //
-// The shadow database is, by default, a database `shadow` in a LocalCluster
-// (apply/local_cluster.h) that exists for the duration of the call, so it
-// needs no server of the user's. In that cluster the roles every Supabase
-// project has and migrations often name (`anon`, `authenticated`,
-// `service_role`; NOLOGIN) are created first; nothing else Supabase provides
-// (the auth, storage or extensions schemas, auth.uid(), ...) is: migrations
-// that need it must create it, as a stub migration can.
-//
-// With --shadow-url the given database is used instead, and it must be empty
-// (no tables, views or sequences outside the system schemas, freshet's and
-// the Supabase CLI's history included): otherwise RunShadow refuses before
-// writing anything. The migrations stay applied there afterwards.
+// Order, each step failing before the next starts:
+//  1. every file is checked as `up` would before running it (names, syntax,
+//     transaction control: CheckMigrationsRunnable), with no server;
+//  2. the shadow database is picked or started: by default a database
+//     `shadow` in a LocalCluster (apply/local_cluster.h) that exists for the
+//     duration of the call; with --shadow-url the given database, which must
+//     hold nothing outside the platform schemas (schema/patterns.h) and no
+//     applied migrations, else RunShadow refuses before writing anything;
+//  3. every extension the migrations CREATE must be available on that server
+//     (apply/shadow_extensions.h), else one refusal lists them all;
+//  4. with the Supabase bootstrap (apply/supabase_bootstrap.h), Supabase's
+//     roles, schemas and grants are created, unless the database already
+//     holds them (a Supabase database given as --shadow-url);
+//  5. the migrations are applied (MigrateUp with include_all); with
+//     --shadow-url they stay applied there afterwards.
 #pragma once
 
 #include <optional>
@@ -28,26 +31,43 @@
 
 namespace freshet {
 
+enum class ShadowBootstrap {
+  kNone,      // the migrations run on a bare database
+  kSupabase,  // apply/sql/supabase_bootstrap.sql first
+};
+
+// kSupabase when `dir` is a Supabase project's `.../supabase/migrations`,
+// kNone otherwise.
+ShadowBootstrap DefaultBootstrap(const std::string& dir);
+
+// "supabase" or "none"; throws Error (kUsage) for anything else.
+ShadowBootstrap ParseBootstrap(const std::string& text);
+
 struct ShadowOptions {
   std::string dir = "supabase/migrations";
-  std::optional<std::string> shadow_url;  // an empty database to use instead of a local cluster
+  std::optional<std::string> shadow_url;  // a database to use instead of a local cluster
   std::optional<std::string> compare_to;  // a database to compare the result with
-  MigrationLayout layout;
+  std::optional<ShadowBootstrap> bootstrap = std::nullopt;  // unset: DefaultBootstrap(dir)
+  MigrationLayout layout = {};
 };
 
 struct ShadowResult {
   std::vector<std::string> applied;  // filenames, in the order applied
   std::vector<DriftItem> drift;      // with compare_to: shadow vs that database
   bool compared = false;             // compare_to was given and the comparison ran
+  ShadowBootstrap bootstrap = ShadowBootstrap::kNone;  // the one in effect
+  bool bootstrap_ran = false;  // false with kSupabase when the database already held it
 };
 
-// Applies every migration of options.dir to the shadow database (MigrateUp
-// with include_all), then, with compare_to, diffs the two schemas (the
-// compared side is labelled with its database name). Drift is returned, not
-// thrown: the CLI exits 4 when it is non-empty. Throws Error: MigrateUp's
-// (file, statement, line, server error) when a migration fails, kRefused when
-// shadow_url is not empty, kRuntime when the local cluster cannot start or a
-// database cannot be read. Progress goes to `log`.
+// Runs the steps above, then, with compare_to, diffs the two schemas (the
+// compared side is labelled with its database name); with the Supabase
+// bootstrap the platform's own objects are left out of the comparison
+// (LeavePlatformObjectsOut). Drift is returned, not thrown: the CLI exits 4
+// when it is non-empty. Throws Error: CheckMigrationsRunnable's and
+// MigrateUp's (a MigrationError naming file, statement and line), kRefused
+// when shadow_url holds user relations or applied migrations or an extension
+// is missing, kRuntime when the local cluster cannot start, the bootstrap
+// fails or a database cannot be read. Progress goes to `log`.
 ShadowResult RunShadow(const ShadowOptions& options, std::ostream& log);
 
 }  // namespace freshet

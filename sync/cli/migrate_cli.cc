@@ -12,6 +12,7 @@
 #include "apply/applier.h"
 #include "apply/lint.h"
 #include "apply/migration_new.h"
+#include "apply/migration_error.h"
 #include "apply/shadow.h"
 #include "copy/error.h"
 #include "sync/cli/config.h"
@@ -145,6 +146,67 @@ int New(const MigrateArguments& args, const Config& config) {
   return 0;
 }
 
+const char* KindName(ErrorKind kind) {
+  switch (kind) {
+    case ErrorKind::kRuntime:
+      return "runtime";
+    case ErrorKind::kUsage:
+      return "usage";
+    case ErrorKind::kPlan:
+      return "plan";
+    case ErrorKind::kMismatch:
+      return "mismatch";
+    case ErrorKind::kRefused:
+      return "refused";
+  }
+  return "runtime";
+}
+
+nlohmann::json LocationJson(const MigrationLocation& location) {
+  nlohmann::json out = {{"file", location.file}};
+  if (location.statement > 0) out["statement"] = location.statement;
+  if (location.line > 0) out["line"] = location.line;
+  if (location.column > 0) out["column"] = location.column;
+  return out;
+}
+
+// {"error": {"kind", "exit_code", "message", "sqlstate"?, "file"?,
+// "statement"?, "line"?, "column"?, "locations"?}}: the first location's
+// fields at the top, every location in "locations" when there are several.
+nlohmann::json ErrorJson(const Error& error) {
+  nlohmann::json out = {{"kind", KindName(error.kind())},
+                        {"exit_code", static_cast<int>(error.kind())},
+                        {"message", error.what()}};
+  if (!error.sqlstate().empty()) out["sqlstate"] = error.sqlstate();
+  if (const auto* located = dynamic_cast<const MigrationError*>(&error)) {
+    const std::vector<MigrationLocation>& locations = located->locations();
+    if (!locations.empty()) out.update(LocationJson(locations.front()));
+    if (locations.size() > 1) {
+      nlohmann::json all = nlohmann::json::array();
+      for (const MigrationLocation& location : locations) all.push_back(LocationJson(location));
+      out["locations"] = std::move(all);
+    }
+  }
+  return {{"error", std::move(out)}};
+}
+
+// Runs `command`; with --format json, a failure is also printed on stdout as
+// ErrorJson before it propagates (the caller prints it on stderr and exits
+// with its kind's status, as for text).
+template <typename Command>
+int WithJsonErrors(const MigrateArguments& args, Command command) {
+  try {
+    return command();
+  } catch (const Error& error) {
+    if (args.format == "json") std::cout << ErrorJson(error).dump(2) << std::endl;
+    throw;
+  } catch (const std::exception& error) {
+    if (args.format == "json")
+      std::cout << ErrorJson(Error(ErrorKind::kRuntime, error.what())).dump(2) << std::endl;
+    throw;
+  }
+}
+
 int Shadow(const MigrateArguments& args, const Config& config) {
   ShadowOptions options;
   MigrateOptions resolved = ResolveMigrateOptions(args, config, false);
@@ -153,6 +215,7 @@ int Shadow(const MigrateArguments& args, const Config& config) {
   if (!args.shadow_url.empty()) options.shadow_url = args.shadow_url;
   if (!args.compare_to.empty())
     options.compare_to = ResolveEndpoint(config.targets, args.compare_to).ResolveUrl();
+  if (!args.bootstrap.empty()) options.bootstrap = ParseBootstrap(args.bootstrap);
   ShadowResult result = RunShadow(options, std::cerr);
   if (args.format == "json") {
     std::cout << DriftJson(result.drift).dump(2) << "\n";
@@ -161,6 +224,29 @@ int Shadow(const MigrateArguments& args, const Config& config) {
     if (result.compared) std::cout << DriftText(result.drift);
   }
   return result.compared && !result.drift.empty() ? static_cast<int>(ErrorKind::kMismatch) : 0;
+}
+
+int Up(const MigrateArguments& args, const Config& config) {
+  MigrateOptions options = ResolveMigrateOptions(args, config, true);
+  SignalStop signals;  // Ctrl-C cancels the statement under way; its file is rolled back
+  options.stop = signals.token();
+  UpResult result = MigrateUp(options, std::cerr);
+  if (args.format == "json") {
+    nlohmann::json out = {{"applied", result.applied}};
+    if (options.dry_run) {
+      out["dry_run"] = true;
+      out["sql"] = result.dry_run_text;
+    }
+    std::cout << out.dump(2) << "\n";
+  } else if (options.dry_run) {
+    std::cout << result.dry_run_text;
+  }
+  if (options.dry_run) return 0;
+  if (result.applied.empty())
+    std::cerr << "up to date: no pending migrations\n";
+  else
+    std::cerr << fmt::format("applied {} migrations\n", result.applied.size());
+  return 0;
 }
 
 }  // namespace
@@ -204,6 +290,9 @@ CLI::App* AddMigrateCommands(CLI::App& app, MigrateArguments& args) {
   up->add_flag("--dry-run", args.dry_run, "Print what would run; change nothing");
   up->add_flag("--include-all", args.include_all,
                "Also apply pending files older than the newest applied one");
+  up->add_option("--format", args.format,
+                 "text or json (json: {\"applied\": [...]}, or {\"error\": {...}} on failure)")
+      ->check(CLI::IsMember({"text", "json"}));
 
   CLI::App* status = migrate->add_subcommand("status", "Show every version and its state");
   add_dir(status);
@@ -224,10 +313,18 @@ CLI::App* AddMigrateCommands(CLI::App& app, MigrateArguments& args) {
       "shadow", "Apply every migration to a throwaway database and compare schemas");
   add_dir(shadow);
   shadow->add_option("--shadow-url", args.shadow_url,
-                     "An empty database to use instead of a local throwaway cluster");
+                     "A database to use instead of a local throwaway cluster: empty, or "
+                     "holding only Supabase's platform schemas");
   shadow->add_option("--compare-to", args.compare_to,
                      "Compare the resulting schema with this database; exit 4 on drift");
-  shadow->add_option("--format", args.format, "text or json")
+  shadow
+      ->add_option("--bootstrap", args.bootstrap,
+                   "supabase: create Supabase's roles and schemas first (the default for a "
+                   ".../supabase/migrations directory); none: a bare database")
+      ->check(CLI::IsMember({"supabase", "none"}));
+  shadow
+      ->add_option("--format", args.format,
+                   "text or json (json: the drift, or {\"error\": {...}} on failure)")
       ->check(CLI::IsMember({"text", "json"}));
   CLI::App* create = migrate->add_subcommand(
       "new", "Create the next migration file, named for the layout; prints its path");
@@ -241,24 +338,16 @@ int RunMigrate(CLI::App* migrate, const MigrateArguments& args, const std::strin
   std::string command = migrate->get_subcommands().front()->get_name();
   if (command == "lint") return Lint(args, config);
   if (command == "status") return Status(args, config);
-  if (command == "shadow") return Shadow(args, config);
+  if (command == "shadow") return WithJsonErrors(args, [&] { return Shadow(args, config); });
+  if (command == "up") return WithJsonErrors(args, [&] { return Up(args, config); });
   if (command == "new") return New(args, config);
-  MigrateOptions options = ResolveMigrateOptions(args, config, true);
   if (command == "repair") {
+    MigrateOptions options = ResolveMigrateOptions(args, config, true);
     MigrateRepair(options, args.versions, args.status == "applied");
     std::cerr << fmt::format("marked {} {}\n", args.status, fmt::join(args.versions, ", "));
     return 0;
   }
-  SignalStop signals;  // Ctrl-C cancels the statement under way; its file is rolled back
-  options.stop = signals.token();
-  UpResult result = MigrateUp(options, std::cerr);  // notes on skipped files included
-  if (options.dry_run)
-    std::cout << result.dry_run_text;
-  else if (result.applied.empty())
-    std::cerr << "up to date: no pending migrations\n";
-  else
-    std::cerr << fmt::format("applied {} migrations\n", result.applied.size());
-  return 0;
+  throw Error(ErrorKind::kUsage, "unknown migrate command: " + command);
 }
 
 }  // namespace freshet

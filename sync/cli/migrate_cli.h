@@ -19,6 +19,7 @@ struct MigrateArguments {
   std::string status;
   std::string shadow_url;
   std::string compare_to;
+  std::string bootstrap;  // shadow: "supabase", "none" or empty (by the directory)
   std::string lock_timeout;
   std::string statement_timeout;
   std::string layout;  // --layout supabase|prisma

@@ -1,5 +1,6 @@
 // `freshet migrate ...` as CI runs it: the executable, its exit statuses and
-// outputs, and freshet.toml settings.
+// outputs (the JSON of `--format json`, errors included), and freshet.toml
+// settings.
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 #include <unistd.h>
@@ -14,6 +15,7 @@ namespace freshet::testing {
 namespace {
 
 using ::testing::HasSubstr;
+using ::testing::Not;
 
 class MigrateCli : public ::testing::Test {
  protected:
@@ -96,6 +98,90 @@ TEST_F(MigrateCli, ShadowCompareExitsFourOnDriftAndZeroWithout) {
   RunResult drift = Freshet({"migrate", "shadow", "--dir", dir_, "--compare-to", cluster_.Url(db)});
   EXPECT_EQ(drift.exit_code, 4) << drift.err;
   EXPECT_THAT(drift.out, HasSubstr("public.deals.hand_added"));
+}
+
+TEST_F(MigrateCli, UpJsonListsTheAppliedFiles) {
+  Write("20250101000000_init.sql", "CREATE TABLE public.t (id int);\n");
+  Write("20250102000000_more.sql", "ALTER TABLE public.t ADD COLUMN name text;\n");
+  std::string db = cluster_.CreateUniqueDatabase("app");
+  RunResult up =
+      Freshet({"migrate", "up", "--db-url", cluster_.Url(db), "--dir", dir_, "--format", "json"});
+  ASSERT_EQ(up.exit_code, 0) << up.err;
+  nlohmann::json out = nlohmann::json::parse(up.out);
+  EXPECT_EQ(out["applied"], nlohmann::json({"20250101000000_init.sql", "20250102000000_more.sql"}));
+  RunResult again =
+      Freshet({"migrate", "up", "--db-url", cluster_.Url(db), "--dir", dir_, "--format", "json"});
+  ASSERT_EQ(again.exit_code, 0) << again.err;
+  EXPECT_EQ(nlohmann::json::parse(again.out)["applied"], nlohmann::json::array());
+}
+
+TEST_F(MigrateCli, UpJsonErrorNamesFileStatementLineAndSqlstate) {
+  Write("20250101000000_init.sql", "CREATE TABLE public.t (id int);\n");
+  Write("20250102000000_broken.sql",
+        "ALTER TABLE public.t ADD COLUMN name text;\n\nSELECT missing_column\n  FROM public.t;\n");
+  std::string db = cluster_.CreateUniqueDatabase("app");
+  RunResult up =
+      Freshet({"migrate", "up", "--db-url", cluster_.Url(db), "--dir", dir_, "--format", "json"});
+  EXPECT_EQ(up.exit_code, 1) << up.err;
+  nlohmann::json error = nlohmann::json::parse(up.out)["error"];
+  EXPECT_EQ(error["kind"], "runtime");
+  EXPECT_EQ(error["exit_code"], 1);
+  EXPECT_EQ(error["file"], "20250102000000_broken.sql");
+  EXPECT_EQ(error["statement"], 2);
+  EXPECT_EQ(error["line"], 3);
+  EXPECT_EQ(error["column"], 8);
+  EXPECT_EQ(error["sqlstate"], "42703");
+  EXPECT_THAT(error["message"].get<std::string>(), HasSubstr("missing_column"));
+  EXPECT_THAT(up.err, HasSubstr("20250102000000_broken.sql"));  // stderr as with text
+  EXPECT_EQ(cluster_.Psql(db, "SELECT count(*) FROM supabase_migrations.schema_migrations"), "1");
+}
+
+TEST_F(MigrateCli, ShadowJsonErrorForACommitInTheMiddleArrivesBeforeAnyServer) {
+  Write("20250101000000_init.sql", "CREATE TABLE public.t (id int);\n");
+  Write("20250102000000_half.sql",
+        "CREATE TABLE public.a (id int);\nCOMMIT;\nCREATE TABLE public.b (id int);\n");
+  RunResult shadow = Freshet({"migrate", "shadow", "--dir", dir_, "--format", "json"});
+  EXPECT_EQ(shadow.exit_code, 2) << shadow.err;
+  nlohmann::json error = nlohmann::json::parse(shadow.out)["error"];
+  EXPECT_EQ(error["kind"], "usage");
+  EXPECT_EQ(error["file"], "20250102000000_half.sql");
+  EXPECT_EQ(error["statement"], 2);
+  EXPECT_EQ(error["line"], 2);
+  EXPECT_FALSE(error.contains("sqlstate"));
+  EXPECT_THAT(shadow.err, Not(HasSubstr("starting a throwaway PostgreSQL server")));
+}
+
+TEST_F(MigrateCli, ShadowJsonErrorListsEveryMissingExtension) {
+  Write("20250101000000_init.sql",
+        "CREATE TABLE public.t (id int);\nCREATE EXTENSION IF NOT EXISTS pg_graphql;\n");
+  Write("20250102000000_vault.sql", "\n\nCREATE EXTENSION supabase_vault;\n");
+  std::string db = cluster_.CreateUniqueDatabase("shadow");
+  RunResult shadow = Freshet({"migrate", "shadow", "--dir", dir_, "--shadow-url", cluster_.Url(db),
+                              "--bootstrap", "none", "--format", "json"});
+  EXPECT_EQ(shadow.exit_code, 5) << shadow.err;
+  nlohmann::json error = nlohmann::json::parse(shadow.out)["error"];
+  EXPECT_EQ(error["kind"], "refused");
+  EXPECT_EQ(error["file"], "20250101000000_init.sql");
+  EXPECT_EQ(error["line"], 2);
+  nlohmann::json expected = nlohmann::json::parse(R"([
+      {"file": "20250101000000_init.sql", "statement": 2, "line": 2},
+      {"file": "20250102000000_vault.sql", "statement": 1, "line": 3}])");
+  EXPECT_EQ(error["locations"], expected);
+  EXPECT_EQ(cluster_.Psql(db, "SELECT to_regclass('public.t') IS NULL"), "t");
+}
+
+TEST_F(MigrateCli, ShadowJsonErrorOfAFailingStatement) {
+  Write("20250101000000_init.sql", "CREATE TABLE public.t (id int);\n");
+  Write("20250102000000_broken.sql", "INSERT INTO public.nope VALUES (1);\n");
+  RunResult shadow = Freshet({"migrate", "shadow", "--dir", dir_, "--format", "json"});
+  EXPECT_EQ(shadow.exit_code, 1) << shadow.err;
+  nlohmann::json error = nlohmann::json::parse(shadow.out)["error"];
+  EXPECT_EQ(error["kind"], "runtime");
+  EXPECT_EQ(error["file"], "20250102000000_broken.sql");
+  EXPECT_EQ(error["statement"], 1);
+  EXPECT_EQ(error["line"], 1);
+  EXPECT_EQ(error["column"], 13);
+  EXPECT_EQ(error["sqlstate"], "42P01");
 }
 
 }  // namespace

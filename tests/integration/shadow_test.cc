@@ -1,8 +1,10 @@
 // `freshet migrate shadow` (apply/shadow.h) end to end: the reference
 // workload's migrations applied to a throwaway LocalCluster, compared with
 // databases built from the same migrations by psql (with and without hand
-// changes), failing migrations, a non-empty --shadow-url, and LocalCluster's
-// own cleanup.
+// changes), failing migrations, a non-empty --shadow-url, LocalCluster's own
+// cleanup, and Supabase projects: the bootstrap, missing extensions, a
+// --shadow-url that already is a Supabase database, checks made before any
+// server starts, and drift that leaves the platform's schemas out.
 #include "apply/shadow.h"
 
 #include <gmock/gmock.h>
@@ -17,6 +19,8 @@
 #include <vector>
 
 #include "apply/local_cluster.h"
+#include "apply/migration_error.h"
+#include "apply/supabase_bootstrap.h"
 #include "copy/connection.h"
 #include "copy/error.h"
 #include "tests/support/pg_cluster.h"
@@ -58,6 +62,7 @@ class TempDir {
   }
   ~TempDir() { fs::remove_all(path_); }
   void Write(const std::string& name, const std::string& content) const {
+    fs::create_directories((fs::path(path_) / name).parent_path());
     std::ofstream(fs::path(path_) / name, std::ios::binary) << content;
   }
   const std::string& path() const { return path_; }
@@ -145,10 +150,17 @@ TEST(ShadowTest, FailingMigrationNamesTheFile) {
     EXPECT_THAT(error.what(), HasSubstr("20250102000000_broken.sql"));
     EXPECT_THAT(error.what(), HasSubstr("public.nope"));
     EXPECT_EQ(error.kind(), ErrorKind::kRuntime);
+    EXPECT_EQ(error.sqlstate(), "42P01");
+    const auto* located = dynamic_cast<const MigrationError*>(&error);
+    ASSERT_NE(located, nullptr);
+    ASSERT_EQ(located->locations().size(), 1u);
+    EXPECT_EQ(located->locations()[0].file, "20250102000000_broken.sql");
+    EXPECT_EQ(located->locations()[0].statement, 2);
+    EXPECT_EQ(located->locations()[0].line, 2);
   }
 }
 
-TEST(ShadowTest, LocalShadowHasTheSupabaseRoles) {
+TEST(ShadowTest, LocalShadowWithTheSupabaseBootstrapHasTheApiRoles) {
   TempDir dir;
   dir.Write("20250101000000_policies.sql",
             "CREATE TABLE public.notes (id int PRIMARY KEY, body text);\n"
@@ -157,10 +169,26 @@ TEST(ShadowTest, LocalShadowHasTheSupabaseRoles) {
             "USING (true);\n"
             "GRANT ALL ON public.notes TO service_role;\n");
   std::ostringstream log;
-  ShadowResult result = RunShadow({dir.path(), std::nullopt, std::nullopt}, log);
+  ShadowOptions options{dir.path(), std::nullopt, std::nullopt, ShadowBootstrap::kSupabase};
+  ShadowResult result = RunShadow(options, log);
   EXPECT_EQ(result.applied, std::vector<std::string>{"20250101000000_policies.sql"});
+  EXPECT_TRUE(result.bootstrap_ran);
   EXPECT_FALSE(result.compared);
   EXPECT_TRUE(result.drift.empty());
+}
+
+TEST(ShadowTest, BootstrapDefaultsToSupabaseOnlyForASupabaseMigrationsDirectory) {
+  EXPECT_EQ(DefaultBootstrap("supabase/migrations"), ShadowBootstrap::kSupabase);
+  EXPECT_EQ(DefaultBootstrap("/srv/app/supabase/migrations/"), ShadowBootstrap::kSupabase);
+  EXPECT_EQ(DefaultBootstrap("db/migrations"), ShadowBootstrap::kNone);
+  EXPECT_EQ(DefaultBootstrap("prisma/migrations"), ShadowBootstrap::kNone);
+  EXPECT_EQ(DefaultBootstrap("supabase"), ShadowBootstrap::kNone);
+}
+
+TEST(ShadowTest, BootstrapSqlNamesItsVersion) {
+  std::string first_line(SupabaseBootstrapSql().substr(0, SupabaseBootstrapSql().find('\n')));
+  EXPECT_EQ(first_line,
+            "-- freshet supabase bootstrap v" + std::to_string(kSupabaseBootstrapVersion));
 }
 
 TEST(ShadowTest, NonEmptyShadowUrlIsRefusedAndLeftUntouched) {
