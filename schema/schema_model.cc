@@ -1,10 +1,12 @@
 // Reads a SchemaModel from a database's catalogs: relations, columns and
 // triggers from the rows the sync's Catalog is built from too
-// (schema/relation_rows.h), the rest with schema/sql/model_*.sql.
+// (schema/relation_rows.h), the rest with schema/sql/model_*.sql (grants
+// from model_grants.sql and model_default_privileges.sql).
 #include "schema/schema_model.h"
 
 #include <algorithm>
 #include <array>
+#include <map>
 #include <string_view>
 #include <unordered_map>
 
@@ -165,6 +167,65 @@ void ReadSequences(Connection& connection, SchemaModel& model) {
   }
 }
 
+// A grantee holding every privilege of a table reads as ALL, so that
+// servers with more of them (PostgreSQL 17's MAINTAIN) compare equal.
+// `all_privileges` is 0 for objects whose privileges are never folded.
+void FoldAll(Grants& grants, int64_t all_privileges) {
+  if (all_privileges <= 0) return;
+  for (auto& [grantee, privileges] : grants) {
+    if (static_cast<int64_t>(privileges.size()) != all_privileges) continue;
+    bool grantable = privileges.begin()->second;
+    bool uniform = std::all_of(privileges.begin(), privileges.end(), [&](const auto& privilege) {
+      return privilege.second == grantable;
+    });
+    if (uniform) privileges = {{"ALL", grantable}};
+  }
+}
+
+// Grants on schemas, relations, columns and functions from
+// model_grants.sql's rows: kind, schema, name, detail, grantee, privilege,
+// grantable, all_privileges.
+void ReadGrants(Connection& connection, SchemaModel& model) {
+  Result result = connection.Exec(sql::kModelGrants);
+  std::map<Grants*, int64_t> all_privileges;
+  for (int row = 0; row < result.Rows(); ++row) {
+    std::string kind = result.Get(row, 0);
+    Grants* grants = nullptr;
+    if (kind == "schema") {
+      grants = &model.schema_grants[result.Get(row, 1)];
+    } else if (kind == "relation") {
+      grants = &model.relation_grants[Key(result, row)];
+    } else if (kind == "column") {
+      grants = &model.column_grants[Key(result, row)][result.Get(row, 3)];
+    } else if (kind == "function") {
+      grants = &model.function_grants[Key(result, row) + "(" + result.Get(row, 3) + ")"];
+    } else {
+      continue;
+    }
+    (*grants)[result.Get(row, 4)][result.Get(row, 5)] = result.GetBool(row, 6);
+    all_privileges[grants] = result.GetInt(row, 7);
+  }
+  for (auto& [grants, count] : all_privileges) FoldAll(*grants, count);
+}
+
+// model_default_privileges.sql's rows: role, schema, object type, grantee,
+// privilege, grantable, all_privileges. A NULL grantee is an entry that
+// grants nothing.
+void ReadDefaultPrivileges(Connection& connection, SchemaModel& model) {
+  Result result = connection.Exec(sql::kModelDefaultPrivileges);
+  std::map<Grants*, int64_t> all_privileges;
+  for (int row = 0; row < result.Rows(); ++row) {
+    DefaultPrivilegeKey key{result.GetOptional(row, 0).value_or(""),
+                            result.GetOptional(row, 1).value_or(""), result.Get(row, 2)};
+    Grants& grants = model.default_privileges[std::move(key)];
+    std::optional<std::string> grantee = result.GetOptional(row, 3);
+    if (!grantee) continue;
+    grants[*grantee][result.Get(row, 4)] = result.GetBool(row, 5);
+    all_privileges[&grants] = result.GetInt(row, 6);
+  }
+  for (auto& [grants, count] : all_privileges) FoldAll(*grants, count);
+}
+
 }  // namespace
 
 std::string RelationKindName(const std::string& relkind) {
@@ -203,6 +264,8 @@ SchemaModel ReadSchemaModel(Connection& connection, std::string label) {
     ReadFunctions(connection, model);
     ReadEnums(connection, model);
     ReadSequences(connection, model);
+    ReadGrants(connection, model);
+    ReadDefaultPrivileges(connection, model);
   });
   return model;
 }

@@ -6,11 +6,17 @@
 // row-level security), views and materialized views (definition), columns
 // (type, nullability, default, generation, identity, collation), indexes (by
 // definition), constraints, policies, triggers, functions and procedures (full
-// definition), enum types (labels in order) and sequences (options). Left out:
-// the system schemas (pg_catalog, information_schema, pg_toast*, pg_temp*),
-// freshet's `_freshet` and the Supabase CLI's `supabase_migrations` history
-// schemas, every object owned by an extension, grants and owners, comments,
-// column order, domains and composite types, and data (sequence values).
+// definition), enum types (labels in order), sequences (options), and the
+// privileges granted on schemas, relations, sequences, columns and functions,
+// and default privileges. Left out: the system schemas (pg_catalog,
+// information_schema, pg_toast*, pg_temp*), freshet's `_freshet` and the
+// Supabase CLI's `supabase_migrations` history schemas, every object owned by
+// an extension, owners, comments, column order, domains and composite types,
+// and data (sequence values).
+//
+// Grants leave out the object's owner as grantee (its owner's rights: owners
+// differ by design between a shadow and a real database) and the grantor; a
+// role is named as the catalog names it, whether or not it exists elsewhere.
 //
 // Definitions are read with search_path = pg_catalog, so every user object in
 // them is schema-qualified the same way on both sides. Relations, columns and
@@ -18,6 +24,7 @@
 // (schema/relation_rows.h), so the two never disagree on those.
 #pragma once
 
+#include <compare>
 #include <map>
 #include <optional>
 #include <set>
@@ -78,6 +85,28 @@ struct SequenceModel {
   bool cycle = false;
 };
 
+// What one grantee holds on one object: privilege name as GRANT spells it
+// ("SELECT", "USAGE", "EXECUTE", ...) -> whether WITH GRANT OPTION. A grantee
+// holding every privilege of a table (however many the server has: 7, or 8
+// since PostgreSQL 17's MAINTAIN) holds {"ALL": ...} instead, when all have
+// the same grant option.
+using Privileges = std::map<std::string, bool>;
+
+// Grantee -> privileges; the grantee is "PUBLIC" or a role name, quoted as an
+// identifier when it needs to be. Grants to the object's owner are left out.
+using Grants = std::map<std::string, Privileges>;
+
+// An ALTER DEFAULT PRIVILEGES entry: which objects it is for.
+struct DefaultPrivilegeKey {
+  // FOR ROLE, quoted when it needs to be; empty for the role the model was
+  // read as (the shadow's: the role the migrations ran as).
+  std::string role;
+  std::string schema;       // IN SCHEMA; empty for all schemas
+  std::string object_type;  // "tables", "sequences", "functions", "types", "schemas"
+
+  auto operator<=>(const DefaultPrivilegeKey&) const = default;
+};
+
 struct SchemaModel {
   // Names this side in drift reports ("shadow", a database name).
   std::string label;
@@ -89,6 +118,15 @@ struct SchemaModel {
   std::map<std::string, FunctionModel> functions;         // "schema.name(identity args)"
   std::map<std::string, std::vector<std::string>> enums;  // "schema.name" -> labels
   std::map<std::string, SequenceModel> sequences;         // "schema.name"
+
+  // Grants on the objects above; an object without any has no entry.
+  std::map<std::string, Grants> schema_grants;    // schema name
+  std::map<std::string, Grants> relation_grants;  // "schema.name": tables, views, sequences
+  std::map<std::string, std::map<std::string, Grants>> column_grants;  // "schema.table" -> column
+  std::map<std::string, Grants> function_grants;                       // as in `functions`
+  // An entry for all schemas replaces the built-in defaults (PUBLIC may
+  // EXECUTE functions and use types); one in a schema adds to them.
+  std::map<DefaultPrivilegeKey, Grants> default_privileges;
 };
 
 // Reads the model of the database `connection` is connected to, in one
