@@ -7,6 +7,7 @@
 #include <algorithm>
 #include <array>
 #include <map>
+#include <set>
 #include <string_view>
 #include <unordered_map>
 
@@ -167,53 +168,43 @@ void ReadSequences(Connection& connection, SchemaModel& model) {
   }
 }
 
-// A grantee holding every privilege of a table reads as ALL, so that
-// servers with more of them (PostgreSQL 17's MAINTAIN) compare equal.
-// `all_privileges` is 0 for objects whose privileges are never folded.
-void FoldAll(Grants& grants, int64_t all_privileges) {
-  if (all_privileges <= 0) return;
-  for (auto& [grantee, privileges] : grants) {
-    if (static_cast<int64_t>(privileges.size()) != all_privileges) continue;
-    bool grantable = privileges.begin()->second;
-    bool uniform = std::all_of(privileges.begin(), privileges.end(), [&](const auto& privilege) {
-      return privilege.second == grantable;
-    });
-    if (uniform) privileges = {{"ALL", grantable}};
-  }
-}
+// A table's privileges before PostgreSQL 17, which added MAINTAIN.
+constexpr std::array<std::string_view, 7> kTablePrivileges = {
+    "INSERT", "SELECT", "UPDATE", "DELETE", "TRUNCATE", "REFERENCES", "TRIGGER"};
 
 // Grants on schemas, relations, columns and functions from
 // model_grants.sql's rows: kind, schema, name, detail, grantee, privilege,
-// grantable, all_privileges.
+// grantable, table_privileges.
 void ReadGrants(Connection& connection, SchemaModel& model) {
   Result result = connection.Exec(sql::kModelGrants);
-  std::map<Grants*, int64_t> all_privileges;
+  std::set<Grants*> tables;
   for (int row = 0; row < result.Rows(); ++row) {
     std::string kind = result.Get(row, 0);
+    std::string object = result.Get(row, 1) + "." + result.Get(row, 2);
     Grants* grants = nullptr;
     if (kind == "schema") {
       grants = &model.schema_grants[result.Get(row, 1)];
     } else if (kind == "relation") {
-      grants = &model.relation_grants[Key(result, row)];
+      grants = &model.relation_grants[object];
     } else if (kind == "column") {
-      grants = &model.column_grants[Key(result, row)][result.Get(row, 3)];
+      grants = &model.column_grants[object][result.Get(row, 3)];
     } else if (kind == "function") {
-      grants = &model.function_grants[Key(result, row) + "(" + result.Get(row, 3) + ")"];
+      grants = &model.function_grants[object + "(" + result.Get(row, 3) + ")"];
     } else {
       continue;
     }
     (*grants)[result.Get(row, 4)][result.Get(row, 5)] = result.GetBool(row, 6);
-    all_privileges[grants] = result.GetInt(row, 7);
+    if (result.GetBool(row, 7)) tables.insert(grants);
   }
-  for (auto& [grants, count] : all_privileges) FoldAll(*grants, count);
+  for (Grants* grants : tables) FoldAllTablePrivileges(*grants);
 }
 
 // model_default_privileges.sql's rows: role, schema, object type, grantee,
-// privilege, grantable, all_privileges. A NULL grantee is an entry that
+// privilege, grantable, table_privileges. A NULL grantee is an entry that
 // grants nothing.
 void ReadDefaultPrivileges(Connection& connection, SchemaModel& model) {
   Result result = connection.Exec(sql::kModelDefaultPrivileges);
-  std::map<Grants*, int64_t> all_privileges;
+  std::set<Grants*> tables;
   for (int row = 0; row < result.Rows(); ++row) {
     DefaultPrivilegeKey key{result.GetOptional(row, 0).value_or(""),
                             result.GetOptional(row, 1).value_or(""), result.Get(row, 2)};
@@ -221,9 +212,9 @@ void ReadDefaultPrivileges(Connection& connection, SchemaModel& model) {
     std::optional<std::string> grantee = result.GetOptional(row, 3);
     if (!grantee) continue;
     grants[*grantee][result.Get(row, 4)] = result.GetBool(row, 5);
-    all_privileges[&grants] = result.GetInt(row, 6);
+    if (result.GetBool(row, 6)) tables.insert(&grants);
   }
-  for (auto& [grants, count] : all_privileges) FoldAll(*grants, count);
+  for (Grants* grants : tables) FoldAllTablePrivileges(*grants);
 }
 
 }  // namespace
@@ -235,6 +226,19 @@ std::string RelationKindName(const std::string& relkind) {
   if (relkind == "v") return "view";
   if (relkind == "m") return "materialized view";
   return relkind;
+}
+
+void FoldAllTablePrivileges(Grants& grants) {
+  for (auto& [grantee, privileges] : grants) {
+    auto first = privileges.find("INSERT");
+    if (first == privileges.end()) continue;
+    bool grantable = first->second;
+    bool all = std::all_of(kTablePrivileges.begin(), kTablePrivileges.end(), [&](auto name) {
+      auto found = privileges.find(std::string(name));
+      return found != privileges.end() && found->second == grantable;
+    });
+    if (all) privileges = {{"ALL", grantable}};
+  }
 }
 
 SchemaModel ReadSchemaModel(Connection& connection, std::string label) {

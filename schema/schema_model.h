@@ -87,9 +87,10 @@ struct SequenceModel {
 
 // What one grantee holds on one object: privilege name as GRANT spells it
 // ("SELECT", "USAGE", "EXECUTE", ...) -> whether WITH GRANT OPTION. A grantee
-// holding every privilege of a table (however many the server has: 7, or 8
-// since PostgreSQL 17's MAINTAIN) holds {"ALL": ...} instead, when all have
-// the same grant option.
+// holding all of a table's privileges with one grant option holds {"ALL":
+// ...} instead, with or without PostgreSQL 17's MAINTAIN (which GRANT ALL
+// gives on 17 and an upgrade to 17 does not add), so servers of different
+// versions compare.
 using Privileges = std::map<std::string, bool>;
 
 // Grantee -> privileges; the grantee is "PUBLIC" or a role name, quoted as an
@@ -135,6 +136,13 @@ SchemaModel ReadSchemaModel(Connection& connection, std::string label);
 
 // Connects to `url`, reads its model and disconnects.
 SchemaModel ReadSchemaModel(const std::string& url, std::string label);
+
+// Replaces the privileges of each grantee holding all of a table's (INSERT,
+// SELECT, UPDATE, DELETE, TRUNCATE, REFERENCES, TRIGGER, with one grant
+// option) by {"ALL": that option}, dropping MAINTAIN: GRANT ALL gives it on
+// PostgreSQL 17 and later, a table upgraded to 17 keeps its ACL without it,
+// and the shadow may run an older server.
+void FoldAllTablePrivileges(Grants& grants);
 
 // "table", "partitioned table", "foreign table", "view", "materialized view"
 // for a pg_class relkind (r, p, f, v, m); the relkind itself otherwise.

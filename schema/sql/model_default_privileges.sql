@@ -7,7 +7,7 @@
 -- for_role is NULL for the defaults of the role reading the model (on the
 -- shadow, the one the migrations ran as), so that two databases whose
 -- migrations ran as different roles still compare.
--- all_privileges: as in model_grants.sql, for defaults on tables.
+-- table_privileges: as in model_grants.sql, for defaults on tables.
 SELECT CASE WHEN d.defaclrole = (SELECT oid FROM pg_catalog.pg_roles WHERE rolname = current_user)
             THEN NULL ELSE pg_catalog.quote_ident(r.rolname::text) END AS for_role,
        n.nspname AS schema_name,
@@ -18,10 +18,7 @@ SELECT CASE WHEN d.defaclrole = (SELECT oid FROM pg_catalog.pg_roles WHERE rolna
             ELSE pg_catalog.quote_ident(g.rolname::text) END AS grantee,
        x.privilege_type AS privilege,
        x.is_grantable AS grantable,
-       CASE WHEN d.defaclobjtype = 'r'
-            THEN (SELECT pg_catalog.count(*)::int
-                    FROM pg_catalog.aclexplode(pg_catalog.acldefault('r', d.defaclrole)))
-            ELSE 0 END AS all_privileges
+       d.defaclobjtype = 'r' AS table_privileges
   FROM pg_catalog.pg_default_acl d
   JOIN pg_catalog.pg_roles r ON r.oid = d.defaclrole
   LEFT JOIN pg_catalog.pg_namespace n ON n.oid = d.defaclnamespace

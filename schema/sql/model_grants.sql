@@ -8,9 +8,8 @@
 -- shadow and a real database. The grantor is left out too.
 -- object_kind: relation, column, function or schema; object_name: relname,
 -- proname or nspname; detail: the column name or the function's identity
--- arguments. all_privileges: for tables and views, how many privileges a
--- table has on this server (7, or 8 with PostgreSQL 17's MAINTAIN), so that a
--- grantee holding them all reads as ALL on any version; 0 elsewhere.
+-- arguments. table_privileges: whether the object has a table's privileges
+-- (tables, views, ...: not sequences), which the model folds into ALL.
 WITH modelled_schemas AS (
   SELECT n.oid, n.nspname, n.nspowner, n.nspacl
     FROM pg_catalog.pg_namespace n
@@ -33,21 +32,18 @@ acls AS (
          NULL::text AS detail, r.relowner AS owner,
          pg_catalog.aclexplode(COALESCE(r.relacl, pg_catalog.acldefault(
            CASE WHEN r.relkind = 'S' THEN 's' ELSE 'r' END::"char", r.relowner))) AS item,
-         CASE WHEN r.relkind = 'S' THEN 0
-              ELSE (SELECT pg_catalog.count(*)::int
-                      FROM pg_catalog.aclexplode(pg_catalog.acldefault('r', r.relowner))) END
-           AS all_privileges
+         r.relkind <> 'S' AS table_privileges
     FROM relations r
   UNION ALL
   SELECT 'column', r.nspname, r.relname, a.attname::text, r.relowner,
-         pg_catalog.aclexplode(a.attacl), 0
+         pg_catalog.aclexplode(a.attacl), false
     FROM relations r
     JOIN pg_catalog.pg_attribute a ON a.attrelid = r.oid
    WHERE a.attnum > 0 AND NOT a.attisdropped AND a.attacl IS NOT NULL
   UNION ALL
   SELECT 'function', n.nspname, p.proname, pg_catalog.pg_get_function_identity_arguments(p.oid),
          p.proowner, pg_catalog.aclexplode(COALESCE(p.proacl, pg_catalog.acldefault('f', p.proowner))),
-         0
+         false
     FROM pg_catalog.pg_proc p
     JOIN modelled_schemas n ON n.oid = p.pronamespace
    WHERE NOT EXISTS (SELECT 1 FROM pg_catalog.pg_depend d
@@ -55,7 +51,7 @@ acls AS (
                         AND d.objid = p.oid AND d.deptype = 'e')
   UNION ALL
   SELECT 'schema', n.nspname, n.nspname, NULL, n.nspowner,
-         pg_catalog.aclexplode(COALESCE(n.nspacl, pg_catalog.acldefault('n', n.nspowner))), 0
+         pg_catalog.aclexplode(COALESCE(n.nspacl, pg_catalog.acldefault('n', n.nspowner))), false
     FROM modelled_schemas n
    WHERE NOT EXISTS (SELECT 1 FROM pg_catalog.pg_depend d
                       WHERE d.classid = 'pg_catalog.pg_namespace'::pg_catalog.regclass
@@ -69,7 +65,7 @@ SELECT x.object_kind,
             ELSE pg_catalog.quote_ident(g.rolname::text) END AS grantee,
        (x.item).privilege_type AS privilege,
        (x.item).is_grantable AS grantable,
-       x.all_privileges
+       x.table_privileges
   FROM acls x
   LEFT JOIN pg_catalog.pg_roles g ON g.oid = (x.item).grantee
  WHERE (x.item).grantee <> x.owner

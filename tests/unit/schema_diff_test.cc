@@ -435,6 +435,35 @@ TEST(DescribePrivilegesTest, PostgresOrderAndGrantOptionLast) {
             "SELECT + INSERT, UPDATE WITH GRANT OPTION");
 }
 
+// What the model reader does to a table's grants, so that a PostgreSQL 15
+// shadow and a 17 database (GRANT ALL including MAINTAIN, or a table from
+// before an upgrade without it) compare.
+TEST(FoldAllTablePrivilegesTest, AllWithOrWithoutMaintainButNotFewer) {
+  Privileges classic = {{"INSERT", false}, {"SELECT", false},   {"UPDATE", false},
+                        {"DELETE", false}, {"TRUNCATE", false}, {"REFERENCES", false},
+                        {"TRIGGER", false}};
+  Privileges with_maintain = classic;
+  with_maintain["MAINTAIN"] = false;
+  Privileges grantable = classic;
+  for (auto& [privilege, option] : grantable) option = true;
+  Privileges mixed = classic;
+  mixed["SELECT"] = true;
+  Privileges fewer = classic;
+  fewer.erase("TRUNCATE");
+  Grants grants = {{"pg15", classic},
+                   {"pg17", with_maintain},
+                   {"grantable", grantable},
+                   {"mixed", mixed},
+                   {"fewer", fewer}};
+  FoldAllTablePrivileges(grants);
+  Grants expected = {{"pg15", {{"ALL", false}}},
+                     {"pg17", {{"ALL", false}}},
+                     {"grantable", {{"ALL", true}}},
+                     {"mixed", mixed},
+                     {"fewer", fewer}};
+  EXPECT_EQ(grants, expected);
+}
+
 TEST(IndexDefinitionWithoutNameTest, StripsPlainAndQuotedNames) {
   EXPECT_EQ(IndexDefinitionWithoutName("CREATE INDEX a_idx ON public.a USING btree (x)"),
             "CREATE INDEX ON public.a USING btree (x)");
