@@ -15,8 +15,8 @@
 // and data (sequence values).
 //
 // Grants leave out the object's owner as grantee (its owner's rights: owners
-// differ by design between a shadow and a real database) and the grantor; a
-// role is named as the catalog names it, whether or not it exists elsewhere.
+// differ by design between a shadow and a real database) and the grantor;
+// roles are kept by name, whether or not they exist on the other side.
 //
 // Definitions are read with search_path = pg_catalog, so every user object in
 // them is schema-qualified the same way on both sides. Relations, columns and
