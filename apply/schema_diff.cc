@@ -8,14 +8,16 @@
 #include <sstream>
 #include <string_view>
 
+#include "apply/grant_diff.h"
+
 namespace freshet {
 namespace {
 
 using Aspects = std::vector<std::string>;
 
-constexpr std::array<std::string_view, 13> kKindOrder = {
-    "schema", "extension",  "enum",  "sequence", "table",   "view",    "column",
-    "rls",    "constraint", "index", "policy",   "trigger", "function"};
+constexpr std::array<std::string_view, 15> kKindOrder = {
+    "schema",     "extension", "enum",   "sequence", "table",    "view",  "column",           "rls",
+    "constraint", "index",     "policy", "trigger",  "function", "grant", "default-privilege"};
 
 size_t KindRank(const std::string& kind) {
   auto found = std::find(kKindOrder.begin(), kKindOrder.end(), kind);
@@ -179,6 +181,9 @@ class Differ {
           CompareDefinition(out, e.definition, a.definition);
           return out;
         });
+    std::vector<DriftItem> grants = DiffGrants(expected_, actual_);
+    items_.insert(items_.end(), std::make_move_iterator(grants.begin()),
+                  std::make_move_iterator(grants.end()));
     std::stable_sort(items_.begin(), items_.end(), [](const DriftItem& x, const DriftItem& y) {
       size_t rx = KindRank(x.kind), ry = KindRank(y.kind);
       if (rx != ry) return rx < ry;

@@ -3,7 +3,8 @@
 // lists every difference as a DriftItem. Pure functions, thread-safe.
 //
 // Children of an object that exists on one side only (columns of a missing
-// table, ...) are not listed separately: the object's own item covers them.
+// table, grants on it, ...) are not listed separately: the object's own item
+// covers them. Grants are compared as apply/grant_diff.h says.
 // Indexes are matched by definition (table, method, columns, predicate), so a
 // renamed index is one "differs" item naming both names, not two.
 #pragma once
@@ -18,17 +19,18 @@ namespace freshet {
 
 struct DriftItem {
   // schema, extension, enum, sequence, table, view, column, rls, constraint,
-  // index, policy, trigger or function.
+  // index, policy, trigger, function, grant or default-privilege.
   std::string kind;
   // Dotted, unquoted: "public.contacts", "public.contacts.linkedin_url",
-  // "public.touch_updated_at()".
+  // "public.touch_updated_at()"; for default privileges, what they apply to
+  // ("tables in schema public").
   std::string object;
   // "only in <expected label>", "only in <actual label>" or "differs".
   std::string change;
   // For "differs": each differing aspect as "<expected> vs <actual>",
   // "; "-separated ("type text vs character varying(20); nullable vs NOT
-  // NULL"). For "only in": what the object is ("text NOT NULL", the index or
-  // constraint definition, ...).
+  // NULL"; grants: "anon: SELECT vs none"). For "only in": what the object is
+  // ("text NOT NULL", the index or constraint definition, ...).
   std::string detail;
 
   bool operator==(const DriftItem&) const = default;

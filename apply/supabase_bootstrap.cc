@@ -105,6 +105,13 @@ void LeavePlatformObjectsOut(SchemaModel& expected, SchemaModel& actual) {
     EraseInPlatformSchemas(model->functions);
     EraseInPlatformSchemas(model->enums);
     EraseInPlatformSchemas(model->sequences);
+    // Grants in the platform schemas are the platform version's own.
+    EraseInPlatformSchemas(model->schema_grants);
+    EraseInPlatformSchemas(model->relation_grants);
+    EraseInPlatformSchemas(model->column_grants);
+    EraseInPlatformSchemas(model->function_grants);
+    for (auto it = model->default_privileges.begin(); it != model->default_privileges.end();)
+      it = IsPlatformSchema(it->first.schema) ? model->default_privileges.erase(it) : std::next(it);
   }
   // Platform tables on both sides keep what migrations add to them; the
   // others are the platform's own (its version's tables, or the bootstrap's

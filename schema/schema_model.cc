@@ -1,10 +1,13 @@
 // Reads a SchemaModel from a database's catalogs: relations, columns and
 // triggers from the rows the sync's Catalog is built from too
-// (schema/relation_rows.h), the rest with schema/sql/model_*.sql.
+// (schema/relation_rows.h), the rest with schema/sql/model_*.sql (grants
+// from model_grants.sql and model_default_privileges.sql).
 #include "schema/schema_model.h"
 
 #include <algorithm>
 #include <array>
+#include <map>
+#include <set>
 #include <string_view>
 #include <unordered_map>
 
@@ -165,6 +168,55 @@ void ReadSequences(Connection& connection, SchemaModel& model) {
   }
 }
 
+// A table's privileges before PostgreSQL 17, which added MAINTAIN.
+constexpr std::array<std::string_view, 7> kTablePrivileges = {
+    "INSERT", "SELECT", "UPDATE", "DELETE", "TRUNCATE", "REFERENCES", "TRIGGER"};
+
+// Grants on schemas, relations, columns and functions from
+// model_grants.sql's rows: kind, schema, name, detail, grantee, privilege,
+// grantable, table_privileges.
+void ReadGrants(Connection& connection, SchemaModel& model) {
+  Result result = connection.Exec(sql::kModelGrants);
+  std::set<Grants*> tables;
+  for (int row = 0; row < result.Rows(); ++row) {
+    std::string kind = result.Get(row, 0);
+    std::string object = result.Get(row, 1) + "." + result.Get(row, 2);
+    Grants* grants = nullptr;
+    if (kind == "schema") {
+      grants = &model.schema_grants[result.Get(row, 1)];
+    } else if (kind == "relation") {
+      grants = &model.relation_grants[object];
+    } else if (kind == "column") {
+      grants = &model.column_grants[object][result.Get(row, 3)];
+    } else if (kind == "function") {
+      grants = &model.function_grants[object + "(" + result.Get(row, 3) + ")"];
+    } else {
+      continue;
+    }
+    (*grants)[result.Get(row, 4)][result.Get(row, 5)] = result.GetBool(row, 6);
+    if (result.GetBool(row, 7)) tables.insert(grants);
+  }
+  for (Grants* grants : tables) FoldAllTablePrivileges(*grants);
+}
+
+// model_default_privileges.sql's rows: role, schema, object type, grantee,
+// privilege, grantable, table_privileges. A NULL grantee is an entry that
+// grants nothing.
+void ReadDefaultPrivileges(Connection& connection, SchemaModel& model) {
+  Result result = connection.Exec(sql::kModelDefaultPrivileges);
+  std::set<Grants*> tables;
+  for (int row = 0; row < result.Rows(); ++row) {
+    DefaultPrivilegeKey key{result.GetOptional(row, 0).value_or(""),
+                            result.GetOptional(row, 1).value_or(""), result.Get(row, 2)};
+    Grants& grants = model.default_privileges[std::move(key)];
+    std::optional<std::string> grantee = result.GetOptional(row, 3);
+    if (!grantee) continue;
+    grants[*grantee][result.Get(row, 4)] = result.GetBool(row, 5);
+    if (result.GetBool(row, 6)) tables.insert(&grants);
+  }
+  for (Grants* grants : tables) FoldAllTablePrivileges(*grants);
+}
+
 }  // namespace
 
 std::string RelationKindName(const std::string& relkind) {
@@ -174,6 +226,19 @@ std::string RelationKindName(const std::string& relkind) {
   if (relkind == "v") return "view";
   if (relkind == "m") return "materialized view";
   return relkind;
+}
+
+void FoldAllTablePrivileges(Grants& grants) {
+  for (auto& [grantee, privileges] : grants) {
+    auto first = privileges.find("INSERT");
+    if (first == privileges.end()) continue;
+    bool grantable = first->second;
+    bool all = std::all_of(kTablePrivileges.begin(), kTablePrivileges.end(), [&](auto name) {
+      auto found = privileges.find(std::string(name));
+      return found != privileges.end() && found->second == grantable;
+    });
+    if (all) privileges = {{"ALL", grantable}};
+  }
 }
 
 SchemaModel ReadSchemaModel(Connection& connection, std::string label) {
@@ -203,6 +268,8 @@ SchemaModel ReadSchemaModel(Connection& connection, std::string label) {
     ReadFunctions(connection, model);
     ReadEnums(connection, model);
     ReadSequences(connection, model);
+    ReadGrants(connection, model);
+    ReadDefaultPrivileges(connection, model);
   });
   return model;
 }

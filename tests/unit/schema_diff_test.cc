@@ -4,6 +4,8 @@
 
 #include <gtest/gtest.h>
 
+#include "apply/grant_diff.h"
+
 namespace freshet {
 namespace {
 
@@ -255,6 +257,211 @@ TEST_F(SchemaDiffTest, RendersTextAndJson) {
   EXPECT_EQ(json[0]["object"], "public.contacts.x");
   EXPECT_EQ(json[0]["change"], "only in app");
   EXPECT_EQ(json[1]["detail"], "enabled vs disabled");
+}
+
+// Grants as a Supabase project has them: the API roles on the schema and
+// the tables, a sequence, EXECUTE on the trigger function for PUBLIC, one
+// column grant, and default privileges in public.
+void AddGrants(SchemaModel& model) {
+  model.schema_grants["public"] = {{"PUBLIC", {{"USAGE", false}}},
+                                   {"anon", {{"USAGE", false}}},
+                                   {"authenticated", {{"USAGE", false}}}};
+  model.relation_grants["public.contacts"] = {
+      {"authenticated", {{"SELECT", false}, {"INSERT", false}, {"UPDATE", false}}},
+      {"service_role", {{"ALL", false}}}};
+  model.relation_grants["public.deals"] = {{"authenticated", {{"SELECT", false}}}};
+  model.sequences["public.invoice_number"] = SequenceModel{};
+  model.relation_grants["public.invoice_number"] = {{"authenticated", {{"USAGE", false}}}};
+  model.column_grants["public.contacts"]["email"] = {{"anon", {{"SELECT", false}}}};
+  model.function_grants["public.touch()"] = {{"PUBLIC", {{"EXECUTE", false}}}};
+  model.default_privileges[{"", "public", "tables"}] = {{"authenticated", {{"SELECT", false}}}};
+}
+
+class GrantDiffTest : public SchemaDiffTest {
+ protected:
+  void SetUp() override {
+    AddGrants(shadow_);
+    AddGrants(actual_);
+  }
+};
+
+TEST_F(GrantDiffTest, SameGrantsHaveNoDrift) { EXPECT_TRUE(Run().empty()); }
+
+TEST_F(GrantDiffTest, SameGrantsGivenInAnotherOrderHaveNoDrift) {
+  Grants& contacts = actual_.relation_grants["public.contacts"];
+  contacts.clear();
+  contacts["service_role"]["ALL"] = false;
+  contacts["authenticated"]["UPDATE"] = false;
+  contacts["authenticated"]["SELECT"] = false;
+  contacts["authenticated"]["INSERT"] = false;
+  EXPECT_TRUE(Run().empty());
+}
+
+TEST_F(GrantDiffTest, RevokedPrivilegeNamesGranteeAndBothSetsInPostgresOrder) {
+  actual_.relation_grants["public.contacts"]["authenticated"].erase("SELECT");
+  std::vector<DriftItem> expected = {{"grant", "public.contacts", "differs",
+                                      "authenticated: INSERT, SELECT, UPDATE vs INSERT, UPDATE"}};
+  EXPECT_EQ(Run(), expected);
+}
+
+TEST_F(GrantDiffTest, GranteeOnOneSideOnlyIsNone) {
+  actual_.relation_grants["public.deals"]["anon"] = {{"SELECT", false}, {"DELETE", false}};
+  shadow_.relation_grants.erase("public.contacts");
+  std::vector<DriftItem> expected = {
+      {"grant", "public.contacts", "differs",
+       "authenticated: none vs INSERT, SELECT, UPDATE; service_role: none vs ALL"},
+      {"grant", "public.deals", "differs", "anon: none vs SELECT, DELETE"}};
+  EXPECT_EQ(Run(), expected);
+}
+
+TEST_F(GrantDiffTest, GrantOptionDiffers) {
+  actual_.relation_grants["public.contacts"]["service_role"]["ALL"] = true;
+  actual_.relation_grants["public.deals"]["authenticated"]["UPDATE"] = true;
+  std::vector<DriftItem> expected = {
+      {"grant", "public.contacts", "differs", "service_role: ALL vs ALL WITH GRANT OPTION"},
+      {"grant", "public.deals", "differs",
+       "authenticated: SELECT vs SELECT + UPDATE WITH GRANT OPTION"}};
+  EXPECT_EQ(Run(), expected);
+}
+
+TEST_F(GrantDiffTest, ColumnGrantIsItsOwnItem) {
+  actual_.column_grants["public.contacts"]["plan"] = {{"authenticated", {{"UPDATE", false}}}};
+  actual_.column_grants["public.contacts"].erase("email");
+  std::vector<DriftItem> expected = {
+      {"grant", "public.contacts.email", "differs", "anon: SELECT vs none"},
+      {"grant", "public.contacts.plan", "differs", "authenticated: none vs UPDATE"}};
+  EXPECT_EQ(Run(), expected);
+}
+
+TEST_F(GrantDiffTest, SequenceSchemaAndFunctionGrants) {
+  actual_.relation_grants["public.invoice_number"]["authenticated"] = {
+      {"UPDATE", false}, {"SELECT", false}, {"USAGE", false}};
+  actual_.schema_grants["public"]["anon"]["CREATE"] = false;
+  actual_.function_grants.erase("public.touch()");
+  std::vector<DriftItem> expected = {
+      {"grant", "public", "differs", "anon: USAGE vs USAGE, CREATE"},
+      {"grant", "public.invoice_number", "differs",
+       "authenticated: USAGE vs USAGE, SELECT, UPDATE"},
+      {"grant", "public.touch()", "differs", "PUBLIC: EXECUTE vs none"}};
+  EXPECT_EQ(Run(), expected);
+}
+
+TEST_F(GrantDiffTest, GrantsOfAnObjectOnOneSideAreCoveredByItsItem) {
+  actual_.tables.erase("public.contacts");
+  actual_.relation_grants.erase("public.contacts");
+  actual_.column_grants.erase("public.contacts");
+  actual_.functions.erase("public.touch()");
+  actual_.sequences.erase("public.invoice_number");
+  shadow_.schemas.insert("private");
+  shadow_.schema_grants["private"] = {{"service_role", {{"USAGE", false}}}};
+  shadow_.default_privileges[{"", "private", "tables"}] = {{"service_role", {{"ALL", false}}}};
+  std::vector<std::string> found;
+  for (const auto& item : Run()) found.push_back(item.kind + " " + item.object);
+  std::vector<std::string> expected = {"schema private", "sequence public.invoice_number",
+                                       "table public.contacts", "function public.touch()"};
+  EXPECT_EQ(found, expected);
+}
+
+TEST_F(GrantDiffTest, ColumnGrantOnAColumnOnOneSideIsCoveredByTheColumn) {
+  actual_.tables["public.contacts"].columns.erase("email");
+  std::vector<DriftItem> expected = {{"column", "public.contacts.email", "only in shadow", "text"}};
+  EXPECT_EQ(Run(), expected);
+}
+
+TEST_F(GrantDiffTest, ColumnGrantOnAViewIsCompared) {
+  for (SchemaModel* model : {&shadow_, &actual_}) {
+    model->tables["public.contact_names"].kind = "view";
+    model->column_grants["public.contact_names"]["name"] = {{"anon", {{"SELECT", false}}}};
+  }
+  actual_.column_grants["public.contact_names"]["name"]["anon"]["SELECT"] = true;
+  std::vector<DriftItem> expected = {{"grant", "public.contact_names.name", "differs",
+                                      "anon: SELECT vs SELECT WITH GRANT OPTION"}};
+  EXPECT_EQ(Run(), expected);
+}
+
+TEST_F(GrantDiffTest, DefaultPrivilegesInASchema) {
+  actual_.default_privileges[{"", "public", "tables"}]["anon"]["SELECT"] = false;
+  actual_.default_privileges[{"", "public", "sequences"}] = {{"authenticated", {{"USAGE", false}}}};
+  std::vector<DriftItem> expected = {
+      {"default-privilege", "sequences in schema public", "differs",
+       "authenticated: none vs USAGE"},
+      {"default-privilege", "tables in schema public", "differs", "anon: none vs SELECT"}};
+  EXPECT_EQ(Run(), expected);
+}
+
+TEST_F(GrantDiffTest, DefaultPrivilegesForAnotherRoleNameIt) {
+  actual_.default_privileges[{"supabase_admin", "public", "tables"}] = {{"anon", {{"ALL", false}}}};
+  std::vector<DriftItem> expected = {{"default-privilege",
+                                      "tables in schema public for role supabase_admin", "differs",
+                                      "anon: none vs ALL"}};
+  EXPECT_EQ(Run(), expected);
+}
+
+TEST_F(GrantDiffTest, DefaultsForAllSchemasCompareWithTheBuiltInOnes) {
+  // REVOKE EXECUTE ON FUNCTIONS FROM PUBLIC leaves an entry granting nothing;
+  // without an entry, PUBLIC may execute new functions.
+  actual_.default_privileges[{"", "", "functions"}] = {};
+  // An entry equal to the built-in defaults is no drift.
+  shadow_.default_privileges[{"", "", "types"}] = {{"PUBLIC", {{"USAGE", false}}}};
+  std::vector<DriftItem> expected = {
+      {"default-privilege", "functions in all schemas", "differs", "PUBLIC: EXECUTE vs none"}};
+  EXPECT_EQ(Run(), expected);
+}
+
+TEST_F(GrantDiffTest, GrantItemsComeAfterEveryOtherKind) {
+  actual_.default_privileges[{"", "public", "tables"}].clear();
+  actual_.relation_grants["public.deals"].clear();
+  actual_.functions["public.by_hand()"] = {"function", "integer", "..."};
+  std::vector<std::string> order;
+  for (const auto& item : Run()) order.push_back(item.kind + " " + item.object);
+  std::vector<std::string> expected = {"function public.by_hand()", "grant public.deals",
+                                       "default-privilege tables in schema public"};
+  EXPECT_EQ(order, expected);
+}
+
+TEST(DescribePrivilegesTest, PostgresOrderAndGrantOptionLast) {
+  EXPECT_EQ(DescribePrivileges({}), "none");
+  EXPECT_EQ(DescribePrivileges({{"TRIGGER", false},
+                                {"TRUNCATE", false},
+                                {"REFERENCES", false},
+                                {"DELETE", false},
+                                {"UPDATE", false},
+                                {"SELECT", false},
+                                {"INSERT", false}}),
+            "INSERT, SELECT, UPDATE, DELETE, TRUNCATE, REFERENCES, TRIGGER");
+  EXPECT_EQ(DescribePrivileges({{"CREATE", true}, {"USAGE", true}}),
+            "USAGE, CREATE WITH GRANT OPTION");
+  EXPECT_EQ(DescribePrivileges({{"UPDATE", true}, {"SELECT", false}, {"INSERT", true}}),
+            "SELECT + INSERT, UPDATE WITH GRANT OPTION");
+}
+
+// What the model reader does to a table's grants, so that a PostgreSQL 15
+// shadow and a 17 database (GRANT ALL including MAINTAIN, or a table from
+// before an upgrade without it) compare.
+TEST(FoldAllTablePrivilegesTest, AllWithOrWithoutMaintainButNotFewer) {
+  Privileges classic = {{"INSERT", false}, {"SELECT", false},   {"UPDATE", false},
+                        {"DELETE", false}, {"TRUNCATE", false}, {"REFERENCES", false},
+                        {"TRIGGER", false}};
+  Privileges with_maintain = classic;
+  with_maintain["MAINTAIN"] = false;
+  Privileges grantable = classic;
+  for (auto& [privilege, option] : grantable) option = true;
+  Privileges mixed = classic;
+  mixed["SELECT"] = true;
+  Privileges fewer = classic;
+  fewer.erase("TRUNCATE");
+  Grants grants = {{"pg15", classic},
+                   {"pg17", with_maintain},
+                   {"grantable", grantable},
+                   {"mixed", mixed},
+                   {"fewer", fewer}};
+  FoldAllTablePrivileges(grants);
+  Grants expected = {{"pg15", {{"ALL", false}}},
+                     {"pg17", {{"ALL", false}}},
+                     {"grantable", {{"ALL", true}}},
+                     {"mixed", mixed},
+                     {"fewer", fewer}};
+  EXPECT_EQ(grants, expected);
 }
 
 TEST(IndexDefinitionWithoutNameTest, StripsPlainAndQuotedNames) {
