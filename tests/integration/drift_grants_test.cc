@@ -169,10 +169,17 @@ TEST_F(DriftGrantsTest, ShadowCompareReportsARevokedGrant) {
   cluster_.Psql("postgres", kRolesSql);
   std::string db = cluster_.CreateUniqueDatabase("staging");
   ASSERT_EQ(Freshet({"migrate", "up", "--db-url", cluster_.Url(db), "--dir", dir}).exit_code, 0);
-  RunResult same = Freshet({"migrate", "shadow", "--dir", dir, "--compare-to", cluster_.Url(db)});
+  // The shadow on this server, where the roles exist (no Supabase bootstrap:
+  // the compared database is not a Supabase one).
+  auto shadow = [&] {
+    return Freshet({"migrate", "shadow", "--dir", dir, "--bootstrap", "none", "--shadow-url",
+                    cluster_.Url(cluster_.CreateUniqueDatabase("shadow")), "--compare-to",
+                    cluster_.Url(db)});
+  };
+  RunResult same = shadow();
   EXPECT_EQ(same.exit_code, 0) << same.out << same.err;
   cluster_.Psql(db, "REVOKE SELECT ON public.notes FROM anon");
-  RunResult drift = Freshet({"migrate", "shadow", "--dir", dir, "--compare-to", cluster_.Url(db)});
+  RunResult drift = shadow();
   EXPECT_EQ(drift.exit_code, 4) << drift.out << drift.err;
   EXPECT_THAT(drift.out, HasSubstr("schema drift: 1 difference\n"
                                    "  grant public.notes: differs (anon: SELECT vs none)\n"));
