@@ -78,15 +78,14 @@ void CheckRewritingColumn(FileContext& context, const std::string& table, const 
   bool certain = true;
   std::string reason = RewriteReason(column, &certain);
   if (reason.empty()) return;
-  context.Add("adding-field-with-default",
-              fmt::format("ADD COLUMN {}.{} {} rewrites the whole table under an ACCESS EXCLUSIVE "
-                          "lock, blocking reads and writes for as long as that takes; add the "
-                          "column without it (nullable, or with a constant default), backfill in "
-                          "batches, then SET DEFAULT for new rows{}",
-                          table, Str(column, "colname"),
-                          certain ? fmt::format("would rewrite the table: {};", reason)
-                                  : fmt::format("may rewrite the table: {};", reason),
-                          certain ? "" : " (or ignore this if the function is STABLE/IMMUTABLE)"));
+  context.Add(
+      "adding-field-with-default",
+      fmt::format("ADD COLUMN {}.{} {} the whole table under an ACCESS EXCLUSIVE lock, "
+                  "blocking reads and writes for as long as that takes: {}; add the column "
+                  "without it (nullable, or with a constant default), backfill in "
+                  "batches, then SET DEFAULT for new rows{}",
+                  table, Str(column, "colname"), certain ? "rewrites" : "may rewrite", reason,
+                  certain ? "" : " (or ignore this if the function is STABLE/IMMUTABLE)"));
 }
 
 void CheckInlineConstraints(FileContext& context, const std::string& table, const json& column) {

@@ -125,21 +125,22 @@ void NeedLockTimeout(FileContext& context, const std::string& what, const std::s
   if (context.strong_lock_counted.insert(context.current).second) ++context.strong_lock_statements;
   if (context.lock_timeout_finding) return;
   context.lock_timeout_finding = context.result.findings.size();
-  context.Add("missing-lock-timeout",
-              fmt::format("{} takes {} and no lock_timeout is set before it in this file: applied "
-                          "by a tool that sets none, it waits behind any long-running query on "
-                          "the table while every other query queues behind it, stalling the "
-                          "application; put `SET lock_timeout = '5s';` at the top of the file "
-                          "(freshet `migrate up` sets one itself)",
-                          what, lock));
+  context.Add("missing-lock-timeout", what + " takes " + lock);  // completed by FinishLocking
 }
 
 void FinishLocking(FileContext& context) {
-  if (!context.lock_timeout_finding || context.strong_lock_statements < 2) return;
+  if (!context.lock_timeout_finding) return;
+  std::string& message = context.result.findings[*context.lock_timeout_finding].message;
   size_t more = context.strong_lock_statements - 1;
-  context.result.findings[*context.lock_timeout_finding].message +=
-      fmt::format(" ({} more statement{} in this file take{} such locks without one)", more,
-                  more == 1 ? "" : "s", more == 1 ? "s" : "");
+  message = fmt::format(
+      "{} and no lock_timeout is set before it{} in this file: applied by a tool that sets none, "
+      "it waits behind any long-running query on the table while every other query queues "
+      "behind it, stalling the application; put `SET lock_timeout = '5s';` at the top of the "
+      "file (freshet `migrate up` sets one itself)",
+      message,
+      more == 0
+          ? ""
+          : fmt::format(" (nor before {} more such statement{})", more, more == 1 ? "" : "s"));
 }
 
 void CheckLocking(FileContext& context, const std::string& type, const json& body) {

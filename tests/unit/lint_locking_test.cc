@@ -25,7 +25,7 @@ TEST_F(LintTest, VolatileDefaultOnAnExistingTableRewritesIt) {
     auto rewrites = Only(findings, kRewrite);
     ASSERT_EQ(rewrites.size(), 1u) << expression << ": " << Rules(findings);
     EXPECT_EQ(rewrites[0].severity, Severity::kWarning);
-    EXPECT_TRUE(Mentions(rewrites[0].message, "orders.token would rewrite the table"))
+    EXPECT_TRUE(Mentions(rewrites[0].message, "orders.token rewrites the whole table"))
         << rewrites[0].message;
     EXPECT_TRUE(Mentions(rewrites[0].message, "volatile")) << rewrites[0].message;
   }
@@ -69,7 +69,7 @@ TEST_F(LintTest, UnknownFunctionInADefaultMayRewrite) {
   auto findings = LintSql("alter table orders add column code text default app.new_code();");
   auto rewrites = Only(findings, kRewrite);
   ASSERT_EQ(rewrites.size(), 1u) << Rules(findings);
-  EXPECT_TRUE(Mentions(rewrites[0].message, "may rewrite the table")) << rewrites[0].message;
+  EXPECT_TRUE(Mentions(rewrites[0].message, "may rewrite the whole table")) << rewrites[0].message;
   EXPECT_TRUE(Mentions(rewrites[0].message, "app.new_code()")) << rewrites[0].message;
   EXPECT_TRUE(Mentions(rewrites[0].message, "STABLE/IMMUTABLE")) << rewrites[0].message;
 }
