@@ -201,6 +201,28 @@ void CheckAdditiveDrop(FileContext& context, const json& body) {
     NotAdditive(context, fmt::format("DROP {} {}", RemovedKind(removed), fmt::join(names, ", ")));
 }
 
+// Renames of what clients name: relations, columns, schemas, functions, types.
+void CheckAdditiveRename(FileContext& context, const json& body) {
+  static const std::set<std::string> kVisible = {
+      "OBJECT_TABLE",     "OBJECT_VIEW",   "OBJECT_MATVIEW",  "OBJECT_FOREIGN_TABLE",
+      "OBJECT_COLUMN",    "OBJECT_SCHEMA", "OBJECT_FUNCTION", "OBJECT_PROCEDURE",
+      "OBJECT_ATTRIBUTE", "OBJECT_TYPE",   "OBJECT_DOMAIN"};
+  std::string renamed = Str(body, "renameType");
+  if (!kVisible.count(renamed)) return;
+  const json& relation = Get(body, "relation");
+  if (relation.is_object() && context.IsNew(relation)) return;
+  std::string what = RemovedKind(renamed);
+  if (relation.is_object()) {
+    what += " " + Display(relation);
+    if (!Str(body, "subname").empty()) what += "." + Str(body, "subname");
+  } else if (Get(body, "object").is_object()) {
+    what += " " + ObjectName(Get(body, "object"));
+  } else {
+    what += " " + Str(body, "subname");
+  }
+  NotAdditive(context, fmt::format("RENAME {} TO {}", what, Str(body, "newname")));
+}
+
 void CheckAdditive(FileContext& context, const std::string& type, const json& body) {
   if (type == "DropStmt") {
     CheckAdditiveDrop(context, body);
@@ -215,9 +237,7 @@ void CheckAdditive(FileContext& context, const std::string& type, const json& bo
       if (subtype == "AT_AlterColumnType") NotAdditive(context, "ALTER COLUMN " + column + " TYPE");
     }
   } else if (type == "RenameStmt") {
-    const json& relation = Get(body, "relation");
-    if (relation.is_object() && context.IsNew(relation)) return;
-    NotAdditive(context, fmt::format("RENAME to {}", Str(body, "newname")));
+    CheckAdditiveRename(context, body);
   } else if (type == "AlterEnumStmt" && !Str(body, "oldVal").empty()) {
     NotAdditive(context, "ALTER TYPE ... RENAME VALUE " + Str(body, "oldVal"));
   } else if (type == "TruncateStmt") {

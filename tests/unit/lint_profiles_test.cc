@@ -148,6 +148,20 @@ TEST_F(LintTest, AdditiveOnlyProfileFlagsRemovalsAndRewritesAsErrors) {
   }
 }
 
+TEST_F(LintTest, AdditiveOnlyNamesWhatIsRenamed) {
+  auto findings = LintSql(
+      "alter table private.t rename column a to b;\nalter function f() rename to g;\n"
+      "alter schema app rename to application;\n",
+      Profile("additive-only"));
+  auto flagged = Only(findings, "not-additive");
+  ASSERT_EQ(flagged.size(), 3u) << Rules(findings);
+  EXPECT_TRUE(Mentions(flagged[0].message, "RENAME COLUMN private.t.a TO b removes"))
+      << flagged[0].message;
+  EXPECT_TRUE(Mentions(flagged[1].message, "RENAME FUNCTION f TO g")) << flagged[1].message;
+  EXPECT_TRUE(Mentions(flagged[2].message, "RENAME SCHEMA app TO application"))
+      << flagged[2].message;
+}
+
 TEST_F(LintTest, AdditiveChangesPassTheAdditiveOnlyProfile) {
   auto findings = LintSql(
       "create table private.t (id int);\n"
@@ -157,6 +171,8 @@ TEST_F(LintTest, AdditiveChangesPassTheAdditiveOnlyProfile) {
       "update private.t set id = 1;\ndelete from private.t;\n"
       "alter table private.t rename to t2;\ndrop table private.t2;\n"
       "alter type mood add value 'meh';\n"
+      "alter index private.u_note_idx rename to u_note_key;\n"
+      "alter table private.u rename constraint a to b;\n"
       "create or replace view private.v as select 1;\n",
       Profile("additive-only"));
   EXPECT_EQ(Count(findings, "not-additive"), 0u) << Rules(findings);
