@@ -1,7 +1,8 @@
-// The names behind `adding-field-with-default`. Built-in functions are
-// matched unqualified or in pg_catalog; those that extensions install
-// (uuid-ossp, pgcrypto) also in `extensions` and `public`, where Supabase and
-// most projects put them; Supabase's auth helpers in `auth`.
+// The names behind `adding-field-with-default`. A name is looked up when
+// the call is unqualified or qualified with pg_catalog, or with `extensions`
+// or `public` (where Supabase and most projects install uuid-ossp and
+// pgcrypto); Supabase's auth helpers in `auth`. Any other call is of unknown
+// volatility.
 #include "apply/lint_volatility.h"
 
 #include <set>
@@ -117,13 +118,11 @@ DefaultCost CostOfCall(const json& funcname) {
   std::string schema = names.size() > 1 ? Str(Get(names[names.size() - 2], "String"), "sval") : "";
   if (schema == "auth")
     return KnownStableAuth().count(name) ? DefaultCost::kInstant : DefaultCost::kPossiblyRewrites;
-  bool builtin_schema = schema.empty() || schema == "pg_catalog";
-  bool extension_schema = schema == "extensions" || schema == "public";
-  if (!builtin_schema && !extension_schema) return DefaultCost::kPossiblyRewrites;
+  bool known_schema =
+      schema.empty() || schema == "pg_catalog" || schema == "extensions" || schema == "public";
+  if (!known_schema) return DefaultCost::kPossiblyRewrites;
   if (KnownVolatile().count(name)) return DefaultCost::kRewrite;
-  if (builtin_schema && KnownNonVolatile().count(name)) return DefaultCost::kInstant;
-  if (extension_schema && KnownNonVolatile().count(name) && name.rfind("uuid_", 0) == 0)
-    return DefaultCost::kInstant;
+  if (KnownNonVolatile().count(name)) return DefaultCost::kInstant;
   return DefaultCost::kPossiblyRewrites;
 }
 
