@@ -40,8 +40,7 @@ struct FileContext {
   // Locking rules.
   bool lock_timeout = false;                      // a non-zero lock_timeout is set
   std::optional<size_t> lock_timeout_finding;     // index into result.findings
-  size_t strong_lock_statements = 0;              // statements that needed one
-  std::set<size_t> strong_lock_counted;           // ... counted once each
+  std::set<size_t> strong_lock_statements;        // those without one, for the count
   std::map<std::string, size_t> not_valid_added;  // "schema.table.constraint" -> statement
   std::set<std::string> policy_tables_reported;
 

@@ -122,7 +122,7 @@ void CheckVacuum(FileContext& context, const json& body) {
 
 void NeedLockTimeout(FileContext& context, const std::string& what, const std::string& lock) {
   if (context.lock_timeout) return;
-  if (context.strong_lock_counted.insert(context.current).second) ++context.strong_lock_statements;
+  context.strong_lock_statements.insert(context.current);
   if (context.lock_timeout_finding) return;
   context.lock_timeout_finding = context.result.findings.size();
   context.Add("missing-lock-timeout", what + " takes " + lock);  // completed by FinishLocking
@@ -131,7 +131,7 @@ void NeedLockTimeout(FileContext& context, const std::string& what, const std::s
 void FinishLocking(FileContext& context) {
   if (!context.lock_timeout_finding) return;
   std::string& message = context.result.findings[*context.lock_timeout_finding].message;
-  size_t more = context.strong_lock_statements - 1;
+  size_t more = context.strong_lock_statements.size() - 1;
   message = fmt::format(
       "{} and no lock_timeout is set before it{} in this file: applied by a tool that sets none, "
       "it waits behind any long-running query on the table while every other query queues "
