@@ -1,3 +1,5 @@
+// The end-state rules: replays the relation events of every file, then
+// judges what is left (see lint_end_state.h).
 #include "apply/lint_end_state.h"
 
 #include <fmt/format.h>

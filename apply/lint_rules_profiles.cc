@@ -74,6 +74,7 @@ void RecordDropIfExists(FileContext& context, const json& body) {
     std::string key = ObjectKey(object);
     if (kind == "policy" || kind == "trigger") {  // [schema.]table.name
       const json& items = Get(Get(object, "List"), "items");
+      if (!items.is_array() || items.size() < 2) continue;
       json table = json::array();
       for (size_t i = 0; i + 1 < items.size(); ++i) table.push_back(items[i]);
       key = KeyOfNames(table) + "." + Str(Get(items.back(), "String"), "sval");
