@@ -13,7 +13,11 @@ bool IsTrueOption(const json& def_elem) {
   const json& arg = Get(def_elem, "arg");
   if (arg.is_null()) return true;
   std::string text = Str(Get(arg, "String"), "sval");
-  if (!text.empty()) return text != "false" && text != "off" && text != "0";
+  if (text.empty()) text = JoinNames(Get(Get(arg, "TypeName"), "names"));  // `off`, `yes`
+  for (char& c : text) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  if (!text.empty())
+    return text != "false" && text != "f" && text != "off" && text != "0" && text != "no" &&
+           text != "n";
   const json& integer = Get(arg, "Integer");
   return !integer.is_object() || Get(integer, "ival").is_number_integer();  // 0 is omitted
 }
@@ -63,7 +67,10 @@ std::string Key(const json& range_var) {
 
 // The same key from a DropStmt object ({"List":{"items":[...]}}).
 std::string KeyOfNameList(const json& object) {
-  const json& items = Get(Get(object, "List"), "items");
+  return KeyOfNames(Get(Get(object, "List"), "items"));
+}
+
+std::string KeyOfNames(const json& items) {
   if (!items.is_array() || items.empty()) return {};
   std::string name = Str(Get(items.back(), "String"), "sval");
   std::string schema = items.size() > 1 ? Str(Get(items[items.size() - 2], "String"), "sval") : "";
@@ -86,13 +93,22 @@ void Walk(const json& node, const std::function<void(const std::string&, const j
   }
 }
 
+const json& Items(const json& node) {
+  static const json kEmpty = json::array();
+  return node.is_array() ? node : kEmpty;
+}
+
 bool HasOption(const json& options, const std::string& name) {
-  if (!options.is_array()) return false;
-  for (const auto& option : options) {
+  return OptionValue(options, name).value_or(false);
+}
+
+std::optional<bool> OptionValue(const json& options, const std::string& name) {
+  std::optional<bool> value;
+  for (const auto& option : Items(options)) {
     const json& def_elem = Get(option, "DefElem");
-    if (Str(def_elem, "defname") == name && IsTrueOption(def_elem)) return true;
+    if (Str(def_elem, "defname") == name) value = IsTrueOption(def_elem);
   }
-  return false;
+  return value;
 }
 
 // A constant that disables a timeout: 0 (omitted ival) or '0'.

@@ -5,6 +5,7 @@
 
 #include <functional>
 #include <nlohmann/json.hpp>
+#include <optional>
 #include <string>
 
 namespace freshet::lint_internal {
@@ -30,8 +31,19 @@ std::string Key(const nlohmann::json& range_var);
 // The same key from a name list ({"List":{"items":[...]}}, as in DropStmt).
 std::string KeyOfNameList(const nlohmann::json& object);
 
+// The same key from a bare array of String nodes (a type's or function's name).
+std::string KeyOfNames(const nlohmann::json& names);
+
+// node itself when it is an array, else an empty array (to loop over a
+// field protobuf may have left out).
+const nlohmann::json& Items(const nlohmann::json& node);
+
 // A list of DefElem options (VACUUM, REINDEX) turns `name` on.
 bool HasOption(const nlohmann::json& options, const std::string& name);
+
+// The boolean value a list of DefElem options gives `name` (`x`, `x = on`,
+// `x = false`, `x = 0` ...), or nullopt when it does not mention it.
+std::optional<bool> OptionValue(const nlohmann::json& options, const std::string& name);
 
 // An A_Const that disables a timeout: 0 or '0'.
 bool IsZero(const nlohmann::json& a_const);

@@ -26,7 +26,8 @@ constexpr std::array<std::string_view, 5> kTopKeys = {"sync", "sources", "target
                                                       "lint"};
 constexpr std::array<std::string_view, 6> kMigrateKeys = {
     "dir", "db", "lock_timeout", "statement_timeout", "layout", "naming"};
-constexpr std::array<std::string_view, 2> kLintKeys = {"api_schemas", "rules"};
+constexpr std::array<std::string_view, 4> kLintKeys = {"api_schemas", "rules", "profiles",
+                                                       "grant_roles"};
 constexpr std::array<std::string_view, 7> kSyncKeys = {
     "from", "to", "jobs", "include", "exclude", "fk_outside", "lock_timeout"};
 constexpr std::array<std::string_view, 2> kSourceKeys = {"url", "url_env"};
@@ -211,13 +212,18 @@ class Reader {
     return value;
   }
 
-  // [lint]: api_schemas and per-rule severities ([lint.rules] id = "error").
-  // Rule ids are checked by the linter, which knows them.
+  // [lint]: api_schemas, profiles, grant_roles and per-rule severities
+  // ([lint.rules] id = "error"). Rule ids and profile names are checked by
+  // the linter, which knows them.
   void ReadLint(const toml::node& node, Config& config) const {
     const toml::table& lint = Table(node, "lint");
     CheckKeys(lint, "lint", kLintKeys);
     if (const toml::node* schemas = lint.get("api_schemas"))
       config.api_schemas = Strings(*schemas, "lint.api_schemas");
+    if (const toml::node* profiles = lint.get("profiles"))
+      config.lint_profiles = Strings(*profiles, "lint.profiles");
+    if (const toml::node* roles = lint.get("grant_roles"))
+      config.lint_grant_roles = Strings(*roles, "lint.grant_roles");
     if (const toml::node* rules = lint.get("rules")) {
       for (const auto& [key, value] : Table(*rules, "lint.rules")) {
         std::string path = "lint.rules." + PathPart(key.str());

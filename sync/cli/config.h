@@ -45,6 +45,8 @@ struct Config {
   // [lint]
   std::vector<std::string> api_schemas;           // empty: the linter's default (public)
   std::map<std::string, std::string> lint_rules;  // rule id -> "error" | "warning" | "off"
+  std::vector<std::string> lint_profiles;         // "idempotent", "additive-only" (checked by lint)
+  std::vector<std::string> lint_grant_roles;      // roles new API tables must be granted to
 
   // Reads and validates `path`; throws Error naming the file, the line and the
   // problem (unknown key, wrong type, endpoint with both or neither of url/url_env).

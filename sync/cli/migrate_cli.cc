@@ -11,8 +11,8 @@
 
 #include "apply/applier.h"
 #include "apply/lint.h"
-#include "apply/migration_new.h"
 #include "apply/migration_error.h"
+#include "apply/migration_new.h"
 #include "apply/shadow.h"
 #include "copy/error.h"
 #include "sync/cli/config.h"
@@ -88,6 +88,8 @@ MigrateOptions ResolveMigrateOptions(const MigrateArguments& args, const Config&
 LintOptions ResolveLintOptions(const Config& config) {
   LintOptions options;
   if (!config.api_schemas.empty()) options.api_schemas = config.api_schemas;
+  options.profiles = config.lint_profiles;  // an unknown name: freshet::Lint throws kUsage
+  options.grant_roles = config.lint_grant_roles;
   for (const auto& [rule, severity] : config.lint_rules) {
     bool known = false;
     for (const auto& candidate : LintRules()) known = known || candidate.id == rule;

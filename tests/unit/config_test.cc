@@ -284,6 +284,38 @@ TEST(ConfigMigrateAndLint, ReadsMigrateDefaultsAndRuleSeverities) {
   EXPECT_EQ(config.lint_rules.at("rename"), "off");
 }
 
+TEST(ConfigMigrateAndLint, ReadsLintProfilesAndGrantRoles) {
+  Config config = Config::Parse(
+      "[lint]\nprofiles = [\"idempotent\", \"additive-only\"]\n"
+      "grant_roles = [\"authenticated\", \"service_role\"]\n",
+      "freshet.toml");
+  EXPECT_EQ(config.lint_profiles, (std::vector<std::string>{"idempotent", "additive-only"}));
+  EXPECT_EQ(config.lint_grant_roles, (std::vector<std::string>{"authenticated", "service_role"}));
+  Config empty = Config::Parse("[lint]\napi_schemas = [\"public\"]\n", "freshet.toml");
+  EXPECT_TRUE(empty.lint_profiles.empty());
+  EXPECT_TRUE(empty.lint_grant_roles.empty());
+}
+
+TEST(ConfigMigrateAndLint, RejectsAProfileThatIsNotAnArrayNamingKeyAndLine) {
+  try {
+    Config::Parse("[lint]\n\nprofiles = \"idempotent\"\n", "freshet.toml");
+    FAIL() << "expected an error";
+  } catch (const Error& error) {
+    EXPECT_NE(std::string(error.what()).find("freshet.toml:3"), std::string::npos) << error.what();
+    EXPECT_NE(std::string(error.what()).find("'lint.profiles' must be an array of strings"),
+              std::string::npos)
+        << error.what();
+    EXPECT_EQ(error.kind(), ErrorKind::kUsage);
+  }
+  try {
+    Config::Parse("[lint]\ngrant_roles = [\"authenticated\", \"\"]\n", "freshet.toml");
+    FAIL() << "expected an error";
+  } catch (const Error& error) {
+    EXPECT_NE(std::string(error.what()).find("lint.grant_roles[1]"), std::string::npos)
+        << error.what();
+  }
+}
+
 TEST(ConfigMigrateAndLint, RejectsAnUnknownSeverityNamingTheRuleAndLine) {
   try {
     Config::Parse("[lint.rules]\n\ndrop-table = \"fatal\"\n", "freshet.toml");

@@ -1,75 +1,31 @@
 #include "apply/lint.h"
 
 #include <gtest/gtest.h>
-#include <stdlib.h>
 
 #include <algorithm>
 #include <filesystem>
-#include <fstream>
 #include <map>
 #include <nlohmann/json.hpp>
-#include <set>
 #include <string>
 
 #include "copy/error.h"
+#include "tests/unit/lint_fixture.h"
 
 namespace freshet {
 namespace {
 
-constexpr const char* kFile = "20240101000000_test.sql";
-
-class LintTest : public ::testing::Test {
- protected:
-  void SetUp() override {
-    std::string pattern = (std::filesystem::temp_directory_path() / "freshet-lint-XXXXXX").string();
-    ASSERT_NE(mkdtemp(pattern.data()), nullptr);
-    dir_ = pattern;
-  }
-  void TearDown() override { std::filesystem::remove_all(dir_); }
-
-  void Write(const std::string& name, const std::string& content) {
-    std::ofstream(std::filesystem::path(dir_) / name, std::ios::binary) << content;
-  }
-
-  // Lints the files written so far.
-  std::vector<Finding> LintDir(const LintOptions& options = {}) {
-    set_ = LoadMigrations(dir_);
-    return Lint(set_, options);
-  }
-
-  // Lints `sql` as the only migration file.
-  std::vector<Finding> LintSql(const std::string& sql, const LintOptions& options = {}) {
-    Write(kFile, sql);
-    return LintDir(options);
-  }
-
-  std::string dir_;
-  MigrationSet set_;
-};
-
-std::vector<Finding> Only(const std::vector<Finding>& findings, const std::string& rule) {
-  std::vector<Finding> out;
-  for (const auto& finding : findings)
-    if (finding.rule == rule) out.push_back(finding);
-  return out;
-}
-
-size_t Count(const std::vector<Finding>& findings, const std::string& rule) {
-  return Only(findings, rule).size();
-}
-
-std::string Rules(const std::vector<Finding>& findings) {
-  std::string out;
-  for (const auto& finding : findings)
-    out += finding.rule + "@" + std::to_string(finding.line) + " ";
-  return out;
-}
+using testing::Count;
+using testing::kLintFile;
+using testing::LintTest;
+using testing::Only;
+using testing::Rules;
 
 // --- the rule list ---------------------------------------------------------
 
 TEST(LintRulesTest, EveryRuleIsDocumentedOnce) {
   const std::map<std::string, Severity> expected = {
       {"migration-name", Severity::kError},
+      {"skipped-file", Severity::kWarning},
       {"duplicate-version", Severity::kError},
       {"syntax-error", Severity::kError},
       {"drop-table", Severity::kError},
@@ -83,14 +39,27 @@ TEST(LintRulesTest, EveryRuleIsDocumentedOnce) {
       {"alter-column-type", Severity::kWarning},
       {"set-not-null", Severity::kWarning},
       {"add-column-not-null-without-default", Severity::kError},
+      {"adding-field-with-default", Severity::kWarning},
       {"constraint-not-valid", Severity::kWarning},
+      {"adding-foreign-key-constraint", Severity::kWarning},
+      {"adding-check-constraint", Severity::kWarning},
+      {"validate-in-same-transaction", Severity::kWarning},
       {"create-index-not-concurrently", Severity::kWarning},
+      {"require-concurrent-index-deletion", Severity::kWarning},
       {"concurrently-in-transaction", Severity::kError},
       {"no-transaction-single-statement", Severity::kError},
       {"rename", Severity::kWarning},
+      {"policy-on-existing-table", Severity::kWarning},
       {"transaction-control", Severity::kError},
-      {"missing-lock-timeout", Severity::kWarning},
+      {"missing-lock-timeout", Severity::kOff},
       {"rls-not-enabled", Severity::kWarning},
+      {"missing-grants", Severity::kOff},
+      {"security-definer-view", Severity::kWarning},
+      {"drop-view", Severity::kWarning},
+      {"alter-role-set", Severity::kWarning},
+      {"identifier-too-long", Severity::kError},
+      {"non-idempotent-ddl", Severity::kOff},
+      {"not-additive", Severity::kOff},
   };
   std::map<std::string, Severity> actual;
   for (const auto& rule : LintRules()) {
@@ -115,16 +84,35 @@ TEST(ParseSeverityTest, KnownNamesAndUsageErrorOtherwise) {
 
 // --- naming and syntax -----------------------------------------------------
 
-TEST_F(LintTest, MigrationNameAtLineOne) {
+TEST_F(LintTest, MigrationNameAtLineOneUnderTheStrictProfile) {
   Write("20241301000000_bad_month.sql", "select 1;");
   Write("20240101000000_good.sql", "select 1;");
-  auto findings = LintDir();
+  set_ = LoadMigrations(dir_, {Layout::kSupabase, Naming::kStrict});
+  auto findings = Lint(set_, {});
   ASSERT_EQ(findings.size(), 1u) << Rules(findings);
   EXPECT_EQ(findings[0].rule, "migration-name");
   EXPECT_EQ(findings[0].severity, Severity::kError);
   EXPECT_EQ(findings[0].line, 1);
   EXPECT_EQ(findings[0].column, 1);
   EXPECT_EQ(std::filesystem::path(findings[0].file).filename(), "20241301000000_bad_month.sql");
+}
+
+TEST_F(LintTest, FilesTheCliSkipsAreWarnedAboutAndTheirContentIsStillChecked) {
+  Write("20240101000000_create-users.sql", "create table users (id int);");
+  Write("20240102000000_add@email.v2.sql", "alter table users drop column id;");
+  Write("create_orders.sql", "drop table users;");
+  Write("seed.sql", "delete from users;");
+  auto findings = LintDir();
+  std::vector<std::string> seen;
+  for (const auto& finding : findings)
+    seen.push_back(std::filesystem::path(finding.file).filename().string() + " " + finding.rule +
+                   " " + SeverityName(finding.severity));
+  EXPECT_EQ(seen,
+            (std::vector<std::string>{"20240101000000_create-users.sql rls-not-enabled warning",
+                                      "20240102000000_add@email.v2.sql drop-column error",
+                                      "create_orders.sql skipped-file warning",
+                                      "create_orders.sql drop-table error"}));
+  EXPECT_NE(RenderLintText(findings, set_).find("3 migration files checked"), std::string::npos);
 }
 
 TEST_F(LintTest, DuplicateVersion) {
@@ -348,9 +336,12 @@ TEST_F(LintTest, CreateIndexNotConcurrently) {
 
 TEST_F(LintTest, ConcurrentlyInTransaction) {
   const char* rule = "concurrently-in-transaction";
-  EXPECT_EQ(Count(LintSql("create index concurrently i on t (a);"), rule), 1u);
-  EXPECT_EQ(Count(LintSql("drop index concurrently i;"), rule), 1u);
-  EXPECT_EQ(Count(LintSql("reindex index concurrently i;"), rule), 1u);
+  EXPECT_EQ(Count(LintSql("select 1;\ncreate index concurrently i on t (a);"), rule), 1u);
+  EXPECT_EQ(Count(LintSql("drop index concurrently i;\nselect 1;"), rule), 1u);
+  EXPECT_EQ(Count(LintSql("select 1;\nreindex index concurrently i;"), rule), 1u);
+  // Alone in its file, it runs outside a transaction: nothing to report.
+  EXPECT_EQ(Count(LintSql("create index concurrently i on t (a);"), rule), 0u);
+  EXPECT_EQ(Count(LintSql("drop index concurrently i;"), rule), 0u);
   EXPECT_EQ(Count(LintSql("-- freshet:no-transaction\ndrop index concurrently i;"), rule), 0u);
   EXPECT_EQ(Count(LintSql("-- freshet:no-transaction\nreindex index concurrently i;"), rule), 0u);
 }
@@ -396,46 +387,103 @@ TEST_F(LintTest, TransactionControl) {
   EXPECT_EQ(Count(LintSql("do $$ begin perform 1; end $$;"), "transaction-control"), 0u);
 }
 
-TEST_F(LintTest, MissingLockTimeout) {
+TEST_F(LintTest, TemplateWrappedInBeginCommitIsAccepted) {
+  auto findings = LintSql(
+      "BEGIN;\nSET lock_timeout = '5s';\n"
+      "create table public.notes (id bigint primary key, body text);\n"
+      "alter table public.notes enable row level security;\nCOMMIT;\n");
+  EXPECT_TRUE(findings.empty()) << Rules(findings);
+  findings = LintSql("start transaction;\nalter table users add column bio text;\nend;");
+  EXPECT_TRUE(findings.empty()) << Rules(findings);
+}
+
+TEST_F(LintTest, TransactionControlBesidesAPlainWrapperStaysAnError) {
+  const char* rule = "transaction-control";
+  auto middle = LintSql("begin;\nselect 1;\ncommit;\nselect 2;\n");
+  EXPECT_EQ(Rules(Only(middle, rule)), "transaction-control@1 transaction-control@3 ");
+  EXPECT_EQ(Count(LintSql("begin;\nselect 1;\ncommit;\nbegin;\nselect 2;\ncommit;"), rule), 4u);
+  EXPECT_EQ(Count(LintSql("begin;\nselect 1;\nrollback;"), rule), 2u);
+  EXPECT_EQ(Count(LintSql("begin;\nselect 1;"), rule), 1u);
+  EXPECT_EQ(Count(LintSql("select 1;\ncommit;"), rule), 1u);
+  EXPECT_EQ(Count(LintSql("begin isolation level serializable;\nselect 1;\ncommit;"), rule), 2u);
+  EXPECT_EQ(Count(LintSql("begin;\nselect 1;\ncommit and chain;"), rule), 2u);
+  auto nested = LintSql("begin;\nsavepoint s;\nselect 1;\nrelease savepoint s;\ncommit;");
+  EXPECT_EQ(Count(nested, rule), 4u) << Rules(nested);
+  EXPECT_TRUE(HasErrors(nested));
+}
+
+TEST_F(LintTest, MissingLockTimeoutIsOffByDefault) {
+  auto findings = LintSql("alter table users add column bio text;\ncreate index i on users (a);");
+  EXPECT_EQ(Count(findings, "missing-lock-timeout"), 0u) << Rules(findings);
+}
+
+TEST_F(LintTest, MissingLockTimeoutWhenTurnedOn) {
   const char* rule = "missing-lock-timeout";
-  auto findings = LintSql("alter table users add column bio text;");
+  LintOptions options{{{rule, Severity::kWarning}}};
+  auto findings = LintSql("alter table users add column bio text;", options);
   ASSERT_EQ(Count(findings, rule), 1u) << Rules(findings);
   EXPECT_EQ(Only(findings, rule)[0].severity, Severity::kWarning);
-  EXPECT_EQ(Count(LintSql("create index i on users (a);"), rule), 1u);
-  EXPECT_EQ(Count(LintSql("drop table users;"), rule), 1u);
-  EXPECT_EQ(Count(LintSql("truncate users;"), rule), 1u);
-  EXPECT_EQ(Count(LintSql("vacuum full users;"), rule), 1u);
-  EXPECT_EQ(Count(LintSql("cluster users using users_pkey;"), rule), 1u);
-  EXPECT_EQ(Count(LintSql("reindex table users;"), rule), 1u);
+  EXPECT_EQ(Count(LintSql("create index i on users (a);", options), rule), 1u);
+  EXPECT_EQ(Count(LintSql("drop table users;", options), rule), 1u);
+  EXPECT_EQ(Count(LintSql("truncate users;", options), rule), 1u);
+  EXPECT_EQ(Count(LintSql("vacuum full users;", options), rule), 1u);
+  EXPECT_EQ(Count(LintSql("cluster users using users_pkey;", options), rule), 1u);
+  EXPECT_EQ(Count(LintSql("reindex table users;", options), rule), 1u);
   EXPECT_EQ(Count(LintSql("create trigger t before update on users for each row execute "
-                          "function touch();"),
+                          "function touch();",
+                          options),
                   rule),
             1u);
-  // Set after the statement is too late.
+  EXPECT_EQ(Count(LintSql("create policy p on users using (true);", options), rule), 1u);
   EXPECT_EQ(
-      Count(LintSql("alter table users add column bio text;\nset lock_timeout = '5s';"), rule), 1u);
+      Count(LintSql("alter table users add column bio text;\nset lock_timeout = '5s';", options),
+            rule),
+      1u);
+}
+
+TEST_F(LintTest, MissingLockTimeoutIsReportedOncePerFileAtTheFirstStatement) {
+  const char* rule = "missing-lock-timeout";
+  LintOptions options{{{rule, Severity::kError}}};
+  auto findings = LintSql(
+      "create table t (a int);\nalter table users add column bio text;\n"
+      "create index i on users (bio);\ndrop table old;\n",
+      options);
+  auto timeouts = Only(findings, rule);
+  ASSERT_EQ(timeouts.size(), 1u) << Rules(findings);
+  EXPECT_EQ(timeouts[0].line, 2);
+  EXPECT_EQ(timeouts[0].severity, Severity::kError);
+  EXPECT_TRUE(testing::Mentions(timeouts[0].message, "ALTER TABLE users")) << timeouts[0].message;
+  EXPECT_TRUE(
+      testing::Mentions(timeouts[0].message, "(nor before 2 more such statements) in this file"))
+      << timeouts[0].message;
 }
 
 TEST_F(LintTest, LockTimeoutSetEarlierInTheFile) {
   const char* rule = "missing-lock-timeout";
+  LintOptions options{{{rule, Severity::kWarning}}};
   EXPECT_EQ(Count(LintSql("set lock_timeout = '5s';\nalter table users add column bio text;\n"
                           "create trigger t before update on users for each row execute "
-                          "function touch();"),
+                          "function touch();",
+                          options),
                   rule),
             0u);
   EXPECT_EQ(Count(LintSql("set local lock_timeout to '5s';\nalter table users add column bio "
-                          "text;"),
+                          "text;",
+                          options),
                   rule),
             0u);
   EXPECT_EQ(Count(LintSql("select set_config('lock_timeout', '5s', true);\n"
-                          "alter table users add column bio text;"),
+                          "alter table users add column bio text;",
+                          options),
                   rule),
             0u);
-  EXPECT_EQ(Count(LintSql("set lock_timeout = 0;\nalter table users add column bio text;"), rule),
+  EXPECT_EQ(Count(LintSql("set lock_timeout = 0;\nalter table users add column bio text;", options),
+                  rule),
             1u);
-  EXPECT_EQ(Count(LintSql("vacuum users;"), rule), 0u);
+  EXPECT_EQ(Count(LintSql("vacuum users;", options), rule), 0u);
   EXPECT_EQ(Count(LintSql("create table t (a int);\nalter table t enable row level security;\n"
-                          "create index on t (a);"),
+                          "create index on t (a);",
+                          options),
                   rule),
             0u);
 }
@@ -541,9 +589,10 @@ TEST_F(LintTest, CleanMigrationHasNoFindings) {
 // --- rendering -------------------------------------------------------------
 
 TEST_F(LintTest, TextRenderingHasFileLineColumnAndSummary) {
-  auto findings = LintSql("select 1;\n  drop table users;\n");
+  auto findings = LintSql("select 1;\n  drop table users;\n",
+                          LintOptions{{{"missing-lock-timeout", Severity::kWarning}}});
   std::string text = RenderLintText(findings, set_);
-  std::string path = (std::filesystem::path(dir_) / kFile).string();
+  std::string path = (std::filesystem::path(dir_) / kLintFile).string();
   EXPECT_NE(text.find(path + ":2:3: error[drop-table]: DROP TABLE users"), std::string::npos)
       << text;
   EXPECT_NE(text.find(path + ":2:3: warning[missing-lock-timeout]: "), std::string::npos) << text;
