@@ -36,8 +36,8 @@ void RunSupabaseBootstrap(Connection& connection, std::ostream& log);
 // whatever version the compared database runs) are not drift. Gone: every
 // schema for which IsPlatformSchema (schema/patterns.h) holds, with its
 // tables, functions, enums, sequences and grants (default privileges in it
-// included), and the extensions installed in one. Kept: what migrations add to platform tables present on both sides,
-// their policies (storage.objects) and triggers calling a function outside
+// included), and the extensions installed in one. Kept: what migrations add to platform tables
+// present on both sides, their policies (storage.objects) and triggers calling a function outside
 // the platform schemas (a trigger on auth.users calling a public function).
 void LeavePlatformObjectsOut(SchemaModel& expected, SchemaModel& actual);
 

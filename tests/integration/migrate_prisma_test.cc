@@ -17,6 +17,7 @@
 #include "apply/migration_set.h"
 #include "copy/error.h"
 #include "tests/support/pg_cluster.h"
+#include "tests/support/thrown.h"
 
 namespace freshet::testing {
 namespace {
@@ -26,15 +27,6 @@ using ::testing::HasSubstr;
 using ::testing::IsEmpty;
 
 namespace fs = std::filesystem;
-
-std::optional<Error> Thrown(const std::function<void()>& body) {
-  try {
-    body();
-  } catch (const Error& error) {
-    return error;
-  }
-  return std::nullopt;
-}
 
 class MigratePrismaTest : public ::testing::Test {
  protected:

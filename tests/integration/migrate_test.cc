@@ -23,6 +23,7 @@
 #include "copy/connection.h"
 #include "copy/error.h"
 #include "tests/support/pg_cluster.h"
+#include "tests/support/thrown.h"
 
 namespace freshet::testing {
 namespace {
@@ -30,16 +31,6 @@ namespace {
 using ::testing::ElementsAre;
 using ::testing::HasSubstr;
 using ::testing::IsEmpty;
-
-// The Error thrown by `body`, or nullopt.
-std::optional<Error> Thrown(const std::function<void()>& body) {
-  try {
-    body();
-  } catch (const Error& error) {
-    return error;
-  }
-  return std::nullopt;
-}
 
 class MigrateTest : public ::testing::Test {
  protected:

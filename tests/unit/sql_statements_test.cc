@@ -143,13 +143,12 @@ TEST(MustRunOutsideTransactionTest, KnowsTheStatementsATransactionBlockRefuses) 
   for (const char* sql :
        {"CREATE INDEX CONCURRENTLY i ON t (a)", "create unique index concurrently on t(a)",
         "DROP INDEX CONCURRENTLY i", "REINDEX (CONCURRENTLY) TABLE t",
-        "REINDEX TABLE CONCURRENTLY t", "VACUUM t", "VACUUM (FULL, ANALYZE) t",
-        "CREATE DATABASE d", "DROP DATABASE d", "ALTER SYSTEM SET work_mem = '64MB'"})
+        "REINDEX TABLE CONCURRENTLY t", "VACUUM t", "VACUUM (FULL, ANALYZE) t", "CREATE DATABASE d",
+        "DROP DATABASE d", "ALTER SYSTEM SET work_mem = '64MB'"})
     EXPECT_TRUE(MustRunOutsideTransaction(sql)) << sql;
-  for (const char* sql :
-       {"CREATE INDEX i ON t (a)", "DROP INDEX i", "REINDEX TABLE t", "ANALYZE t",
-        "SELECT 'CREATE INDEX CONCURRENTLY'", "CREATE TABLE concurrently (a int)",
-        "CREATE INDEX CONCURRENTLY i ON t (a); SELECT 1", "not sql at all"})
+  for (const char* sql : {"CREATE INDEX i ON t (a)", "DROP INDEX i", "REINDEX TABLE t", "ANALYZE t",
+                          "SELECT 'CREATE INDEX CONCURRENTLY'", "CREATE TABLE concurrently (a int)",
+                          "CREATE INDEX CONCURRENTLY i ON t (a); SELECT 1", "not sql at all"})
     EXPECT_FALSE(MustRunOutsideTransaction(sql)) << sql;
 }
 
