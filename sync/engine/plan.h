@@ -10,6 +10,7 @@
 
 #include "schema/catalog.h"
 #include "schema/column_mapping.h"
+#include "sync/engine/incremental_mode.h"
 
 namespace freshet {
 
@@ -83,6 +84,8 @@ struct PlannedTable {
   // source's cast to a wider target type, a composite's attributes by name).
   std::vector<std::string> verify_source;
   std::vector<std::string> verify_target;
+  // Incremental runs: how this table is brought up to date (ChooseModes).
+  std::optional<TableMode> incremental;
   int64_t estimated_rows = 0;
   int64_t estimated_bytes = 0;
 };

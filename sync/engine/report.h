@@ -33,6 +33,17 @@ struct TableReport {
   std::vector<std::string> deferred_constraints;
   std::optional<TableVerification> verification;
   uint64_t retries = 0;  // streams retried after a dropped connection
+  // Incremental runs (`mode` empty otherwise): how the table was synced and
+  // why, and what the merge did to the target's rows. `rows`/`bytes` count
+  // the rows staged from the source; `compared_bytes` the hashes and keys
+  // read from both sides to find them.
+  std::string mode;  // "watermark", "diff" or "full"
+  std::string mode_reason;
+  uint64_t inserted = 0;
+  uint64_t updated = 0;
+  uint64_t deleted = 0;
+  uint64_t unchanged = 0;
+  uint64_t compared_bytes = 0;
 
   double MegabytesPerSecond() const {
     return seconds > 0 ? static_cast<double>(bytes) / 1e6 / seconds : 0;
@@ -57,6 +68,7 @@ struct RunReport {
   std::vector<std::string> source_only_tables;
   std::vector<std::string> target_only_tables;
   bool verified = false;  // verification ran
+  bool incremental = false;  // sync --incremental
 
   uint64_t TotalRows() const;
   uint64_t TotalRetries() const;

@@ -25,6 +25,9 @@ struct SyncOptions {
   std::string lock_timeout = "30s";  // for the DDL that sets constraints aside
   SafetyOptions safety;
   RetryPolicy retry;  // streams cut by a lost connection
+  // `--incremental`: only what changed since the last run moves
+  // (sync/engine/incremental_mode.h); PlanOnly then also chooses the modes.
+  IncrementalOptions incremental;
   // Watches the run (log lines, plan, tables, rebuild steps, its end); none:
   // log through spdlog's default logger. Must outlive the run.
   RunObserver* observer = nullptr;
