@@ -10,6 +10,7 @@
 
 #include "copy/conninfo.h"
 #include "sync/engine/fit_check.h"
+#include "sync/engine/incremental_run.h"
 #include "sync/engine/loader.h"
 #include "sync/engine/progress.h"
 #include "sync/engine/restore_tasks.h"
@@ -78,18 +79,29 @@ Plan PlanOnly(const SyncOptions& options, bool* pending_journal, std::stop_token
   ThrowIfStopped(stop, "plan");
   Journal journal(target, "plan");
   if (pending_journal) *pending_journal = journal.HasEntries();
-  Plan plan = BuildPlan(source_catalog, target_catalog, options.plan);
-  // The same data check as a sync, so that plan and sync agree.
   RunLog log(ObserverOf(options));
-  if (plan.ok()) CheckSourceFits(source, source_catalog, target_catalog, plan, log);
-  if (plan.ok()) CheckTargetRules(source, target, source_catalog, target_catalog, plan, log);
+  Plan plan;
+  if (options.incremental.enabled) {
+    plan = PlanIncremental(source, source_catalog, target, target_catalog, options,
+                           ReadHorizon(source), log);
+  } else {
+    plan = BuildPlan(source_catalog, target_catalog, options.plan);
+    // The same data check as a sync, so that plan and sync agree.
+    if (plan.ok()) CheckSourceFits(source, source_catalog, target_catalog, plan, log);
+    if (plan.ok()) CheckTargetRules(source, target, source_catalog, target_catalog, plan, log);
+  }
   ThrowIfStopped(stop, "plan");
   log.observer().PlanReady(plan);
   return plan;
 }
 
 void RunSync(const SyncOptions& options, RunReport& report, std::stop_token stop) {
-  Observed(options, report, [&] { SyncRun(options, report, stop); });
+  Observed(options, report, [&] {
+    if (options.incremental.enabled)
+      IncrementalSync(options, report, stop);
+    else
+      SyncRun(options, report, stop);
+  });
 }
 
 void RunVerify(const SyncOptions& options, RunReport& report, std::stop_token stop) {

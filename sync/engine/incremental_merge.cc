@@ -1,0 +1,181 @@
+#include "sync/engine/incremental_merge.h"
+
+#include <fmt/format.h>
+#include <fmt/ranges.h>
+
+#include "sync/engine/incremental_sql.h"
+#include "sync/engine/test_hooks.h"
+
+namespace freshet {
+namespace {
+
+std::string EnableClause(char enabled) {
+  switch (enabled) {
+    case 'A':
+      return "ENABLE ALWAYS TRIGGER";
+    case 'R':
+      return "ENABLE REPLICA TRIGGER";
+    default:
+      return "ENABLE TRIGGER";
+  }
+}
+
+bool Written(const TableStage& stage) {
+  return stage.staged_rows || stage.staged_deletes || stage.replace_all ||
+         !stage.replace_bitmap.empty();
+}
+
+// A foreign key that closes a cycle among the written tables.
+struct CycleKey {
+  size_t child = 0;  // plan table index
+  const ForeignKey* key = nullptr;
+  std::string definition;
+  bool nullable = false;
+};
+
+const ForeignKey* FindKey(const Catalog& catalog, const DeferredConstraint& deferred) {
+  for (const auto& key : catalog.foreign_keys)
+    if (key.table == deferred.table && key.name == deferred.name) return &key;
+  return nullptr;
+}
+
+std::vector<CycleKey> CycleKeys(const Plan& plan, const Catalog& catalog,
+                                const std::vector<TableStage>& stages) {
+  std::vector<CycleKey> cycles;
+  for (const auto& deferred : plan.deferred) {
+    if (deferred.reason != DeferReason::kCycle) continue;
+    const ForeignKey* key = FindKey(catalog, deferred);
+    for (size_t i = 0; key && i < plan.tables.size(); ++i)
+      if (plan.tables[i].name == deferred.table && stages[i].staged_rows)
+        cycles.push_back({i, key, deferred.definition, key->columns_nullable});
+  }
+  return cycles;
+}
+
+// `s` refers to the row being upserted: its cycle columns are kept when the
+// row they reference is already on the target.
+std::string ReferencePresent(const ForeignKey& key) {
+  std::vector<std::string> match;
+  for (size_t c = 0; c < key.columns.size(); ++c)
+    match.push_back(fmt::format("p.{} = s.{}", QuoteIdent(key.referenced_columns[c]),
+                                QuoteIdent(key.columns[c])));
+  return fmt::format("EXISTS (SELECT 1 FROM {} p WHERE {})", key.referenced.Quoted(),
+                     fmt::join(match, " AND "));
+}
+
+class Merger {
+ public:
+  Merger(Connection& target, const Plan& plan, const Catalog& catalog,
+         const std::vector<TableStage>& stages, const RunLog& log)
+      : target_(target), plan_(plan), catalog_(catalog), stages_(stages), log_(log) {
+    counts_.resize(plan.tables.size());
+    cycles_ = CycleKeys(plan, catalog, stages);
+  }
+
+  void SetAside(bool lift) {
+    for (size_t i = 0; i < plan_.tables.size(); ++i) {
+      if (!Written(stages_[i])) continue;
+      const PlannedTable& table = plan_.tables[i];
+      for (const auto& trigger : table.triggers)
+        target_.Exec(fmt::format("ALTER TABLE {} {} {}", trigger.table.Quoted(),
+                                 lift ? "DISABLE TRIGGER" : EnableClause(trigger.enabled),
+                                 QuoteIdent(trigger.name)));
+      for (const auto& relation : table.force_row_security)
+        target_.Exec(fmt::format("ALTER TABLE {} {} ROW LEVEL SECURITY", relation.Quoted(),
+                                 lift ? "NO FORCE" : "FORCE"));
+    }
+    for (const auto& cycle : cycles_)
+      if (!cycle.nullable)
+        target_.Exec(lift ? fmt::format("ALTER TABLE {} DROP CONSTRAINT {}",
+                                        cycle.key->table.Quoted(), QuoteIdent(cycle.key->name))
+                          : fmt::format("ALTER TABLE {} ADD CONSTRAINT {} {}",
+                                        cycle.key->table.Quoted(), QuoteIdent(cycle.key->name),
+                                        cycle.definition));
+  }
+
+  void Upserts() {
+    for (size_t i = 0; i < plan_.tables.size(); ++i) {
+      const TableStage& stage = stages_[i];
+      if (!Written(stage)) continue;
+      IncrementalSql sql = SqlOf(i);
+      QualifiedName rows = StageTablesFor(i).rows;
+      MergeCounts& counts = counts_[i];
+      if (!sql.keyed()) {
+        if (stage.replace_all) counts.deleted = target_.Exec(sql.DeleteAll()).AffectedRows();
+        if (!stage.replace_bitmap.empty())
+          counts.deleted =
+              target_.Exec(sql.DeleteBuckets(stage.replace_bitmap, stage.buckets)).AffectedRows();
+        if (stage.staged_rows) counts.inserted = target_.Exec(sql.InsertAll(rows)).AffectedRows();
+        continue;
+      }
+      if (!stage.staged_rows) continue;
+      std::vector<std::string> nulled;
+      std::string condition;
+      for (const auto& cycle : cycles_)
+        if (cycle.child == i && cycle.nullable) {
+          nulled.insert(nulled.end(), cycle.key->columns.begin(), cycle.key->columns.end());
+          condition = condition.empty() ? ReferencePresent(*cycle.key)
+                                        : condition + " AND " + ReferencePresent(*cycle.key);
+        }
+      counts.inserted = static_cast<uint64_t>(target_.Exec(sql.CountNew(rows)).GetInt(0, 0));
+      uint64_t written = target_.Exec(sql.Upsert(rows, nulled, condition)).AffectedRows();
+      counts.updated = written > counts.inserted ? written - counts.inserted : 0;
+      counts.unchanged = stage.rows > written ? stage.rows - written : 0;
+    }
+    for (const auto& cycle : cycles_)
+      if (cycle.nullable)
+        target_.Exec(SqlOf(cycle.child).FixCycle(StageTablesFor(cycle.child).rows,
+                                                 cycle.key->columns));
+  }
+
+  void Deletes() {
+    for (size_t i = plan_.tables.size(); i-- > 0;) {
+      if (!stages_[i].staged_deletes) continue;
+      counts_[i].deleted =
+          target_.Exec(SqlOf(i).DeleteKeys(StageTablesFor(i).delete_keys)).AffectedRows();
+    }
+  }
+
+  std::vector<MergeCounts> counts() const { return counts_; }
+
+ private:
+  IncrementalSql SqlOf(size_t i) const {
+    const Table* table = catalog_.Find(plan_.tables[i].name);
+    if (!table) throw Error(fmt::format("{}: not on the target", plan_.tables[i].name.Display()));
+    return IncrementalSql(plan_.tables[i], *table, catalog_);
+  }
+
+  Connection& target_;
+  const Plan& plan_;
+  const Catalog& catalog_;
+  const std::vector<TableStage>& stages_;
+  RunLog log_;
+  std::vector<MergeCounts> counts_;
+  std::vector<CycleKey> cycles_;
+};
+
+}  // namespace
+
+std::vector<MergeCounts> MergeStaged(Connection& target, const Plan& plan, const Catalog& catalog,
+                                     const std::vector<TableStage>& stages,
+                                     const std::string& lock_timeout,
+                                     const std::function<void()>& before_commit,
+                                     const RunLog& log) {
+  Merger merger(target, plan, catalog, stages, log);
+  InTransaction(target, [&] {
+    target.Exec(fmt::format("SET LOCAL lock_timeout = {}", QuoteLiteral(lock_timeout)));
+    target.Exec("SET CONSTRAINTS ALL DEFERRED");
+    merger.SetAside(true);
+    merger.Upserts();
+    TestPause("merge upserted");
+    merger.Deletes();
+    TestPause("merge deleted");
+    before_commit();
+    merger.SetAside(false);
+    TestPause("merge before commit");
+  });
+  log.Info("merged the changes in one transaction");
+  return merger.counts();
+}
+
+}  // namespace freshet

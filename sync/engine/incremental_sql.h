@@ -1,0 +1,115 @@
+// The SQL of an incremental run, built from the plan and the target's
+// catalog: the staging tables on the target, the source reads of changed
+// rows, the bucket hashes both sides compare, and the merge statements.
+// Pure; every identifier goes through QuoteIdent.
+//
+// Buckets: each row falls in bucket `key hash & (buckets - 1)`, where the key
+// hash is PostgreSQL's own hash of the primary key's values (the values as the
+// target's types read them, so both sides hash equal keys alike). A side's
+// bucket is summarised by its row count and the sum of one hash per row: of
+// the key (finding deletes) or of the whole row (diff). Buckets are selected
+// by a bitmap literal, so no statement carries a list of keys.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "sync/engine/plan.h"
+
+namespace freshet {
+
+enum class Side { kSource, kTarget };
+
+// The staging tables of plan table `index` (in schema _freshet, UNLOGGED).
+struct StageTables {
+  QualifiedName rows;         // changed source rows, the copied columns
+  QualifiedName source_keys;  // keys the source has in differing buckets
+  QualifiedName delete_keys;  // target keys to delete
+};
+StageTables StageTablesFor(size_t index);
+// Lists the leftover staging tables (to drop them): a query returning
+// quoted names.
+std::string LeftoverStagingSql();
+
+// Bucket count for a table of about `rows` rows: a power of two near
+// rows / `rows_per_bucket`, at least 1, at most 2^20.
+uint32_t BucketCount(int64_t rows, int rows_per_bucket);
+// The bitmap literal selecting `buckets` (indexes below `count`), for
+// get_bit(): '\x...'::bytea.
+std::string BucketBitmap(const std::vector<uint32_t>& buckets, uint32_t count);
+
+// The key's columns: the table's primary key, or every copied column when it
+// has none (rows are then their own keys).
+std::vector<std::string> KeyColumns(const PlannedTable& table);
+
+class IncrementalSql {
+ public:
+  // `target`: the target's catalog entry of `table`; `catalog` its types.
+  IncrementalSql(const PlannedTable& table, const Table& target, const Catalog& catalog);
+
+  // Staging.
+  std::string CreateStageRows(const QualifiedName& stage) const;
+  std::string CreateStageKeys(const QualifiedName& stage) const;
+  std::string CopyIntoStage(const QualifiedName& stage, bool keys_only) const;
+
+  // Source reads (COPY ... TO STDOUT): rows matching `where`, or every row
+  // (empty `where`).
+  std::string CopyChangedRows(const std::string& where) const;
+  // The watermark mode's predicate: rows at or above the watermark, with no
+  // watermark, or written by a transaction at or after `xmin_horizon`.
+  std::string ChangedPredicate(const TableMode& mode) const;
+  // Rows (or keys) whose bucket is in `bitmap`.
+  std::string InBuckets(Side side, const std::string& bitmap, uint32_t count,
+                        const std::string& alias = "") const;
+  std::string CopySourceKeys(const std::string& where) const;
+
+  // Per bucket: `SELECT bucket, count, sum` over one side; `row_hash`: sum
+  // the whole row's hash (diff), else the key's (deletes). On the target,
+  // `plus_staged_new` adds the staged keys the target lacks (rows about to
+  // be inserted), so only deletes make a bucket differ.
+  std::string BucketSums(Side side, uint32_t count, bool row_hash,
+                         const QualifiedName* plus_staged_new = nullptr) const;
+
+  // Target keys of the buckets in `bitmap` that `present` (a staging table
+  // holding the key columns) lacks, into `deletes`.
+  std::string CollectDeletes(const QualifiedName& deletes, const std::string& bitmap,
+                             uint32_t count, const QualifiedName& present) const;
+  // Every target key that `present` lacks (full mode).
+  std::string CollectAllDeletes(const QualifiedName& deletes, const QualifiedName& present) const;
+
+  // Merge.
+  std::string CountNew(const QualifiedName& stage) const;
+  // `nulled`: columns (of a foreign key closing a cycle) written as NULL when
+  // the row they reference is not on the target yet; set by FixCycle later.
+  std::string Upsert(const QualifiedName& stage, const std::vector<std::string>& nulled = {},
+                     const std::string& nulled_condition = "") const;
+  std::string FixCycle(const QualifiedName& stage, const std::vector<std::string>& columns) const;
+  std::string DeleteKeys(const QualifiedName& deletes) const;
+  std::string DeleteAll() const;
+  std::string DeleteBuckets(const std::string& bitmap, uint32_t count) const;
+  std::string InsertAll(const QualifiedName& stage) const;
+
+  const std::vector<std::string>& key() const { return key_; }
+  bool keyed() const { return keyed_; }
+
+ private:
+  std::string KeyHash(Side side, const std::string& alias) const;
+  std::string RowHash(Side side) const;
+  std::string HashValue(size_t column, Side side, const std::string& alias) const;
+  std::string KeyMatch(const std::string& left, const std::string& right) const;
+  std::string From(Side side) const;
+  std::string Distinct(const std::string& left, const std::string& right) const;
+
+  const PlannedTable& table_;
+  std::vector<std::string> columns_;  // copied columns, target order
+  std::vector<std::string> key_;
+  std::vector<size_t> key_index_;  // into columns_
+  std::vector<bool> typed_hash_;   // per column: hashed as itself (else as text)
+  std::vector<bool> text_type_;    // per column: a string type (hashed COLLATE "C")
+  bool keyed_ = false;             // a primary key (else rows are their own keys)
+  bool target_partitioned_ = false;
+  bool overriding_ = false;  // an identity ALWAYS column is copied
+};
+
+}  // namespace freshet

@@ -1,0 +1,64 @@
+// The first half of an incremental run: per table, in parallel on the run's
+// workers (each source session joined to the run's snapshot), find what
+// changed and stream it into staging tables on the target (UNLOGGED, schema
+// _freshet): the changed rows through the engine's COPY pipeline, and the
+// keys to delete. Nothing of the target's own tables changes here; the merge
+// (incremental_merge.h) applies the staging in one transaction.
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <map>
+#include <optional>
+#include <stop_token>
+#include <string>
+#include <vector>
+
+#include "copy/connection.h"
+#include "sync/engine/plan.h"
+#include "sync/engine/run_observer.h"
+
+namespace freshet {
+
+// One side's bucket summaries: bucket -> (rows, sum of hashes as text).
+struct BucketSums {
+  std::map<uint32_t, std::pair<int64_t, std::string>> buckets;
+  uint64_t bytes = 0;  // result bytes read
+};
+BucketSums ReadBucketSums(Connection& connection, const std::string& sql);
+// Buckets whose count or sum differ (missing on one side counts as empty).
+std::vector<uint32_t> DifferingBuckets(const BucketSums& source, const BucketSums& target);
+
+// What staging left for the merge of one table.
+struct TableStage {
+  bool staged_rows = false;    // StageTablesFor(i).rows holds rows to upsert
+  bool staged_deletes = false;  // .delete_keys holds target keys to delete
+  bool replace_all = false;     // no key, full: the target's rows are replaced
+  // No key, diff: the rows of these buckets are replaced.
+  std::string replace_bitmap;
+  uint32_t buckets = 0;
+  std::optional<std::string> watermark_reached;
+  uint64_t rows = 0;  // staged
+  uint64_t bytes = 0;
+  uint64_t compared_bytes = 0;
+  uint64_t differing_buckets = 0;
+  double seconds = 0;
+};
+
+struct StageOptions {
+  int jobs = 4;
+  std::function<Connection()> open_source;  // a session in the run's snapshot
+  std::string target_url;
+};
+
+// Stages every planned table (plan.tables[i].incremental set). Throws Error
+// naming the table on failure; the staging tables are then left for the next
+// run (or the end of this one) to drop.
+std::vector<TableStage> StageChanges(const Plan& plan, const Catalog& target,
+                                     const StageOptions& options, std::stop_token stop,
+                                     const RunLog& log);
+
+// Drops the staging tables left by this or an earlier run.
+void DropStaging(Connection& target);
+
+}  // namespace freshet
