@@ -115,10 +115,12 @@ int Run(const std::string& command, const Arguments& args) {
   ObserverFanout observer({&log_lines, &progress, &reports});
   options.observer = &observer;
   RunReport report;
-  if (command == "sync")
+  if (command == "sync") {
     RunSync(options, report, signals.token());
-  else
+  } else {
+    options.incremental = {};  // verify compares whole tables; [sync] incremental is for sync
     RunVerify(options, report, signals.token());
+  }
   reports.ThrowIfFailed();
   return 0;
 }
