@@ -19,27 +19,14 @@
 #include "sync/cli/migrate_cli.h"
 #include "sync/cli/signal_stop.h"
 #include "sync/cli/snapshot_cli.h"
+#include "sync/cli/sync_options.h"
 #include "sync/cli/terminal_progress.h"
 #include "sync/engine/sync_run.h"
 
 namespace freshet {
 namespace {
 
-struct Arguments {
-  std::string config_path;
-  std::string from, to;
-  std::optional<int> jobs;
-  std::vector<std::string> include, exclude;
-  bool verify = false;
-  std::string report_path, summary_path;
-  std::optional<std::string> fk_outside;
-  std::optional<std::string> lock_timeout;
-  std::string strategy = "auto";
-  std::optional<int64_t> chunk_mb;
-  std::optional<int> retries;
-  bool allow_remote_target = false;
-  bool verbose = false, quiet = false;
-};
+using Arguments = SyncArguments;
 
 void AddEndpointOptions(CLI::App* command, Arguments& args, bool with_from) {
   if (with_from)
@@ -67,64 +54,6 @@ void AddReportOptions(CLI::App* command, Arguments& args) {
   command->add_option("--report", args.report_path, "Write the report as JSON to this file");
   command->add_option("--summary", args.summary_path,
                       "Write the report as Markdown to this file (CI job summary)");
-}
-
-SyncOptions ResolveOptionsOrThrow(const Arguments& args, bool need_source);
-
-// Resolves arguments over the config file into SyncOptions. Any failure here
-// (unreadable config, unknown name, unset variable) is a usage error.
-SyncOptions ResolveOptions(const Arguments& args, bool need_source) {
-  try {
-    return ResolveOptionsOrThrow(args, need_source);
-  } catch (const Error& error) {
-    throw Error(ErrorKind::kUsage, error.what());
-  }
-}
-
-SyncOptions ResolveOptionsOrThrow(const Arguments& args, bool need_source) {
-  Config config;
-  std::string config_path = args.config_path;
-  if (config_path.empty()) {
-    if (const char* env = std::getenv("FRESHET_CONFIG")) config_path = env;
-  }
-  if (!config_path.empty()) config = Config::Load(config_path);
-
-  SyncOptions options;
-  std::string from = !args.from.empty() ? args.from : config.from.value_or("");
-  std::string to = !args.to.empty() ? args.to : config.to.value_or("");
-  if (need_source && from.empty())
-    throw Error(ErrorKind::kUsage, "no source: pass --from URL (or set [sync] from in the config)");
-  if (to.empty())
-    throw Error(ErrorKind::kUsage, "no target: pass --to URL (or set [sync] to in the config)");
-  if (need_source) {
-    Endpoint source = ResolveEndpoint(config.sources, from);
-    options.source_url = source.ResolveUrl();
-  }
-  Endpoint target = ResolveEndpoint(config.targets, to);
-  options.target_url = target.ResolveUrl();
-  options.safety.target_name = target.name;
-  options.safety.protected_target = target.protected_target;
-  options.safety.allow_writes = target.allow_writes;
-  options.safety.allow_remote_target = args.allow_remote_target;
-
-  options.jobs = args.jobs.value_or(config.jobs.value_or(4));
-  options.plan.includes = args.include.empty() ? config.include : args.include;
-  options.plan.excludes = args.exclude.empty() ? config.exclude : args.exclude;
-  std::string fk_outside = args.fk_outside.value_or(config.fk_outside.value_or("error"));
-  options.plan.fk_outside =
-      fk_outside == "not-valid" ? FkOutsidePolicy::kNotValid : FkOutsidePolicy::kError;
-  options.plan.strategy = args.strategy == "bulk"      ? StrategyChoice::kBulk
-                          : args.strategy == "ordered" ? StrategyChoice::kOrdered
-                                                       : StrategyChoice::kAuto;
-  options.plan.jobs = options.jobs;
-  if (args.chunk_mb) options.plan.chunk_bytes = *args.chunk_mb <= 0 ? -1 : *args.chunk_mb << 20;
-  options.lock_timeout = args.lock_timeout.value_or(config.lock_timeout.value_or("30s"));
-  options.verify = args.verify;
-  if (args.retries) options.retry.attempts = std::max(0, *args.retries) + 1;
-  // Tests shorten the wait between attempts; users keep the default.
-  if (const char* backoff = std::getenv("FRESHET_RETRY_BACKOFF_MS"))
-    options.retry.backoff = std::chrono::milliseconds(std::atoi(backoff));
-  return options;
 }
 
 void WriteReports(const Arguments& args, const RunReport& report) {
@@ -159,7 +88,7 @@ class ReportFiles final : public RunObserver {
 
 int Run(const std::string& command, const Arguments& args) {
   if (command == "repair") {
-    SyncOptions options = ResolveOptions(args, false);
+    SyncOptions options = ResolveSyncOptions(args, false);
     RestoreOutcome outcome = RunRepair(options.target_url, options.jobs);
     if (outcome.restored.empty() && outcome.problems.empty())
       std::cerr << "nothing to repair: no interrupted run left changes on "
@@ -168,7 +97,7 @@ int Run(const std::string& command, const Arguments& args) {
     for (const auto& line : outcome.problems) std::cerr << "problem: " << line << "\n";
     return outcome.problems.empty() ? 0 : static_cast<int>(ErrorKind::kRuntime);
   }
-  SyncOptions options = ResolveOptions(args, true);
+  SyncOptions options = ResolveSyncOptions(args, true);
   if (command == "plan") {
     bool pending = false;
     SignalStop signals;
@@ -186,10 +115,12 @@ int Run(const std::string& command, const Arguments& args) {
   ObserverFanout observer({&log_lines, &progress, &reports});
   options.observer = &observer;
   RunReport report;
-  if (command == "sync")
+  if (command == "sync") {
     RunSync(options, report, signals.token());
-  else
+  } else {
+    options.incremental = {};  // verify compares whole tables; [sync] incremental is for sync
     RunVerify(options, report, signals.token());
+  }
   reports.ThrowIfFailed();
   return 0;
 }
@@ -225,6 +156,21 @@ int RunCli(int argc, char** argv) {
         ->add_option("--strategy", args.strategy,
                      "auto (default: bulk when the role owns the tables), bulk or ordered")
         ->check(CLI::IsMember({"auto", "bulk", "ordered"}));
+    CLI::Option* incremental = command->add_flag_callback(
+        "--incremental", [&args] { args.incremental = true; },
+        "Move only what changed since the last run (watermark, diff or full per table; "
+        "`freshet plan --incremental` shows which)");
+    command
+        ->add_flag_callback(
+            "--no-incremental", [&args] { args.incremental = false; },
+            "A full sync, although the config asks for incremental")
+        ->excludes(incremental);
+    command->add_option("--full", args.full,
+                        "Incremental: refresh these tables whole this run (schema.table, * "
+                        "wildcards; repeatable)");
+    command->add_option("--diff", args.diff,
+                        "Incremental: compare these tables whole with the source this run and "
+                        "copy what differs (repeatable)");
     command->add_option("--chunk-size", args.chunk_mb,
                         "Read tables larger than this many MB as parallel ctid ranges "
                         "(PostgreSQL 14+ source; default: from the total size and --jobs; "

@@ -18,21 +18,24 @@
 
 #include "copy/conninfo.h"
 #include "copy/error.h"
+#include "schema/patterns.h"
 
 namespace freshet {
 namespace {
 
-constexpr std::array<std::string_view, 5> kTopKeys = {"sync", "sources", "targets", "migrate",
-                                                      "lint"};
+constexpr std::array<std::string_view, 6> kTopKeys = {"sync",    "sources", "targets",
+                                                      "migrate", "lint",    "tables"};
 constexpr std::array<std::string_view, 6> kMigrateKeys = {
     "dir", "db", "lock_timeout", "statement_timeout", "layout", "naming"};
 constexpr std::array<std::string_view, 4> kLintKeys = {"api_schemas", "rules", "profiles",
                                                        "grant_roles"};
-constexpr std::array<std::string_view, 7> kSyncKeys = {
-    "from", "to", "jobs", "include", "exclude", "fk_outside", "lock_timeout"};
+constexpr std::array<std::string_view, 9> kSyncKeys = {"from",         "to",          "jobs",
+                                                       "include",      "exclude",     "fk_outside",
+                                                       "lock_timeout", "incremental", "deletes"};
 constexpr std::array<std::string_view, 2> kSourceKeys = {"url", "url_env"};
-constexpr std::array<std::string_view, 4> kTargetKeys = {"url", "url_env", "allow_writes",
-                                                         "protected"};
+constexpr std::array<std::string_view, 5> kTargetKeys = {"url", "url_env", "allow_writes",
+                                                         "protected", "incremental"};
+constexpr std::array<std::string_view, 3> kTableKeys = {"watermark", "mode", "deletes"};
 
 std::string_view TypeName(toml::node_type type) {
   switch (type) {
@@ -176,6 +179,64 @@ class Reader {
              "'sync.lock_timeout' must be a duration such as \"30s\", \"500ms\" or \"2min\"");
       config.lock_timeout = value;
     }
+    if (const toml::node* flag = sync.get("incremental"))
+      config.incremental = Value<bool>(*flag, "sync.incremental", "a boolean").get();
+    if (const toml::node* deletes = sync.get("deletes"))
+      config.deletes = Deletes(*deletes, "sync.deletes");
+  }
+
+  DeletePolicy Deletes(const toml::node& node, const std::string& path) const {
+    return ParseDeletePolicy(Value<std::string>(node, path, "a string").get(),
+                             Where(node.source()) + "'" + path + "'");
+  }
+
+  // "freshet.toml:12: ", or "freshet.toml: " when the line is unknown.
+  std::string Where(const toml::source_region& where) const {
+    return where.begin.line > 0 ? fmt::format("{}:{}: ", origin_, where.begin.line)
+                                : origin_ + ": ";
+  }
+
+  // [tables."schema.table"]: watermark, mode and deletes per table or
+  // pattern. toml++ keeps a table's keys sorted by name, so the entries are
+  // put back in the order they appear in the file.
+  void ReadTables(const toml::node& node, Config& config) const {
+    std::vector<std::pair<toml::source_position, std::pair<std::string, TableSyncSettings>>> read;
+    for (const auto& [key, value] : Table(node, "tables")) {
+      std::string pattern(key.str());
+      std::string path = "tables." + PathPart(pattern);
+      const toml::source_region& where =
+          key.source().begin.line > 0 ? key.source() : value.source();
+      try {
+        TablePattern::Parse(pattern);
+      } catch (const Error& error) {
+        Fail(where, fmt::format("'{}': {}", path, error.what()));
+      }
+      read.emplace_back(where.begin, std::pair(pattern, ReadTable(value, path)));
+    }
+    std::stable_sort(read.begin(), read.end(), [](const auto& a, const auto& b) {
+      return std::pair(a.first.line, a.first.column) < std::pair(b.first.line, b.first.column);
+    });
+    for (auto& entry : read) config.tables.push_back(std::move(entry.second));
+  }
+
+  TableSyncSettings ReadTable(const toml::node& node, const std::string& path) const {
+    const toml::table& table = Table(node, path);
+    for (const auto& [key, value] : table)
+      if (value.is_table())  // [tables.public.deals]: a dotted key, not one table name
+        Fail(value.source(),
+             fmt::format("'{}.{}' is a table; quote a schema-qualified name as one key, as in "
+                         "[tables.\"public.deals\"]",
+                         path, PathPart(key.str())));
+    CheckKeys(table, path, kTableKeys);
+    TableSyncSettings settings;
+    if (const toml::node* column = table.get("watermark"))
+      settings.watermark = NonEmptyString(*column, path + ".watermark");
+    if (const toml::node* mode = table.get("mode"))
+      settings.mode = ParseSyncMode(Value<std::string>(*mode, path + ".mode", "a string").get(),
+                                    Where(mode->source()) + "'" + path + ".mode'");
+    if (const toml::node* deletes = table.get("deletes"))
+      settings.deletes = Deletes(*deletes, path + ".deletes");
+    return settings;
   }
 
   std::string Duration(const toml::node& node, const std::string& path) const {
@@ -263,6 +324,8 @@ class Reader {
         endpoint.allow_writes = Value<bool>(*flag, path + ".allow_writes", "a boolean").get();
       if (const toml::node* flag = table.get("protected"))
         endpoint.protected_target = Value<bool>(*flag, path + ".protected", "a boolean").get();
+      if (const toml::node* flag = table.get("incremental"))
+        endpoint.incremental = Value<bool>(*flag, path + ".incremental", "a boolean").get();
       if (endpoint.allow_writes && endpoint.protected_target)
         Fail(table.source(),
              fmt::format("target '{}' is both protected and allow_writes; choose one", name));
@@ -280,6 +343,7 @@ class Reader {
       ReadEndpoints(*targets, "targets", true, config.targets);
     if (const toml::node* migrate = root.get("migrate")) ReadMigrate(*migrate, config);
     if (const toml::node* lint = root.get("lint")) ReadLint(*lint, config);
+    if (const toml::node* tables = root.get("tables")) ReadTables(*tables, config);
     return config;
   }
 

@@ -8,6 +8,8 @@
 #include <string>
 #include <vector>
 
+#include "sync/engine/incremental_mode.h"
+
 namespace freshet {
 
 struct Endpoint {
@@ -16,6 +18,7 @@ struct Endpoint {
   std::optional<std::string> url_env;  // or: environment variable holding it
   bool protected_target = false;       // `protected = true`: never written
   bool allow_writes = false;           // `allow_writes = true`: remote writes allowed
+  bool incremental = false;            // targets: `incremental = true`: sync incrementally
   std::string role = "endpoint";       // "source" or "target": names it in errors
 
   // The URL, from `url` or the environment variable; throws Error naming the
@@ -34,6 +37,11 @@ struct Config {
   std::vector<std::string> exclude;
   std::optional<std::string> fk_outside;  // "error" | "not-valid"
   std::optional<std::string> lock_timeout;
+  std::optional<bool> incremental;      // sync only what changed (sync --incremental)
+  std::optional<DeletePolicy> deletes;  // incremental: rows gone from the source
+  // [tables."schema.table"]: per-table incremental settings; keys may be `*`
+  // patterns. In file order (the order of the section headers or keys).
+  std::vector<std::pair<std::string, TableSyncSettings>> tables;
   // [migrate] defaults
   std::optional<std::string> migrations_dir;
   std::optional<std::string> migrate_db;  // target name or URL for `migrate up/status/repair`
@@ -49,7 +57,8 @@ struct Config {
   std::vector<std::string> lint_grant_roles;      // roles new API tables must be granted to
 
   // Reads and validates `path`; throws Error naming the file, the line and the
-  // problem (unknown key, wrong type, endpoint with both or neither of url/url_env).
+  // problem (unknown key, wrong type, endpoint with both or neither of url/url_env,
+  // a malformed table pattern or mode).
   static Config Load(const std::string& path);
   static Config Parse(const std::string& text, const std::string& origin);
 };

@@ -10,6 +10,7 @@
 #include "schema/fk_graph.h"
 #include "schema/patterns.h"
 #include "schema/type_graph.h"
+#include "sync/engine/incremental_describe.h"
 
 namespace freshet {
 
@@ -549,6 +550,7 @@ std::string DescribePlan(const Plan& plan) {
       out += fmt::format("       FORCE ROW LEVEL SECURITY on {} lifted during the load\n",
                          relation.Display());
   }
+  out += DescribeIncremental(plan);  // empty unless modes were chosen
   if (!plan.deferred.empty()) {
     out += "Deferred constraints (dropped for the load, journaled, re-added after):\n";
     for (const auto& deferred : plan.deferred)

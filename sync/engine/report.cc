@@ -78,6 +78,54 @@ Grid TableGrid(const RunReport& report) {
   return grid;
 }
 
+// Incremental runs: the mode and what the merge did, then the reason (last,
+// as it varies most).
+Grid IncrementalGrid(const RunReport& report) {
+  Grid grid;
+  std::vector<std::string> header = {"table",     "mode", "inserted",    "updated", "deleted",
+                                     "unchanged", "MB",   "compared MB", "seconds"};
+  grid.right = {false, false, true, true, true, true, true, true, true};
+  if (report.verified) {
+    header.push_back("verify");
+    grid.right.push_back(false);
+  }
+  header.push_back("why");
+  grid.right.push_back(false);
+  grid.rows.push_back(std::move(header));
+  for (const TableReport& table : report.tables) {
+    std::vector<std::string> row = {table.table,
+                                    table.mode.empty() ? "-" : table.mode,
+                                    Grouped(table.inserted),
+                                    Grouped(table.updated),
+                                    Grouped(table.deleted),
+                                    Grouped(table.unchanged),
+                                    Megabytes(table.bytes),
+                                    Megabytes(table.compared_bytes),
+                                    Decimal(table.seconds)};
+    if (report.verified) row.push_back(VerifyCell(table));
+    row.push_back(table.mode_reason.empty() ? "-" : table.mode_reason);
+    grid.rows.push_back(std::move(row));
+  }
+  return grid;
+}
+
+// What the merge did to the target's rows, summed over the tables.
+struct MergeTotals {
+  uint64_t inserted = 0, updated = 0, deleted = 0, unchanged = 0, compared_bytes = 0;
+};
+
+MergeTotals SumMerges(const RunReport& report) {
+  MergeTotals totals;
+  for (const TableReport& table : report.tables) {
+    totals.inserted += table.inserted;
+    totals.updated += table.updated;
+    totals.deleted += table.deleted;
+    totals.unchanged += table.unchanged;
+    totals.compared_bytes += table.compared_bytes;
+  }
+  return totals;
+}
+
 // Columns a string takes on a terminal, counting UTF-8 code points.
 size_t Width(const std::string& text) {
   return std::count_if(text.begin(), text.end(),
@@ -107,6 +155,15 @@ std::string AlignedText(const Grid& grid) {
 }
 
 std::string TotalsLine(const RunReport& report) {
+  if (report.incremental) {
+    MergeTotals totals = SumMerges(report);
+    return fmt::format(
+        "{} inserted, {} updated, {} deleted, {} unchanged; {} rows, {} MB moved, {} MB "
+        "compared in {} s",
+        Grouped(totals.inserted), Grouped(totals.updated), Grouped(totals.deleted),
+        Grouped(totals.unchanged), Grouped(report.TotalRows()), Megabytes(report.TotalBytes()),
+        Megabytes(totals.compared_bytes), Decimal(report.seconds));
+  }
   return fmt::format("{} rows, {} MB in {} s ({} MB/s)", Grouped(report.TotalRows()),
                      Megabytes(report.TotalBytes()), Decimal(report.seconds),
                      Decimal(Rate(report.TotalBytes(), report.seconds)));
@@ -177,11 +234,12 @@ std::vector<std::string> RunReport::Mismatched() const {
 
 std::string RenderText(const RunReport& report) {
   std::string out =
-      fmt::format("freshet {}: {} -> {}\n", report.command, report.source, report.target);
+      fmt::format("freshet {}{}: {} -> {}\n", report.command,
+                  report.incremental ? " (incremental)" : "", report.source, report.target);
   if (report.tables.empty())
     out += "no tables copied\n";
   else
-    out += AlignedText(TableGrid(report));
+    out += AlignedText(report.incremental ? IncrementalGrid(report) : TableGrid(report));
   out += fmt::format("total: {}\n", TotalsLine(report));
   if (report.TotalRetries())
     out += fmt::format("streams retried after a dropped connection: {}\n", report.TotalRetries());
@@ -237,6 +295,16 @@ nlohmann::json RenderJson(const RunReport& report) {
         {"verification", verification},
         {"retries", table.retries},
     });
+    if (report.incremental) {
+      json& entry = tables.back();
+      entry["mode"] = table.mode;
+      entry["mode_reason"] = table.mode_reason;
+      entry["inserted"] = table.inserted;
+      entry["updated"] = table.updated;
+      entry["deleted"] = table.deleted;
+      entry["unchanged"] = table.unchanged;
+      entry["compared_bytes"] = table.compared_bytes;
+    }
   }
   json out = {
       {"command", report.command},
@@ -264,11 +332,21 @@ nlohmann::json RenderJson(const RunReport& report) {
       {"verified", report.verified},
       {"mismatched", report.Mismatched()},
   };
+  if (report.incremental) {
+    MergeTotals totals = SumMerges(report);
+    out["incremental"] = true;
+    out["totals"]["inserted"] = totals.inserted;
+    out["totals"]["updated"] = totals.updated;
+    out["totals"]["deleted"] = totals.deleted;
+    out["totals"]["unchanged"] = totals.unchanged;
+    out["totals"]["compared_bytes"] = totals.compared_bytes;
+  }
   return out;
 }
 
 std::string RenderMarkdown(const RunReport& report) {
-  std::string out = fmt::format("## freshet {}\n\n", report.command);
+  std::string out = fmt::format("## freshet {}{}\n\n", report.command,
+                                report.incremental ? " (incremental)" : "");
   std::vector<std::string> mismatched = report.Mismatched();
   if (!report.ok)
     out += fmt::format("**FAILED**: {}\n\n",
@@ -282,7 +360,7 @@ std::string RenderMarkdown(const RunReport& report) {
   out += fmt::format("**Total:** {}\n", TotalsLine(report));
 
   if (!report.tables.empty()) {
-    Grid grid = TableGrid(report);
+    Grid grid = report.incremental ? IncrementalGrid(report) : TableGrid(report);
     out += "\n";
     for (size_t r = 0; r < grid.rows.size(); ++r) {
       std::string line = "|";

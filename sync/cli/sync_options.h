@@ -1,0 +1,47 @@
+// The arguments of `sync`, `plan`, `verify` and `repair`, and their
+// resolution over freshet.toml into SyncOptions: flags win over [sync]
+// defaults; names resolve to configured endpoints.
+#pragma once
+
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "sync/cli/config.h"
+#include "sync/engine/sync_run.h"
+
+namespace freshet {
+
+struct SyncArguments {
+  std::string config_path;
+  std::string from, to;
+  std::optional<int> jobs;
+  std::vector<std::string> include, exclude;
+  bool verify = false;
+  std::string report_path, summary_path;
+  std::optional<std::string> fk_outside;
+  std::optional<std::string> lock_timeout;
+  std::string strategy = "auto";
+  std::optional<int64_t> chunk_mb;
+  std::optional<int> retries;
+  bool allow_remote_target = false;
+  bool verbose = false, quiet = false;
+  // --incremental / --no-incremental; unset: from the config.
+  std::optional<bool> incremental;
+  std::vector<std::string> full;  // --full PATTERN
+  std::vector<std::string> diff;  // --diff PATTERN
+};
+
+// Reads the config (--config or $FRESHET_CONFIG) and resolves the arguments
+// over it. Every failure (unreadable config, unknown name, unset variable,
+// contradictory flags) is an Error of kind kUsage.
+SyncOptions ResolveSyncOptions(const SyncArguments& args, bool need_source);
+
+// The incremental part: enabled by --incremental, [sync] incremental or the
+// target's `incremental = true` (--no-incremental wins over both). --full and
+// --diff need it enabled; their patterns must parse and not repeat each
+// other. Throws Error (kUsage) naming the flag.
+IncrementalOptions ResolveIncremental(const SyncArguments& args, const Config& config,
+                                      const Endpoint& target);
+
+}  // namespace freshet
