@@ -39,15 +39,32 @@ const ForeignKey* FindKey(const Catalog& catalog, const DeferredConstraint& defe
   return nullptr;
 }
 
+// The definition to re-add `deferred` with: NOT VALID when the plan says so
+// (a key into a table outside the sync).
+std::string Readded(const DeferredConstraint& deferred) {
+  std::string definition = deferred.definition;
+  constexpr std::string_view kSuffix = " NOT VALID";
+  if (definition.size() >= kSuffix.size() &&
+      definition.compare(definition.size() - kSuffix.size(), kSuffix.size(), kSuffix) == 0)
+    definition.resize(definition.size() - kSuffix.size());
+  return deferred.validate ? definition : definition + std::string(kSuffix);
+}
+
+// The foreign keys the merge sets aside on tables it writes: those closing
+// a cycle (nullable ones are written NULL then set; the others dropped and
+// re-added) and those into tables outside the sync (dropped, re-added as
+// the plan says).
 std::vector<CycleKey> CycleKeys(const Plan& plan, const Catalog& catalog,
                                 const std::vector<TableStage>& stages) {
   std::vector<CycleKey> cycles;
   for (const auto& deferred : plan.deferred) {
-    if (deferred.reason != DeferReason::kCycle) continue;
+    if (deferred.reason != DeferReason::kCycle && deferred.reason != DeferReason::kOutsideSync)
+      continue;
     const ForeignKey* key = FindKey(catalog, deferred);
     for (size_t i = 0; key && i < plan.tables.size(); ++i)
       if (plan.tables[i].name == deferred.table && stages[i].staged_rows)
-        cycles.push_back({i, key, deferred.definition, key->columns_nullable});
+        cycles.push_back({i, key, Readded(deferred),
+                          deferred.reason == DeferReason::kCycle && key->columns_nullable});
   }
   return cycles;
 }
