@@ -126,6 +126,18 @@ Plan PlanIncremental(Connection& source, const Catalog& source_catalog, Connecti
   return plan;
 }
 
+void RecordFullLoad(Connection& target, const Catalog& source, const std::string& source_url,
+                    const SourceHorizon& horizon, const Plan& modes, const std::string& run_id) {
+  std::vector<StateUpdate> updates;
+  for (const auto& table : modes.tables)
+    if (table.incremental) updates.push_back({table.name, *table.incremental, std::nullopt, true});
+  EnsureStateTable(target);
+  InTransaction(target, [&] {
+    WriteStates(target, StateSourceOf(source, source_url), std::to_string(horizon.xmin),
+                horizon.snapshot, updates, run_id);
+  });
+}
+
 void IncrementalSync(const SyncOptions& options, RunReport& report, std::stop_token stop) {
   auto started = std::chrono::steady_clock::now();
   const RunLog log(options.observer ? *options.observer : DefaultObserver());

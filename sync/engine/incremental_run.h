@@ -27,6 +27,11 @@ Plan PlanIncremental(Connection& source, const Catalog& source_catalog, Connecti
                      const Catalog& target_catalog, const SyncOptions& options,
                      const SourceHorizon& horizon, const RunLog& log);
 
+// Records, after a full sync into `target` succeeded, that its tables hold
+// the source as of `horizon` (every table's state "full").
+void RecordFullLoad(Connection& target, const Catalog& source, const std::string& source_url,
+                    const SourceHorizon& horizon, const Plan& modes, const std::string& run_id);
+
 // The run; fills `report` as it goes and throws Error on failure (the
 // target's tables unchanged unless the merge committed).
 void IncrementalSync(const SyncOptions& options, RunReport& report, std::stop_token stop);

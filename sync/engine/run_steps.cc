@@ -10,6 +10,7 @@
 #include <random>
 
 #include "sync/engine/source_snapshot.h"
+#include "sync/engine/sync_state.h"
 
 namespace freshet {
 namespace {
@@ -263,6 +264,9 @@ void PrepareTarget(Connection& target, Journal& journal, const Plan& plan,
         target.Exec("SET LOCAL lock_timeout = " + QuoteLiteral(lock_timeout));
         // The tables are truncated again: no file of an earlier restore counts.
         if (transactions == 0) journal.ClearRestoredFiles();
+        // ... and no incremental state: the next incremental run refreshes
+        // them whole unless this load records a new one when it succeeds.
+        if (transactions == 0) ForgetStates(target, plan);
         int locks = 0;
         size_t next = done;
         while (next < steps.size() && (next == done || locks + steps[next].locks <= budget)) {

@@ -126,6 +126,7 @@ class SyncLoads final : public LoadSource {
     // source's rows, sequences) is cancelled by a stop, like the streams.
     cancel_source_ = std::make_unique<CancelOnStop>(snapshot_->control(), stop);
     identity_ = IdentifyServer(snapshot_->control());
+    horizon_ = ReadHorizon(snapshot_->control());
     catalog_ = ReadCatalog(snapshot_->control());
   }
 
@@ -140,6 +141,7 @@ class SyncLoads final : public LoadSource {
                   const RunLog& log) override {
     Plan& plan = target.plan;
     plan = BuildPlan(catalog_, target_catalog, options_.plan);
+    target_catalog_ = target_catalog;
     if (plan.ok()) CheckSourceFits(snapshot_->control(), catalog_, target_catalog, plan, log);
     if (plan.ok())
       CheckTargetRules(snapshot_->control(), *target.control, catalog_, target_catalog, plan, log);
@@ -189,6 +191,13 @@ class SyncLoads final : public LoadSource {
   SequenceOutcome Sequences(TargetRun& target) override {
     return SyncSequences(target.plan, snapshot_->control(), *target.control);
   }
+  // The target now holds the source as of this run's snapshot: recorded, so
+  // the next incremental run moves only what changed since.
+  void Loaded(TargetRun& target) override {
+    Plan modes = target.plan;
+    ChooseModes(modes, catalog_, target_catalog_, {}, options_.incremental);
+    RecordFullLoad(*target.control, catalog_, options_.source_url, horizon_, modes, NewRunId());
+  }
   void Verify(TargetRun& target, std::stop_token stop) override {
     VerifyAgainstSource(target.plan, *snapshot_, options_, *target.report, stop, log_);
   }
@@ -204,6 +213,8 @@ class SyncLoads final : public LoadSource {
   std::unique_ptr<CancelOnStop> cancel_source_;
   ServerIdentity identity_;
   Catalog catalog_;
+  Catalog target_catalog_;
+  SourceHorizon horizon_;
   TargetRun* target_ = nullptr;
   std::optional<LoadTasks> loads_;
 };

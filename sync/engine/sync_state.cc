@@ -41,6 +41,15 @@ std::vector<TableState> ReadStates(Connection& target, const StateSource& source
   return states;
 }
 
+void ForgetStates(Connection& target, const Plan& plan) {
+  if (!target.Exec("SELECT pg_catalog.to_regclass('_freshet.sync_state') IS NOT NULL")
+           .GetBool(0, 0))
+    return;
+  for (const auto& table : plan.tables)
+    target.Exec("DELETE FROM _freshet.sync_state WHERE table_schema = $1 AND table_name = $2",
+                {table.name.schema, table.name.name});
+}
+
 void WriteStates(Connection& target, const StateSource& source, const std::string& xmin_horizon,
                  const std::string& snapshot, const std::vector<StateUpdate>& updates,
                  const std::string& run_id) {

@@ -10,6 +10,7 @@
 
 #include "copy/connection.h"
 #include "sync/engine/incremental_mode.h"
+#include "sync/engine/plan.h"
 
 namespace freshet {
 
@@ -17,6 +18,11 @@ namespace freshet {
 void EnsureStateTable(Connection& target);
 // The rows recorded for `source`; none when the table does not exist yet.
 std::vector<TableState> ReadStates(Connection& target, const StateSource& source);
+
+// Deletes the state rows (of every source) of the tables `plan` loads: a
+// full load or a restore replaces their rows, which no recorded horizon
+// accounts for any more.
+void ForgetStates(Connection& target, const Plan& plan);
 
 // What one table's row records after this run.
 struct StateUpdate {

@@ -164,6 +164,7 @@ void FinishTarget(LoadSource& source, TargetRun& target, const std::vector<TaskO
                         target.report->target, fmt::join(restored.problems, "\n  - ")));
     }
     RecordSequences(source.Sequences(target), *target.report, log);
+    source.Loaded(target);
     if (options.verify) source.Verify(target, stop);
     if (!source.ResumeKey().empty()) target.journal->ClearRestoredFiles();  // nothing to resume
   } catch (const Error& error) {

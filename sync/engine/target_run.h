@@ -146,6 +146,8 @@ class LoadSource {
 
   // 6. The sequences of `target`'s plan, from the source.
   virtual SequenceOutcome Sequences(TargetRun& target) = 0;
+  // After the sequences of a target whose load succeeded (before verifying).
+  virtual void Loaded(TargetRun& /*target*/) {}
   // Compares `target` with the source; throws Error (kMismatch) naming the
   // tables that differ.
   virtual void Verify(TargetRun& target, std::stop_token stop) = 0;
