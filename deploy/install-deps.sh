@@ -10,7 +10,7 @@ packages=(
   libgtest-dev libgmock-dev libbenchmark-dev libpg-query-dev libcli11-dev
   libtomlplusplus-dev nlohmann-json3-dev
   postgresql-15 postgresql-client-15
-  bc time procps util-linux
+  bc time procps util-linux jq
 )
 
 missing=()

@@ -171,18 +171,20 @@ std::string IncrementalSql::CopySourceKeys(const std::string& where) const {
                                                                   : "(FORMAT text)");
 }
 
+// Exactness comes from the transaction ids: every row version written by a
+// transaction that had not ended when the last run's snapshot was taken
+// (late commits, subtransactions, FK actions that leave the watermark alone,
+// NULL watermarks) carries an xmin at or after that snapshot's xmin. The
+// watermark is a second net: rows above the last value reached (which the
+// xid check finds as well); rows tied at that value are not read again.
 std::string IncrementalSql::ChangedPredicate(const TableMode& mode) const {
   std::vector<std::string> parts;
-  if (!mode.watermark.empty()) {
-    std::string column = QuoteIdent(mode.watermark);
-    if (mode.watermark_from)
-      parts.push_back(fmt::format("{} >= {}::{}", column, QuoteLiteral(*mode.watermark_from),
-                                  mode.watermark_type));
-    parts.push_back(column + " IS NULL");
-  }
   if (mode.xmin_horizon == 0) return "";  // no horizon: every row
-  // age() of both sides against the same reference xid: exact modulo 2^32
-  // while the horizon is younger than 2^31 transactions (checked before).
+  if (!mode.watermark.empty() && mode.watermark_from)
+    parts.push_back(fmt::format("{} > {}::{}", QuoteIdent(mode.watermark),
+                                QuoteLiteral(*mode.watermark_from), mode.watermark_type));
+  // age() of both against the same reference xid: exact modulo 2^32 while
+  // the horizon is younger than 2^31 transactions (checked before).
   parts.push_back(fmt::format(
       "pg_catalog.age(xmin) <= pg_catalog.age(pg_catalog.xid('{}'::pg_catalog.xid8))",
       mode.xmin_horizon));
