@@ -21,10 +21,10 @@ const std::set<std::string>& WatermarkTypes() {
 // Names a column that moves on every change is usually given.
 bool NamedLikeWatermark(const std::string& name) {
   static const std::set<std::string> names = {
-      "updated_at",    "modified_at",      "changed_at", "last_modified", "last_modified_at",
-      "last_updated",  "last_updated_at",  "updated_on", "modified_on",   "updatedat",
-      "modifiedat",    "date_modified",    "updated",    "modified",      "mtime",
-      "last_update",   "update_time",      "updatetime", "row_version",   "version_ts"};
+      "updated_at",   "modified_at",     "changed_at", "last_modified", "last_modified_at",
+      "last_updated", "last_updated_at", "updated_on", "modified_on",   "updatedat",
+      "modifiedat",   "date_modified",   "updated",    "modified",      "mtime",
+      "last_update",  "update_time",     "updatetime", "row_version",   "version_ts"};
   std::string lower = name;
   std::transform(lower.begin(), lower.end(), lower.begin(), ::tolower);
   return names.count(lower) > 0;
@@ -132,8 +132,8 @@ TableMode ChooseOne(const PlannedTable& planned, const Table& source, const Tabl
   mode.deletes = settings.deletes.value_or(options.deletes);
   std::string why_no_key;
   mode.key = CommonKey(planned, source, target, why_no_key);
-  std::string watermark_reason = FindWatermark(planned, source, source_catalog, settings, mode,
-                                               error);
+  std::string watermark_reason =
+      FindWatermark(planned, source, source_catalog, settings, mode, error);
   if (!error.empty()) return mode;
   mode.fingerprint = SchemaFingerprint(source, target, planned.mapping.columns, mode.watermark);
   bool forced_full = AnyMatches(options.full, planned.name) || settings.mode == SyncMode::kFull;
@@ -143,8 +143,8 @@ TableMode ChooseOne(const PlannedTable& planned, const Table& source, const Tabl
     mode.reason = std::move(reason);
   };
   if (forced_full) {
-    set(SyncMode::kFull, settings.mode == SyncMode::kFull ? "configured: mode = \"full\""
-                                                           : "asked for: --full");
+    set(SyncMode::kFull,
+        settings.mode == SyncMode::kFull ? "configured: mode = \"full\"" : "asked for: --full");
   } else if (!state) {
     set(SyncMode::kFull, "first run: no state for this table on the target");
   } else if (state->fingerprint != mode.fingerprint) {
@@ -152,12 +152,12 @@ TableMode ChooseOne(const PlannedTable& planned, const Table& source, const Tabl
         "the copied columns, their types, the key or the watermark changed since the last run");
   } else if (mode.key.empty()) {
     if (settings.mode == SyncMode::kWatermark)
-      error = fmt::format("{}: mode \"watermark\" needs a primary key ({})",
-                          planned.name.Display(), why_no_key);
+      error = fmt::format("{}: mode \"watermark\" needs a primary key ({})", planned.name.Display(),
+                          why_no_key);
     set(SyncMode::kDiff, why_no_key + ": compared as whole rows");
   } else if (forced_diff) {
-    set(SyncMode::kDiff, settings.mode == SyncMode::kDiff ? "configured: mode = \"diff\""
-                                                           : "asked for: --diff");
+    set(SyncMode::kDiff,
+        settings.mode == SyncMode::kDiff ? "configured: mode = \"diff\"" : "asked for: --diff");
   } else if (!mode.watermark.empty()) {
     set(SyncMode::kWatermark, watermark_reason);
   } else {

@@ -141,8 +141,8 @@ class Merger {
     }
     for (const auto& cycle : cycles_)
       if (cycle.nullable)
-        target_.Exec(SqlOf(cycle.child).FixCycle(StageTablesFor(cycle.child).rows,
-                                                 cycle.key->columns));
+        target_.Exec(
+            SqlOf(cycle.child).FixCycle(StageTablesFor(cycle.child).rows, cycle.key->columns));
   }
 
   void Deletes() {

@@ -34,7 +34,6 @@ struct MergeCounts {
 std::vector<MergeCounts> MergeStaged(Connection& target, const Plan& plan, const Catalog& catalog,
                                      const std::vector<TableStage>& stages,
                                      const std::string& lock_timeout,
-                                     const std::function<void()>& before_commit,
-                                     const RunLog& log);
+                                     const std::function<void()>& before_commit, const RunLog& log);
 
 }  // namespace freshet

@@ -43,8 +43,8 @@ struct IncrementalOptions {
   // Pattern -> settings. An exact `schema.table` key wins over patterns;
   // among patterns, the first in this order.
   std::vector<std::pair<std::string, TableSyncSettings>> tables;
-  std::vector<std::string> full;  // --full PATTERN: refreshed whole this run
-  std::vector<std::string> diff;  // --diff PATTERN: compared whole this run
+  std::vector<std::string> full;                    // --full PATTERN: refreshed whole this run
+  std::vector<std::string> diff;                    // --diff PATTERN: compared whole this run
   DeletePolicy deletes = DeletePolicy::kPropagate;  // [sync] deletes
 };
 
@@ -52,12 +52,12 @@ struct IncrementalOptions {
 // (`_freshet.sync_state`).
 struct TableState {
   QualifiedName table;
-  std::string mode;              // the mode it ran in
-  std::string watermark_column;  // empty: none
+  std::string mode;                              // the mode it ran in
+  std::string watermark_column;                  // empty: none
   std::optional<std::string> watermark_reached;  // the column's text form
-  uint64_t xmin_horizon = 0;     // xid8: the source snapshot's xmin
-  std::string fingerprint;       // SchemaFingerprint at that run
-  std::string last_full_at;      // ISO 8601, empty: never
+  uint64_t xmin_horizon = 0;                     // xid8: the source snapshot's xmin
+  std::string fingerprint;                       // SchemaFingerprint at that run
+  std::string last_full_at;                      // ISO 8601, empty: never
 };
 
 // The source of a state: the source cluster and database it came from.
@@ -69,11 +69,11 @@ struct StateSource {
 // How one planned table is synced this run.
 struct TableMode {
   SyncMode mode = SyncMode::kFull;
-  std::string reason;            // "first run: no state on the target", ...
-  std::string watermark;         // kWatermark: the column
-  std::string watermark_type;    // its type on the source
+  std::string reason;                         // "first run: no state on the target", ...
+  std::string watermark;                      // kWatermark: the column
+  std::string watermark_type;                 // its type on the source
   std::optional<std::string> watermark_from;  // rows at or above this value move
-  uint64_t xmin_horizon = 0;     // rows of transactions at or above this xid move
+  uint64_t xmin_horizon = 0;                  // rows of transactions at or above this xid move
   DeletePolicy deletes = DeletePolicy::kPropagate;
   std::vector<std::string> key;  // primary key columns; empty: the table has none
   std::string fingerprint;       // of this run's schema, stored with the state

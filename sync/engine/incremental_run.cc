@@ -24,10 +24,10 @@ namespace {
 // transaction ids modulo 2^32, exact only within 2^31 of each other.
 constexpr uint64_t kHorizonLimit = uint64_t{1} << 30;
 
-StateSource StateSourceOf(const Catalog& source, const std::string& source_url) {
+StateSource StateSourceOf(const Catalog& source, const std::string& endpoint) {
   StateSource state{source.system_identifier, source.database};
   // Without the cluster's identifier, the endpoint names the source.
-  if (state.system_identifier == 0) state.database = ConnInfo::Parse(source_url).Describe();
+  if (state.system_identifier == 0) state.database = endpoint;
   return state;
 }
 
@@ -38,9 +38,10 @@ std::vector<TableState> UsableStates(std::vector<TableState> states, const Sourc
   std::vector<TableState> usable;
   for (auto& state : states) {
     if (state.xmin_horizon > horizon.xmin || horizon.xmin - state.xmin_horizon > kHorizonLimit) {
-      log.Warn("{}: the state of the last run ({}) does not fit the source's transaction ids "
-               "now ({}); refreshing the table whole",
-               state.table.Display(), state.xmin_horizon, horizon.xmin);
+      log.Warn(
+          "{}: the state of the last run ({}) does not fit the source's transaction ids "
+          "now ({}); refreshing the table whole",
+          state.table.Display(), state.xmin_horizon, horizon.xmin);
       continue;
     }
     usable.push_back(std::move(state));
@@ -73,8 +74,8 @@ std::vector<StateUpdate> StateUpdates(const Plan& plan, const std::vector<TableS
   for (size_t i = 0; i < plan.tables.size(); ++i) {
     const auto& mode = plan.tables[i].incremental;
     if (!mode) continue;
-    updates.push_back({plan.tables[i].name, *mode, stages[i].watermark_reached,
-                       mode->mode == SyncMode::kFull});
+    updates.push_back(
+        {plan.tables[i].name, *mode, stages[i].watermark_reached, mode->mode == SyncMode::kFull});
   }
   return updates;
 }
@@ -88,9 +89,8 @@ void RecoverJournal(Connection& target, const SyncOptions& options, RunReport& r
                 RestoreCause::kInterruptedRun, log);
 }
 
-void VerifyIncremental(const Plan& plan, const SourceSnapshot& snapshot,
-                       const SyncOptions& options, RunReport& report, std::stop_token stop,
-                       const RunLog& log) {
+void VerifyIncremental(const Plan& plan, const SourceSnapshot& snapshot, const SyncOptions& options,
+                       RunReport& report, std::stop_token stop, const RunLog& log) {
   log.Info("verifying {} tables", plan.tables.size());
   auto results = VerifyTables(plan, snapshot, options.target_url, options.jobs, stop);
   for (size_t i = 0; i < results.size(); ++i) report.tables[i].verification = results[i];
@@ -121,19 +121,21 @@ Plan PlanIncremental(Connection& source, const Catalog& source_catalog, Connecti
   if (plan.ok()) CheckSourceFits(source, source_catalog, target_catalog, plan, log);
   if (plan.ok()) CheckTargetRules(source, target, source_catalog, target_catalog, plan, log);
   std::vector<TableState> states = UsableStates(
-      ReadStates(target, StateSourceOf(source_catalog, options.source_url)), horizon, log);
+      ReadStates(target,
+                 StateSourceOf(source_catalog, ConnInfo::Parse(options.source_url).Describe())),
+      horizon, log);
   ChooseModes(plan, source_catalog, target_catalog, states, options.incremental);
   return plan;
 }
 
-void RecordFullLoad(Connection& target, const Catalog& source, const std::string& source_url,
+void RecordFullLoad(Connection& target, const Catalog& source, const std::string& source_endpoint,
                     const SourceHorizon& horizon, const Plan& modes, const std::string& run_id) {
   std::vector<StateUpdate> updates;
   for (const auto& table : modes.tables)
     if (table.incremental) updates.push_back({table.name, *table.incremental, std::nullopt, true});
   EnsureStateTable(target);
   InTransaction(target, [&] {
-    WriteStates(target, StateSourceOf(source, source_url), std::to_string(horizon.xmin),
+    WriteStates(target, StateSourceOf(source, source_endpoint), std::to_string(horizon.xmin),
                 horizon.snapshot, updates, run_id);
   });
 }
@@ -186,7 +188,8 @@ void IncrementalSync(const SyncOptions& options, RunReport& report, std::stop_to
     throw;
   }
   SequenceOutcome sequences;
-  StateSource state_source = StateSourceOf(source_catalog, options.source_url);
+  StateSource state_source =
+      StateSourceOf(source_catalog, ConnInfo::Parse(options.source_url).Describe());
   std::string run_id = NewRunId();
   std::vector<MergeCounts> counts = MergeStaged(
       target, plan, target_catalog, stages, options.lock_timeout,

@@ -29,7 +29,8 @@ Plan PlanIncremental(Connection& source, const Catalog& source_catalog, Connecti
 
 // Records, after a full sync into `target` succeeded, that its tables hold
 // the source as of `horizon` (every table's state "full").
-void RecordFullLoad(Connection& target, const Catalog& source, const std::string& source_url,
+// `source_endpoint`: ConnInfo::Describe() of the source.
+void RecordFullLoad(Connection& target, const Catalog& source, const std::string& source_endpoint,
                     const SourceHorizon& horizon, const Plan& modes, const std::string& run_id);
 
 // The run; fills `report` as it goes and throws Error on failure (the

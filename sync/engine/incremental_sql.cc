@@ -14,10 +14,22 @@ namespace {
 // looking at OIDs (enums hash their OIDs, which differ between databases).
 // Everything else is hashed and compared as text.
 const std::set<std::string>& TypedHashTypes() {
-  static const std::set<std::string> types = {
-      "smallint", "integer", "bigint", "uuid", "text", "character varying", "character",
-      "name", "date", "timestamp with time zone", "timestamp without time zone",
-      "time without time zone", "boolean", "bytea", "oid", "jsonb"};
+  static const std::set<std::string> types = {"smallint",
+                                              "integer",
+                                              "bigint",
+                                              "uuid",
+                                              "text",
+                                              "character varying",
+                                              "character",
+                                              "name",
+                                              "date",
+                                              "timestamp with time zone",
+                                              "timestamp without time zone",
+                                              "time without time zone",
+                                              "boolean",
+                                              "bytea",
+                                              "oid",
+                                              "jsonb"};
   return types;
 }
 
@@ -74,8 +86,7 @@ IncrementalSql::IncrementalSql(const PlannedTable& table, const Table& target,
   keyed_ = table.incremental && !table.incremental->key.empty();
   key_ = KeyColumns(table);
   for (const auto& column : key_)
-    key_index_.push_back(
-        std::find(columns_.begin(), columns_.end(), column) - columns_.begin());
+    key_index_.push_back(std::find(columns_.begin(), columns_.end(), column) - columns_.begin());
   target_partitioned_ = table.target_kind == TableKind::kPartitioned;
   for (const auto& name : columns_) {
     const Column* column = target.FindColumn(name);
@@ -151,24 +162,22 @@ std::string IncrementalSql::CreateStageKeys(const QualifiedName& stage) const {
 }
 
 std::string IncrementalSql::CopyIntoStage(const QualifiedName& stage, bool keys_only) const {
-  return fmt::format("COPY {} ({}) FROM STDIN {}", stage.Quoted(),
-                     QuoteIdentList(keys_only ? key_ : columns_),
-                     table_.mapping.format == CopyFormat::kBinary ? "(FORMAT binary)"
-                                                                  : "(FORMAT text)");
+  return fmt::format(
+      "COPY {} ({}) FROM STDIN {}", stage.Quoted(), QuoteIdentList(keys_only ? key_ : columns_),
+      table_.mapping.format == CopyFormat::kBinary ? "(FORMAT binary)" : "(FORMAT text)");
 }
 
 std::string IncrementalSql::CopyChangedRows(const std::string& where) const {
-  return fmt::format("COPY (SELECT {} FROM {}{}) TO STDOUT {}", QuoteIdentList(columns_),
-                     From(Side::kSource), where.empty() ? "" : " WHERE " + where,
-                     table_.mapping.format == CopyFormat::kBinary ? "(FORMAT binary)"
-                                                                  : "(FORMAT text)");
+  return fmt::format(
+      "COPY (SELECT {} FROM {}{}) TO STDOUT {}", QuoteIdentList(columns_), From(Side::kSource),
+      where.empty() ? "" : " WHERE " + where,
+      table_.mapping.format == CopyFormat::kBinary ? "(FORMAT binary)" : "(FORMAT text)");
 }
 
 std::string IncrementalSql::CopySourceKeys(const std::string& where) const {
-  return fmt::format("COPY (SELECT {} FROM {} WHERE {}) TO STDOUT {}", QuoteIdentList(key_),
-                     From(Side::kSource), where,
-                     table_.mapping.format == CopyFormat::kBinary ? "(FORMAT binary)"
-                                                                  : "(FORMAT text)");
+  return fmt::format(
+      "COPY (SELECT {} FROM {} WHERE {}) TO STDOUT {}", QuoteIdentList(key_), From(Side::kSource),
+      where, table_.mapping.format == CopyFormat::kBinary ? "(FORMAT binary)" : "(FORMAT text)");
 }
 
 // Exactness comes from the transaction ids: every row version written by a
@@ -185,9 +194,9 @@ std::string IncrementalSql::ChangedPredicate(const TableMode& mode) const {
                                 QuoteLiteral(*mode.watermark_from), mode.watermark_type));
   // age() of both against the same reference xid: exact modulo 2^32 while
   // the horizon is younger than 2^31 transactions (checked before).
-  parts.push_back(fmt::format(
-      "pg_catalog.age(xmin) <= pg_catalog.age(pg_catalog.xid('{}'::pg_catalog.xid8))",
-      mode.xmin_horizon));
+  parts.push_back(
+      fmt::format("pg_catalog.age(xmin) <= pg_catalog.age(pg_catalog.xid('{}'::pg_catalog.xid8))",
+                  mode.xmin_horizon));
   return "(" + Join(parts, " OR ") + ")";
 }
 
@@ -200,9 +209,8 @@ std::string IncrementalSql::InBuckets(Side side, const std::string& bitmap, uint
 std::string IncrementalSql::BucketSums(Side side, uint32_t count, bool row_hash,
                                        const QualifiedName* plus_staged_new) const {
   std::string key = KeyHash(side, "");
-  std::string inner =
-      fmt::format("SELECT {} AS k, {} AS r FROM {}", key, row_hash ? RowHash(side) : key,
-                  From(side));
+  std::string inner = fmt::format("SELECT {} AS k, {} AS r FROM {}", key,
+                                  row_hash ? RowHash(side) : key, From(side));
   if (plus_staged_new) {
     std::string staged_key = KeyHash(Side::kTarget, "s");
     inner += fmt::format(
@@ -251,10 +259,9 @@ std::string IncrementalSql::Upsert(const QualifiedName& stage,
     if (std::find(key_.begin(), key_.end(), column) == key_.end())
       sets.push_back(fmt::format("{0} = EXCLUDED.{0}", QuoteIdent(column)));
   }
-  std::string conflict =
-      sets.empty() ? "DO NOTHING"
-                   : fmt::format("DO UPDATE SET {} WHERE {}", Join(sets, ", "),
-                                 Distinct("t", "EXCLUDED"));
+  std::string conflict = sets.empty() ? "DO NOTHING"
+                                      : fmt::format("DO UPDATE SET {} WHERE {}", Join(sets, ", "),
+                                                    Distinct("t", "EXCLUDED"));
   return fmt::format("INSERT INTO {} AS t ({}){} SELECT {} FROM {} s ON CONFLICT ({}) {}",
                      table_.name.Quoted(), QuoteIdentList(columns_),
                      overriding_ ? " OVERRIDING SYSTEM VALUE" : "", Join(values, ", "),

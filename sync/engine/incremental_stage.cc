@@ -19,7 +19,7 @@ BucketSums ReadBucketSums(Connection& connection, const std::string& sql) {
   for (int i = 0; i < result.Rows(); ++i) {
     std::string_view sum = result.Text(i, 2);
     sums.buckets[static_cast<uint32_t>(result.GetInt(i, 0))] = {result.GetInt(i, 1),
-                                                                 std::string(sum)};
+                                                                std::string(sum)};
     sums.bytes += result.Text(i, 0).size() + result.Text(i, 1).size() + sum.size();
   }
   return sums;
@@ -105,10 +105,10 @@ class TableStager {
 
   // Both sides' bucket summaries: `row_hash` for diff, keys only otherwise.
   std::vector<uint32_t> Compare(bool row_hash, const QualifiedName* plus_staged_new) {
-    result_.buckets = BucketCount(table_.estimated_rows,
-                                  row_hash ? kRowsPerBucket : kKeysPerBucket);
-    BucketSums source =
-        ReadBucketSums(session_.Source(), sql_.BucketSums(Side::kSource, result_.buckets, row_hash));
+    result_.buckets =
+        BucketCount(table_.estimated_rows, row_hash ? kRowsPerBucket : kKeysPerBucket);
+    BucketSums source = ReadBucketSums(session_.Source(),
+                                       sql_.BucketSums(Side::kSource, result_.buckets, row_hash));
     BucketSums target = ReadBucketSums(
         Target(), sql_.BucketSums(Side::kTarget, result_.buckets, row_hash, plus_staged_new));
     result_.compared_bytes += source.bytes + target.bytes;
@@ -125,11 +125,11 @@ class TableStager {
     if (differing.empty()) return;
     std::string bitmap = BucketBitmap(differing, result_.buckets);
     Target().Exec(sql_.CreateStageKeys(stage_.source_keys));
-    RelayResult keys = RelayCopy(
-        session_.Source(),
-        sql_.CopySourceKeys(sql_.InBuckets(Side::kSource, bitmap, result_.buckets)), Target(),
-        sql_.CopyIntoStage(stage_.source_keys, true), table_.name.Display() + " keys", nullptr,
-        stop_);
+    RelayResult keys =
+        RelayCopy(session_.Source(),
+                  sql_.CopySourceKeys(sql_.InBuckets(Side::kSource, bitmap, result_.buckets)),
+                  Target(), sql_.CopyIntoStage(stage_.source_keys, true),
+                  table_.name.Display() + " keys", nullptr, stop_);
     result_.compared_bytes += keys.bytes;
     CreateDeleteKeys();
     Target().Exec(
@@ -201,9 +201,8 @@ std::vector<TableStage> StageChanges(const Plan& plan, const Catalog& target,
       TableStage staged = stager.Run();
       staged.seconds =
           std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
-      log.Debug("staged {}: {} rows, {} bytes, {} differing buckets of {}",
-                planned.name.Display(), staged.rows, staged.bytes, staged.differing_buckets,
-                staged.buckets);
+      log.Debug("staged {}: {} rows, {} bytes, {} differing buckets of {}", planned.name.Display(),
+                staged.rows, staged.bytes, staged.differing_buckets, staged.buckets);
       log.observer().TableDone(planned.name.Display(), staged.rows, staged.bytes);
       stages[i] = std::move(staged);
     };

@@ -31,7 +31,7 @@ std::vector<uint32_t> DifferingBuckets(const BucketSums& source, const BucketSum
 
 // What staging left for the merge of one table.
 struct TableStage {
-  bool staged_rows = false;    // StageTablesFor(i).rows holds rows to upsert
+  bool staged_rows = false;     // StageTablesFor(i).rows holds rows to upsert
   bool staged_deletes = false;  // .delete_keys holds target keys to delete
   bool replace_all = false;     // no key, full: the target's rows are replaced
   // No key, diff: the rows of these buckets are replaced.

@@ -7,8 +7,7 @@
 namespace freshet {
 
 void EnsureStateTable(Connection& target) {
-  if (target.Exec("SELECT pg_catalog.to_regclass('_freshet.sync_state') IS NOT NULL")
-          .GetBool(0, 0))
+  if (target.Exec("SELECT pg_catalog.to_regclass('_freshet.sync_state') IS NOT NULL").GetBool(0, 0))
     return;
   try {
     target.Exec(sql::kSyncStateCreate);
@@ -25,8 +24,8 @@ std::vector<TableState> ReadStates(Connection& target, const StateSource& source
   if (!target.Exec("SELECT pg_catalog.to_regclass('_freshet.sync_state') IS NOT NULL")
            .GetBool(0, 0))
     return states;
-  Result rows = target.Exec(sql::kSyncStateRead,
-                            {std::to_string(source.system_identifier), source.database});
+  Result rows =
+      target.Exec(sql::kSyncStateRead, {std::to_string(source.system_identifier), source.database});
   for (int i = 0; i < rows.Rows(); ++i) {
     TableState state;
     state.table = {rows.Get(i, 0), rows.Get(i, 1)};

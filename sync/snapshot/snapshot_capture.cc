@@ -17,6 +17,7 @@
 #include "copy/conninfo.h"
 #include "copy/copy_file.h"
 #include "schema/patterns.h"
+#include "sync/engine/incremental_run.h"
 #include "sync/engine/loader.h"
 #include "sync/engine/progress.h"
 #include "sync/engine/run_steps.h"
@@ -111,6 +112,9 @@ SnapshotManifest StartManifest(const CaptureOptions& options, Connection& contro
   manifest.snapshot_time = clock.Get(0, 0);
   manifest.source_server_version = clock.Get(0, 1);
   manifest.compression = options.compression;
+  SourceHorizon horizon = ReadHorizon(control);
+  manifest.source_xmin = std::to_string(horizon.xmin);
+  manifest.source_snapshot = horizon.snapshot;
   manifest.catalog = CapturedCatalog(catalog, plan);
   for (const auto& table : plan.tables) {
     SnapshotTable entry;

@@ -8,6 +8,7 @@
 
 #include "schema/type_graph.h"
 #include "schema/type_limits.h"
+#include "sync/engine/incremental_run.h"
 #include "sync/engine/journal.h"
 #include "sync/engine/parallel.h"
 #include "sync/engine/run_steps.h"
@@ -122,6 +123,7 @@ void SnapshotLoads::PlanTarget(TargetRun& target, const Catalog& target_catalog,
   if (no_chunks.includes.empty())
     for (const auto& table : manifest_.tables) no_chunks.includes.push_back(table.name.Quoted());
   target.plan = BuildPlan(manifest_.catalog, target_catalog, no_chunks);
+  target_catalogs_[target.index] = target_catalog;
   RouteTables(target, target_catalog);
   TargetFiles& files = FilesOf(target.index);
   if (target.plan.ok())
@@ -516,6 +518,19 @@ void SnapshotLoads::Verify(TargetRun& target, std::stop_token stop) {
     throw Error(ErrorKind::kMismatch,
                 fmt::format("verification failed on {}: {} differ from the snapshot", report.target,
                             fmt::join(mismatched, ", ")));
+}
+
+}  // namespace freshet
+
+namespace freshet {
+
+void SnapshotLoads::Loaded(TargetRun& target) {
+  if (manifest_.source_xmin.empty()) return;  // captured before freshet recorded it
+  Plan modes = target.plan;
+  ChooseModes(modes, manifest_.catalog, target_catalogs_.at(target.index), {}, {});
+  RecordFullLoad(*target.control, manifest_.catalog, manifest_.source,
+                 {std::stoull(manifest_.source_xmin), manifest_.source_snapshot}, modes,
+                 NewRunId());
 }
 
 }  // namespace freshet

@@ -38,6 +38,9 @@ class SnapshotLoads final : public LoadSource {
   std::chrono::steady_clock::time_point LastLoad() const override;
   SequenceOutcome Sequences(TargetRun& target) override;
   void Verify(TargetRun& target, std::stop_token stop) override;
+  // Records on the target that its restored tables hold the source as of the
+  // capture (when the manifest has the capture's horizon).
+  void Loaded(TargetRun& target) override;
 
  private:
   // How one snapshot table goes into one target.
@@ -118,6 +121,7 @@ class SnapshotLoads final : public LoadSource {
   std::vector<size_t> tasks_left_;  // per snapshot table: file tasks not done
   mutable std::mutex mutex_;
   std::chrono::steady_clock::time_point last_load_;
+  std::map<size_t, Catalog> target_catalogs_;  // by target index, for Loaded
 };
 
 }  // namespace freshet

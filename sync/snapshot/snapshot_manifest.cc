@@ -334,6 +334,8 @@ std::string ManifestToJson(const SnapshotManifest& manifest) {
       {"snapshot_time", manifest.snapshot_time},
       {"source", manifest.source},
       {"source_server_version", manifest.source_server_version},
+      {"source_xmin", manifest.source_xmin},
+      {"source_snapshot", manifest.source_snapshot},
       {"compression",
        {{"algorithm", kCompressionAlgorithm},
         {"level", manifest.compression.level},
@@ -379,6 +381,9 @@ SnapshotManifest ManifestFromJson(const std::string& text, const std::string& or
   manifest.snapshot_time = root.Field("snapshot_time").String();
   manifest.source = root.Field("source").String();
   manifest.source_server_version = root.Field("source_server_version").String();
+  if (root.Has("source_xmin")) manifest.source_xmin = root.Field("source_xmin").String();
+  if (root.Has("source_snapshot"))
+    manifest.source_snapshot = root.Field("source_snapshot").String();
   manifest.compression = CompressionFrom(root.Field("compression"));
   manifest.catalog = CatalogFrom(root.Field("catalog"));
   for (const JsonNode& table : root.Field("tables").Elements())

@@ -52,6 +52,12 @@ struct SnapshotManifest {
   std::string snapshot_time;          // the source's clock in the capture's snapshot, ISO 8601
   std::string source;                 // ConnInfo::Describe() of the source: no password
   std::string source_server_version;  // e.g. "15.18"
+  // The capture snapshot's transaction horizon (pg_snapshot_xmin) and the
+  // snapshot itself: a restore records them, so an incremental sync from the
+  // same source afterwards moves only what changed since the capture. Empty
+  // in snapshots taken before freshet recorded them.
+  std::string source_xmin;
+  std::string source_snapshot;
   ZstdOptions compression;
   // The source catalog restricted to the captured tables (their partitions
   // and the foreign keys and indexes among them), as ReadCatalog returned it.
