@@ -41,13 +41,16 @@ const ForeignKey* FindKey(const Catalog& catalog, const DeferredConstraint& defe
 
 // The definition to re-add `deferred` with: NOT VALID when the plan says so
 // (a key into a table outside the sync).
-std::string Readded(const DeferredConstraint& deferred) {
-  std::string definition = deferred.definition;
+std::string ReaddedAs(std::string definition, bool validate) {
   constexpr std::string_view kSuffix = " NOT VALID";
   if (definition.size() >= kSuffix.size() &&
       definition.compare(definition.size() - kSuffix.size(), kSuffix.size(), kSuffix) == 0)
     definition.resize(definition.size() - kSuffix.size());
-  return deferred.validate ? definition : definition + std::string(kSuffix);
+  return validate ? definition : definition + std::string(kSuffix);
+}
+
+std::string Readded(const DeferredConstraint& deferred) {
+  return ReaddedAs(deferred.definition, deferred.validate);
 }
 
 // The foreign keys the merge sets aside on tables it writes: those closing
@@ -80,6 +83,48 @@ std::string ReferencePresent(const ForeignKey& key) {
                      fmt::join(match, " AND "));
 }
 
+// Whether an index of `key`'s table leads with its referencing columns (so
+// the checks a delete of a referenced row makes are index lookups).
+bool Indexed(const Catalog& catalog, const ForeignKey& key) {
+  for (const auto& index : catalog.indexes) {
+    if (index.table != key.table || index.keys.size() < key.columns.size() ||
+        !index.predicate.empty())
+      continue;
+    bool leads = true;
+    for (size_t c = 0; c < key.columns.size(); ++c)
+      leads &= index.keys[c] == key.columns[c] || index.keys[c] == QuoteIdent(key.columns[c]);
+    if (leads) return true;
+  }
+  return false;
+}
+
+// Below this many deletes from a table, the per-row checks of the foreign
+// keys into it cost less than re-validating them.
+constexpr uint64_t kDeletesWorthRevalidating = 8;
+
+// Foreign keys among the synced tables, into a table that loses many rows,
+// whose referencing columns have no index: each deleted row would scan the
+// referencing table. They are dropped for the deletes and re-added
+// (validated) in the same transaction: one scan instead. The source's own
+// action on those rows (SET NULL, CASCADE) arrives as the referencing rows'
+// own changes.
+std::vector<const ForeignKey*> KeysToRevalidate(const Plan& plan, const Catalog& catalog,
+                                                const std::vector<TableStage>& stages,
+                                                const std::vector<CycleKey>& cycles) {
+  std::vector<const ForeignKey*> keys;
+  for (const auto& key : catalog.foreign_keys) {
+    bool heavy = false, child_synced = false, set_aside = false;
+    for (size_t i = 0; i < plan.tables.size(); ++i) {
+      heavy |= plan.tables[i].name == key.referenced &&
+               stages[i].delete_keys >= kDeletesWorthRevalidating;
+      child_synced |= plan.tables[i].name == key.table;
+    }
+    for (const auto& cycle : cycles) set_aside |= cycle.key == &key && !cycle.nullable;
+    if (heavy && child_synced && !set_aside && !Indexed(catalog, key)) keys.push_back(&key);
+  }
+  return keys;
+}
+
 class Merger {
  public:
   Merger(Connection& target, const Plan& plan, const Catalog& catalog,
@@ -87,6 +132,7 @@ class Merger {
       : target_(target), plan_(plan), catalog_(catalog), stages_(stages), log_(log) {
     counts_.resize(plan.tables.size());
     cycles_ = CycleKeys(plan, catalog, stages);
+    revalidated_ = KeysToRevalidate(plan, catalog, stages, cycles_);
   }
 
   void SetAside(bool lift) {
@@ -146,11 +192,20 @@ class Merger {
   }
 
   void Deletes() {
+    for (const ForeignKey* key : revalidated_)
+      target_.Exec(fmt::format("ALTER TABLE {} DROP CONSTRAINT {}", key->table.Quoted(),
+                               QuoteIdent(key->name)));
     for (size_t i = plan_.tables.size(); i-- > 0;) {
       if (!stages_[i].staged_deletes) continue;
       counts_[i].deleted =
           target_.Exec(SqlOf(i).DeleteKeys(StageTablesFor(i).delete_keys)).AffectedRows();
     }
+    for (const ForeignKey* key : revalidated_)
+      target_.Exec(fmt::format("ALTER TABLE {} ADD CONSTRAINT {} {}", key->table.Quoted(),
+                               QuoteIdent(key->name), ReaddedAs(key->definition, key->validated)));
+    if (!revalidated_.empty())
+      log_.Debug("{} foreign keys without an index re-validated after the deletes",
+                 revalidated_.size());
   }
 
   std::vector<MergeCounts> counts() const { return counts_; }
@@ -169,6 +224,7 @@ class Merger {
   RunLog log_;
   std::vector<MergeCounts> counts_;
   std::vector<CycleKey> cycles_;
+  std::vector<const ForeignKey*> revalidated_;
 };
 
 }  // namespace

@@ -208,20 +208,20 @@ std::string IncrementalSql::InBuckets(Side side, const std::string& bitmap, uint
 
 std::string IncrementalSql::BucketSums(Side side, uint32_t count, bool row_hash,
                                        const QualifiedName* plus_staged_new) const {
+  // Keys only: the key's hash is both the bucket and what is summed.
   std::string key = KeyHash(side, "");
-  std::string inner = fmt::format("SELECT {} AS k, {} AS r FROM {}", key,
-                                  row_hash ? RowHash(side) : key, From(side));
-  if (plus_staged_new) {
-    std::string staged_key = KeyHash(Side::kTarget, "s");
-    inner += fmt::format(
-        " UNION ALL SELECT {0}, {0} FROM {1} s WHERE NOT EXISTS (SELECT 1 FROM {2} WHERE {3})",
-        staged_key, plus_staged_new->Quoted(), From(Side::kTarget),
-        KeyMatch(table_.name.Quoted(), "s"));
-  }
+  std::string inner =
+      row_hash ? fmt::format("SELECT {} AS k, {} AS r FROM {}", key, RowHash(side), From(side))
+               : fmt::format("SELECT {} AS k FROM {}", key, From(side));
+  if (plus_staged_new)
+    inner +=
+        fmt::format(" UNION ALL SELECT {} FROM {} s WHERE NOT EXISTS (SELECT 1 FROM {} WHERE {})",
+                    KeyHash(Side::kTarget, "s"), plus_staged_new->Quoted(), From(Side::kTarget),
+                    KeyMatch(table_.name.Quoted(), "s"));
   return fmt::format(
-      "SELECT (k & {})::pg_catalog.int4 AS b, count(*), sum(r)::pg_catalog.text FROM ({}) x "
+      "SELECT (k & {})::pg_catalog.int4 AS b, count(*), sum({})::pg_catalog.text FROM ({}) x "
       "GROUP BY 1",
-      count - 1, inner);
+      count - 1, row_hash ? "r" : "k", inner);
 }
 
 std::string IncrementalSql::CollectDeletes(const QualifiedName& deletes, const std::string& bitmap,

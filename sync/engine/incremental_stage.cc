@@ -48,7 +48,7 @@ namespace {
 // Rows per bucket: smaller buckets find scattered differences with fewer
 // rows re-read, larger ones keep the summaries small.
 constexpr int kKeysPerBucket = 32;
-constexpr int kRowsPerBucket = 16;
+constexpr int kRowsPerBucket = 4;
 
 // Stages one table on a worker's two sessions.
 class TableStager {
@@ -77,10 +77,12 @@ class TableStager {
           result_.replace_all = true;
         } else if (mode_.deletes == DeletePolicy::kPropagate) {
           CreateDeleteKeys();
-          Target().Exec(sql_.CollectAllDeletes(stage_.delete_keys, stage_.rows));
+          result_.delete_keys =
+              Target().Exec(sql_.CollectAllDeletes(stage_.delete_keys, stage_.rows)).AffectedRows();
         }
         break;
     }
+    if (result_.staged_deletes) Target().Exec("ANALYZE " + stage_.delete_keys.Quoted());
     if (!mode_.watermark.empty() && result_.staged_rows) ReachWatermark();
     return result_;
   }
@@ -93,6 +95,7 @@ class TableStager {
     RelayResult relayed =
         RelayCopy(session_.Source(), sql_.CopyChangedRows(where), Target(),
                   sql_.CopyIntoStage(stage_.rows, false), table_.name.Display(), nullptr, stop_);
+    Target().Exec("ANALYZE " + stage_.rows.Quoted());  // the merge's joins need its size
     result_.staged_rows = true;
     result_.rows += relayed.rows;
     result_.bytes += relayed.bytes;
@@ -131,9 +134,12 @@ class TableStager {
                   Target(), sql_.CopyIntoStage(stage_.source_keys, true),
                   table_.name.Display() + " keys", nullptr, stop_);
     result_.compared_bytes += keys.bytes;
+    Target().Exec("ANALYZE " + stage_.source_keys.Quoted());
     CreateDeleteKeys();
-    Target().Exec(
-        sql_.CollectDeletes(stage_.delete_keys, bitmap, result_.buckets, stage_.source_keys));
+    result_.delete_keys = Target()
+                              .Exec(sql_.CollectDeletes(stage_.delete_keys, bitmap, result_.buckets,
+                                                        stage_.source_keys))
+                              .AffectedRows();
   }
 
   void Diff() {
@@ -145,7 +151,10 @@ class TableStager {
       result_.replace_bitmap = bitmap;
     } else if (mode_.deletes == DeletePolicy::kPropagate) {
       CreateDeleteKeys();
-      Target().Exec(sql_.CollectDeletes(stage_.delete_keys, bitmap, result_.buckets, stage_.rows));
+      result_.delete_keys =
+          Target()
+              .Exec(sql_.CollectDeletes(stage_.delete_keys, bitmap, result_.buckets, stage_.rows))
+              .AffectedRows();
     }
   }
 

@@ -33,6 +33,7 @@ std::vector<uint32_t> DifferingBuckets(const BucketSums& source, const BucketSum
 struct TableStage {
   bool staged_rows = false;     // StageTablesFor(i).rows holds rows to upsert
   bool staged_deletes = false;  // .delete_keys holds target keys to delete
+  uint64_t delete_keys = 0;     // how many
   bool replace_all = false;     // no key, full: the target's rows are replaced
   // No key, diff: the rows of these buckets are replaced.
   std::string replace_bitmap;
