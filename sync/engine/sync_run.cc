@@ -11,6 +11,7 @@
 #include "copy/conninfo.h"
 #include "sync/engine/fit_check.h"
 #include "sync/engine/incremental_run.h"
+#include "sync/engine/incremental_stage.h"
 #include "sync/engine/loader.h"
 #include "sync/engine/progress.h"
 #include "sync/engine/restore_tasks.h"
@@ -257,6 +258,7 @@ void VerifyRun(const SyncOptions& options, RunReport& report, std::stop_token st
 RestoreOutcome RunRepair(const std::string& target_url, int jobs) {
   Connection target = OpenTarget(target_url);
   LockTarget(target);
+  DropStaging(target);  // an interrupted incremental run's staging tables
   Journal journal(target, "repair");
   return journal.Restore(target_url, jobs);
 }
