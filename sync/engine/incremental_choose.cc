@@ -172,7 +172,7 @@ TableMode ChooseOne(const PlannedTable& planned, const Table& source, const Tabl
     mode.xmin_horizon = state->xmin_horizon;
     if (state->watermark_column == mode.watermark) mode.watermark_from = state->watermark_reached;
   }
-  if (mode.mode != SyncMode::kWatermark) {
+  if (mode.mode == SyncMode::kDiff) {
     mode.watermark.clear();
     mode.watermark_type.clear();
   }
