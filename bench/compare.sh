@@ -23,9 +23,14 @@
 #   --fsync-off: servers with fsync, synchronous_commit and full_page_writes
 #     off (a throwaway setup); by default they keep them on, as users' dev
 #     and preview servers do
+#
+# bench/compare.sh --incremental [ARGS]: the incremental contenders instead
+# (full sync, sync --incremental, sync --incremental --diff '*' after rounds
+# of changes.sql); see bench/incremental.sh for ARGS.
 set -euo pipefail
 
 repo=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+if [[ ${1:-} == --incremental ]]; then shift; exec "$repo/bench/incremental.sh" "$@"; fi
 scale=1 runs=3 jobs=4 snapshots=1 syncs=1 baseline="" durable=1
 workload=${FRESHET_WORKLOAD:-$repo/../shared/workload}
 while (($#)); do
