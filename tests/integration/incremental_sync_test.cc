@@ -9,6 +9,7 @@
 #include <signal.h>
 
 #include <atomic>
+#include <filesystem>
 #include <fstream>
 #include <nlohmann/json.hpp>
 #include <thread>
@@ -57,6 +58,7 @@ class IncrementalSync : public ::testing::Test {
 
   // Runs an incremental sync that must succeed and returns its JSON report.
   json Sync(const std::vector<std::string>& extra = {}) {
+    std::filesystem::remove(report_path_);  // a failed run must not leave an old report
     RunResult run = Freshet(SyncArgs(extra));
     EXPECT_EQ(run.exit_code, 0) << run.err;
     return ReadReport();
