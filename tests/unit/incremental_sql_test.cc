@@ -227,9 +227,9 @@ TEST(IncrementalSqlTest, UpsertOverridesAnAlwaysIdentityAndNeverSetsTheKey) {
   IncrementalSql sql(plan.tables[0], catalog.tables[0], catalog);
   std::string upsert = sql.Upsert({"_freshet", "inc_0_rows"});
   EXPECT_THAT(upsert, HasSubstr("OVERRIDING SYSTEM VALUE"));
-  EXPECT_THAT(upsert, HasSubstr("ON CONFLICT (id)"));
-  EXPECT_THAT(upsert, HasSubstr("name = EXCLUDED.name"));
-  EXPECT_THAT(upsert, Not(HasSubstr("id = EXCLUDED.id")));
+  EXPECT_THAT(upsert, HasSubstr(R"(ON CONFLICT ("id"))"));
+  EXPECT_THAT(upsert, HasSubstr(R"(SET "name" = EXCLUDED."name")"));
+  EXPECT_THAT(upsert, Not(HasSubstr(R"("id" = EXCLUDED)")));
 }
 
 TEST(IncrementalSqlTest, ChangedPredicateTakesTheWatermarkNullsAndNewerTransactions) {
@@ -250,8 +250,8 @@ TEST(IncrementalSqlTest, ChangedPredicateTakesTheWatermarkNullsAndNewerTransacti
   mode.watermark_from = "2026-01-01 00:00:00+00";
   mode.xmin_horizon = 4242;
   std::string predicate = sql.ChangedPredicate(mode);
-  EXPECT_THAT(predicate, HasSubstr("updated_at >= '2026-01-01 00:00:00+00'"));
-  EXPECT_THAT(predicate, HasSubstr("updated_at IS NULL"));
+  EXPECT_THAT(predicate, HasSubstr(R"("updated_at" >= '2026-01-01 00:00:00+00')"));
+  EXPECT_THAT(predicate, HasSubstr(R"("updated_at" IS NULL)"));
   EXPECT_THAT(predicate, HasSubstr("age(xmin)"));
   EXPECT_THAT(predicate, HasSubstr("'4242'"));
 }
