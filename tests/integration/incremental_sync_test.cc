@@ -1,0 +1,491 @@
+// `freshet sync --incremental` against real clusters: the first run without
+// state, late commits, deletes and FK actions, ties and NULLs on the
+// watermark, FK cycles, a kill at each point of the merge, migrations between
+// runs, tables without a key, dev-only triggers, a source written during the
+// run and `--diff` repairing dev's drift. Every test compares the two sides
+// by psql digests (sync_helpers.h), independently of freshet's verifier.
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+#include <signal.h>
+
+#include <atomic>
+#include <filesystem>
+#include <fstream>
+#include <nlohmann/json.hpp>
+#include <thread>
+
+#include "copy/connection.h"
+#include "tests/integration/sync_helpers.h"
+
+namespace freshet::testing {
+namespace {
+
+using ::testing::HasSubstr;
+using ::testing::IsEmpty;
+using json = nlohmann::json;
+
+// A small table with an indexed updated_at: the watermark is found by name.
+constexpr const char* kItems = R"sql(
+CREATE TABLE public.items (
+  id int PRIMARY KEY,
+  v text,
+  updated_at timestamptz DEFAULT now()
+);
+CREATE INDEX items_updated_at ON public.items (updated_at);
+)sql";
+
+class IncrementalSync : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    prod_db_ = prod_.CreateUniqueDatabase("prod");
+    dev_db_ = dev_.CreateUniqueDatabase("dev");
+  }
+  std::string Prod() const { return prod_.Url(prod_db_); }
+  std::string Dev() const { return dev_.Url(dev_db_); }
+  std::string ProdSql(const std::string& sql) const { return prod_.Psql(prod_db_, sql); }
+  std::string DevSql(const std::string& sql) const { return dev_.Psql(dev_db_, sql); }
+  void BothSql(const std::string& sql) const {
+    ProdSql(sql);
+    DevSql(sql);
+  }
+
+  std::vector<std::string> SyncArgs(const std::vector<std::string>& extra) const {
+    std::vector<std::string> args = {"sync", "--incremental", "--from",   Prod(),
+                                     "--to", Dev(),           "--report", report_path_};
+    args.insert(args.end(), extra.begin(), extra.end());
+    return args;
+  }
+
+  // Runs an incremental sync that must succeed and returns its JSON report.
+  json Sync(const std::vector<std::string>& extra = {}) {
+    std::filesystem::remove(report_path_);  // a failed run must not leave an old report
+    RunResult run = Freshet(SyncArgs(extra));
+    EXPECT_EQ(run.exit_code, 0) << run.err;
+    return ReadReport();
+  }
+
+  json ReadReport() const {
+    std::ifstream in(report_path_);
+    if (!in) return json::object();
+    return json::parse(in);
+  }
+
+  // The report's entry for `table` ("schema.table").
+  static json Entry(const json& report, const std::string& table) {
+    if (report.contains("tables"))
+      for (const auto& entry : report["tables"])
+        if (entry.value("table", "") == table) return entry;
+    ADD_FAILURE() << "no report entry for " << table << " in " << report.dump();
+    return json::object();
+  }
+
+  static uint64_t Moved(const json& entry) {
+    return entry.value("inserted", uint64_t{0}) + entry.value("updated", uint64_t{0}) +
+           entry.value("deleted", uint64_t{0});
+  }
+
+  std::vector<std::string> Differing() const {
+    return DifferingTables(prod_, prod_db_, dev_, dev_db_, {"public"});
+  }
+
+  // Digest of every shared table on dev, in one string.
+  std::string DevDigest() const {
+    std::string digest;
+    for (const auto& table : UserTables(dev_, dev_db_, {"public"}))
+      digest +=
+          table + "=" +
+          TableDigest(dev_, dev_db_, table, SharedColumns(prod_, prod_db_, dev_, dev_db_, table)) +
+          "\n";
+    return digest;
+  }
+
+  std::string DisabledUserTriggers() const {
+    return DevSql("SELECT count(*) FROM pg_trigger WHERE NOT tgisinternal AND tgenabled = 'D'");
+  }
+
+  PgCluster& prod_ = SharedClusters::Source();
+  PgCluster& dev_ = SharedClusters::Target();
+  std::string prod_db_, dev_db_;
+  ScratchDir scratch_;
+  std::string report_path_ = scratch_ / "report.json";
+};
+
+TEST_F(IncrementalSync, FirstRunIsFullAndASecondRunWithoutChangesMovesNothing) {
+  BothSql(kItems);
+  BothSql("CREATE TABLE public.tags (id int PRIMARY KEY, name text)");
+  ProdSql(
+      "INSERT INTO public.items (id, v) SELECT g, 'v' || g FROM generate_series(1, 200) g;"
+      "INSERT INTO public.tags SELECT g, 't' || g FROM generate_series(1, 50) g");
+
+  json first = Sync();
+  EXPECT_EQ(Entry(first, "public.items").value("mode", ""), "full");
+  EXPECT_EQ(Entry(first, "public.tags").value("mode", ""), "full");
+  EXPECT_EQ(Entry(first, "public.items").value("inserted", 0), 200);
+  EXPECT_THAT(Differing(), IsEmpty());
+  EXPECT_EQ(DevSql("SELECT count(*) FROM _freshet.sync_state"), "2");
+
+  json second = Sync();
+  EXPECT_EQ(Entry(second, "public.items").value("mode", ""), "watermark");
+  EXPECT_EQ(Entry(second, "public.tags").value("mode", ""), "diff");
+  EXPECT_EQ(Moved(Entry(second, "public.items")), 0u);
+  EXPECT_EQ(Moved(Entry(second, "public.tags")), 0u);
+  EXPECT_THAT(Differing(), IsEmpty());
+  EXPECT_EQ(DevSql("SELECT string_agg(table_name || ':' || mode, ',' ORDER BY table_name) "
+                   "FROM _freshet.sync_state"),
+            "items:watermark,tags:diff");
+}
+
+// Transactions open on the source while a run reads: their rows have an
+// updated_at older than what the run saw, yet the next run must have them.
+TEST_F(IncrementalSync, LateCommitsAreTakenByTheNextRun) {
+  BothSql(kItems);
+  ProdSql("INSERT INTO public.items (id, v) SELECT g, 'v' || g FROM generate_series(1, 10) g");
+  Sync();
+
+  Connection late = Connection::Open(Prod(), "late");
+  late.Exec("BEGIN");
+  late.Exec("UPDATE public.items SET v = 'late', updated_at = now() WHERE id = 1");
+  Connection sub = Connection::Open(Prod(), "savepoint");
+  sub.Exec("BEGIN");
+  sub.Exec("SAVEPOINT s");
+  sub.Exec("UPDATE public.items SET v = 'in savepoint', updated_at = now() WHERE id = 2");
+  sub.Exec("RELEASE SAVEPOINT s");
+  Connection early = Connection::Open(Prod(), "early");
+  early.Exec("BEGIN");
+  early.Exec("SELECT now()");
+  // A newer committed row: the run's watermark passes the open ones.
+  ProdSql("INSERT INTO public.items (id, v) VALUES (11, 'newer')");
+
+  json during = Sync();
+  EXPECT_EQ(DevSql("SELECT v FROM public.items WHERE id = 11"), "newer");
+  EXPECT_EQ(DevSql("SELECT v FROM public.items WHERE id = 1"), "v1");
+
+  early.Exec("UPDATE public.items SET v = 'began early', updated_at = now() WHERE id = 3");
+  late.Exec("COMMIT");
+  sub.Exec("COMMIT");
+  early.Exec("COMMIT");
+  ASSERT_LT(ProdSql("SELECT max(updated_at) FROM public.items WHERE id IN (1, 2, 3)"),
+            ProdSql("SELECT updated_at FROM public.items WHERE id = 11"));
+
+  json after = Sync();
+  EXPECT_EQ(Entry(after, "public.items").value("mode", ""), "watermark");
+  EXPECT_EQ(DevSql("SELECT string_agg(v, ',' ORDER BY id) FROM public.items WHERE id <= 3"),
+            "late,in savepoint,began early");
+  EXPECT_EQ(Entry(after, "public.items").value("updated", 0), 3);
+  EXPECT_THAT(Differing(), IsEmpty());
+}
+
+TEST_F(IncrementalSync, DeletesFkActionsKeyChangesAndPartitionMovesEndEqual) {
+  BothSql(R"sql(
+CREATE TABLE public.parents (id int PRIMARY KEY, updated_at timestamptz DEFAULT now());
+CREATE TABLE public.loose (id int PRIMARY KEY,
+  parent_id int REFERENCES public.parents ON DELETE SET NULL,
+  updated_at timestamptz DEFAULT now());
+CREATE TABLE public.owned (id int PRIMARY KEY,
+  parent_id int REFERENCES public.parents ON DELETE CASCADE,
+  updated_at timestamptz DEFAULT now());
+CREATE TABLE public.events (id int, at date, v text, updated_at timestamptz DEFAULT now(),
+  PRIMARY KEY (id, at)) PARTITION BY RANGE (at);
+CREATE TABLE public.events_2025 PARTITION OF public.events
+  FOR VALUES FROM ('2025-01-01') TO ('2026-01-01');
+CREATE TABLE public.events_2026 PARTITION OF public.events
+  FOR VALUES FROM ('2026-01-01') TO ('2027-01-01');
+)sql");
+  ProdSql(R"sql(
+INSERT INTO public.parents (id) SELECT g FROM generate_series(1, 20) g;
+INSERT INTO public.loose (id, parent_id) SELECT g, g FROM generate_series(1, 20) g;
+INSERT INTO public.owned (id, parent_id) SELECT g, g FROM generate_series(1, 20) g;
+INSERT INTO public.events (id, at, v) SELECT g, date '2025-06-01' + g, 'e' FROM generate_series(1, 40) g;
+)sql");
+  Sync();
+  ASSERT_THAT(Differing(), IsEmpty());
+  std::vector<std::string> fks = ForeignKeys(dev_, dev_db_);
+
+  ProdSql(R"sql(
+DELETE FROM public.parents WHERE id IN (2, 3);  -- loose 2,3 set NULL, owned 2,3 deleted
+DELETE FROM public.loose WHERE id = 10;
+UPDATE public.owned SET id = 1000 WHERE id = 5;  -- a primary key change, watermark untouched
+UPDATE public.events SET at = date '2026-02-01' WHERE id = 7;  -- moves partition
+)sql");
+  ASSERT_EQ(ProdSql("SELECT count(*) FROM public.loose WHERE parent_id IS NULL"), "2");
+
+  json report = Sync();
+  EXPECT_THAT(Differing(), IsEmpty());
+  EXPECT_EQ(DevSql("SELECT string_agg(id::text, ',' ORDER BY id) FROM public.loose "
+                   "WHERE parent_id IS NULL"),
+            "2,3");
+  EXPECT_EQ(DevSql("SELECT tableoid::regclass FROM public.events WHERE id = 7"), "events_2026");
+  EXPECT_EQ(DevSql("SELECT count(*) FROM public.events WHERE id = 7"), "1");
+  EXPECT_EQ(Entry(report, "public.parents").value("deleted", 0), 2);
+  EXPECT_EQ(Entry(report, "public.loose").value("deleted", 0), 1);
+  EXPECT_EQ(Entry(report, "public.events").value("inserted", 0), 1);
+  EXPECT_EQ(Entry(report, "public.events").value("deleted", 0), 1);
+  EXPECT_EQ(ForeignKeys(dev_, dev_db_), fks);
+  EXPECT_THAT(InvalidConstraintsAndIndexes(dev_, dev_db_), IsEmpty());
+}
+
+TEST_F(IncrementalSync, RowsTiedOnTheWatermarkCommittedAfterARunAreTaken) {
+  BothSql(kItems);
+  ProdSql(
+      "INSERT INTO public.items SELECT g, 'v', timestamptz '2026-01-01 00:00:00+00' "
+      "FROM generate_series(1, 5000) g");
+  Sync();  // full: the state exists from here
+  ProdSql("UPDATE public.items SET v = 'first half' WHERE id <= 2500");
+  json first = Sync();
+  EXPECT_EQ(Entry(first, "public.items").value("mode", ""), "watermark");
+  EXPECT_EQ(Entry(first, "public.items").value("updated", 0), 2500);
+
+  ProdSql(
+      "UPDATE public.items SET v = 'second half', "
+      "updated_at = timestamptz '2026-01-01 00:00:00+00' WHERE id > 2500");
+  json second = Sync();
+  EXPECT_EQ(Entry(second, "public.items").value("updated", 0), 2500);
+  EXPECT_EQ(DevSql("SELECT count(*) FROM public.items WHERE v = 'second half'"), "2500");
+  EXPECT_THAT(Differing(), IsEmpty());
+}
+
+TEST_F(IncrementalSync, RowsWithANullWatermarkAreSynced) {
+  BothSql(kItems);
+  ProdSql("INSERT INTO public.items (id, v) SELECT g, 'v' FROM generate_series(1, 20) g");
+  Sync();
+  ProdSql(
+      "INSERT INTO public.items VALUES (21, 'null stamp', NULL);"
+      "UPDATE public.items SET v = 'nulled', updated_at = NULL WHERE id = 5");
+  json report = Sync();
+  EXPECT_EQ(Entry(report, "public.items").value("inserted", 0), 1);
+  EXPECT_EQ(Entry(report, "public.items").value("updated", 0), 1);
+  EXPECT_EQ(DevSql("SELECT v FROM public.items WHERE updated_at IS NULL ORDER BY id LIMIT 1"),
+            "nulled");
+  EXPECT_THAT(Differing(), IsEmpty());
+
+  ProdSql("UPDATE public.items SET v = 'still null' WHERE id = 21");
+  Sync();
+  EXPECT_EQ(DevSql("SELECT v FROM public.items WHERE id = 21"), "still null");
+  EXPECT_THAT(Differing(), IsEmpty());
+}
+
+TEST_F(IncrementalSync, ForeignKeyCycleWithChangesOnBothSidesEndsEqualWithValidKeys) {
+  BothSql(R"sql(
+CREATE TABLE public.tasks (id int PRIMARY KEY, item_id int, updated_at timestamptz DEFAULT now());
+CREATE TABLE public.action_items (id int PRIMARY KEY, task_id int REFERENCES public.tasks,
+  updated_at timestamptz DEFAULT now());
+ALTER TABLE public.tasks ADD FOREIGN KEY (item_id) REFERENCES public.action_items;
+)sql");
+  ProdSql(R"sql(
+INSERT INTO public.tasks (id) VALUES (1), (2);
+INSERT INTO public.action_items (id, task_id) VALUES (1, 1), (2, 2);
+UPDATE public.tasks SET item_id = id;
+)sql");
+  Sync();
+  ASSERT_THAT(Differing(), IsEmpty());
+  std::vector<std::string> fks = ForeignKeys(dev_, dev_db_);
+
+  ProdSql(R"sql(
+INSERT INTO public.tasks (id) VALUES (3);
+INSERT INTO public.action_items (id, task_id) VALUES (3, 3);
+UPDATE public.tasks SET item_id = 3, updated_at = now() WHERE id = 3;
+UPDATE public.tasks SET item_id = 2, updated_at = now() WHERE id = 1;
+UPDATE public.action_items SET task_id = 2, updated_at = now() WHERE id = 1;
+)sql");
+  Sync();
+  EXPECT_THAT(Differing(), IsEmpty());
+  EXPECT_EQ(DevSql("SELECT item_id FROM public.tasks WHERE id = 3"), "3");
+  EXPECT_EQ(ForeignKeys(dev_, dev_db_), fks);
+  EXPECT_THAT(InvalidConstraintsAndIndexes(dev_, dev_db_), IsEmpty());
+}
+
+// A run killed while paused at each point of the merge leaves dev as it was
+// (one transaction), no user trigger disabled; the next run ends equal.
+TEST_F(IncrementalSync, KillAtEachMergePointLeavesDevUnchangedAndTheNextRunEndsEqual) {
+  BothSql(kItems);
+  BothSql(R"sql(
+CREATE FUNCTION public.touch() RETURNS trigger LANGUAGE plpgsql
+  AS $$ BEGIN NEW.updated_at := now(); RETURN NEW; END $$;
+CREATE TRIGGER items_touch BEFORE UPDATE ON public.items FOR EACH ROW EXECUTE FUNCTION public.touch();
+)sql");
+  ProdSql("INSERT INTO public.items (id, v) SELECT g, 'v' FROM generate_series(1, 100) g");
+  Sync();
+  ASSERT_THAT(Differing(), IsEmpty());
+
+  int round = 0;
+  for (const char* point : {"merge upserted", "merge deleted", "merge before commit"}) {
+    SCOPED_TRACE(point);
+    ++round;
+    ProdSql("UPDATE public.items SET v = 'round " + std::to_string(round) +
+            "' WHERE id % 7 = 0; DELETE FROM public.items WHERE id = " + std::to_string(round) +
+            "; INSERT INTO public.items (id, v) VALUES (" + std::to_string(1000 + round) +
+            ", 'new')");
+    std::string before = DevDigest();
+    PausePoint pause(point);
+    BackgroundProcess run = StartCommand(
+        [&] {
+          std::vector<std::string> argv = SyncArgs({});
+          argv.insert(argv.begin(), FreshetBinary());
+          return argv;
+        }(),
+        pause.Env());
+    std::optional<RunResult> ended;
+    ASSERT_TRUE(pause.WaitUntilPaused(run, &ended)) << (ended ? ended->err : run.Stderr());
+    run.Signal(SIGKILL);
+    ASSERT_EQ(run.Wait().signal, SIGKILL);
+    EXPECT_EQ(DevDigest(), before);
+    EXPECT_EQ(DisabledUserTriggers(), "0");
+    EXPECT_NE(Differing(), std::vector<std::string>{});
+  }
+  Sync();
+  EXPECT_THAT(Differing(), IsEmpty());
+  EXPECT_EQ(DisabledUserTriggers(), "0");
+}
+
+TEST_F(IncrementalSync, ColumnAddedOnBothSidesRefreshesTheTableWhole) {
+  BothSql(kItems);
+  ProdSql("INSERT INTO public.items (id, v) SELECT g, 'v' FROM generate_series(1, 30) g");
+  Sync();
+  BothSql("ALTER TABLE public.items ADD COLUMN extra int");
+  ProdSql("UPDATE public.items SET extra = id");  // updated_at does not move
+  json report = Sync();
+  json entry = Entry(report, "public.items");
+  EXPECT_EQ(entry.value("mode", ""), "full");
+  EXPECT_THAT(entry.value("mode_reason", ""), HasSubstr("changed"));
+  EXPECT_THAT(Differing(), IsEmpty());
+}
+
+TEST_F(IncrementalSync, DevOnlyColumnKeepsItsValuesOnUpdatesAndGetsItsDefaultOnInserts) {
+  BothSql(kItems);
+  ProdSql("INSERT INTO public.items (id, v) SELECT g, 'v' FROM generate_series(1, 10) g");
+  Sync();
+  DevSql(
+      "ALTER TABLE public.items ADD COLUMN note text DEFAULT 'dev default';"
+      "UPDATE public.items SET note = 'kept' WHERE id = 1");
+  ProdSql(
+      "UPDATE public.items SET v = 'changed', updated_at = now() WHERE id = 1;"
+      "INSERT INTO public.items (id, v) VALUES (11, 'new')");
+  json report = Sync();
+  EXPECT_EQ(Entry(report, "public.items").value("mode", ""), "watermark");
+  EXPECT_EQ(DevSql("SELECT v || '/' || note FROM public.items WHERE id = 1"), "changed/kept");
+  EXPECT_EQ(DevSql("SELECT v || '/' || note FROM public.items WHERE id = 11"), "new/dev default");
+  EXPECT_THAT(Differing(), IsEmpty());
+}
+
+TEST_F(IncrementalSync, SourceTypeChangeTheTargetCannotTakeIsAPlanErrorAndDevIsUnchanged) {
+  BothSql(
+      "CREATE TABLE public.orders (id int PRIMARY KEY, amount int, "
+      "updated_at timestamptz DEFAULT now())");
+  ProdSql("INSERT INTO public.orders (id, amount) SELECT g, g FROM generate_series(1, 10) g");
+  Sync();
+  std::string before = DevDigest();
+  ProdSql(
+      "ALTER TABLE public.orders ALTER COLUMN amount TYPE text;"
+      "UPDATE public.orders SET amount = 'twelve', updated_at = now() WHERE id = 2");
+  RunResult run = Freshet(SyncArgs({}));
+  EXPECT_NE(run.exit_code, 0);
+  EXPECT_THAT(run.err, HasSubstr("public.orders"));
+  EXPECT_THAT(run.err, HasSubstr("amount"));
+  EXPECT_EQ(DevDigest(), before);
+}
+
+TEST_F(IncrementalSync, TableWithoutPrimaryKeyEndsEqualWithDuplicates) {
+  BothSql("CREATE TABLE public.log (v text, n int)");
+  ProdSql("INSERT INTO public.log SELECT 'row', g % 5 FROM generate_series(1, 100) g");
+  Sync();
+  ASSERT_THAT(Differing(), IsEmpty());
+  ProdSql(R"sql(
+INSERT INTO public.log VALUES ('row', 1), ('row', 1), ('fresh', 9);
+DELETE FROM public.log WHERE ctid = (SELECT min(ctid) FROM public.log WHERE n = 2);
+DELETE FROM public.log WHERE n = 3;
+)sql");
+  json report = Sync();
+  EXPECT_EQ(Entry(report, "public.log").value("mode", ""), "diff");
+  EXPECT_THAT(Entry(report, "public.log").value("mode_reason", ""), HasSubstr("primary key"));
+  EXPECT_THAT(Differing(), IsEmpty());
+  EXPECT_EQ(DevSql("SELECT count(*) FROM public.log WHERE n = 1"),
+            ProdSql("SELECT count(*) FROM public.log WHERE n = 1"));
+}
+
+TEST_F(IncrementalSync, DevOnlyTriggerDoesNotFireDuringTheMerge) {
+  BothSql(kItems);
+  ProdSql(
+      "INSERT INTO public.items (id, v, updated_at) SELECT g, 'v', "
+      "timestamptz '2026-01-01 00:00:00+00' FROM generate_series(1, 10) g");
+  Sync();
+  DevSql(R"sql(
+CREATE FUNCTION public.stamp() RETURNS trigger LANGUAGE plpgsql
+  AS $$ BEGIN NEW.updated_at := now(); RETURN NEW; END $$;
+CREATE TRIGGER items_stamp BEFORE UPDATE ON public.items FOR EACH ROW EXECUTE FUNCTION public.stamp();
+)sql");
+  ProdSql(
+      "UPDATE public.items SET v = 'changed', "
+      "updated_at = timestamptz '2026-01-02 00:00:00+00' WHERE id = 4");
+  json report = Sync();
+  EXPECT_EQ(Entry(report, "public.items").value("updated", 0), 1);
+  EXPECT_EQ(DevSql("SELECT updated_at = timestamptz '2026-01-02 00:00:00+00' FROM public.items "
+                   "WHERE id = 4"),
+            "t");
+  EXPECT_THAT(Differing(), IsEmpty());
+  EXPECT_EQ(DevSql("SELECT tgenabled FROM pg_trigger WHERE tgname = 'items_stamp'"), "O");
+}
+
+TEST_F(IncrementalSync, SourceWrittenDuringTheRunEndsEqualAfterAFinalRun) {
+  BothSql(kItems);
+  ProdSql("INSERT INTO public.items (id, v) SELECT g, 'v' FROM generate_series(1, 500) g");
+  Sync();
+
+  std::atomic<bool> stop{false};
+  std::atomic<int> rounds{0};
+  std::thread writer([&] {
+    Connection source = Connection::Open(Prod(), "writer");
+    for (int i = 0; !stop; ++i) {
+      source.Exec("INSERT INTO public.items (id, v) VALUES (" + std::to_string(10000 + i) +
+                  ", 'w')");
+      source.Exec("UPDATE public.items SET v = 'u" + std::to_string(i) +
+                  "', updated_at = now() WHERE id = " + std::to_string(1 + i % 500));
+      source.Exec("DELETE FROM public.items WHERE id = " + std::to_string(10000 + i / 2));
+      rounds.fetch_add(1);
+    }
+  });
+  {
+    PausePoint pause("start stage public.items");
+    BackgroundProcess run = StartCommand(
+        [&] {
+          std::vector<std::string> argv = SyncArgs({});
+          argv.insert(argv.begin(), FreshetBinary());
+          return argv;
+        }(),
+        pause.Env());
+    std::optional<RunResult> ended;
+    bool paused = pause.WaitUntilPaused(run, &ended).has_value();
+    // The writer commits while the run holds its snapshot.
+    int seen = rounds.load();
+    while (paused && rounds.load() < seen + 20) std::this_thread::yield();
+    pause.Release();
+    RunResult result = ended ? *ended : run.Wait();
+    EXPECT_TRUE(paused) << result.err;
+    EXPECT_EQ(result.exit_code, 0) << result.err;
+  }
+  stop = true;
+  writer.join();
+  Sync();
+  EXPECT_THAT(Differing(), IsEmpty());
+}
+
+TEST_F(IncrementalSync, DiffRepairsDevDrift) {
+  BothSql(kItems);
+  ProdSql("INSERT INTO public.items (id, v) SELECT g, 'v' || g FROM generate_series(1, 1000) g");
+  Sync();
+  DevSql(R"sql(
+UPDATE public.items SET v = 'drifted' WHERE id % 97 = 0;
+DELETE FROM public.items WHERE id BETWEEN 300 AND 310;
+INSERT INTO public.items (id, v) VALUES (5000, 'dev only'), (5001, 'dev only');
+)sql");
+  ASSERT_THAT(Differing(), ::testing::ElementsAre("public.items"));
+  json report = Sync({"--diff", "*"});
+  json entry = Entry(report, "public.items");
+  EXPECT_EQ(entry.value("mode", ""), "diff");
+  EXPECT_EQ(entry.value("updated", 0), 10);
+  EXPECT_EQ(entry.value("inserted", 0), 11);
+  EXPECT_EQ(entry.value("deleted", 0), 2);
+  EXPECT_THAT(Differing(), IsEmpty());
+}
+
+}  // namespace
+}  // namespace freshet::testing
