@@ -12,6 +12,8 @@
 //   "snapshot_time": "2026-01-02T03:00:00Z",  // the source's clock in the snapshot
 //   "source": "app@prod:5432/app",            // never a password
 //   "source_server_version": "15.18",
+//   "source_xmin": "749",                      // the capture snapshot's xmin (xid8);
+//   "source_snapshot": "749:753:749,751",      // both "" or absent in older snapshots
 //   "compression": {"algorithm": "zstd", "level": 3, "threads": 0},
 //   "catalog": {
 //     "system_identifier": "7312345678901234567",  // uint64 as a decimal string

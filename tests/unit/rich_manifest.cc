@@ -218,6 +218,8 @@ SnapshotManifest RichManifest() {
   manifest.snapshot_time = "2026-01-02T03:00:00.123456Z";
   manifest.source = "app@prod:5432/app";
   manifest.source_server_version = "15.18";
+  manifest.source_xmin = "18446744073709551000";
+  manifest.source_snapshot = "749:753:749,751";
   manifest.compression.level = -5;
   manifest.compression.threads = 4;
   manifest.catalog = RichCatalog();
@@ -438,6 +440,8 @@ void ExpectSame(const SnapshotManifest& a, const SnapshotManifest& b) {
   EXPECT_EQ(a.snapshot_time, b.snapshot_time);
   EXPECT_EQ(a.source, b.source);
   EXPECT_EQ(a.source_server_version, b.source_server_version);
+  EXPECT_EQ(a.source_xmin, b.source_xmin);
+  EXPECT_EQ(a.source_snapshot, b.source_snapshot);
   EXPECT_EQ(a.compression.level, b.compression.level);
   EXPECT_EQ(a.compression.threads, b.compression.threads);
   ExpectSame(a.catalog, b.catalog);
