@@ -4,21 +4,11 @@
 #include <fmt/ranges.h>
 
 #include "sync/engine/incremental_sql.h"
+#include "sync/engine/restore_tasks.h"
 #include "sync/engine/test_hooks.h"
 
 namespace freshet {
 namespace {
-
-std::string EnableClause(char enabled) {
-  switch (enabled) {
-    case 'A':
-      return "ENABLE ALWAYS TRIGGER";
-    case 'R':
-      return "ENABLE REPLICA TRIGGER";
-    default:
-      return "ENABLE TRIGGER";
-  }
-}
 
 bool Written(const TableStage& stage) {
   return stage.staged_rows || stage.staged_deletes || stage.replace_all ||
@@ -41,12 +31,8 @@ const ForeignKey* FindKey(const Catalog& catalog, const DeferredConstraint& defe
 
 // The definition to re-add `deferred` with: NOT VALID when the plan says so
 // (a key into a table outside the sync).
-std::string ReaddedAs(std::string definition, bool validate) {
-  constexpr std::string_view kSuffix = " NOT VALID";
-  if (definition.size() >= kSuffix.size() &&
-      definition.compare(definition.size() - kSuffix.size(), kSuffix.size(), kSuffix) == 0)
-    definition.resize(definition.size() - kSuffix.size());
-  return validate ? definition : definition + std::string(kSuffix);
+std::string ReaddedAs(const std::string& definition, bool validate) {
+  return WithoutNotValid(definition) + (validate ? "" : " NOT VALID");
 }
 
 std::string Readded(const DeferredConstraint& deferred) {

@@ -94,12 +94,7 @@ void VerifyIncremental(const Plan& plan, const SourceSnapshot& snapshot, const S
   log.Info("verifying {} tables", plan.tables.size());
   auto results = VerifyTables(plan, snapshot, options.target_url, options.jobs, stop);
   for (size_t i = 0; i < results.size(); ++i) report.tables[i].verification = results[i];
-  report.verified = true;
-  auto mismatched = report.Mismatched();
-  if (!mismatched.empty())
-    throw Error(ErrorKind::kMismatch,
-                fmt::format("verification failed: {} differ between source and target",
-                            fmt::join(mismatched, ", ")));
+  CheckVerification(report);
 }
 
 }  // namespace

@@ -15,26 +15,6 @@
 namespace freshet {
 namespace {
 
-// pg_get_constraintdef ends with " NOT VALID" for constraints never validated.
-std::string WithoutNotValid(std::string definition) {
-  constexpr std::string_view kSuffix = " NOT VALID";
-  if (definition.size() >= kSuffix.size() &&
-      definition.compare(definition.size() - kSuffix.size(), kSuffix.size(), kSuffix) == 0)
-    definition.resize(definition.size() - kSuffix.size());
-  return definition;
-}
-
-std::string EnableClause(char enabled) {
-  switch (enabled) {
-    case 'A':
-      return "ENABLE ALWAYS TRIGGER";
-    case 'R':
-      return "ENABLE REPLICA TRIGGER";
-    default:
-      return "ENABLE TRIGGER";
-  }
-}
-
 // Ends the failure texts of steps whose journal entry stays for the next run.
 constexpr std::string_view kKeptNote = "(kept in the journal for the next run)";
 
@@ -68,6 +48,26 @@ void BuildIndex(Connection& target, const QualifiedName& table, const std::strin
 }
 
 }  // namespace
+
+// pg_get_constraintdef ends with " NOT VALID" for constraints never validated.
+std::string WithoutNotValid(std::string definition) {
+  constexpr std::string_view kSuffix = " NOT VALID";
+  if (definition.size() >= kSuffix.size() &&
+      definition.compare(definition.size() - kSuffix.size(), kSuffix.size(), kSuffix) == 0)
+    definition.resize(definition.size() - kSuffix.size());
+  return definition;
+}
+
+std::string EnableClause(char enabled) {
+  switch (enabled) {
+    case 'A':
+      return "ENABLE ALWAYS TRIGGER";
+    case 'R':
+      return "ENABLE REPLICA TRIGGER";
+    default:
+      return "ENABLE TRIGGER";
+  }
+}
 
 RestoreTasks::RestoreTasks(std::vector<JournalEntry> entries, Connection& control, size_t target)
     : entries_(std::move(entries)), target_(target) {

@@ -86,4 +86,10 @@ class RestoreTasks {
   std::mutex ddl_turns_;  // foreign key additions take turns
 };
 
+// A constraint definition (pg_get_constraintdef) without its trailing
+// " NOT VALID".
+std::string WithoutNotValid(std::string definition);
+// "ENABLE [ALWAYS | REPLICA] TRIGGER" for a pg_trigger.tgenabled state.
+std::string EnableClause(char enabled);
+
 }  // namespace freshet

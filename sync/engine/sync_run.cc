@@ -25,15 +25,6 @@
 namespace freshet {
 namespace {
 
-void CheckVerification(RunReport& report) {
-  report.verified = true;
-  auto mismatched = report.Mismatched();
-  if (!mismatched.empty())
-    throw Error(ErrorKind::kMismatch,
-                fmt::format("verification failed: {} differ between source and target",
-                            fmt::join(mismatched, ", ")));
-}
-
 void SyncRun(const SyncOptions& options, RunReport& report, std::stop_token stop);
 void VerifyRun(const SyncOptions& options, RunReport& report, std::stop_token stop);
 

@@ -62,6 +62,15 @@ TableVerification VerifyTable(const PlannedTable& table, Connection& source, Con
 
 }  // namespace
 
+void CheckVerification(RunReport& report) {
+  report.verified = true;
+  auto mismatched = report.Mismatched();
+  if (!mismatched.empty())
+    throw Error(ErrorKind::kMismatch,
+                fmt::format("verification failed: {} differ between source and target",
+                            fmt::join(mismatched, ", ")));
+}
+
 // One fatal task per table on the run's worker pool (TaskGraph): the first
 // failure, or a stop, ends the verification.
 std::vector<TableVerification> VerifyTables(const Plan& plan, const SourceSnapshot& snapshot,

@@ -25,4 +25,8 @@ std::vector<TableVerification> VerifyTables(const Plan& plan, const SourceSnapsh
                                             const std::string& target_url, int jobs,
                                             std::stop_token stop);
 
+// Marks `report` verified; throws Error (kMismatch) naming the tables whose
+// verification differs.
+void CheckVerification(RunReport& report);
+
 }  // namespace freshet
