@@ -194,9 +194,10 @@ std::string IncrementalSql::ChangedPredicate(const TableMode& mode) const {
                                 QuoteLiteral(*mode.watermark_from), mode.watermark_type));
   // age() of both against the same reference xid: exact modulo 2^32 while
   // the horizon is younger than 2^31 transactions (checked before).
-  parts.push_back(
-      fmt::format("pg_catalog.age(xmin) <= pg_catalog.age(pg_catalog.xid('{}'::pg_catalog.xid8))",
-                  mode.xmin_horizon));
+  // The 32-bit xid as a literal (a constant the planner folds); if it is a
+  // special xid (below 3), age() says INT_MAX and every row is read.
+  parts.push_back(fmt::format("pg_catalog.age(xmin) <= pg_catalog.age('{}'::pg_catalog.xid)",
+                              mode.xmin_horizon & 0xFFFFFFFFu));
   return "(" + Join(parts, " OR ") + ")";
 }
 

@@ -255,7 +255,9 @@ TEST(IncrementalSqlTest, ChangedPredicateTakesRowsAboveTheWatermarkAndNewerTrans
   EXPECT_THAT(predicate, HasSubstr(R"("updated_at" > '2026-01-01 00:00:00+00')"));
   EXPECT_THAT(predicate, Not(HasSubstr("IS NULL")));
   EXPECT_THAT(predicate,
-              HasSubstr("pg_catalog.age(xmin) <= pg_catalog.age(pg_catalog.xid('4242'::"));
+              HasSubstr("pg_catalog.age(xmin) <= pg_catalog.age('4242'::pg_catalog.xid)"));
+  mode.xmin_horizon = (uint64_t{7} << 32) + 4242;  // the epoch is left out
+  EXPECT_THAT(sql.ChangedPredicate(mode), HasSubstr("age('4242'::pg_catalog.xid)"));
   mode.xmin_horizon = 0;  // no horizon: every row
   EXPECT_EQ(sql.ChangedPredicate(mode), "");
 }
