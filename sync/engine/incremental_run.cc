@@ -123,16 +123,26 @@ Plan PlanIncremental(Connection& source, const Catalog& source_catalog, Connecti
   return plan;
 }
 
-void RecordFullLoad(Connection& target, const Catalog& source, const std::string& source_endpoint,
-                    const SourceHorizon& horizon, const Plan& modes, const std::string& run_id) {
+std::optional<std::string> RecordFullLoad(Connection& target, const Catalog& source,
+                                          const std::string& source_endpoint,
+                                          const SourceHorizon& horizon, const Plan& modes,
+                                          const std::string& run_id) {
   std::vector<StateUpdate> updates;
   for (const auto& table : modes.tables)
     if (table.incremental) updates.push_back({table.name, *table.incremental, std::nullopt, true});
-  EnsureStateTable(target);
-  InTransaction(target, [&] {
-    WriteStates(target, StateSourceOf(source, source_endpoint), std::to_string(horizon.xmin),
-                horizon.snapshot, updates, run_id);
-  });
+  try {
+    EnsureStateTable(target);
+    InTransaction(target, [&] {
+      WriteStates(target, StateSourceOf(source, source_endpoint), std::to_string(horizon.xmin),
+                  horizon.snapshot, updates, run_id);
+    });
+  } catch (const Error& error) {
+    return fmt::format(
+        "the incremental state could not be recorded ({}); the next sync --incremental "
+        "refreshes these tables whole",
+        error.what());
+  }
+  return std::nullopt;
 }
 
 void IncrementalSync(const SyncOptions& options, RunReport& report, std::stop_token stop) {

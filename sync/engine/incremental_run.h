@@ -7,6 +7,7 @@
 // run); the next run starts from the last committed state.
 #pragma once
 
+#include <optional>
 #include <stop_token>
 
 #include "sync/engine/sync_run.h"
@@ -29,9 +30,13 @@ Plan PlanIncremental(Connection& source, const Catalog& source_catalog, Connecti
 
 // Records, after a full sync into `target` succeeded, that its tables hold
 // the source as of `horizon` (every table's state "full").
-// `source_endpoint`: ConnInfo::Describe() of the source.
-void RecordFullLoad(Connection& target, const Catalog& source, const std::string& source_endpoint,
-                    const SourceHorizon& horizon, const Plan& modes, const std::string& run_id);
+// `source_endpoint`: ConnInfo::Describe() of the source. The load is done
+// either way: a failure is returned as a warning for the report (the next
+// incremental run then refreshes those tables whole), never thrown.
+std::optional<std::string> RecordFullLoad(Connection& target, const Catalog& source,
+                                          const std::string& source_endpoint,
+                                          const SourceHorizon& horizon, const Plan& modes,
+                                          const std::string& run_id);
 
 // The run; fills `report` as it goes and throws Error on failure (the
 // target's tables unchanged unless the merge committed).

@@ -188,7 +188,9 @@ class SyncLoads final : public LoadSource {
   void Loaded(TargetRun& target) override {
     Plan modes = target.plan;
     ChooseModes(modes, catalog_, target_catalog_, {}, options_.incremental);
-    RecordFullLoad(*target.control, catalog_, Describe(), horizon_, modes, NewRunId());
+    if (auto problem =
+            RecordFullLoad(*target.control, catalog_, Describe(), horizon_, modes, NewRunId()))
+      target.report->warnings.push_back(*problem);
   }
   void Verify(TargetRun& target, std::stop_token stop) override {
     VerifyAgainstSource(target.plan, *snapshot_, options_, *target.report, stop, log_);

@@ -528,9 +528,10 @@ void SnapshotLoads::Loaded(TargetRun& target) {
   if (manifest_.source_xmin.empty()) return;  // captured before freshet recorded it
   Plan modes = target.plan;
   ChooseModes(modes, manifest_.catalog, target_catalogs_.at(target.index), {}, {});
-  RecordFullLoad(*target.control, manifest_.catalog, manifest_.source,
-                 {std::stoull(manifest_.source_xmin), manifest_.source_snapshot}, modes,
-                 NewRunId());
+  if (auto problem = RecordFullLoad(*target.control, manifest_.catalog, manifest_.source,
+                                    {std::stoull(manifest_.source_xmin), manifest_.source_snapshot},
+                                    modes, NewRunId()))
+    target.report->warnings.push_back(*problem);
 }
 
 }  // namespace freshet
