@@ -67,7 +67,7 @@ struct RunReport {
   std::vector<std::string> warnings;
   std::vector<std::string> source_only_tables;
   std::vector<std::string> target_only_tables;
-  bool verified = false;  // verification ran
+  bool verified = false;     // verification ran
   bool incremental = false;  // sync --incremental
 
   uint64_t TotalRows() const;
