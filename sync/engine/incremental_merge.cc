@@ -12,7 +12,7 @@ namespace {
 
 bool Written(const TableStage& stage) {
   return stage.staged_rows || stage.staged_deletes || stage.replace_all ||
-         !stage.replace_bitmap.empty();
+         !stage.replace_where.empty();
 }
 
 // A foreign key that closes a cycle among the written tables.
@@ -151,9 +151,8 @@ class Merger {
       MergeCounts& counts = counts_[i];
       if (!sql.keyed()) {
         if (stage.replace_all) counts.deleted = target_.Exec(sql.DeleteAll()).AffectedRows();
-        if (!stage.replace_bitmap.empty())
-          counts.deleted =
-              target_.Exec(sql.DeleteBuckets(stage.replace_bitmap, stage.buckets)).AffectedRows();
+        for (const auto& where : stage.replace_where)
+          counts.deleted += target_.Exec(sql.DeleteWhere(where)).AffectedRows();
         if (stage.staged_rows) counts.inserted = target_.Exec(sql.InsertAll(rows)).AffectedRows();
         continue;
       }
@@ -166,7 +165,9 @@ class Merger {
           condition = condition.empty() ? ReferencePresent(*cycle.key)
                                         : condition + " AND " + ReferencePresent(*cycle.key);
         }
-      counts.inserted = static_cast<uint64_t>(target_.Exec(sql.CountNew(rows)).GetInt(0, 0));
+      counts.inserted = stage.new_rows
+                            ? *stage.new_rows
+                            : static_cast<uint64_t>(target_.Exec(sql.CountNew(rows)).GetInt(0, 0));
       uint64_t written = target_.Exec(sql.Upsert(rows, nulled, condition)).AffectedRows();
       counts.updated = written > counts.inserted ? written - counts.inserted : 0;
       counts.unchanged = stage.rows > written ? stage.rows - written : 0;
@@ -224,6 +225,10 @@ std::vector<MergeCounts> MergeStaged(Connection& target, const Plan& plan, const
   InTransaction(target, [&] {
     target.Exec(fmt::format("SET LOCAL lock_timeout = {}", QuoteLiteral(lock_timeout)));
     target.Exec("SET CONSTRAINTS ALL DEFERRED");
+    // The merge joins small staging tables to the tables' key indexes: a
+    // low random_page_cost keeps the planner on index lookups instead of
+    // scanning whole tables for a few thousand keys.
+    target.Exec("SET LOCAL random_page_cost = 1.1");
     merger.SetAside(true);
     merger.Upserts();
     TestPause("merge upserted");

@@ -33,6 +33,10 @@ const std::set<std::string>& TypedHashTypes() {
   return types;
 }
 
+bool IsIntegerType(const std::string& type) {
+  return type == "smallint" || type == "integer" || type == "bigint";
+}
+
 bool IsTextType(const std::string& type) {
   return type == "text" || type == "character varying" || type == "character" || type == "name";
 }
@@ -75,6 +79,19 @@ std::string BucketBitmap(const std::vector<uint32_t>& buckets, uint32_t count) {
   return hex + "'::pg_catalog.bytea";
 }
 
+std::optional<Bucketing> RangeBuckets(int64_t lo, int64_t hi, uint32_t count) {
+  if (hi < lo || count == 0) return std::nullopt;
+  __int128 span = static_cast<__int128>(hi) - lo + 1;
+  if (span > (static_cast<__int128>(1) << 62)) return std::nullopt;
+  Bucketing bucketing;
+  bucketing.range = true;
+  bucketing.lo = lo;
+  bucketing.hi = hi;
+  bucketing.width = static_cast<int64_t>((span + count - 1) / count);
+  bucketing.count = static_cast<uint32_t>((span + bucketing.width - 1) / bucketing.width);
+  return bucketing;
+}
+
 std::vector<std::string> KeyColumns(const PlannedTable& table) {
   if (table.incremental && !table.incremental->key.empty()) return table.incremental->key;
   return table.mapping.columns;
@@ -95,6 +112,13 @@ IncrementalSql::IncrementalSql(const PlannedTable& table, const Table& target,
     text_type_.push_back(IsTextType(type));
     if (column && column->identity == 'a') overriding_ = true;
   }
+  // Range buckets need the column itself on both sides (no cast between
+  // them), so its index serves the ranges.
+  const Column* lead = keyed_ ? target.FindColumn(key_[0]) : nullptr;
+  size_t at = keyed_ ? key_index_[0] : 0;
+  integer_lead_ = lead && IsIntegerType(lead->type_id) && at < columns_.size() &&
+                  (table.verify_source.size() != columns_.size() ||
+                   table.verify_source[at] == QuoteIdent(key_[0]));
 }
 
 std::string IncrementalSql::From(Side side) const {
@@ -121,6 +145,27 @@ std::string IncrementalSql::KeyHash(Side side, const std::string& alias) const {
   std::vector<std::string> values;
   for (size_t i : key_index_) values.push_back(HashValue(i, side, alias));
   return "pg_catalog.hash_record_extended(ROW(" + Join(values, ", ") + "), 0)";
+}
+
+// The bucket of a row: see Bucketing. Range: CASE keeps the subtraction
+// within bigint for values outside [lo, hi].
+std::string IncrementalSql::Bucket(Side side, const Bucketing& bucketing,
+                                   const std::string& alias) const {
+  if (!bucketing.range) return fmt::format("({} & {})", KeyHash(side, alias), bucketing.count - 1);
+  std::string value = HashValue(key_index_[0], side, alias);
+  return fmt::format(
+      "(CASE WHEN {0} < {1} THEN 0 WHEN {0} > {2} THEN {3} ELSE ({0}::pg_catalog.int8 - {1}) / "
+      "{4} END)",
+      value, bucketing.lo, bucketing.hi, bucketing.count - 1, bucketing.width);
+}
+
+std::string IncrementalSql::RangeBounds() const {
+  if (!integer_lead_) return "";
+  std::string value = HashValue(key_index_[0], Side::kSource, "");
+  return fmt::format(
+      "SELECT min({0})::pg_catalog.int8::pg_catalog.text, "
+      "max({0})::pg_catalog.int8::pg_catalog.text FROM {1}",
+      value, From(Side::kSource));
 }
 
 std::string IncrementalSql::RowHash(Side side) const {
@@ -174,64 +219,116 @@ std::string IncrementalSql::CopyChangedRows(const std::string& where) const {
       table_.mapping.format == CopyFormat::kBinary ? "(FORMAT binary)" : "(FORMAT text)");
 }
 
-std::string IncrementalSql::CopySourceKeys(const std::string& where) const {
-  return fmt::format(
-      "COPY (SELECT {} FROM {} WHERE {}) TO STDOUT {}", QuoteIdentList(key_), From(Side::kSource),
-      where, table_.mapping.format == CopyFormat::kBinary ? "(FORMAT binary)" : "(FORMAT text)");
+std::string IncrementalSql::QualifiedList(const std::vector<std::string>& columns) const {
+  std::vector<std::string> parts;
+  for (const auto& column : columns)
+    parts.push_back(table_.name.Quoted() + "." + QuoteIdent(column));
+  return Join(parts, ", ");
 }
 
-// Exactness comes from the transaction ids: every row version written by a
-// transaction that had not ended when the last run's snapshot was taken
+std::string IncrementalSql::CopyRowsFrom(const std::string& from) const {
+  return fmt::format(
+      "COPY (SELECT {} FROM {}) TO STDOUT {}", QualifiedList(columns_), from,
+      table_.mapping.format == CopyFormat::kBinary ? "(FORMAT binary)" : "(FORMAT text)");
+}
+
+std::string IncrementalSql::CopySourceKeys(const std::string& from) const {
+  return fmt::format(
+      "COPY (SELECT {} FROM {}) TO STDOUT {}", QualifiedList(key_), from,
+      table_.mapping.format == CopyFormat::kBinary ? "(FORMAT binary)" : "(FORMAT text)");
+}
+
+std::string IncrementalSql::Where(Side side, const std::string& predicate) const {
+  return From(side) + " WHERE " + predicate;
+}
+
+bool IncrementalSql::Partitioned(Side side) const {
+  return side == Side::kSource ? table_.source_partitioned : target_partitioned_;
+}
+
+std::string IncrementalSql::RowPrints(Side side) const {
+  std::string hashes = keyed_ ? KeyHash(side, "") + ", " + RowHash(side) : RowHash(side);
+  return fmt::format("COPY (SELECT tableoid, ctid, {} FROM {}) TO STDOUT (FORMAT binary)", hashes,
+                     From(side));
+}
+
+std::string IncrementalSql::FromBuckets(Side side, const std::vector<uint32_t>& buckets,
+                                        const Bucketing& bucketing) const {
+  if (!bucketing.range)
+    return fmt::format("{} WHERE {}", From(side),
+                       InBuckets(side, BucketBitmap(buckets, bucketing.count), bucketing));
+  std::vector<std::string> numbers;
+  for (uint32_t bucket : buckets) numbers.push_back(std::to_string(bucket));
+  std::string column = table_.name.Quoted() + "." + QuoteIdent(key_[0]);
+  // Bounds of bucket b, inclusive; the first and last reach the type's ends.
+  return fmt::format(
+      "pg_catalog.unnest('{{{0}}}'::pg_catalog.int8[]) AS _freshet_range(b) JOIN {1} ON {2} >= "
+      "(CASE WHEN _freshet_range.b = 0 THEN -9223372036854775808 ELSE {3} + _freshet_range.b * "
+      "{4} END) AND {2} <= (CASE WHEN _freshet_range.b = {5} THEN 9223372036854775807 ELSE {3} "
+      "+ (_freshet_range.b + 1) * {4} - 1 END) WHERE true",
+      Join(numbers, ","), From(side), column, bucketing.lo, bucketing.width, bucketing.count - 1);
+}
+
+// Exactness comes from the transaction ids alone: every row version written
+// by a transaction that had not ended when the last run's snapshot was taken
 // (late commits, subtransactions, FK actions that leave the watermark alone,
-// NULL watermarks) carries an xmin at or after that snapshot's xmin. The
-// watermark is a second net: rows above the last value reached (which the
-// xid check finds as well); rows tied at that value are not read again.
+// NULL or tied watermarks) carries an xmin at or after that snapshot's xmin,
+// and keeps it when VACUUM freezes it (the xmin column shows the raw xid
+// since PostgreSQL 9.4). Every transaction below it had ended, so its rows
+// were read by that run or an earlier one. A test of the watermark would
+// find nothing more, and costs a walk through each row to its column.
 std::string IncrementalSql::ChangedPredicate(const TableMode& mode) const {
-  std::vector<std::string> parts;
   if (mode.xmin_horizon == 0) return "";  // no horizon: every row
-  if (!mode.watermark.empty() && mode.watermark_from)
-    parts.push_back(fmt::format("{} > {}::{}", QuoteIdent(mode.watermark),
-                                QuoteLiteral(*mode.watermark_from), mode.watermark_type));
   // age() of both against the same reference xid: exact modulo 2^32 while
   // the horizon is younger than 2^31 transactions (checked before).
   // The 32-bit xid as a literal (a constant the planner folds); if it is a
   // special xid (below 3), age() says INT_MAX and every row is read.
-  parts.push_back(fmt::format("pg_catalog.age(xmin) <= pg_catalog.age('{}'::pg_catalog.xid)",
-                              mode.xmin_horizon & 0xFFFFFFFFu));
-  return "(" + Join(parts, " OR ") + ")";
+  return fmt::format("pg_catalog.age(xmin) <= pg_catalog.age('{}'::pg_catalog.xid)",
+                     mode.xmin_horizon & 0xFFFFFFFFu);
 }
 
-std::string IncrementalSql::InBuckets(Side side, const std::string& bitmap, uint32_t count,
-                                      const std::string& alias) const {
-  return fmt::format("pg_catalog.get_bit({}, ({} & {})::pg_catalog.int8) = 1", bitmap,
-                     KeyHash(side, alias), count - 1);
+std::string IncrementalSql::InBuckets(Side side, const std::string& bitmap,
+                                      const Bucketing& bucketing, const std::string& alias) const {
+  return fmt::format("pg_catalog.get_bit({}, {}::pg_catalog.int8) = 1", bitmap,
+                     Bucket(side, bucketing, alias));
 }
 
-std::string IncrementalSql::BucketSums(Side side, uint32_t count, bool row_hash,
+std::string IncrementalSql::BucketSums(Side side, const Bucketing& bucketing, bool row_hash,
                                        const QualifiedName* plus_staged_new) const {
-  // Keys only: the key's hash is both the bucket and what is summed.
-  std::string key = KeyHash(side, "");
+  // Hash buckets of keys: the key's hash is both the bucket and what is
+  // summed, computed once.
+  // Range buckets of keys sum the leading column: with the count, that tells
+  // a bucket with a deleted key from its peers (the target's keys plus the
+  // staged ones are a superset of the source's), without hashing each key.
+  bool shared = !bucketing.range && !row_hash;
+  auto summed_of = [&](Side of, const std::string& alias) {
+    if (row_hash) return RowHash(of);
+    if (bucketing.range) return HashValue(key_index_[0], of, alias) + "::pg_catalog.int8";
+    return KeyHash(of, alias);
+  };
+  std::string summed = summed_of(side, "");
   std::string inner =
-      row_hash ? fmt::format("SELECT {} AS k, {} AS r FROM {}", key, RowHash(side), From(side))
-               : fmt::format("SELECT {} AS k FROM {}", key, From(side));
+      shared ? fmt::format("SELECT {0} AS k, {0} AS h, false AS n FROM {1}", summed, From(side))
+             : fmt::format("SELECT {} AS k, {} AS h, false AS n FROM {}",
+                           Bucket(side, bucketing, ""), summed, From(side));
   if (plus_staged_new)
-    inner +=
-        fmt::format(" UNION ALL SELECT {} FROM {} s WHERE NOT EXISTS (SELECT 1 FROM {} WHERE {})",
-                    KeyHash(Side::kTarget, "s"), plus_staged_new->Quoted(), From(Side::kTarget),
-                    KeyMatch(table_.name.Quoted(), "s"));
+    inner += fmt::format(
+        " UNION ALL SELECT {}, {}, true FROM {} s WHERE NOT EXISTS (SELECT 1 FROM {} WHERE {})",
+        shared ? KeyHash(Side::kTarget, "s") : Bucket(Side::kTarget, bucketing, "s"),
+        summed_of(Side::kTarget, "s"), plus_staged_new->Quoted(), From(Side::kTarget),
+        KeyMatch(table_.name.Quoted(), "s"));
+  std::string bucket = bucketing.range ? "k" : fmt::format("k & {}", bucketing.count - 1);
   return fmt::format(
-      "SELECT (k & {})::pg_catalog.int4 AS b, count(*), sum({})::pg_catalog.text FROM ({}) x "
-      "GROUP BY 1",
-      count - 1, row_hash ? "r" : "k", inner);
+      "SELECT ({})::pg_catalog.int4 AS b, count(*), sum(h)::pg_catalog.text, "
+      "count(*) FILTER (WHERE n) FROM ({}) x GROUP BY 1",
+      bucket, inner);
 }
 
-std::string IncrementalSql::CollectDeletes(const QualifiedName& deletes, const std::string& bitmap,
-                                           uint32_t count, const QualifiedName& present) const {
+std::string IncrementalSql::CollectDeletes(const QualifiedName& deletes, const std::string& from,
+                                           const QualifiedName& present) const {
   return fmt::format(
-      "INSERT INTO {} ({}) SELECT {} FROM {} WHERE {} AND NOT EXISTS (SELECT 1 FROM {} p WHERE "
-      "{})",
-      deletes.Quoted(), QuoteIdentList(key_), QuoteIdentList(key_), From(Side::kTarget),
-      InBuckets(Side::kTarget, bitmap, count), present.Quoted(),
+      "INSERT INTO {} ({}) SELECT {} FROM {} AND NOT EXISTS (SELECT 1 FROM {} p WHERE {})",
+      deletes.Quoted(), QuoteIdentList(key_), QualifiedList(key_), from, present.Quoted(),
       KeyMatch("p", table_.name.Quoted()));
 }
 
@@ -294,9 +391,8 @@ std::string IncrementalSql::DeleteAll() const {
   return fmt::format("DELETE FROM {}", From(Side::kTarget));
 }
 
-std::string IncrementalSql::DeleteBuckets(const std::string& bitmap, uint32_t count) const {
-  return fmt::format("DELETE FROM {} WHERE {}", From(Side::kTarget),
-                     InBuckets(Side::kTarget, bitmap, count));
+std::string IncrementalSql::DeleteWhere(const std::string& predicate) const {
+  return fmt::format("DELETE FROM {} WHERE {}", From(Side::kTarget), predicate);
 }
 
 std::string IncrementalSql::InsertAll(const QualifiedName& stage) const {

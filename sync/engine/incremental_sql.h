@@ -3,8 +3,13 @@
 // rows, the bucket hashes both sides compare, and the merge statements.
 // Pure; every identifier goes through QuoteIdent.
 //
-// Buckets: each row falls in bucket `key hash & (buckets - 1)`, where the key
-// hash is PostgreSQL's own hash of the primary key's values (the values as the
+// Buckets: when the primary key leads with an integer column, each row falls
+// in the range of that column's values its bucket covers (ranges of equal
+// width between the source's least and greatest value; values outside fall
+// in the first or last bucket), so finding a row's bucket costs one
+// subtraction and the buckets follow the key's index. Otherwise each row
+// falls in bucket `key hash & (buckets - 1)`, where the key hash is
+// PostgreSQL's own hash of the primary key's values (the values as the
 // target's types read them, so both sides hash equal keys alike). A side's
 // bucket is summarised by its row count and the sum of one hash per row: of
 // the key (finding deletes) or of the whole row (diff). Buckets are selected
@@ -12,6 +17,7 @@
 #pragma once
 
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -31,6 +37,20 @@ StageTables StageTablesFor(size_t index);
 // Lists the leftover staging tables (to drop them): a query returning
 // quoted names.
 std::string LeftoverStagingSql();
+
+// How rows are put in buckets: `count` buckets, by key hash, or by ranges
+// of the key's leading integer column: bucket b holds [lo + b*width,
+// lo + (b+1)*width), values below lo in bucket 0, above hi in the last.
+struct Bucketing {
+  uint32_t count = 1;
+  bool range = false;
+  int64_t lo = 0;
+  int64_t hi = 0;
+  int64_t width = 1;
+};
+// Range buckets over [lo, hi] in about `count` buckets (fewer when the range
+// is narrower); nullopt when the span does not fit the arithmetic.
+std::optional<Bucketing> RangeBuckets(int64_t lo, int64_t hi, uint32_t count);
 
 // Bucket count for a table of about `rows` rows: a power of two near
 // rows / `rows_per_bucket`, at least 1, at most 2^20.
@@ -56,25 +76,43 @@ class IncrementalSql {
   // Source reads (COPY ... TO STDOUT): rows matching `where`, or every row
   // (empty `where`).
   std::string CopyChangedRows(const std::string& where) const;
+  // Source rows of `FromBuckets(Side::kSource, ...)`.
+  std::string CopyRowsFrom(const std::string& from) const;
   // The watermark mode's predicate: rows at or above the watermark, with no
   // watermark, or written by a transaction at or after `xmin_horizon`.
   std::string ChangedPredicate(const TableMode& mode) const;
   // Rows (or keys) whose bucket is in `bitmap`.
-  std::string InBuckets(Side side, const std::string& bitmap, uint32_t count,
+  std::string InBuckets(Side side, const std::string& bitmap, const Bucketing& bucketing,
                         const std::string& alias = "") const;
-  std::string CopySourceKeys(const std::string& where) const;
+  // The source query of the leading key column's least and greatest values
+  // (as bigint), when the key leads with an integer column; else empty.
+  std::string RangeBounds() const;
+  // `FROM ... WHERE ...` (without FROM) of the rows in `buckets`: on range
+  // buckets the ranges joined to the table, so the key's index finds them;
+  // on hash buckets the table filtered by a bitmap. Select list columns
+  // qualified by the table's name.
+  std::string FromBuckets(Side side, const std::vector<uint32_t>& buckets,
+                          const Bucketing& bucketing) const;
+  std::string CopySourceKeys(const std::string& from) const;
+  // `FROM ... WHERE ...` (without FROM): the table's rows matching `predicate`.
+  std::string Where(Side side, const std::string& predicate) const;
+  bool Partitioned(Side side) const;
+  // One fingerprint per row (incremental_rowdiff.h): COPY ... TO STDOUT
+  // binary of tableoid, ctid, the key's hash (with a key) and the row's.
+  std::string RowPrints(Side side) const;
 
-  // Per bucket: `SELECT bucket, count, sum` over one side; `row_hash`: sum
-  // the whole row's hash (diff), else the key's (deletes). On the target,
-  // `plus_staged_new` adds the staged keys the target lacks (rows about to
-  // be inserted), so only deletes make a bucket differ.
-  std::string BucketSums(Side side, uint32_t count, bool row_hash,
+  // Per bucket: `SELECT bucket, count, sum, added` over one side;
+  // `row_hash`: sum the whole row's hash (diff), else the key's (deletes).
+  // On the target, `plus_staged_new` adds the staged keys the target lacks
+  // (rows about to be inserted), so only deletes make a bucket differ;
+  // `added` counts those keys (else 0).
+  std::string BucketSums(Side side, const Bucketing& bucketing, bool row_hash,
                          const QualifiedName* plus_staged_new = nullptr) const;
 
-  // Target keys of the buckets in `bitmap` that `present` (a staging table
+  // Target keys of `from` (FromBuckets) that `present` (a staging table
   // holding the key columns) lacks, into `deletes`.
-  std::string CollectDeletes(const QualifiedName& deletes, const std::string& bitmap,
-                             uint32_t count, const QualifiedName& present) const;
+  std::string CollectDeletes(const QualifiedName& deletes, const std::string& from,
+                             const QualifiedName& present) const;
   // Every target key that `present` lacks (full mode).
   std::string CollectAllDeletes(const QualifiedName& deletes, const QualifiedName& present) const;
 
@@ -87,7 +125,7 @@ class IncrementalSql {
   std::string FixCycle(const QualifiedName& stage, const std::vector<std::string>& columns) const;
   std::string DeleteKeys(const QualifiedName& deletes) const;
   std::string DeleteAll() const;
-  std::string DeleteBuckets(const std::string& bitmap, uint32_t count) const;
+  std::string DeleteWhere(const std::string& predicate) const;
   std::string InsertAll(const QualifiedName& stage) const;
 
   const std::vector<std::string>& key() const { return key_; }
@@ -95,9 +133,11 @@ class IncrementalSql {
 
  private:
   std::string KeyHash(Side side, const std::string& alias) const;
+  std::string Bucket(Side side, const Bucketing& bucketing, const std::string& alias) const;
   std::string RowHash(Side side) const;
   std::string HashValue(size_t column, Side side, const std::string& alias) const;
   std::string KeyMatch(const std::string& left, const std::string& right) const;
+  std::string QualifiedList(const std::vector<std::string>& columns) const;
   std::string From(Side side) const;
   std::string Distinct(const std::string& left, const std::string& right) const;
 
@@ -107,6 +147,7 @@ class IncrementalSql {
   std::vector<size_t> key_index_;  // into columns_
   std::vector<bool> typed_hash_;   // per column: hashed as itself (else as text)
   std::vector<bool> text_type_;    // per column: a string type (hashed COLLATE "C")
+  bool integer_lead_ = false;      // the key's first column is smallint/integer/bigint
   bool keyed_ = false;             // a primary key (else rows are their own keys)
   bool target_partitioned_ = false;
   bool overriding_ = false;  // an identity ALWAYS column is copied

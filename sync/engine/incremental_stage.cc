@@ -2,10 +2,14 @@
 
 #include <fmt/format.h>
 
+#include <atomic>
 #include <chrono>
+#include <future>
 #include <mutex>
 
 #include "copy/copy_relay.h"
+#include "copy/row_sink.h"
+#include "sync/engine/incremental_rowdiff.h"
 #include "sync/engine/incremental_sql.h"
 #include "sync/engine/run_steps.h"
 #include "sync/engine/task_graph.h"
@@ -20,6 +24,7 @@ BucketSums ReadBucketSums(Connection& connection, const std::string& sql) {
     std::string_view sum = result.Text(i, 2);
     sums.buckets[static_cast<uint32_t>(result.GetInt(i, 0))] = {result.GetInt(i, 1),
                                                                 std::string(sum)};
+    sums.added += static_cast<uint64_t>(result.GetInt(i, 3));
     sums.bytes += result.Text(i, 0).size() + result.Text(i, 1).size() + sum.size();
   }
   return sums;
@@ -49,6 +54,11 @@ namespace {
 // rows re-read, larger ones keep the summaries small.
 constexpr int kKeysPerBucket = 32;
 constexpr int kRowsPerBucket = 4;
+// Diff tables up to this many rows are compared row by row (32 bytes a row
+// on each side in freshet's memory); larger ones by buckets.
+constexpr int64_t kRowDiffLimit = 10'000'000;
+// Rows a statement selects by location.
+constexpr size_t kRowsPerStatement = 20'000;
 
 // Stages one table on a worker's two sessions.
 class TableStager {
@@ -63,16 +73,19 @@ class TableStager {
         stop_(stop) {}
 
   TableStage Run() {
+    // Staging joins small sets of keys to the target's key indexes (see the
+    // merge); this session is freshet's own.
+    Target().Exec("SET random_page_cost = 1.1");
     switch (mode_.mode) {
       case SyncMode::kWatermark:
-        CopyRows(sql_.ChangedPredicate(mode_));
+        CopyRows(sql_.CopyChangedRows(sql_.ChangedPredicate(mode_)));
         if (mode_.deletes == DeletePolicy::kPropagate) FindDeletedKeys();
         break;
       case SyncMode::kDiff:
         Diff();
         break;
       case SyncMode::kFull:
-        CopyRows("");
+        CopyRows(sql_.CopyChangedRows(""));
         if (!sql_.keyed()) {
           result_.replace_all = true;
         } else if (mode_.deletes == DeletePolicy::kPropagate) {
@@ -84,19 +97,24 @@ class TableStager {
     }
     if (result_.staged_deletes) Target().Exec("ANALYZE " + stage_.delete_keys.Quoted());
     if (!mode_.watermark.empty() && result_.staged_rows) ReachWatermark();
+    result_.compared_bytes += compared_bytes_;
     return result_;
   }
 
  private:
   Connection& Target() { return session_.Target(0); }
 
-  void CopyRows(const std::string& where) {
+  void CopyRows(const std::string& copy_out) {
     Target().Exec(sql_.CreateStageRows(stage_.rows));
-    RelayResult relayed =
-        RelayCopy(session_.Source(), sql_.CopyChangedRows(where), Target(),
-                  sql_.CopyIntoStage(stage_.rows, false), table_.name.Display(), nullptr, stop_);
+    AddRows(copy_out);
     Target().Exec("ANALYZE " + stage_.rows.Quoted());  // the merge's joins need its size
     result_.staged_rows = true;
+  }
+
+  void AddRows(const std::string& copy_out) {
+    RelayResult relayed =
+        RelayCopy(session_.Source(), copy_out, Target(), sql_.CopyIntoStage(stage_.rows, false),
+                  table_.name.Display(), nullptr, stop_);
     result_.rows += relayed.rows;
     result_.bytes += relayed.bytes;
   }
@@ -106,14 +124,32 @@ class TableStager {
     result_.staged_deletes = true;
   }
 
-  // Both sides' bucket summaries: `row_hash` for diff, keys only otherwise.
-  std::vector<uint32_t> Compare(bool row_hash, const QualifiedName* plus_staged_new) {
-    result_.buckets =
+  // How this table's rows are put in buckets: ranges of the key's leading
+  // integer column when it has one (bounds read in the run's snapshot),
+  // else key hashes.
+  Bucketing BucketsFor(bool row_hash) {
+    Bucketing bucketing;
+    bucketing.count =
         BucketCount(table_.estimated_rows, row_hash ? kRowsPerBucket : kKeysPerBucket);
+    std::string bounds = sql_.RangeBounds();
+    if (bounds.empty()) return bucketing;
+    Result result = session_.Source().Exec(bounds);
+    std::optional<std::string> lo = result.GetOptional(0, 0), hi = result.GetOptional(0, 1);
+    if (!lo || !hi) return bucketing;
+    return RangeBuckets(std::stoll(*lo), std::stoll(*hi), bucketing.count).value_or(bucketing);
+  }
+
+  // Both sides' bucket summaries: `row_hash` for diff, keys only otherwise.
+  // The sessions get room to aggregate in memory for the duration.
+  std::vector<uint32_t> Compare(bool row_hash, const QualifiedName* plus_staged_new) {
+    result_.bucketing = BucketsFor(row_hash);
+    for (Connection* side : {&session_.Source(), &Target()}) side->Exec("SET work_mem = '64MB'");
     BucketSums source = ReadBucketSums(session_.Source(),
-                                       sql_.BucketSums(Side::kSource, result_.buckets, row_hash));
+                                       sql_.BucketSums(Side::kSource, result_.bucketing, row_hash));
     BucketSums target = ReadBucketSums(
-        Target(), sql_.BucketSums(Side::kTarget, result_.buckets, row_hash, plus_staged_new));
+        Target(), sql_.BucketSums(Side::kTarget, result_.bucketing, row_hash, plus_staged_new));
+    for (Connection* side : {&session_.Source(), &Target()}) side->Exec("RESET work_mem");
+    if (plus_staged_new) result_.new_rows = target.added;
     result_.compared_bytes += source.bytes + target.bytes;
     std::vector<uint32_t> differing = DifferingBuckets(source, target);
     result_.differing_buckets = differing.size();
@@ -126,36 +162,97 @@ class TableStager {
   void FindDeletedKeys() {
     std::vector<uint32_t> differing = Compare(false, &stage_.rows);
     if (differing.empty()) return;
-    std::string bitmap = BucketBitmap(differing, result_.buckets);
     Target().Exec(sql_.CreateStageKeys(stage_.source_keys));
-    RelayResult keys =
-        RelayCopy(session_.Source(),
-                  sql_.CopySourceKeys(sql_.InBuckets(Side::kSource, bitmap, result_.buckets)),
-                  Target(), sql_.CopyIntoStage(stage_.source_keys, true),
-                  table_.name.Display() + " keys", nullptr, stop_);
+    RelayResult keys = RelayCopy(
+        session_.Source(),
+        sql_.CopySourceKeys(sql_.FromBuckets(Side::kSource, differing, result_.bucketing)),
+        Target(), sql_.CopyIntoStage(stage_.source_keys, true), table_.name.Display() + " keys",
+        nullptr, stop_);
     result_.compared_bytes += keys.bytes;
     Target().Exec("ANALYZE " + stage_.source_keys.Quoted());
     CreateDeleteKeys();
-    result_.delete_keys = Target()
-                              .Exec(sql_.CollectDeletes(stage_.delete_keys, bitmap, result_.buckets,
-                                                        stage_.source_keys))
-                              .AffectedRows();
+    result_.delete_keys =
+        Target()
+            .Exec(sql_.CollectDeletes(stage_.delete_keys,
+                                      sql_.FromBuckets(Side::kTarget, differing, result_.bucketing),
+                                      stage_.source_keys))
+            .AffectedRows();
   }
 
   void Diff() {
+    if (table_.estimated_rows <= kRowDiffLimit) return RowDiff();
     std::vector<uint32_t> differing = Compare(true, nullptr);
-    std::string bitmap = BucketBitmap(differing, result_.buckets);
     if (differing.empty()) return;
-    CopyRows(sql_.InBuckets(Side::kSource, bitmap, result_.buckets));
+    CopyRows(sql_.CopyRowsFrom(sql_.FromBuckets(Side::kSource, differing, result_.bucketing)));
     if (!sql_.keyed()) {
-      result_.replace_bitmap = bitmap;
+      result_.replace_where = {sql_.InBuckets(
+          Side::kTarget, BucketBitmap(differing, result_.bucketing.count), result_.bucketing)};
     } else if (mode_.deletes == DeletePolicy::kPropagate) {
       CreateDeleteKeys();
       result_.delete_keys =
           Target()
-              .Exec(sql_.CollectDeletes(stage_.delete_keys, bitmap, result_.buckets, stage_.rows))
+              .Exec(sql_.CollectDeletes(
+                  stage_.delete_keys, sql_.FromBuckets(Side::kTarget, differing, result_.bucketing),
+                  stage_.rows))
               .AffectedRows();
     }
+  }
+
+  // One side's row fingerprints, in memory (32 bytes a row). Called for
+  // both sides at once: touches only its own connection and an atomic.
+  std::vector<RowPrint> ReadPrints(Connection& connection, Side side) {
+    std::vector<RowPrint> prints;
+    prints.reserve(static_cast<size_t>(std::max<int64_t>(table_.estimated_rows, 0)));
+    std::string what = table_.name.Display() +
+                       (side == Side::kSource ? " row hashes (source)" : " row hashes (target)");
+    ReadRowsResult read = ReadCopyRows(
+        connection, sql_.RowPrints(side), what, stop_,
+        [&](std::string_view row) { prints.push_back(ParseRowPrint(row, sql_.keyed(), what)); });
+    compared_bytes_ += read.bytes;
+    return prints;
+  }
+
+  // Diff row by row (incremental_rowdiff.h): the differing source rows are
+  // staged by location; the target's rows the source lacks become delete
+  // keys (with a key) or rows to replace (without one).
+  void RowDiff() {
+    // Both sides at once, on their own sessions: the servers hash in parallel.
+    std::future<std::vector<RowPrint>> target_prints =
+        std::async(std::launch::async, [this] { return ReadPrints(Target(), Side::kTarget); });
+    std::vector<RowPrint> source;
+    try {
+      source = ReadPrints(session_.Source(), Side::kSource);
+    } catch (...) {
+      target_prints.wait();  // its session is this stager's; let it finish first
+      throw;
+    }
+    std::vector<RowPrint> target = target_prints.get();
+    RowDifference difference = CompareRowPrints(std::move(source), std::move(target), sql_.keyed());
+    result_.differing_buckets = difference.copy.size() + difference.remove.size();
+    bool removing =
+        !difference.remove.empty() && (!sql_.keyed() || mode_.deletes == DeletePolicy::kPropagate);
+    if (difference.copy.empty() && !removing) return;
+    Target().Exec(sql_.CreateStageRows(stage_.rows));
+    result_.staged_rows = true;
+    for (const auto& where :
+         LocationPredicates(difference.copy, sql_.Partitioned(Side::kSource), kRowsPerStatement))
+      AddRows(sql_.CopyRowsFrom(sql_.Where(Side::kSource, where)));
+    Target().Exec("ANALYZE " + stage_.rows.Quoted());
+    if (sql_.keyed()) result_.new_rows = difference.new_keys;
+    if (!removing) return;
+    std::vector<std::string> removes =
+        LocationPredicates(difference.remove, sql_.Partitioned(Side::kTarget), kRowsPerStatement);
+    if (!sql_.keyed()) {
+      result_.replace_where = std::move(removes);
+      return;
+    }
+    CreateDeleteKeys();
+    for (const auto& where : removes)
+      result_.delete_keys +=
+          Target()
+              .Exec(sql_.CollectDeletes(stage_.delete_keys, sql_.Where(Side::kTarget, where),
+                                        stage_.rows))
+              .AffectedRows();
   }
 
   // The watermark reached: the greatest of the last run's and the staged
@@ -183,6 +280,7 @@ class TableStager {
   WorkerSession& session_;
   std::stop_token stop_;
   TableStage result_;
+  std::atomic<uint64_t> compared_bytes_{0};  // RowDiff's, added to result_ at the end
 };
 
 }  // namespace
@@ -211,7 +309,7 @@ std::vector<TableStage> StageChanges(const Plan& plan, const Catalog& target,
       staged.seconds =
           std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
       log.Debug("staged {}: {} rows, {} bytes, {} differing buckets of {}", planned.name.Display(),
-                staged.rows, staged.bytes, staged.differing_buckets, staged.buckets);
+                staged.rows, staged.bytes, staged.differing_buckets, staged.bucketing.count);
       log.observer().TableDone(planned.name.Display(), staged.rows, staged.bytes);
       stages[i] = std::move(staged);
     };

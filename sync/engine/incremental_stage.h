@@ -15,6 +15,7 @@
 #include <vector>
 
 #include "copy/connection.h"
+#include "sync/engine/incremental_sql.h"
 #include "sync/engine/plan.h"
 #include "sync/engine/run_observer.h"
 
@@ -23,6 +24,7 @@ namespace freshet {
 // One side's bucket summaries: bucket -> (rows, sum of hashes as text).
 struct BucketSums {
   std::map<uint32_t, std::pair<int64_t, std::string>> buckets;
+  uint64_t added = 0;  // staged keys the target lacks, counted in
   uint64_t bytes = 0;  // result bytes read
 };
 BucketSums ReadBucketSums(Connection& connection, const std::string& sql);
@@ -35,9 +37,13 @@ struct TableStage {
   bool staged_deletes = false;  // .delete_keys holds target keys to delete
   uint64_t delete_keys = 0;     // how many
   bool replace_all = false;     // no key, full: the target's rows are replaced
-  // No key, diff: the rows of these buckets are replaced.
-  std::string replace_bitmap;
-  uint32_t buckets = 0;
+  // No key, diff: the target's rows matching these predicates are deleted
+  // and the staged rows inserted.
+  std::vector<std::string> replace_where;
+  Bucketing bucketing;
+  // Staged rows whose key the target lacks (the inserts), when staging
+  // counted them; else the merge counts them.
+  std::optional<uint64_t> new_rows;
   std::optional<std::string> watermark_reached;
   uint64_t rows = 0;  // staged
   uint64_t bytes = 0;
