@@ -57,6 +57,9 @@ constexpr int kRowsPerBucket = 4;
 // Diff tables up to this many rows are compared row by row (32 bytes a row
 // on each side in freshet's memory); larger ones by buckets.
 constexpr int64_t kRowDiffLimit = 10'000'000;
+// A side found holding more rows than this (the estimate was stale) stops
+// the row diff, which then falls back to buckets.
+constexpr size_t kRowDiffHardLimit = 2 * kRowDiffLimit;
 // Rows a statement selects by location.
 constexpr size_t kRowsPerStatement = 20'000;
 
@@ -64,13 +67,14 @@ constexpr size_t kRowsPerStatement = 20'000;
 class TableStager {
  public:
   TableStager(const PlannedTable& table, const Table& target_table, const Catalog& catalog,
-              size_t index, WorkerSession& session, std::stop_token stop)
+              size_t index, WorkerSession& session, std::stop_token stop, const RunLog& log)
       : table_(table),
         mode_(*table.incremental),
         sql_(table, target_table, catalog),
         stage_(StageTablesFor(index)),
         session_(session),
-        stop_(stop) {}
+        stop_(stop),
+        log_(log) {}
 
   TableStage Run() {
     // Staging joins small sets of keys to the target's key indexes (see the
@@ -180,7 +184,11 @@ class TableStager {
   }
 
   void Diff() {
-    if (table_.estimated_rows <= kRowDiffLimit) return RowDiff();
+    if (table_.estimated_rows <= kRowDiffLimit) {
+      if (RowDiff()) return;
+      log_.Info("{}: more rows than a row-by-row diff holds; comparing by buckets",
+                table_.name.Display());
+    }
     std::vector<uint32_t> differing = Compare(true, nullptr);
     if (differing.empty()) return;
     CopyRows(sql_.CopyRowsFrom(sql_.FromBuckets(Side::kSource, differing, result_.bucketing)));
@@ -201,37 +209,51 @@ class TableStager {
   // One side's row fingerprints, in memory (32 bytes a row). Called for
   // both sides at once: touches only its own connection and an atomic.
   std::vector<RowPrint> ReadPrints(Connection& connection, Side side) {
+    static const size_t hard_limit = TestRowDiffLimit(kRowDiffHardLimit);
     std::vector<RowPrint> prints;
     prints.reserve(static_cast<size_t>(std::max<int64_t>(table_.estimated_rows, 0)));
     std::string what = table_.name.Display() +
                        (side == Side::kSource ? " row hashes (source)" : " row hashes (target)");
     ReadRowsResult read = ReadCopyRows(
         connection, sql_.RowPrints(side), what, stop_,
-        [&](std::string_view row) { prints.push_back(ParseRowPrint(row, sql_.keyed(), what)); });
+        [&](std::string_view row) {
+          if (prints.size() >= hard_limit || over_limit_) {
+            over_limit_ = true;
+            throw Error(what + ": more rows than a row diff holds");
+          }
+          prints.push_back(ParseRowPrint(row, sql_.keyed(), what));
+        });
     compared_bytes_ += read.bytes;
     return prints;
   }
 
   // Diff row by row (incremental_rowdiff.h): the differing source rows are
   // staged by location; the target's rows the source lacks become delete
-  // keys (with a key) or rows to replace (without one).
-  void RowDiff() {
+  // keys (with a key) or rows to replace (without one). False (nothing
+  // staged) when a side holds more rows than a row diff keeps in memory.
+  bool RowDiff() {
     // Both sides at once, on their own sessions: the servers hash in parallel.
     std::future<std::vector<RowPrint>> target_prints =
         std::async(std::launch::async, [this] { return ReadPrints(Target(), Side::kTarget); });
-    std::vector<RowPrint> source;
+    std::vector<RowPrint> source, target;
     try {
       source = ReadPrints(session_.Source(), Side::kSource);
     } catch (...) {
       target_prints.wait();  // its session is this stager's; let it finish first
+      if (over_limit_) return false;
       throw;
     }
-    std::vector<RowPrint> target = target_prints.get();
+    try {
+      target = target_prints.get();
+    } catch (...) {
+      if (over_limit_) return false;
+      throw;
+    }
     RowDifference difference = CompareRowPrints(std::move(source), std::move(target), sql_.keyed());
     result_.differing_buckets = difference.copy.size() + difference.remove.size();
     bool removing =
         !difference.remove.empty() && (!sql_.keyed() || mode_.deletes == DeletePolicy::kPropagate);
-    if (difference.copy.empty() && !removing) return;
+    if (difference.copy.empty() && !removing) return true;
     Target().Exec(sql_.CreateStageRows(stage_.rows));
     result_.staged_rows = true;
     for (const auto& where :
@@ -239,12 +261,12 @@ class TableStager {
       AddRows(sql_.CopyRowsFrom(sql_.Where(Side::kSource, where)));
     Target().Exec("ANALYZE " + stage_.rows.Quoted());
     if (sql_.keyed()) result_.new_rows = difference.new_keys;
-    if (!removing) return;
+    if (!removing) return true;
     std::vector<std::string> removes =
         LocationPredicates(difference.remove, sql_.Partitioned(Side::kTarget), kRowsPerStatement);
     if (!sql_.keyed()) {
       result_.replace_where = std::move(removes);
-      return;
+      return true;
     }
     CreateDeleteKeys();
     for (const auto& where : removes)
@@ -253,6 +275,7 @@ class TableStager {
               .Exec(sql_.CollectDeletes(stage_.delete_keys, sql_.Where(Side::kTarget, where),
                                         stage_.rows))
               .AffectedRows();
+    return true;
   }
 
   // The watermark reached: the greatest of the last run's and the staged
@@ -279,8 +302,10 @@ class TableStager {
   StageTables stage_;
   WorkerSession& session_;
   std::stop_token stop_;
+  const RunLog& log_;
   TableStage result_;
   std::atomic<uint64_t> compared_bytes_{0};  // RowDiff's, added to result_ at the end
+  std::atomic<bool> over_limit_{false};      // RowDiff met more rows than it holds
 };
 
 }  // namespace
@@ -304,7 +329,7 @@ std::vector<TableStage> StageChanges(const Plan& plan, const Catalog& target,
       log.observer().TableStarted(planned.name.Display());
       CancelOnStop cancel_source(session.Source(), token);
       CancelOnStop cancel_target(session.Target(0), token);
-      TableStager stager(planned, *target_table, target, i, session, token);
+      TableStager stager(planned, *target_table, target, i, session, token, log);
       TableStage staged = stager.Run();
       staged.seconds =
           std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();

@@ -25,6 +25,12 @@ inline void TestRebuildDelay() {
     std::this_thread::sleep_for(std::chrono::milliseconds(std::atoi(value)));
 }
 
+// FRESHET_TEST_ROW_DIFF_LIMIT=N: the rows a diff-mode table may hold per
+// side in memory before it falls back to buckets (`fallback` otherwise).
+inline size_t TestRowDiffLimit(size_t fallback) {
+  const char* value = std::getenv("FRESHET_TEST_ROW_DIFF_LIMIT");
+  return value ? static_cast<size_t>(std::atoll(value)) : fallback;
+}
 // A named point where a test can stop a run and act before letting it go on.
 // With FRESHET_TEST_PAUSE_DIR=DIR and FRESHET_TEST_PAUSE_AT=POINT[#N], the
 // N-th time (default: the first) a thread reaches a point whose name starts

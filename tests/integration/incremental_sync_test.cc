@@ -529,5 +529,28 @@ ANALYZE public.ledger;  -- its size sets the bucket count: about 100 ranges of i
   EXPECT_EQ(events.value("inserted", uint64_t{0}) + events.value("updated", uint64_t{0}), changed);
 }
 
+
+// A diff-mode table with more rows than a row diff holds in memory (the
+// limit lowered for the test) is compared by buckets instead, and ends equal.
+TEST_F(IncrementalSync, DiffOverTheRowLimitFallsBackToBucketsAndEndsEqual) {
+  BothSql(kItems);
+  BothSql("CREATE TABLE public.plain (a int, b text)");  // no key
+  ProdSql(
+      "INSERT INTO public.items (id, v) SELECT g, 'v' || g FROM generate_series(1, 2000) g;"
+      "INSERT INTO public.plain SELECT g % 50, 'p' FROM generate_series(1, 500) g");
+  Sync();
+  ProdSql(
+      "UPDATE public.items SET v = 'changed' WHERE id % 100 = 0;"
+      "DELETE FROM public.items WHERE id % 333 = 0;"
+      "INSERT INTO public.plain VALUES (7, 'p'), (1000, 'new');"
+      "DELETE FROM public.plain WHERE a = 3");
+  std::filesystem::remove(report_path_);
+  RunResult run = Freshet(SyncArgs({"--diff", "*"}), {{"FRESHET_TEST_ROW_DIFF_LIMIT", "100"}});
+  ASSERT_EQ(run.exit_code, 0) << run.err;
+  EXPECT_THAT(run.err, HasSubstr("public.items: more rows than a row-by-row diff holds"));
+  EXPECT_THAT(run.err, HasSubstr("public.plain: more rows than a row-by-row diff holds"));
+  EXPECT_THAT(Differing(), IsEmpty());
+}
+
 }  // namespace
 }  // namespace freshet::testing
