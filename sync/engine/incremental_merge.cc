@@ -151,8 +151,16 @@ class Merger {
       MergeCounts& counts = counts_[i];
       if (!sql.keyed()) {
         if (stage.replace_all) counts.deleted = target_.Exec(sql.DeleteAll()).AffectedRows();
-        for (const auto& where : stage.replace_where)
-          counts.deleted += target_.Exec(sql.DeleteWhere(where)).AffectedRows();
+        for (const auto& replace : stage.replace_where) {
+          uint64_t deleted = target_.Exec(sql.DeleteWhere(replace.where)).AffectedRows();
+          if (replace.rows && deleted != *replace.rows)
+            throw Error(fmt::format(
+                "{}: {} of the {} rows to replace changed on the target since they were read "
+                "(something else writes it); nothing was changed, run again",
+                plan_.tables[i].name.Display(), *replace.rows - std::min(deleted, *replace.rows),
+                *replace.rows));
+          counts.deleted += deleted;
+        }
         if (stage.staged_rows) counts.inserted = target_.Exec(sql.InsertAll(rows)).AffectedRows();
         continue;
       }

@@ -79,10 +79,14 @@ RowDifference CompareRowPrints(std::vector<RowPrint> source, std::vector<RowPrin
       for (size_t i = on_target; i < on_source; ++i) difference.copy.push_back(source[s + i].at);
       for (size_t i = on_source; i < on_target; ++i) difference.remove.push_back(target[t + i].at);
     } else if (on_source == 1 && on_target == 1) {
-      if (source[s].row == target[t].row)
+      if (source[s].row == target[t].row) {
         ++difference.equal;
-      else
+      } else {
+        // Changed, or two keys sharing a hash: the target's row is also a
+        // delete candidate, which the merge drops if its key is staged.
         difference.copy.push_back(source[s].at);
+        difference.remove.push_back(target[t].at);
+      }
     } else {
       if (on_target == 0) difference.new_keys += on_source;
       for (size_t i = s; i < s_end; ++i) difference.copy.push_back(source[i].at);
@@ -94,9 +98,9 @@ RowDifference CompareRowPrints(std::vector<RowPrint> source, std::vector<RowPrin
   return difference;
 }
 
-std::vector<std::string> LocationPredicates(const std::vector<RowLocation>& rows, bool partitioned,
+std::vector<LocatedRows> LocationPredicates(const std::vector<RowLocation>& rows, bool partitioned,
                                             size_t per_chunk) {
-  std::vector<std::string> predicates;
+  std::vector<LocatedRows> predicates;
   for (size_t start = 0; start < rows.size(); start += per_chunk) {
     size_t end = std::min(rows.size(), start + per_chunk);
     std::string tids, located;
@@ -114,7 +118,7 @@ std::vector<std::string> LocationPredicates(const std::vector<RowLocation>& rows
           " AND (tableoid::pg_catalog.text || ctid::pg_catalog.text) = "
           "ANY('{{{}}}'::pg_catalog.text[])",
           located);
-    predicates.push_back(predicate);
+    predicates.push_back({predicate, end - start});
   }
   return predicates;
 }

@@ -47,9 +47,15 @@ struct RowDifference {
 RowDifference CompareRowPrints(std::vector<RowPrint> source, std::vector<RowPrint> target,
                                bool keyed);
 
-// Predicates selecting `rows` by location, each for at most `per_chunk` rows
-// (a TID scan; on a partitioned table also filtered by partition).
-std::vector<std::string> LocationPredicates(const std::vector<RowLocation>& rows, bool partitioned,
+// A predicate selecting rows by location (a TID scan; on a partitioned
+// table also filtered by partition), and how many rows it must find: fewer
+// means a row version moved since it was read.
+struct LocatedRows {
+  std::string predicate;
+  uint64_t rows = 0;
+};
+// `rows` in chunks of at most `per_chunk`.
+std::vector<LocatedRows> LocationPredicates(const std::vector<RowLocation>& rows, bool partitioned,
                                             size_t per_chunk);
 
 }  // namespace freshet

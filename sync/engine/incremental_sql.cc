@@ -187,7 +187,11 @@ std::string IncrementalSql::Distinct(const std::string& left, const std::string&
     if (std::find(key_.begin(), key_.end(), columns_[i]) != key_.end()) continue;
     std::string l = left + "." + QuoteIdent(columns_[i]);
     std::string r = right + "." + QuoteIdent(columns_[i]);
-    if (typed_hash_[i])
+    // Strings compare byte for byte: under a case-insensitive (ICU,
+    // nondeterministic) collation 'A' and 'a' are equal, yet differ.
+    if (text_type_[i])
+      parts.push_back(fmt::format("{} COLLATE \"C\" IS DISTINCT FROM {} COLLATE \"C\"", l, r));
+    else if (typed_hash_[i])
       parts.push_back(fmt::format("{} IS DISTINCT FROM {}", l, r));
     else
       parts.push_back(

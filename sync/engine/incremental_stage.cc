@@ -55,8 +55,9 @@ namespace {
 constexpr int kKeysPerBucket = 32;
 constexpr int kRowsPerBucket = 4;
 // Diff tables up to this many rows are compared row by row (32 bytes a row
-// on each side in freshet's memory); larger ones by buckets.
-constexpr int64_t kRowDiffLimit = 10'000'000;
+// on each side in freshet's memory: 128 MB a side at the limit, for each
+// job); larger ones by buckets.
+constexpr int64_t kRowDiffLimit = 4'000'000;
 // A side found holding more rows than this (the estimate was stale) stops
 // the row diff, which then falls back to buckets.
 constexpr size_t kRowDiffHardLimit = 2 * kRowDiffLimit;
@@ -115,12 +116,13 @@ class TableStager {
     result_.staged_rows = true;
   }
 
-  void AddRows(const std::string& copy_out) {
+  uint64_t AddRows(const std::string& copy_out) {
     RelayResult relayed =
         RelayCopy(session_.Source(), copy_out, Target(), sql_.CopyIntoStage(stage_.rows, false),
                   table_.name.Display(), nullptr, stop_);
     result_.rows += relayed.rows;
     result_.bytes += relayed.bytes;
+    return relayed.rows;
   }
 
   void CreateDeleteKeys() {
@@ -139,8 +141,19 @@ class TableStager {
     if (bounds.empty()) return bucketing;
     Result result = session_.Source().Exec(bounds);
     std::optional<std::string> lo = result.GetOptional(0, 0), hi = result.GetOptional(0, 1);
-    if (!lo || !hi) return bucketing;
+    if (!lo || !hi || !DenseEnough(std::stoll(*lo), std::stoll(*hi))) return bucketing;
     return RangeBuckets(std::stoll(*lo), std::stoll(*hi), bucketing.count).value_or(bucketing);
+  }
+
+  // Equal-width ranges balance only keys spread evenly enough: a leading
+  // column with far fewer values than rows (a tenant id) or a span far
+  // wider than the rows (one outlier id) would put most rows in a few
+  // buckets, so those keys are bucketed by hash.
+  bool DenseEnough(int64_t lo, int64_t hi) const {
+    if (table_.estimated_rows <= 0 || hi < lo) return false;
+    long double span = static_cast<long double>(hi) - lo + 1;
+    long double rows = static_cast<long double>(table_.estimated_rows);
+    return span >= rows / 4 && span <= rows * 64;
   }
 
   // Both sides' bucket summaries: `row_hash` for diff, keys only otherwise.
@@ -193,8 +206,10 @@ class TableStager {
     if (differing.empty()) return;
     CopyRows(sql_.CopyRowsFrom(sql_.FromBuckets(Side::kSource, differing, result_.bucketing)));
     if (!sql_.keyed()) {
-      result_.replace_where = {sql_.InBuckets(
-          Side::kTarget, BucketBitmap(differing, result_.bucketing.count), result_.bucketing)};
+      result_.replace_where = {
+          {sql_.InBuckets(Side::kTarget, BucketBitmap(differing, result_.bucketing.count),
+                          result_.bucketing),
+           std::nullopt}};
     } else if (mode_.deletes == DeletePolicy::kPropagate) {
       CreateDeleteKeys();
       result_.delete_keys =
@@ -214,9 +229,8 @@ class TableStager {
     prints.reserve(static_cast<size_t>(std::max<int64_t>(table_.estimated_rows, 0)));
     std::string what = table_.name.Display() +
                        (side == Side::kSource ? " row hashes (source)" : " row hashes (target)");
-    ReadRowsResult read = ReadCopyRows(
-        connection, sql_.RowPrints(side), what, stop_,
-        [&](std::string_view row) {
+    ReadRowsResult read =
+        ReadCopyRows(connection, sql_.RowPrints(side), what, stop_, [&](std::string_view row) {
           if (prints.size() >= hard_limit || over_limit_) {
             over_limit_ = true;
             throw Error(what + ": more rows than a row diff holds");
@@ -235,13 +249,20 @@ class TableStager {
     // Both sides at once, on their own sessions: the servers hash in parallel.
     std::future<std::vector<RowPrint>> target_prints =
         std::async(std::launch::async, [this] { return ReadPrints(Target(), Side::kTarget); });
+    // A read stopped for too many rows aborts the source's snapshot
+    // transaction unless it ran in a savepoint.
+    Connection& source_session = session_.Source();
+    source_session.Exec("SAVEPOINT freshet_row_diff");
     std::vector<RowPrint> source, target;
     try {
-      source = ReadPrints(session_.Source(), Side::kSource);
+      source = ReadPrints(source_session, Side::kSource);
+      source_session.Exec("RELEASE SAVEPOINT freshet_row_diff");
     } catch (...) {
       target_prints.wait();  // its session is this stager's; let it finish first
-      if (over_limit_) return false;
-      throw;
+      if (!over_limit_) throw;
+      source_session.Exec("ROLLBACK TO SAVEPOINT freshet_row_diff");
+      source_session.Exec("RELEASE SAVEPOINT freshet_row_diff");
+      return false;
     }
     try {
       target = target_prints.get();
@@ -256,25 +277,37 @@ class TableStager {
     if (difference.copy.empty() && !removing) return true;
     Target().Exec(sql_.CreateStageRows(stage_.rows));
     result_.staged_rows = true;
-    for (const auto& where :
-         LocationPredicates(difference.copy, sql_.Partitioned(Side::kSource), kRowsPerStatement))
-      AddRows(sql_.CopyRowsFrom(sql_.Where(Side::kSource, where)));
+    for (const auto& located :
+         LocationPredicates(difference.copy, sql_.Partitioned(Side::kSource), kRowsPerStatement)) {
+      // In the run's snapshot the rows cannot move: a shortfall is a bug.
+      uint64_t relayed = AddRows(sql_.CopyRowsFrom(sql_.Where(Side::kSource, located.predicate)));
+      if (relayed != located.rows)
+        throw Error(fmt::format("{}: {} rows located on the source, {} read", table_.name.Display(),
+                                located.rows, relayed));
+    }
     Target().Exec("ANALYZE " + stage_.rows.Quoted());
     if (sql_.keyed()) result_.new_rows = difference.new_keys;
     if (!removing) return true;
-    std::vector<std::string> removes =
+    std::vector<LocatedRows> removes =
         LocationPredicates(difference.remove, sql_.Partitioned(Side::kTarget), kRowsPerStatement);
     if (!sql_.keyed()) {
-      result_.replace_where = std::move(removes);
+      for (auto& located : removes)
+        result_.replace_where.push_back({std::move(located.predicate), located.rows});
       return true;
     }
     CreateDeleteKeys();
-    for (const auto& where : removes)
+    for (const auto& located : removes) {
+      std::string rows = sql_.Where(Side::kTarget, located.predicate);
+      uint64_t found =
+          static_cast<uint64_t>(Target().Exec("SELECT count(*) FROM " + rows).GetInt(0, 0));
+      if (found != located.rows)
+        throw Error(
+            fmt::format("{}: {} of the target's rows read by this run changed before they could be "
+                        "compared (something else writes it); nothing was changed, run again",
+                        table_.name.Display(), located.rows - std::min(found, located.rows)));
       result_.delete_keys +=
-          Target()
-              .Exec(sql_.CollectDeletes(stage_.delete_keys, sql_.Where(Side::kTarget, where),
-                                        stage_.rows))
-              .AffectedRows();
+          Target().Exec(sql_.CollectDeletes(stage_.delete_keys, rows, stage_.rows)).AffectedRows();
+    }
     return true;
   }
 

@@ -38,8 +38,12 @@ struct TableStage {
   uint64_t delete_keys = 0;     // how many
   bool replace_all = false;     // no key, full: the target's rows are replaced
   // No key, diff: the target's rows matching these predicates are deleted
-  // and the staged rows inserted.
-  std::vector<std::string> replace_where;
+  // (each exactly `rows` of them, when set) and the staged rows inserted.
+  struct Replace {
+    std::string where;
+    std::optional<uint64_t> rows;
+  };
+  std::vector<Replace> replace_where;
   Bucketing bucketing;
   // Staged rows whose key the target lacks (the inserts), when staging
   // counted them; else the merge counts them.

@@ -529,7 +529,6 @@ ANALYZE public.ledger;  -- its size sets the bucket count: about 100 ranges of i
   EXPECT_EQ(events.value("inserted", uint64_t{0}) + events.value("updated", uint64_t{0}), changed);
 }
 
-
 // A diff-mode table with more rows than a row diff holds in memory (the
 // limit lowered for the test) is compared by buckets instead, and ends equal.
 TEST_F(IncrementalSync, DiffOverTheRowLimitFallsBackToBucketsAndEndsEqual) {
@@ -550,6 +549,59 @@ TEST_F(IncrementalSync, DiffOverTheRowLimitFallsBackToBucketsAndEndsEqual) {
   EXPECT_THAT(run.err, HasSubstr("public.items: more rows than a row-by-row diff holds"));
   EXPECT_THAT(run.err, HasSubstr("public.plain: more rows than a row-by-row diff holds"));
   EXPECT_THAT(Differing(), IsEmpty());
+}
+
+// Rows are selected by location between the diff and the merge: a target
+// row rewritten in between (something else writing dev) is refused before
+// anything changes, never deleted by a stale location or left behind.
+TEST_F(IncrementalSync, TargetRowsRewrittenBetweenDiffAndMergeAreRefusedAndDevIsUnchanged) {
+  BothSql("CREATE TABLE public.plain (a int, b text)");  // no key: replaced by location
+  ProdSql("INSERT INTO public.plain SELECT g, 'p' FROM generate_series(1, 300) g");
+  Sync();
+  ProdSql(
+      "DELETE FROM public.plain WHERE a IN (10, 20); INSERT INTO public.plain VALUES (999, 'n')");
+  std::string before;
+  {
+    PausePoint staged("done stage public.plain");
+    BackgroundProcess run = StartCommand(
+        [&] {
+          std::vector<std::string> argv = SyncArgs({"--diff", "*"});
+          argv.insert(argv.begin(), FreshetBinary());
+          return argv;
+        }(),
+        staged.Env());
+    std::optional<RunResult> ended;
+    ASSERT_TRUE(staged.WaitUntilPaused(run, &ended)) << (ended ? ended->err : run.Stderr());
+    DevSql("UPDATE public.plain SET b = 'rewritten' WHERE a = 10");  // a row the run removes
+    before = DevDigest();
+    staged.Release();
+    RunResult result = ended ? *ended : run.Wait();
+    EXPECT_NE(result.exit_code, 0);
+    EXPECT_THAT(result.err, HasSubstr("public.plain: 1 of the 2 rows to replace changed on the "
+                                      "target since they were read"));
+  }
+  EXPECT_EQ(DevDigest(), before);  // the merge rolled back
+  Sync({"--diff", "*"});
+  EXPECT_THAT(Differing(), IsEmpty());
+}
+
+// A column under a case-insensitive collation: 'A' and 'a' are equal to it,
+// yet a change from one to the other must reach dev.
+TEST_F(IncrementalSync, ACaseOnlyChangeUnderACaseInsensitiveCollationReachesDev) {
+  BothSql(R"sql(
+CREATE COLLATION public.ci (provider = icu, locale = 'und-u-ks-level2', deterministic = false);
+CREATE TABLE public.names (id int PRIMARY KEY, name text COLLATE public.ci,
+                           updated_at timestamptz DEFAULT now());
+)sql");
+  ProdSql("INSERT INTO public.names (id, name) VALUES (1, 'Alice'), (2, 'Bob')");
+  Sync();
+  ProdSql("UPDATE public.names SET name = 'ALICE', updated_at = now() WHERE id = 1");
+  json report = Sync();
+  EXPECT_EQ(Entry(report, "public.names").value("updated", 0), 1);
+  EXPECT_EQ(DevSql("SELECT name FROM public.names WHERE id = 1"), "ALICE");
+  ProdSql("UPDATE public.names SET name = 'bob' WHERE id = 2");
+  Sync({"--diff", "*"});
+  EXPECT_EQ(DevSql("SELECT name FROM public.names WHERE id = 2"), "bob");
 }
 
 }  // namespace
