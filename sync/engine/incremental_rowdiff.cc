@@ -5,36 +5,13 @@
 #include <algorithm>
 
 #include "copy/big_endian.h"
+#include "copy/copy_rows.h"
 #include "copy/error.h"
 
 namespace freshet {
 namespace {
 
 uint64_t ReadUint64(const char* p) { return (uint64_t{ReadUint32(p)} << 32) | ReadUint32(p + 4); }
-
-// Walks the fields of a binary COPY row, checking each length.
-class FieldWalker {
- public:
-  FieldWalker(std::string_view row, const std::string& what) : row_(row), what_(what) {}
-  void ExpectFields(int count) {
-    if (row_.size() < 2 || ReadInt16(row_.data()) != count)
-      throw Error(fmt::format("{}: expected rows of {} fields", what_, count));
-    at_ = 2;
-  }
-  const char* Field(int32_t length) {
-    if (at_ + 4 > row_.size() || ReadInt32(row_.data() + at_) != length ||
-        at_ + 4 + length > row_.size())
-      throw Error(fmt::format("{}: a field is not {} bytes (or is NULL)", what_, length));
-    const char* field = row_.data() + at_ + 4;
-    at_ += 4 + static_cast<size_t>(length);
-    return field;
-  }
-
- private:
-  std::string_view row_;
-  const std::string& what_;
-  size_t at_ = 0;
-};
 
 bool ByKeyThenRow(const RowPrint& a, const RowPrint& b) {
   return a.key != b.key ? a.key < b.key : a.row < b.row;
@@ -43,15 +20,30 @@ bool ByKeyThenRow(const RowPrint& a, const RowPrint& b) {
 }  // namespace
 
 RowPrint ParseRowPrint(std::string_view row, bool keyed, const std::string& what) {
-  FieldWalker fields(row, what);
-  fields.ExpectFields(keyed ? 4 : 3);
+  // One splitter per thread (both sides are read at once), reused per row.
+  thread_local FieldSplitter splitter(StreamFormat::kBinary, 4);
+  const std::vector<std::optional<std::string_view>>* fields = nullptr;
+  try {
+    fields = &splitter.Split(row);
+  } catch (const Error& error) {
+    throw Error(fmt::format("{}: {}", what, error.what()));
+  }
+  size_t expected = keyed ? 4 : 3;
+  if (fields->size() != expected)
+    throw Error(fmt::format("{}: expected rows of {} fields", what, expected));
+  auto field = [&](size_t i, size_t length) {
+    const std::optional<std::string_view>& value = (*fields)[i];
+    if (!value || value->size() != length)
+      throw Error(fmt::format("{}: a field is not {} bytes (or is NULL)", what, length));
+    return value->data();
+  };
   RowPrint print;
-  print.at.rel = ReadUint32(fields.Field(4));
-  const char* tid = fields.Field(6);
+  print.at.rel = ReadUint32(field(0, 4));
+  const char* tid = field(1, 6);
   print.at.block = ReadUint32(tid);
   print.at.offset = ReadUint16(tid + 4);
-  print.key = ReadUint64(fields.Field(8));
-  print.row = keyed ? ReadUint64(fields.Field(8)) : print.key;
+  print.key = ReadUint64(field(2, 8));
+  print.row = keyed ? ReadUint64(field(3, 8)) : print.key;
   return print;
 }
 
