@@ -21,6 +21,7 @@
 #include "sync/cli/snapshot_cli.h"
 #include "sync/cli/sync_options.h"
 #include "sync/cli/terminal_progress.h"
+#include "sync/cli/version.h"
 #include "sync/engine/sync_run.h"
 
 namespace freshet {
@@ -130,6 +131,8 @@ int Run(const std::string& command, const Arguments& args) {
 int RunCli(int argc, char** argv) {
   CLI::App app{"freshet: refresh development databases from production, fast and safely"};
   app.require_subcommand(1);
+  app.set_version_flag("--version", fmt::format("freshet {} (git {})", kVersion, kGitRevision),
+                       "Print the version and the git revision, then exit");
   app.fallthrough();  // --config, -v and -q work after the subcommand too
   Arguments args;
   app.add_option("--config", args.config_path, "freshet.toml with sources, targets and defaults");

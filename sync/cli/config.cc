@@ -19,6 +19,7 @@
 #include "copy/conninfo.h"
 #include "copy/error.h"
 #include "schema/patterns.h"
+#include "sync/cli/url_file.h"
 
 namespace freshet {
 namespace {
@@ -32,9 +33,9 @@ constexpr std::array<std::string_view, 4> kLintKeys = {"api_schemas", "rules", "
 constexpr std::array<std::string_view, 9> kSyncKeys = {"from",         "to",          "jobs",
                                                        "include",      "exclude",     "fk_outside",
                                                        "lock_timeout", "incremental", "deletes"};
-constexpr std::array<std::string_view, 2> kSourceKeys = {"url", "url_env"};
-constexpr std::array<std::string_view, 5> kTargetKeys = {"url", "url_env", "allow_writes",
-                                                         "protected", "incremental"};
+constexpr std::array<std::string_view, 3> kSourceKeys = {"url", "url_env", "url_file"};
+constexpr std::array<std::string_view, 6> kTargetKeys = {
+    "url", "url_env", "url_file", "allow_writes", "protected", "incremental"};
 constexpr std::array<std::string_view, 3> kTableKeys = {"watermark", "mode", "deletes"};
 
 std::string_view TypeName(toml::node_type type) {
@@ -315,11 +316,16 @@ class Reader {
         endpoint.url = NonEmptyString(*url, path + ".url");
       if (const toml::node* env = table.get("url_env"))
         endpoint.url_env = NonEmptyString(*env, path + ".url_env");
-      if (endpoint.url && endpoint.url_env)
+      if (const toml::node* file = table.get("url_file"))
+        endpoint.url_file = NonEmptyString(*file, path + ".url_file");
+      int given = int(endpoint.url.has_value()) + int(endpoint.url_env.has_value()) +
+                  int(endpoint.url_file.has_value());
+      if (given > 1)
         Fail(table.source(),
-             fmt::format("{} '{}' has both url and url_env; set only one", role, name));
-      if (!endpoint.url && !endpoint.url_env)
-        Fail(table.source(), fmt::format("{} '{}' needs url or url_env", role, name));
+             fmt::format("{} '{}' has more than one of url, url_env and url_file; set only one",
+                         role, name));
+      if (given == 0)
+        Fail(table.source(), fmt::format("{} '{}' needs url, url_env or url_file", role, name));
       if (const toml::node* flag = table.get("allow_writes"))
         endpoint.allow_writes = Value<bool>(*flag, path + ".allow_writes", "a boolean").get();
       if (const toml::node* flag = table.get("protected"))
@@ -382,8 +388,10 @@ bool LooksLikeName(const std::string& value) {
 
 std::string Endpoint::ResolveUrl() const {
   if (url) return *url;
+  if (url_file) return ReadUrlFile(*url_file, fmt::format("{} '{}'", role, name));
   if (!url_env)
-    throw Error(ErrorKind::kUsage, fmt::format("{} '{}' has neither url nor url_env", role, name));
+    throw Error(ErrorKind::kUsage,
+                fmt::format("{} '{}' has none of url, url_env and url_file", role, name));
   const char* value = std::getenv(url_env->c_str());
   if (!value) {
     throw Error(ErrorKind::kUsage,

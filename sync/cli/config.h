@@ -16,13 +16,17 @@ struct Endpoint {
   std::string name;
   std::optional<std::string> url;      // inline URL
   std::optional<std::string> url_env;  // or: environment variable holding it
+  // or: a file whose first line is the URL (systemd's LoadCredential=, a
+  // mounted Kubernetes Secret); ${VAR} in the path is taken from the environment.
+  std::optional<std::string> url_file;
   bool protected_target = false;       // `protected = true`: never written
   bool allow_writes = false;           // `allow_writes = true`: remote writes allowed
   bool incremental = false;            // targets: `incremental = true`: sync incrementally
   std::string role = "endpoint";       // "source" or "target": names it in errors
 
-  // The URL, from `url` or the environment variable; throws Error naming the
-  // endpoint and the variable when neither gives one. Never logs the URL.
+  // The URL, from `url`, the environment variable or the file; throws Error
+  // naming the endpoint and the variable or file when none gives one. Never
+  // logs the URL.
   std::string ResolveUrl() const;
 };
 
@@ -57,7 +61,7 @@ struct Config {
   std::vector<std::string> lint_grant_roles;      // roles new API tables must be granted to
 
   // Reads and validates `path`; throws Error naming the file, the line and the
-  // problem (unknown key, wrong type, endpoint with both or neither of url/url_env,
+  // problem (unknown key, wrong type, endpoint with more or fewer than one of url/url_env/url_file,
   // a malformed table pattern or mode).
   static Config Load(const std::string& path);
   static Config Parse(const std::string& text, const std::string& origin);

@@ -9,6 +9,7 @@
 #include <map>
 #include <random>
 
+#include "copy/pooler_check.h"
 #include "sync/engine/source_snapshot.h"
 #include "sync/engine/sync_state.h"
 
@@ -34,6 +35,7 @@ std::string NowIso() {
 }
 
 Connection OpenTarget(const std::string& url) {
+  RequireSessionPerConnection(url, "target");
   Connection target = Connection::Open(url, "target");
   PinSyncSettings(target);
   return target;

@@ -1,6 +1,7 @@
 #include "sync/engine/source_snapshot.h"
 
 #include "copy/identifiers.h"
+#include "copy/pooler_check.h"
 
 namespace freshet {
 
@@ -11,8 +12,14 @@ void PinReadSettings(Connection& connection) {
   connection.Exec("SET search_path = pg_catalog");
 }
 
-SourceSnapshot::SourceSnapshot(const std::string& url)
-    : url_(url), control_(Connection::Open(url, "source")) {
+// The pooler check runs first, in the initializer list, so a transaction-mode
+// pooler is refused before the snapshot is exported.
+static Connection OpenControl(const std::string& url) {
+  RequireSessionPerConnection(url, "source");
+  return Connection::Open(url, "source");
+}
+
+SourceSnapshot::SourceSnapshot(const std::string& url) : url_(url), control_(OpenControl(url)) {
   PinReadSettings(control_);
   control_.Exec("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY");
   snapshot_id_ = control_.Exec("SELECT pg_catalog.pg_export_snapshot()").Get(0, 0);

@@ -9,6 +9,7 @@
 #include <optional>
 
 #include "copy/conninfo.h"
+#include "copy/pooler_check.h"
 #include "sync/engine/fit_check.h"
 #include "sync/engine/incremental_run.h"
 #include "sync/engine/incremental_stage.h"
@@ -61,6 +62,7 @@ void VerifyAgainstSource(const Plan& plan, const SourceSnapshot& snapshot,
 }  // namespace
 
 Plan PlanOnly(const SyncOptions& options, bool* pending_journal, std::stop_token stop) {
+  RequireSessionPerConnection(options.source_url, "source");
   Connection source = Connection::Open(options.source_url, "source");
   CancelOnStop cancel_source(source, stop);
   PinReadSettings(source);
