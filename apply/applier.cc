@@ -24,6 +24,7 @@
 #include "copy/connection.h"
 #include "copy/error.h"
 #include "copy/identifiers.h"
+#include "copy/pooler_check.h"
 #include "copy/server_copy.h"
 
 namespace freshet {
@@ -410,6 +411,7 @@ const char* StateName(MigrationState state) {
 
 UpResult MigrateUp(const MigrateOptions& options, std::ostream& log) {
   MigrationSet set = LoadRunnable(options, log);
+  RequireSessionPerConnection(options.db_url, kLabel);
   Connection connection = Connection::Open(options.db_url, kLabel);
   CancelOnStop cancel(connection, options.stop);
   Layout layout = options.layout.layout;
@@ -442,6 +444,7 @@ UpResult MigrateUp(const MigrateOptions& options, std::ostream& log) {
 
 std::vector<VersionStatus> MigrationStatus(const MigrateOptions& options) {
   MigrationSet set = LoadMigrations(options.dir, options.layout);  // badly named: not migrations
+  RequireSessionPerConnection(options.db_url, kLabel);
   Connection connection = Connection::Open(options.db_url, kLabel);
   std::map<std::string, AppliedVersion> history = ReadHistory(connection, options.layout.layout);
   std::map<std::string, VersionStatus> rows;
@@ -495,6 +498,7 @@ void MigrateRepair(const MigrateOptions& options, const std::vector<std::string>
       records.push_back({&*found, HistoryStatements(found->content, ParseFile(*found))});
     }
   }
+  RequireSessionPerConnection(options.db_url, kLabel);
   Connection connection = Connection::Open(options.db_url, kLabel);
   std::ostringstream ignored;
   AcquireApplierLock(connection, ignored);

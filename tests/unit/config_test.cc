@@ -129,13 +129,65 @@ TEST(Config, SourceSafetyFlagsAreUnknownKeys) {
 
 TEST(Config, EndpointWithUrlAndUrlEnvIsRejected) {
   std::string error = ParseError("[sources.prod]\nurl = \"x\"\nurl_env = \"PROD_URL\"\n");
-  EXPECT_TRUE(Contains(error, "source 'prod' has both url and url_env")) << error;
+  EXPECT_TRUE(Contains(error, "source 'prod' has more than one of url, url_env and url_file"))
+      << error;
   EXPECT_TRUE(Contains(error, "freshet.toml:1:")) << error;
 }
 
 TEST(Config, EndpointWithNeitherUrlNorUrlEnvIsRejected) {
   std::string error = ParseError("[targets.dev]\nallow_writes = true\n");
-  EXPECT_TRUE(Contains(error, "target 'dev' needs url or url_env")) << error;
+  EXPECT_TRUE(Contains(error, "target 'dev' needs url, url_env or url_file")) << error;
+}
+
+TEST(Config, EndpointWithUrlEnvAndUrlFileIsRejected) {
+  std::string error = ParseError("[targets.dev]\nurl_env = \"A\"\nurl_file = \"/run/a\"\n");
+  EXPECT_TRUE(Contains(error, "target 'dev' has more than one of url, url_env and url_file"))
+      << error;
+}
+
+// What systemd's LoadCredential= gives a service: a directory in
+// $CREDENTIALS_DIRECTORY with one file per credential.
+TEST(Endpoint, ResolveUrlReadsTheFirstLineOfUrlFileWithVariablesExpanded) {
+  std::string dir = ::testing::TempDir() + "freshet-credentials-" + std::to_string(getpid());
+  std::filesystem::create_directories(dir);
+  std::ofstream(dir + "/prod-url") << "  postgresql://app:s3cret@prod/app \nignored\n";
+  ::setenv("CREDENTIALS_DIRECTORY", dir.c_str(), 1);
+  Config config = Config::Parse(
+      "[sources.prod]\nurl_file = \"${CREDENTIALS_DIRECTORY}/prod-url\"\n", "freshet.toml");
+  EXPECT_EQ(config.sources.at("prod").ResolveUrl(), "postgresql://app:s3cret@prod/app");
+  std::ofstream(dir + "/prod-url") << "\n";
+  try {
+    config.sources.at("prod").ResolveUrl();
+    FAIL() << "expected Error";
+  } catch (const Error& error) {
+    EXPECT_EQ(error.kind(), ErrorKind::kUsage);
+    EXPECT_TRUE(Contains(error.what(), "source 'prod': url_file " + dir + "/prod-url is empty"))
+        << error.what();
+  }
+  ::unsetenv("CREDENTIALS_DIRECTORY");
+  std::filesystem::remove_all(dir);
+}
+
+TEST(Endpoint, ResolveUrlNamesAnUnsetVariableOrAMissingUrlFile) {
+  Config config = Config::Parse(
+      "[targets.dev]\nurl_file = \"${FRESHET_TEST_NO_SUCH_DIR}/dev-url\"\n"
+      "[targets.other]\nurl_file = \"/nonexistent/freshet/dev-url\"\n",
+      "freshet.toml");
+  ::unsetenv("FRESHET_TEST_NO_SUCH_DIR");
+  auto message = [&](const char* name) {
+    try {
+      config.targets.at(name).ResolveUrl();
+    } catch (const Error& error) {
+      return std::string(error.what());
+    }
+    return std::string("no error");
+  };
+  EXPECT_EQ(message("dev"),
+            "target 'dev': url_file '${FRESHET_TEST_NO_SUCH_DIR}/dev-url' uses environment "
+            "variable FRESHET_TEST_NO_SUCH_DIR, which is not set");
+  EXPECT_EQ(message("other"),
+            "target 'other': cannot read url_file /nonexistent/freshet/dev-url: No such file or "
+            "directory");
 }
 
 TEST(Config, ErrorsAreUsageErrors) {
