@@ -10,6 +10,7 @@ packages=(
   libgtest-dev libgmock-dev libbenchmark-dev libpg-query-dev libcli11-dev
   libtomlplusplus-dev nlohmann-json3-dev
   postgresql-15 postgresql-client-15
+  pgbouncer help2man yamllint shellcheck mmdebstrap python3 python3-yaml
   bc time procps util-linux jq
 )
 
