@@ -22,6 +22,7 @@
 #include "apply/migration_error.h"
 #include "apply/sql_statements.h"
 #include "copy/connection.h"
+#include "copy/conninfo.h"
 #include "copy/error.h"
 #include "copy/identifiers.h"
 #include "copy/pooler_check.h"
@@ -425,6 +426,7 @@ UpResult MigrateUp(const MigrateOptions& options, std::ostream& log) {
     plan.push_back(Plan(*file));
 
   UpResult result;
+  result.database = ConnInfo::Parse(options.db_url).Describe();
   for (const PlannedFile& planned : plan) result.applied.push_back(planned.file->filename);
   if (options.dry_run) {
     result.dry_run_text = DryRunText(options, plan);
@@ -436,7 +438,10 @@ UpResult MigrateUp(const MigrateOptions& options, std::ostream& log) {
         << std::endl;
   for (const PlannedFile& planned : plan) {
     ThrowIfStopped(options.stop, fmt::format("migrate up, before {}", planned.file->filename));
+    auto started = std::chrono::steady_clock::now();
     ApplyFile(options, planned, log);
+    result.seconds.push_back(
+        std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count());
   }
   ReleaseApplierLock(connection);
   return result;

@@ -33,6 +33,8 @@ struct MigrateOptions {
 struct UpResult {
   std::vector<std::string> applied;  // filenames applied (or that would be, with dry_run)
   std::string dry_run_text;          // with dry_run: what would run, statement by statement
+  std::vector<double> seconds;       // per file applied, in order (none with dry_run)
+  std::string database;              // user@host:port/dbname, never a password
 };
 
 // Applies pending migrations in version order, each file and its history rows

@@ -22,6 +22,7 @@ namespace freshet {
 namespace {
 
 constexpr const char* kShadowLabel = "shadow";
+constexpr const char* kBaseLabel = "base";
 constexpr size_t kNamedRelations = 5;
 
 // Refuses (kRefused) a --shadow-url database that holds relations outside the
@@ -112,9 +113,57 @@ ShadowBootstrap ParseBootstrap(const std::string& text) {
               fmt::format("unknown shadow bootstrap '{}': use supabase or none", text));
 }
 
+namespace {
+
+// Extensions, bootstrap, then every migration of `dir` (include_all) into the
+// database at `url`; returns the files applied.
+std::vector<std::string> BuildFromScratch(const std::string& url, const std::string& server,
+                                          const std::string& dir, const MigrationLayout& layout,
+                                          const std::vector<ExtensionUse>& extensions,
+                                          ShadowBootstrap bootstrap, bool* bootstrap_ran,
+                                          std::ostream& log) {
+  bool ran = PrepareShadow(url, server, extensions, bootstrap, log);
+  if (bootstrap_ran) *bootstrap_ran = ran;
+  MigrateOptions migrate;
+  migrate.db_url = url;
+  migrate.dir = dir;
+  migrate.layout = layout;
+  migrate.include_all = true;
+  std::vector<std::string> applied = MigrateUp(migrate, log).applied;
+  log << "shadow: applied " << applied.size() << " migration(s) from " << dir << "\n";
+  return applied;
+}
+
+// The base database: `base_dir` from scratch, then `dir`'s pending files as
+// `migrate up` runs them on merge. Returns the base's connection URL.
+std::string BuildBase(LocalCluster& cluster, const ShadowOptions& options, ShadowResult& result,
+                      const std::string& server, std::ostream& log) {
+  MigrationSet base = CheckMigrationsRunnable(*options.base_dir, options.layout);
+  cluster.CreateDatabase(kBaseLabel);
+  std::string url = cluster.Url(kBaseLabel);
+  log << "shadow: building what " << *options.base_dir << " builds (" << base.files.size()
+      << " migration(s))\n";
+  result.base_applied = BuildFromScratch(url, server, *options.base_dir, options.layout,
+                                         CreatedExtensions(base), result.bootstrap, nullptr, log);
+  MigrateOptions up;
+  up.db_url = url;
+  up.dir = options.dir;
+  up.layout = options.layout;
+  result.on_merge = MigrateUp(up, log).applied;
+  log << "shadow: " << result.on_merge.size() << " migration(s) of " << options.dir
+      << " applied on top, as on merge\n";
+  return url;
+}
+
+}  // namespace
+
 ShadowResult RunShadow(const ShadowOptions& options, std::ostream& log) {
   ShadowResult result;
   result.bootstrap = options.bootstrap.value_or(DefaultBootstrap(options.dir));
+  if (options.base_dir && (options.shadow_url || options.compare_to))
+    throw Error(ErrorKind::kUsage,
+                "--base-dir builds both databases in the throwaway server: it cannot be combined "
+                "with --shadow-url or --compare-to");
   // Everything that needs no server first: a bad name or a COMMIT in the
   // middle fails in milliseconds, not after initdb.
   MigrationSet set = CheckMigrationsRunnable(options.dir, options.layout);
@@ -144,22 +193,21 @@ ShadowResult RunShadow(const ShadowOptions& options, std::ostream& log) {
   }
   std::string server =
       cluster ? "the local PostgreSQL server (" + cluster->bin_dir() + ")" : std::string();
-  result.bootstrap_ran = PrepareShadow(shadow_url, server, extensions, result.bootstrap, log);
-
-  MigrateOptions migrate;
-  migrate.db_url = shadow_url;
-  migrate.dir = options.dir;
-  migrate.layout = options.layout;
-  migrate.include_all = true;
-  result.applied = MigrateUp(migrate, log).applied;
-  log << "shadow: applied " << result.applied.size() << " migration(s) from " << options.dir
-      << "\n";
+  result.applied = BuildFromScratch(shadow_url, server, options.dir, options.layout, extensions,
+                                    result.bootstrap, &result.bootstrap_ran, log);
+  std::string compare_url;
+  if (options.base_dir) {
+    compare_url = BuildBase(*cluster, options, result, server, log);
+    compared.emplace(Connection::Open(compare_url, kBaseLabel));
+  } else if (options.compare_to) {
+    compare_url = *options.compare_to;
+  }
   if (!compared) return result;
 
   log << "shadow: comparing the schema with " << compared->Describe() << "\n";
   Connection shadow = Connection::Open(shadow_url, kShadowLabel);
   SchemaModel expected = ReadSchemaModel(shadow, kShadowLabel);
-  SchemaModel actual = ReadSchemaModel(*compared, CompareLabel(*options.compare_to));
+  SchemaModel actual = ReadSchemaModel(*compared, CompareLabel(compare_url));
   if (expected.server_version / 10000 != actual.server_version / 10000)
     log << "shadow: note: the shadow server is PostgreSQL " << expected.server_version / 10000
         << " and the compared one " << actual.server_version / 10000

@@ -47,27 +47,35 @@ struct ShadowOptions {
   std::string dir = "supabase/migrations";
   std::optional<std::string> shadow_url;  // a database to use instead of a local cluster
   std::optional<std::string> compare_to;  // a database to compare the result with
+  // What main builds (a pull request's check): this directory's migrations
+  // are applied to a second database of the throwaway server, then `dir`'s
+  // pending files on top of them as `migrate up` would on merge (without
+  // include_all: a file older than the newest applied one is refused), and
+  // the schema that results is compared with `dir` applied from scratch.
+  std::optional<std::string> base_dir;
   std::optional<ShadowBootstrap> bootstrap = std::nullopt;  // unset: DefaultBootstrap(dir)
   MigrationLayout layout = {};
 };
 
 struct ShadowResult {
-  std::vector<std::string> applied;  // filenames, in the order applied
-  std::vector<DriftItem> drift;      // with compare_to: shadow vs that database
-  bool compared = false;             // compare_to was given and the comparison ran
+  std::vector<std::string> applied;       // filenames, in the order applied
+  std::vector<DriftItem> drift;           // with compare_to or base_dir: shadow vs that database
+  bool compared = false;                  // compare_to/base_dir was given and the comparison ran
+  std::vector<std::string> base_applied;  // with base_dir: its files, applied first
+  std::vector<std::string> on_merge;      // with base_dir: `dir`'s files up applied on top
   ShadowBootstrap bootstrap = ShadowBootstrap::kNone;  // the one in effect
   bool bootstrap_ran = false;  // false with kSupabase when the database already held it
 };
 
-// Runs the steps above, then, with compare_to, diffs the two schemas (the
-// compared side is labelled with its database name); with the Supabase
-// bootstrap the platform's own objects are left out of the comparison
-// (LeavePlatformObjectsOut). Drift is returned, not thrown: the CLI exits 4
-// when it is non-empty. Throws Error: CheckMigrationsRunnable's and
-// MigrateUp's (a MigrationError naming file, statement and line), kRefused
-// when shadow_url holds user relations or applied migrations or an extension
-// is missing, kRuntime when the local cluster cannot start, the bootstrap
-// fails or a database cannot be read. Progress goes to `log`.
+// Runs the steps above (with base_dir, steps 2-5 for the base database too,
+// then `migrate up` of `dir` onto it), then, with compare_to or base_dir, diffs the two schemas
+// (the compared side is labelled with its database name); with the Supabase bootstrap the
+// platform's own objects are left out of the comparison (LeavePlatformObjectsOut). Drift is
+// returned, not thrown: the CLI exits 4 when it is non-empty. Throws Error:
+// CheckMigrationsRunnable's and MigrateUp's (a MigrationError naming file, statement and line),
+// kRefused when shadow_url holds user relations or applied migrations or an extension is missing,
+// kRuntime when the local cluster cannot start, the bootstrap fails or a database cannot be read.
+// Progress goes to `log`.
 ShadowResult RunShadow(const ShadowOptions& options, std::ostream& log);
 
 }  // namespace freshet

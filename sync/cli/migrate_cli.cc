@@ -6,6 +6,7 @@
 #include <chrono>
 #include <cstdlib>
 #include <filesystem>
+#include <fstream>
 #include <iostream>
 #include <nlohmann/json.hpp>
 
@@ -16,6 +17,7 @@
 #include "apply/shadow.h"
 #include "copy/error.h"
 #include "sync/cli/config.h"
+#include "sync/cli/migrate_report.h"
 #include "sync/cli/signal_stop.h"
 
 namespace freshet {
@@ -218,11 +220,21 @@ int Shadow(const MigrateArguments& args, const Config& config) {
   if (!args.compare_to.empty())
     options.compare_to = ResolveEndpoint(config.targets, args.compare_to).ResolveUrl();
   if (!args.bootstrap.empty()) options.bootstrap = ParseBootstrap(args.bootstrap);
+  if (!args.base_dir.empty()) options.base_dir = args.base_dir;
   ShadowResult result = RunShadow(options, std::cerr);
-  if (args.format == "json") {
+  if (args.format == "json" && options.base_dir) {
+    nlohmann::json out = {{"applied", result.applied},
+                          {"base_applied", result.base_applied},
+                          {"on_merge", result.on_merge},
+                          {"drift", DriftJson(result.drift)}};
+    std::cout << out.dump(2) << "\n";
+  } else if (args.format == "json") {
     std::cout << DriftJson(result.drift).dump(2) << "\n";
   } else {
     std::cout << fmt::format("shadow: {} migrations applied cleanly\n", result.applied.size());
+    if (options.base_dir)
+      std::cout << fmt::format("on merge: {} migrations applied on top of what {} builds\n",
+                               result.on_merge.size(), *options.base_dir);
     if (result.compared) std::cout << DriftText(result.drift);
   }
   return result.compared && !result.drift.empty() ? static_cast<int>(ErrorKind::kMismatch) : 0;
@@ -234,7 +246,8 @@ int Up(const MigrateArguments& args, const Config& config) {
   options.stop = signals.token();
   UpResult result = MigrateUp(options, std::cerr);
   if (args.format == "json") {
-    nlohmann::json out = {{"applied", result.applied}};
+    nlohmann::json out = {{"applied", result.applied}, {"database", result.database}};
+    if (!options.dry_run) out["seconds"] = result.seconds;
     if (options.dry_run) {
       out["dry_run"] = true;
       out["sql"] = result.dry_run_text;
@@ -248,6 +261,41 @@ int Up(const MigrateArguments& args, const Config& config) {
     std::cerr << "up to date: no pending migrations\n";
   else
     std::cerr << fmt::format("applied {} migrations\n", result.applied.size());
+  return 0;
+}
+
+// The --format json output a command wrote to `path`: null when it wrote
+// nothing parseable (it failed before it could report).
+nlohmann::json ReadJsonOutput(const std::string& path) {
+  std::ifstream in(path);
+  if (!in) throw Error(ErrorKind::kUsage, fmt::format("migrate report: cannot read {}", path));
+  nlohmann::json parsed = nlohmann::json::parse(in, nullptr, false);
+  return parsed.is_discarded() ? nlohmann::json() : parsed;
+}
+
+int Report(const MigrateArguments& args) {
+  MigrationReportInputs inputs;
+  inputs.title = args.title;
+  inputs.merge_target = args.merge_target;
+  if (!args.lint_json.empty()) inputs.lint = ReadJsonOutput(args.lint_json);
+  if (!args.shadow_json.empty()) inputs.shadow = ReadJsonOutput(args.shadow_json);
+  for (const std::string& up : args.up_json) {
+    size_t equals = up.find('=');
+    if (equals == std::string::npos || equals == 0)
+      throw Error(
+          ErrorKind::kUsage,
+          fmt::format("migrate report --up '{}': expected NAME=FILE, e.g. staging=up.json", up));
+    inputs.ups.emplace_back(up.substr(0, equals), ReadJsonOutput(up.substr(equals + 1)));
+  }
+  if (!args.changed.empty()) {
+    std::ifstream in(args.changed);
+    if (!in)
+      throw Error(ErrorKind::kUsage, fmt::format("migrate report: cannot read {}", args.changed));
+    inputs.changed.emplace();
+    for (std::string line; std::getline(in, line);)
+      if (!line.empty()) inputs.changed->push_back(line);
+  }
+  std::cout << RenderMigrationReport(inputs).markdown;
   return 0;
 }
 
@@ -324,10 +372,29 @@ CLI::App* AddMigrateCommands(CLI::App& app, MigrateArguments& args) {
                    "supabase: create Supabase's roles and schemas first (the default for a "
                    ".../supabase/migrations directory); none: a bare database")
       ->check(CLI::IsMember({"supabase", "none"}));
+  shadow->add_option("--base-dir", args.base_dir,
+                     "A pull request's check: also build this directory (the base branch's "
+                     "migrations), apply --dir's new files on top as `up` would on merge, and "
+                     "compare with --dir built from scratch; exit 4 when they differ");
   shadow
       ->add_option("--format", args.format,
                    "text or json (json: the drift, or {\"error\": {...}} on failure)")
       ->check(CLI::IsMember({"text", "json"}));
+  CLI::App* report = migrate->add_subcommand(
+      "report",
+      "Markdown for a pull-request comment or a job summary, from the --format json output of "
+      "lint, shadow --base-dir and up");
+  report->add_option("--lint", args.lint_json, "`migrate lint --format json` output");
+  report->add_option("--shadow", args.shadow_json,
+                     "`migrate shadow --base-dir DIR --format json` output");
+  report->add_option("--up", args.up_json,
+                     "NAME=FILE: `migrate up --format json` output for the environment NAME "
+                     "(repeatable)");
+  report->add_option("--changed", args.changed,
+                     "File listing the pull request's changed files, one per line");
+  report->add_option("--title", args.title, "Heading (default \"freshet: migrations\")");
+  report->add_option("--merge-target", args.merge_target,
+                     "Where merged migrations go (default production)");
   CLI::App* create = migrate->add_subcommand(
       "new", "Create the next migration file, named for the layout; prints its path");
   add_dir(create);
@@ -343,6 +410,7 @@ int RunMigrate(CLI::App* migrate, const MigrateArguments& args, const std::strin
   if (command == "shadow") return WithJsonErrors(args, [&] { return Shadow(args, config); });
   if (command == "up") return WithJsonErrors(args, [&] { return Up(args, config); });
   if (command == "new") return New(args, config);
+  if (command == "report") return Report(args);
   if (command == "repair") {
     MigrateOptions options = ResolveMigrateOptions(args, config, true);
     MigrateRepair(options, args.versions, args.status == "applied");

@@ -22,9 +22,14 @@ struct MigrateArguments {
   std::string bootstrap;  // shadow: "supabase", "none" or empty (by the directory)
   std::string lock_timeout;
   std::string statement_timeout;
-  std::string layout;  // --layout supabase|prisma
-  std::string naming;  // --naming supabase|strict|datetime|sequential
-  std::string name;    // `migrate new NAME`
+  std::string layout;    // --layout supabase|prisma
+  std::string naming;    // --naming supabase|strict|datetime|sequential
+  std::string name;      // `migrate new NAME`
+  std::string base_dir;  // shadow --base-dir
+  // migrate report
+  std::string lint_json, shadow_json, changed, title = "freshet: migrations",
+                                               merge_target = "production";
+  std::vector<std::string> up_json;  // NAME=FILE
 };
 
 // Adds `migrate` and its subcommands to `app`; returns the `migrate` command.

@@ -1,0 +1,175 @@
+#include "sync/cli/migrate_report.h"
+
+#include <fmt/format.h>
+
+#include <algorithm>
+#include <map>
+#include <set>
+
+namespace freshet {
+namespace {
+
+std::string Plural(size_t n, const char* noun) {
+  return fmt::format("{} {}{}", n, noun, n == 1 ? "" : "s");
+}
+
+// Text for a Markdown table cell or inline code: no pipes, no newlines, no
+// backticks that would end the code span.
+std::string Cell(const std::string& text) {
+  std::string out;
+  for (char c : text) {
+    if (c == '|')
+      out += "\\|";
+    else if (c == '\n' || c == '\r')
+      out += ' ';
+    else if (c == '`')
+      out += '\'';
+    else
+      out += c;
+  }
+  return out;
+}
+
+std::string Text(const nlohmann::json& object, const char* key) {
+  auto found = object.find(key);
+  return found != object.end() && found->is_string() ? found->get<std::string>() : std::string();
+}
+
+std::string Basename(const std::string& path) {
+  size_t slash = path.find_last_of('/');
+  return slash == std::string::npos ? path : path.substr(slash + 1);
+}
+
+// "file:line: message" of an {"error": {...}} object, or a note that the
+// command reported nothing.
+std::string ErrorLine(const nlohmann::json& output) {
+  if (!output.is_object() || !output.contains("error"))
+    return "it reported nothing (see the job log)";
+  const nlohmann::json& error = output["error"];
+  std::string where = Text(error, "file");
+  if (!where.empty() && error.contains("line")) where += fmt::format(":{}", error["line"].dump());
+  std::string message = Cell(Text(error, "message"));
+  return where.empty() ? message : fmt::format("`{}`: {}", Cell(where), message);
+}
+
+bool IsError(const nlohmann::json& output) {
+  return !output.is_array() && !(output.is_object() && !output.contains("error"));
+}
+
+void ChangedFiles(const std::vector<std::string>& changed, std::string& out) {
+  out += fmt::format("**Files in this pull request** ({})\n", changed.size());
+  if (changed.empty()) out += "\nNo migration files changed.\n";
+  for (const auto& file : changed) out += fmt::format("- `{}`\n", Cell(file));
+  out += "\n";
+}
+
+bool Lint(const nlohmann::json& lint, const std::optional<std::vector<std::string>>& changed,
+          std::string& out) {
+  if (IsError(lint)) {
+    out += "### ❌ Lint did not run\n\n" + ErrorLine(lint) + "\n\n";
+    return false;
+  }
+  std::set<std::string> in_pr;
+  if (changed)
+    for (const auto& file : *changed) in_pr.insert(Basename(file));
+  std::map<std::string, std::vector<const nlohmann::json*>> by_rule;
+  size_t errors = 0, elsewhere = 0;
+  for (const auto& finding : lint) {
+    bool error = Text(finding, "severity") == "error";
+    errors += error ? 1 : 0;
+    if (changed && !error && !in_pr.count(Basename(Text(finding, "file")))) {
+      ++elsewhere;  // errors are shown wherever they are: they fail the check
+      continue;
+    }
+    by_rule[Text(finding, "rule")].push_back(&finding);
+  }
+  out += fmt::format("### {} Lint: {}, {}\n\n", errors ? "❌" : "✅", Plural(errors, "error"),
+                     Plural(lint.size() - errors, "warning"));
+  for (const auto& [rule, findings] : by_rule) {
+    out += fmt::format("**`{}`** ({})\n", Cell(rule), findings.size());
+    for (const nlohmann::json* finding : findings)
+      out += fmt::format(
+          "- {} `{}:{}`: {}\n", Text(*finding, "severity") == "error" ? "❌" : "⚠️",
+          Cell(Text(*finding, "file")), finding->value("line", 0), Cell(Text(*finding, "message")));
+    out += "\n";
+  }
+  if (elsewhere)
+    out += fmt::format(
+        "{} in files this pull request does not change (`freshet migrate lint` "
+        "lists them).\n\n",
+        Plural(elsewhere, "warning"));
+  return errors == 0;
+}
+
+bool Shadow(const nlohmann::json& shadow, const std::string& merge_target, std::string& out) {
+  out += fmt::format("**Will be applied to {} on merge**", merge_target);
+  if (IsError(shadow) || !shadow.is_object()) {
+    out += ": unknown, the shadow check failed.\n\n### ❌ Shadow\n\n" + ErrorLine(shadow) + "\n\n";
+    return false;
+  }
+  const nlohmann::json& on_merge = shadow.value("on_merge", nlohmann::json::array());
+  out += fmt::format(" ({}, in this order)\n", on_merge.size());
+  if (on_merge.empty()) out += "\nNothing: no new migrations.\n";
+  for (size_t i = 0; i < on_merge.size(); ++i)
+    out += fmt::format("{}. `{}`\n", i + 1, Cell(on_merge[i].get<std::string>()));
+  const nlohmann::json& drift = shadow.value("drift", nlohmann::json::array());
+  size_t applied = shadow.value("applied", nlohmann::json::array()).size();
+  out += fmt::format("\n### {} Shadow\n\n", drift.empty() ? "✅" : "❌");
+  out += fmt::format(
+      "{} applied to an empty database; the new ones applied on top of what the base branch "
+      "builds; ",
+      Plural(applied, "migration"));
+  if (drift.empty()) {
+    out += "both give the same schema.\n\n";
+    return true;
+  }
+  out += fmt::format("the schemas differ in {}:\n\n", Plural(drift.size(), "place"));
+  out += "| Object | Change | Detail |\n| --- | --- | --- |\n";
+  for (const auto& item : drift)
+    out +=
+        fmt::format("| {} `{}` | {} | {} |\n", Cell(Text(item, "kind")), Cell(Text(item, "object")),
+                    Cell(Text(item, "change")), Cell(Text(item, "detail")));
+  out += "\n";
+  return false;
+}
+
+bool Up(const std::string& name, const nlohmann::json& up, std::string& out) {
+  if (IsError(up) || !up.is_object()) {
+    out += fmt::format("### ❌ {}: migrate up failed\n\n{}\n\n", Cell(name), ErrorLine(up));
+    return false;
+  }
+  const nlohmann::json& applied = up.value("applied", nlohmann::json::array());
+  const nlohmann::json& seconds = up.value("seconds", nlohmann::json::array());
+  double total = 0;
+  for (const auto& s : seconds) total += s.get<double>();
+  std::string database = Text(up, "database");
+  out += fmt::format(
+      "### ✅ {}{}: {}", Cell(name), database.empty() ? "" : fmt::format(" (`{}`)", Cell(database)),
+      applied.empty()
+          ? "up to date, nothing applied\n\n"
+          : fmt::format("{} applied in {:.1f} s\n\n", Plural(applied.size(), "migration"), total));
+  if (applied.empty()) return true;
+  out += "| Migration | Seconds |\n| --- | ---: |\n";
+  for (size_t i = 0; i < applied.size(); ++i)
+    out += fmt::format(
+        "| `{}` | {} |\n", Cell(applied[i].get<std::string>()),
+        i < seconds.size() ? fmt::format("{:.2f}", seconds[i].get<double>()) : std::string("-"));
+  out += "\n";
+  return true;
+}
+
+}  // namespace
+
+MigrationReport RenderMigrationReport(const MigrationReportInputs& inputs) {
+  MigrationReport report;
+  std::string body;
+  if (inputs.changed) ChangedFiles(*inputs.changed, body);
+  if (inputs.shadow) report.passed &= Shadow(*inputs.shadow, inputs.merge_target, body);
+  if (inputs.lint) report.passed &= Lint(*inputs.lint, inputs.changed, body);
+  for (const auto& [name, up] : inputs.ups) report.passed &= Up(name, up, body);
+  report.markdown = fmt::format("## {} {}\n\n", report.passed ? "✅" : "❌", Cell(inputs.title)) +
+                    body + (report.passed ? "**Result: passed.**\n" : "**Result: failed.**\n");
+  return report;
+}
+
+}  // namespace freshet

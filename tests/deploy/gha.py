@@ -1,0 +1,1853 @@
+#!/usr/bin/python3
+"""Run GitHub Actions workflow jobs locally, for tests of deploy/github/.
+
+A job's steps run for real, in order, as child processes with the
+environment the workflow gives them (workflow, job and step `env`, runner
+files, GITHUB_* variables), starting from a minimal base environment so a
+step cannot pass on something the test process happens to have.
+
+What a hosted runner would fetch from the network is replaced: local
+composite actions are loaded from the workspace or from a caller-given map,
+and third-party actions are caller-declared Python stand-ins.  Any other
+`uses:` is an error.
+
+Deliberately not implemented (a WorkflowError names them): `strategy` /
+`matrix`, `services`, `container`, reusable workflows (job `uses:`), job
+level `continue-on-error`, node and docker actions.  Trigger filters
+(branches, paths, types) are not evaluated; only the event name is checked.
+All jobs share one workspace (on GitHub each job gets a fresh runner).
+
+Usage as a module:
+
+    result = Harness(workspace, secrets={"GITHUB_TOKEN": "t"},
+                     event_name="pull_request", event={...}).run(path, job="x")
+    assert result.jobs["x"].result == "success" and not result.secret_leaked
+
+Usage as a CLI: python3 gha.py WORKFLOW --job J --event pull_request ...
+"""
+from __future__ import annotations
+
+import argparse
+import functools
+import glob
+import hashlib
+import json
+import math
+import os
+import re
+import shlex
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+import uuid
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Callable
+
+import yaml
+
+
+class WorkflowError(Exception):
+    """The workflow (or the harness call) is malformed or unsupported."""
+
+
+class ExpressionError(Exception):
+    """An expression cannot be parsed or evaluated."""
+
+
+# ---------------------------------------------------------------------------
+# YAML loading (YAML 1.2 scalars, as GitHub parses them)
+# ---------------------------------------------------------------------------
+
+class _Yaml12Loader(yaml.SafeLoader):
+    """SafeLoader with YAML 1.2 core-schema scalars.
+
+    PyYAML implements YAML 1.1, where `on`, `yes`, `off` are booleans,
+    `1:30` is sexagesimal and `2024-01-01` a date; GitHub reads all of
+    these as strings.
+    """
+
+
+_DROPPED_TAGS = {"tag:yaml.org,2002:" + t for t in ("bool", "int", "float", "timestamp")}
+_Yaml12Loader.yaml_implicit_resolvers = {
+    first: [(tag, rx) for tag, rx in resolvers if tag not in _DROPPED_TAGS]
+    for first, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.items()
+}
+_Yaml12Loader.add_implicit_resolver(
+    "tag:yaml.org,2002:bool", re.compile(r"^(?:true|True|TRUE|false|False|FALSE)$"), list("tTfF"))
+_Yaml12Loader.add_implicit_resolver(
+    "tag:yaml.org,2002:int", re.compile(r"^(?:[-+]?[0-9]+|0o[0-7]+|0x[0-9a-fA-F]+)$"),
+    list("-+0123456789"))
+_Yaml12Loader.add_implicit_resolver(
+    "tag:yaml.org,2002:float",
+    re.compile(r"^(?:[-+]?(?:\.[0-9]+|[0-9]+\.[0-9]*)(?:[eE][-+]?[0-9]+)?"
+               r"|[-+]?[0-9]+[eE][-+]?[0-9]+|[-+]?\.(?:inf|Inf|INF)|\.(?:nan|NaN|NAN))$"),
+    list("-+.0123456789"))
+
+
+def _construct_int(loader: yaml.SafeLoader, node: yaml.Node) -> int:
+    """Build a YAML 1.2 integer (no YAML 1.1 octal or underscores)."""
+    text = loader.construct_scalar(node)
+    if text.startswith(("0o", "0x")):
+        return int(text, 0)
+    return int(text, 10)
+
+
+_Yaml12Loader.add_constructor("tag:yaml.org,2002:int", _construct_int)
+
+
+def load_yaml(path: str | Path) -> Any:
+    """Parse a YAML file with GitHub's (YAML 1.2) scalar rules."""
+    with open(path, encoding="utf-8") as handle:
+        return yaml.load(handle, Loader=_Yaml12Loader)  # noqa: S506 - SafeLoader subclass
+
+
+# ---------------------------------------------------------------------------
+# Expression values
+# ---------------------------------------------------------------------------
+
+class _Filtered(list):
+    """The array an object filter (`a.*`) yields; property access maps over it."""
+
+
+def kind_of(value: Any) -> str:
+    """The expression type of a Python value."""
+    if value is None:
+        return "null"
+    if isinstance(value, bool):
+        return "bool"
+    if isinstance(value, (int, float)):
+        return "number"
+    if isinstance(value, str):
+        return "string"
+    if isinstance(value, list):
+        return "array"
+    return "object"
+
+
+def truthy(value: Any) -> bool:
+    """GitHub truthiness: null, false, 0, NaN and '' are falsy."""
+    if value is None or value is False or value == "":
+        return False
+    if kind_of(value) == "number":
+        return not (value == 0 or math.isnan(value))
+    return True
+
+
+_NUMBER_TEXT = re.compile(r"^[-+]?(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?$")
+
+
+def to_number(value: Any) -> float:
+    """Coerce a value to a number the way GitHub does for comparisons."""
+    kind = kind_of(value)
+    if kind == "null":
+        return 0
+    if kind in ("bool", "number"):
+        return float(value)
+    if kind == "string":
+        text = value.strip()
+        if text == "":
+            return 0
+        if re.fullmatch(r"0x[0-9a-fA-F]+", text):
+            return float(int(text, 16))
+        return float(text) if _NUMBER_TEXT.match(text) else math.nan
+    return math.nan
+
+
+def format_number(value: float) -> str:
+    """Render a number as GitHub does (integers without a decimal point)."""
+    if isinstance(value, int):
+        return str(value)
+    if math.isnan(value):
+        return "NaN"
+    if math.isinf(value):
+        return "Infinity" if value > 0 else "-Infinity"
+    if value.is_integer() and abs(value) < 1e15:
+        return str(int(value))
+    return format(value, ".15g")
+
+
+def to_str(value: Any) -> str:
+    """Convert an expression value to the string GitHub would substitute."""
+    kind = kind_of(value)
+    if kind == "null":
+        return ""
+    if kind == "bool":
+        return "true" if value else "false"
+    if kind == "number":
+        return format_number(value)
+    if kind == "array":
+        return "Array"
+    if kind == "object":
+        return "Object"
+    return value
+
+
+def loose_equal(left: Any, right: Any) -> bool:
+    """`==` with GitHub's coercions (numbers for mixed types, case-blind strings)."""
+    lkind, rkind = kind_of(left), kind_of(right)
+    if lkind != rkind:
+        return to_number(left) == to_number(right)
+    if lkind == "string":
+        return left.upper() == right.upper()
+    if lkind == "number":
+        return float(left) == float(right)
+    if lkind in ("array", "object"):
+        return left is right
+    return left == right
+
+
+def compare(op: str, left: Any, right: Any) -> bool:
+    """`< <= > >=` with GitHub's coercions."""
+    if kind_of(left) == "string" and kind_of(right) == "string":
+        left, right = left.upper(), right.upper()
+    elif "array" in (kind_of(left), kind_of(right)) or "object" in (kind_of(left), kind_of(right)):
+        return False
+    else:
+        left, right = to_number(left), to_number(right)
+    return {"<": left < right, "<=": left <= right, ">": left > right, ">=": left >= right}[op]
+
+
+def lookup(obj: Any, name: str) -> Any:
+    """Property access: case-insensitive for objects, null when missing."""
+    if isinstance(obj, _Filtered):
+        found = _Filtered()
+        for item in obj:
+            value = lookup(item, name)
+            if value is not None:
+                found.append(value)
+        return found
+    if not isinstance(obj, dict):
+        return None
+    if name in obj:
+        return obj[name]
+    low = name.lower()
+    for key, value in obj.items():
+        if isinstance(key, str) and key.lower() == low:
+            return value
+    return None
+
+
+def index(obj: Any, key: Any) -> Any:
+    """`obj[key]`: arrays by number, objects by string, otherwise null."""
+    if isinstance(obj, _Filtered):
+        return _Filtered(v for v in (index(item, key) for item in obj) if v is not None)
+    if isinstance(obj, list):
+        number = to_number(key)
+        if math.isnan(number) or math.isinf(number) or number < 0:
+            return None
+        position = int(number)
+        return obj[position] if position < len(obj) else None
+    if isinstance(obj, dict):
+        return lookup(obj, to_str(key))
+    return None
+
+
+# ---------------------------------------------------------------------------
+# Expression parsing
+# ---------------------------------------------------------------------------
+
+_TOKEN_RE = re.compile(r"""
+    (?P<ws>\s+)
+  | (?P<num>-?(?:0x[0-9a-fA-F]+|(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?))
+  | (?P<str>'(?:[^']|'')*')
+  | (?P<op>==|!=|<=|>=|&&|\|\||[<>!()\[\].,*])
+  | (?P<ident>[A-Za-z_][A-Za-z0-9_-]*)
+""", re.X)
+
+_KEYWORDS = {"true": True, "false": False, "null": None,
+             "NaN": math.nan, "Infinity": math.inf}
+
+# name -> (min args, max args); None means unbounded.
+_FUNCTIONS = {
+    "success": (0, 0), "failure": (0, 0), "always": (0, 0), "cancelled": (0, 0),
+    "contains": (2, 2), "startswith": (2, 2), "endswith": (2, 2),
+    "format": (1, None), "join": (1, 2), "tojson": (1, 1), "fromjson": (1, 1),
+    "hashfiles": (1, None),
+}
+_STATUS_FUNCTIONS = {"success", "failure", "always", "cancelled"}
+
+
+def tokenize(text: str) -> list[tuple[str, Any, int]]:
+    """Split an expression into (kind, value, position) tokens."""
+    tokens: list[tuple[str, Any, int]] = []
+    pos = 0
+    while pos < len(text):
+        match = _TOKEN_RE.match(text, pos)
+        if not match:
+            raise ExpressionError(f"Unexpected symbol: '{text[pos:]}'. Located at position "
+                                  f"{pos + 1} within expression: {text}")
+        kind, raw = match.lastgroup, match.group()
+        if kind == "num":
+            value: Any = int(raw, 16) if "x" in raw else (
+                float(raw) if any(c in raw for c in ".eE") else int(raw))
+            tokens.append(("lit", value, pos))
+        elif kind == "str":
+            tokens.append(("lit", raw[1:-1].replace("''", "'"), pos))
+        elif kind == "ident" and raw in _KEYWORDS:
+            tokens.append(("lit", _KEYWORDS[raw], pos))
+        elif kind != "ws":
+            tokens.append((kind, raw, pos))
+        pos = match.end()
+    return tokens
+
+
+class _Parser:
+    """Recursive-descent parser producing a tuple AST.
+
+    Precedence (low to high): ||, &&, == !=, < <= > >=, !, postfix.
+    """
+
+    def __init__(self, text: str):
+        self.text = text
+        self.tokens = tokenize(text)
+        self.pos = 0
+
+    def parse(self) -> tuple:
+        """Parse the whole expression."""
+        if not self.tokens:
+            raise ExpressionError("Expected an expression, got an empty string")
+        node = self._or()
+        if self.pos < len(self.tokens):
+            self._fail(self.tokens[self.pos])
+        return node
+
+    def _peek(self, *ops: str) -> bool:
+        tok = self.tokens[self.pos] if self.pos < len(self.tokens) else None
+        return tok is not None and tok[0] == "op" and tok[1] in ops
+
+    def _next(self) -> tuple:
+        if self.pos >= len(self.tokens):
+            raise ExpressionError(f"Unexpected end of expression: {self.text}")
+        tok = self.tokens[self.pos]
+        self.pos += 1
+        return tok
+
+    def _expect(self, op: str) -> None:
+        tok = self._next()
+        if tok[0] != "op" or tok[1] != op:
+            self._fail(tok)
+
+    def _fail(self, tok: tuple) -> None:
+        raise ExpressionError(f"Unexpected symbol: '{tok[1]}'. Located at position "
+                              f"{tok[2] + 1} within expression: {self.text}")
+
+    def _binary(self, ops: tuple[str, ...], operand: Callable[[], tuple], tag: str) -> tuple:
+        node = operand()
+        while self._peek(*ops):
+            op = self._next()[1]
+            right = operand()
+            node = (tag, node, right) if tag in ("or", "and") else (tag, op, node, right)
+        return node
+
+    def _or(self) -> tuple:
+        return self._binary(("||",), self._and, "or")
+
+    def _and(self) -> tuple:
+        return self._binary(("&&",), self._equality, "and")
+
+    def _equality(self) -> tuple:
+        return self._binary(("==", "!="), self._comparison, "cmp")
+
+    def _comparison(self) -> tuple:
+        return self._binary(("<", "<=", ">", ">="), self._unary, "cmp")
+
+    def _unary(self) -> tuple:
+        if self._peek("!"):
+            self._next()
+            return ("not", self._unary())
+        return self._postfix()
+
+    def _postfix(self) -> tuple:
+        node = self._primary()
+        while self._peek(".", "["):
+            if self._next()[1] == ".":
+                tok = self._next()
+                if tok[0] == "op" and tok[1] == "*":
+                    node = ("star", node)
+                elif tok[0] == "ident" or (tok[0] == "lit" and isinstance(tok[1], bool | None)):
+                    node = ("prop", node, tok[1] if tok[0] == "ident" else to_str(tok[1]) or "null")
+                else:
+                    self._fail(tok)
+            elif self._peek("*"):
+                self._next()
+                self._expect("]")
+                node = ("star", node)
+            else:
+                key = self._or()
+                self._expect("]")
+                node = ("index", node, key)
+        return node
+
+    def _primary(self) -> tuple:
+        tok = self._next()
+        if tok[0] == "lit":
+            return ("lit", tok[1])
+        if tok[0] == "op" and tok[1] == "(":
+            node = self._or()
+            self._expect(")")
+            return node
+        if tok[0] == "ident":
+            return self._call(tok) if self._peek("(") else ("ctx", tok[1])
+        self._fail(tok)
+        raise AssertionError("unreachable")
+
+    def _call(self, tok: tuple) -> tuple:
+        name = tok[1].lower()
+        if name not in _FUNCTIONS:
+            raise ExpressionError(f"Unrecognized function: '{tok[1]}'. Located at position "
+                                  f"{tok[2] + 1} within expression: {self.text}")
+        self._expect("(")
+        args: list[tuple] = []
+        if not self._peek(")"):
+            args.append(self._or())
+            while self._peek(","):
+                self._next()
+                args.append(self._or())
+        self._expect(")")
+        low, high = _FUNCTIONS[name]
+        if len(args) < low or (high is not None and len(args) > high):
+            raise ExpressionError(f"Function '{tok[1]}' got {len(args)} argument(s); "
+                                  f"expected {low}..{high if high is not None else 'n'}: {self.text}")
+        return ("call", name, tuple(args))
+
+
+@functools.lru_cache(maxsize=2048)
+def parse_expression(text: str) -> tuple:
+    """Parse an expression (without `${{ }}`) into a cached AST."""
+    return _Parser(text).parse()
+
+
+def uses_status_function(text: str) -> bool:
+    """Whether an expression calls success(), failure(), always() or cancelled()."""
+    def walk(node: Any) -> bool:
+        if isinstance(node, tuple) and node:
+            if node[0] == "call" and node[1] in _STATUS_FUNCTIONS:
+                return True
+            return any(walk(child) for child in node[1:])
+        return False
+    return walk(parse_expression(text))
+
+
+def split_template(text: str) -> list[str | tuple[str]]:
+    """Split a string into literal parts and ('expr',) markers for `${{ }}`.
+
+    An expression part is a 1-tuple holding the expression text; `}}`
+    inside a quoted string does not close it.
+    """
+    parts: list[str | tuple[str]] = []
+    pos = 0
+    while True:
+        start = text.find("${{", pos)
+        if start < 0:
+            parts.append(text[pos:])
+            return [p for p in parts if p != ""]
+        parts.append(text[pos:start])
+        cursor, quoted = start + 3, False
+        while cursor < len(text):
+            if text[cursor] == "'":
+                quoted = not quoted
+            elif not quoted and text.startswith("}}", cursor):
+                break
+            cursor += 1
+        else:
+            raise ExpressionError(f"The expression is not closed: {text[start:]!r}")
+        parts.append((text[start + 3:cursor].strip(),))
+        pos = cursor + 2
+
+
+# ---------------------------------------------------------------------------
+# Expression evaluation
+# ---------------------------------------------------------------------------
+
+class Evaluator:
+    """Evaluates expressions against a set of contexts.
+
+    `contexts` maps context names (github, env, steps, ...) to values; a
+    name not in it is an error.  `status` returns the current status
+    ('success', 'failure', 'cancelled' or, for jobs, 'skipped') for the
+    status-check functions; `workspace` anchors hashFiles().
+    """
+
+    def __init__(self, contexts: dict[str, Any], status: Callable[[], str] = lambda: "success",
+                 workspace: str | Path | None = None):
+        self.contexts = {name.lower(): value for name, value in contexts.items()}
+        self.status = status
+        self.workspace = Path(workspace) if workspace else None
+
+    def evaluate(self, text: str) -> Any:
+        """Evaluate one expression (the text inside `${{ }}`)."""
+        return self._eval(parse_expression(text), text)
+
+    def render(self, value: Any) -> Any:
+        """Substitute `${{ }}` in a YAML value; a lone expression keeps its type."""
+        if not isinstance(value, str):
+            return value
+        parts = split_template(value)
+        if len(parts) == 1 and isinstance(parts[0], tuple):
+            return self.evaluate(parts[0][0])
+        return "".join(p if isinstance(p, str) else to_str(self.evaluate(p[0])) for p in parts)
+
+    def render_str(self, value: Any) -> str:
+        """`render` converted to a string (how env, run and with see it)."""
+        return to_str(self.render(value))
+
+    def condition(self, cond: Any) -> bool:
+        """Evaluate an `if:` (with or without `${{ }}`, default success())."""
+        if cond is None:
+            text = "success()"
+        else:
+            text = (to_str(cond) if not isinstance(cond, str) else cond).strip()
+            parts = split_template(text) if "${{" in text else None
+            if parts and len(parts) == 1 and isinstance(parts[0], tuple):
+                text = parts[0][0]
+            elif parts:
+                rendered = self.render_str(text)
+                text = "true" if rendered else "false"
+        if not uses_status_function(text):
+            text = f"success() && ({text})"
+        return truthy(self.evaluate(text))
+
+    def _eval(self, node: tuple, text: str) -> Any:
+        tag = node[0]
+        if tag == "lit":
+            return node[1]
+        if tag == "ctx":
+            if node[1].lower() not in self.contexts:
+                raise ExpressionError(f"Unrecognized named-value: '{node[1]}'. "
+                                      f"Located within expression: {text}")
+            return self.contexts[node[1].lower()]
+        if tag == "prop":
+            return lookup(self._eval(node[1], text), node[2])
+        if tag == "index":
+            return index(self._eval(node[1], text), self._eval(node[2], text))
+        if tag == "star":
+            return self._star(self._eval(node[1], text))
+        if tag == "not":
+            return not truthy(self._eval(node[1], text))
+        if tag == "and":
+            left = self._eval(node[1], text)
+            return self._eval(node[2], text) if truthy(left) else left
+        if tag == "or":
+            left = self._eval(node[1], text)
+            return left if truthy(left) else self._eval(node[2], text)
+        if tag == "cmp":
+            return self._compare(node[1], self._eval(node[2], text), self._eval(node[3], text))
+        return getattr(self, "_fn_" + node[1])(*(self._eval(arg, text) for arg in node[2]))
+
+    @staticmethod
+    def _star(value: Any) -> _Filtered:
+        if isinstance(value, dict):
+            return _Filtered(value.values())
+        if isinstance(value, list):
+            return _Filtered(value)
+        return _Filtered()
+
+    @staticmethod
+    def _compare(op: str, left: Any, right: Any) -> bool:
+        if op == "==":
+            return loose_equal(left, right)
+        if op == "!=":
+            return not loose_equal(left, right)
+        return compare(op, left, right)
+
+    # Status-check functions.
+    def _fn_success(self) -> bool:
+        return self.status() == "success"
+
+    def _fn_failure(self) -> bool:
+        return self.status() == "failure"
+
+    def _fn_cancelled(self) -> bool:
+        return self.status() == "cancelled"
+
+    def _fn_always(self) -> bool:
+        return True
+
+    # Other functions.
+    @staticmethod
+    def _fn_contains(search: Any, item: Any) -> bool:
+        if isinstance(search, list):
+            return any(loose_equal(element, item) for element in search)
+        return to_str(item).upper() in to_str(search).upper()
+
+    @staticmethod
+    def _fn_startswith(search: Any, prefix: Any) -> bool:
+        return to_str(search).upper().startswith(to_str(prefix).upper())
+
+    @staticmethod
+    def _fn_endswith(search: Any, suffix: Any) -> bool:
+        return to_str(search).upper().endswith(to_str(suffix).upper())
+
+    @staticmethod
+    def _fn_format(template: Any, *args: Any) -> str:
+        text, out, pos = to_str(template), [], 0
+        while pos < len(text):
+            if text.startswith("{{", pos) or text.startswith("}}", pos):
+                out.append(text[pos])
+                pos += 2
+            elif text[pos] == "{":
+                close = text.find("}", pos)
+                number = text[pos + 1:close] if close > 0 else ""
+                if not number.isdigit() or int(number) >= len(args):
+                    raise ExpressionError(f"The following format string is invalid: {text}")
+                out.append(to_str(args[int(number)]))
+                pos = close + 1
+            elif text[pos] == "}":
+                raise ExpressionError(f"The following format string is invalid: {text}")
+            else:
+                out.append(text[pos])
+                pos += 1
+        return "".join(out)
+
+    @staticmethod
+    def _fn_join(items: Any, separator: Any = ",") -> str:
+        if isinstance(items, list):
+            return to_str(separator).join(to_str(item) for item in items)
+        return to_str(items)
+
+    @staticmethod
+    def _fn_tojson(value: Any) -> str:
+        return json.dumps(value, indent=2)
+
+    @staticmethod
+    def _fn_fromjson(value: Any) -> Any:
+        try:
+            return json.loads(to_str(value))
+        except json.JSONDecodeError as exc:
+            raise ExpressionError(f"Error parsing fromJson: {exc}: {to_str(value)!r}") from exc
+
+    def _fn_hashfiles(self, *patterns: Any) -> str:
+        if self.workspace is None:
+            raise ExpressionError("hashFiles() is not available here")
+        included: set[Path] = set()
+        excluded: set[Path] = set()
+        for pattern in map(to_str, patterns):
+            target = excluded if pattern.startswith("!") else included
+            for name in glob.glob(str(self.workspace / pattern.lstrip("!")), recursive=True):
+                path = Path(name)
+                if path.is_file() and path.resolve().is_relative_to(self.workspace.resolve()):
+                    target.add(path)
+        files = sorted(included - excluded)
+        if not files:
+            return ""
+        total = hashlib.sha256()
+        for path in files:
+            total.update(hashlib.sha256(path.read_bytes()).digest())
+        return total.hexdigest()
+
+
+# ---------------------------------------------------------------------------
+# Results
+# ---------------------------------------------------------------------------
+
+@dataclass
+class Annotation:
+    """An ::error::, ::warning:: or ::notice:: (or a harness-reported error)."""
+    level: str
+    message: str
+    job: str = ""
+    step: str = ""
+    properties: dict[str, str] = field(default_factory=dict)
+
+
+@dataclass
+class Leak:
+    """A secret value seen unmasked in a raw log, summary or output."""
+    secret: str
+    job: str
+    step: str
+    where: str
+
+
+@dataclass
+class StepResult:
+    """One step: kind is 'run', 'composite' or 'stand-in'."""
+    name: str
+    kind: str
+    id: str | None = None
+    uses: str | None = None
+    outcome: str = "success"
+    conclusion: str = "success"
+    exit_code: int | None = None
+    log: str = ""
+    duration: float = 0.0
+    outputs: dict[str, str] = field(default_factory=dict)
+    steps: list[StepResult] = field(default_factory=list)
+    timed_out: bool = False
+    raw_log: str = field(default="", repr=False)
+
+    def walk(self):
+        """This step and all nested composite steps, depth first."""
+        yield self
+        for child in self.steps:
+            yield from child.walk()
+
+
+@dataclass
+class JobResult:
+    """One job: result is success, failure, cancelled or skipped."""
+    id: str
+    name: str
+    result: str
+    environment: str | None = None
+    needs: list[str] = field(default_factory=list)
+    steps: list[StepResult] = field(default_factory=list)
+    outputs: dict[str, str] = field(default_factory=dict)
+    summary: str = ""
+    reason: str = ""
+
+    def step(self, key: str) -> StepResult:
+        """The step (possibly nested in a composite) with this id or name."""
+        for top in self.steps:
+            for step in top.walk():
+                if key in (step.id, step.name):
+                    return step
+        raise KeyError(f"job {self.id} has no step {key!r}")
+
+    @property
+    def log(self) -> str:
+        """All top-level step logs, masked."""
+        return "\n".join(f"--- {s.name}\n{s.log}" for s in self.steps)
+
+
+@dataclass
+class RunResult:
+    """The outcome of Harness.run()."""
+    jobs: dict[str, JobResult]
+    annotations: list[Annotation]
+    leaks: list[Leak]
+    artifacts_dir: Path
+
+    @property
+    def secret_leaked(self) -> bool:
+        """Whether any secret value appeared unmasked in any raw log or summary."""
+        return bool(self.leaks)
+
+    @property
+    def ok(self) -> bool:
+        """No job failed or was cancelled."""
+        return all(job.result in ("success", "skipped") for job in self.jobs.values())
+
+    @property
+    def summary(self) -> str:
+        """The job summaries, concatenated in run order (masked)."""
+        return "".join(job.summary for job in self.jobs.values())
+
+    @property
+    def outputs(self) -> dict[str, dict[str, str]]:
+        """Job outputs by job id."""
+        return {job_id: job.outputs for job_id, job in self.jobs.items()}
+
+    def job(self, job_id: str) -> JobResult:
+        """The result of one job."""
+        return self.jobs[job_id]
+
+    def format(self) -> str:
+        """A readable, masked report of every job and step."""
+        lines: list[str] = []
+        for job in self.jobs.values():
+            env = f" (environment: {job.environment})" if job.environment else ""
+            why = f" - {job.reason}" if job.reason else ""
+            lines.append(f"== job {job.id}{env}: {job.result}{why}")
+            for step in job.steps:
+                lines.extend(format_step(step, "  "))
+        for note in self.annotations:
+            lines.append(f"{note.level}: [{note.job}/{note.step}] {note.message}")
+        if self.leaks:
+            lines.append(f"SECRET LEAKED: {sorted({leak.secret for leak in self.leaks})}")
+        return "\n".join(lines) + "\n"
+
+
+def format_step(step: StepResult, indent: str) -> list[str]:
+    """Readable lines for one step and its nested steps."""
+    code = "" if step.exit_code is None else f", exit {step.exit_code}"
+    lines = [f"{indent}[{step.kind}] {step.name}: {step.outcome}{code} ({step.duration:.1f}s)"]
+    if step.steps:
+        for child in step.steps:
+            lines.extend(format_step(child, indent + "  "))
+    elif step.log:
+        lines.extend(f"{indent}  | {line}" for line in step.log.rstrip("\n").split("\n"))
+    return lines
+
+
+# ---------------------------------------------------------------------------
+# Masking, workflow commands, runner files
+# ---------------------------------------------------------------------------
+
+class Masker:
+    """Masks secret values as *** and finds unmasked secrets in raw text."""
+
+    def __init__(self, secrets: dict[str, str]):
+        self.secrets = {name: value for name, value in secrets.items() if value}
+        self.values: set[str] = set()
+        for value in self.secrets.values():
+            self.add(value)
+
+    def add(self, value: str) -> None:
+        """Register a value (and each line of a multi-line value) for masking."""
+        if not value:
+            return
+        self.values.add(value)
+        for line in value.splitlines():
+            if line.strip():
+                self.values.add(line)
+
+    def mask(self, text: str) -> str:
+        """Replace every registered value with ***, longest first."""
+        for value in sorted(self.values, key=len, reverse=True):
+            text = text.replace(value, "***")
+        return text
+
+    def leaked(self, text: str) -> list[str]:
+        """Names of the secrets whose value (or a line of it) occurs in text."""
+        found = []
+        for name, value in self.secrets.items():
+            lines = [value] + [line for line in value.splitlines() if line.strip()]
+            if any(line in text for line in lines):
+                found.append(name)
+        return found
+
+
+_COMMAND_RE = re.compile(r"^::([A-Za-z][A-Za-z0-9-]*)(?: ([^:]*))?::(.*)$")
+
+
+def _unescape_data(text: str) -> str:
+    return text.replace("%0D", "\r").replace("%0A", "\n").replace("%25", "%")
+
+
+def _unescape_property(text: str) -> str:
+    return _unescape_data(text).replace("%3A", ":").replace("%2C", ",")
+
+
+def parse_command(line: str) -> tuple[str, dict[str, str], str] | None:
+    """Parse `::name k=v,k2=v2::message` into (name, properties, message)."""
+    match = _COMMAND_RE.match(line.rstrip("\r"))
+    if not match:
+        return None
+    props = {}
+    for item in filter(None, (match.group(2) or "").split(",")):
+        key, _, value = item.partition("=")
+        props[key.strip()] = _unescape_property(value)
+    return match.group(1).lower(), props, _unescape_data(match.group(3))
+
+
+def parse_runner_file(text: str, label: str) -> list[tuple[str, str]]:
+    """Parse a GITHUB_ENV / GITHUB_OUTPUT file: NAME=value and NAME<<DELIM blocks."""
+    lines = text.replace("\r\n", "\n").split("\n")
+    pairs, pos = [], 0
+    while pos < len(lines):
+        line = lines[pos]
+        pos += 1
+        if line == "":
+            continue
+        equals, heredoc = line.find("="), line.find("<<")
+        if equals >= 0 and (heredoc < 0 or equals < heredoc):
+            name, value = line[:equals], line[equals + 1:]
+        elif heredoc >= 0:
+            name, delimiter = line[:heredoc], line[heredoc + 2:]
+            if not delimiter:
+                raise WorkflowError(f"{label}: empty delimiter in {line!r}")
+            try:
+                end = lines.index(delimiter, pos)
+            except ValueError:
+                raise WorkflowError(f"{label}: matching delimiter not found {delimiter!r}") from None
+            value, pos = "\n".join(lines[pos:end]), end + 1
+        else:
+            raise WorkflowError(f"{label}: invalid format {line!r}")
+        if not name:
+            raise WorkflowError(f"{label}: invalid format {line!r} (empty name)")
+        pairs.append((name, value))
+    return pairs
+
+
+# ---------------------------------------------------------------------------
+# Stand-ins for third-party actions
+# ---------------------------------------------------------------------------
+
+@dataclass
+class StandInCall:
+    """What a stand-in callable receives: the evaluated `with:` and the runner."""
+    uses: str
+    inputs: dict[str, str]
+    workspace: Path
+    env: dict[str, str]
+    runner_temp: Path
+    artifacts_dir: Path
+    lines: list[str] = field(default_factory=list)
+
+    def log(self, message: str) -> None:
+        """Add a line to the step log."""
+        self.lines.append(message)
+
+
+StandIn = Callable[[StandInCall], "dict[str, Any] | None"]
+
+
+def checkout_noop(call: StandInCall) -> dict[str, str]:
+    """actions/checkout stand-in for a workspace the test prepared itself."""
+    call.log(f"checkout: using prepared workspace {call.workspace}")
+    return {}
+
+
+def checkout_from(source: str | Path, ignore: tuple[str, ...] = (".git",)) -> StandIn:
+    """actions/checkout stand-in copying `source` into the workspace."""
+    def checkout(call: StandInCall) -> dict[str, str]:
+        shutil.copytree(source, call.workspace, dirs_exist_ok=True,
+                        ignore=shutil.ignore_patterns(*ignore), symlinks=True)
+        call.log(f"checkout: copied {source} into {call.workspace}")
+        return {}
+    return checkout
+
+
+def cache_miss(call: StandInCall) -> dict[str, str]:
+    """actions/cache stand-in: always a miss (cache-hit is 'false')."""
+    call.log(f"Cache not found for input keys: {call.inputs.get('key', '')}")
+    return {"cache-hit": "false"}
+
+
+def _workspace_matches(call: StandInCall, patterns: str) -> list[Path]:
+    found: list[Path] = []
+    for pattern in filter(None, (p.strip() for p in patterns.splitlines())):
+        base = pattern if os.path.isabs(pattern) else str(call.workspace / pattern)
+        found.extend(Path(p) for p in sorted(glob.glob(base, recursive=True)))
+    return found
+
+
+def upload_artifact(call: StandInCall) -> dict[str, str]:
+    """actions/upload-artifact stand-in: copy `path` into artifacts_dir/<name>."""
+    name = call.inputs.get("name") or "artifact"
+    target = call.artifacts_dir / name
+    matches = _workspace_matches(call, call.inputs.get("path", ""))
+    if not matches:
+        policy = call.inputs.get("if-no-files-found") or "warn"
+        if policy == "error":
+            raise RuntimeError(f"No files were found with the provided path: {call.inputs.get('path')}")
+        call.log(f"{policy}: No files were found with the provided path")
+        return {}
+    target.mkdir(parents=True, exist_ok=True)
+    for path in matches:
+        copy = shutil.copytree if path.is_dir() else shutil.copy2
+        copy(path, target / path.name, **({"dirs_exist_ok": True} if path.is_dir() else {}))
+        call.log(f"uploaded {path} to artifact {name}")
+    return {"artifact-id": "1", "artifact-url": f"file://{target}"}
+
+
+def download_artifact(call: StandInCall) -> dict[str, str]:
+    """actions/download-artifact stand-in: copy artifacts_dir/<name> to `path`."""
+    name = call.inputs.get("name") or "artifact"
+    dest = call.workspace / (call.inputs.get("path") or ".")
+    shutil.copytree(call.artifacts_dir / name, dest, dirs_exist_ok=True)
+    call.log(f"downloaded artifact {name} to {dest}")
+    return {"download-path": str(dest)}
+
+
+BUILTIN_STAND_INS: dict[str, StandIn] = {
+    "checkout-noop": checkout_noop, "cache-miss": cache_miss,
+    "upload-artifact": upload_artifact, "download-artifact": download_artifact,
+}
+
+
+# ---------------------------------------------------------------------------
+# The harness
+# ---------------------------------------------------------------------------
+
+WORKFLOW_KEYS = {"name", "run-name", "on", "env", "defaults", "jobs", "permissions", "concurrency"}
+JOB_KEYS = {"name", "needs", "runs-on", "environment", "env", "defaults", "if", "steps",
+            "outputs", "timeout-minutes", "permissions", "concurrency"}
+UNSUPPORTED_JOB_KEYS = {"strategy", "services", "container", "uses", "with", "secrets",
+                        "continue-on-error"}
+STEP_KEYS = {"id", "if", "name", "uses", "run", "shell", "with", "env", "continue-on-error",
+             "timeout-minutes", "working-directory"}
+SHELLS = {
+    None: "bash -e {0}",  # no shell given anywhere (GitHub's Linux default)
+    "bash": "bash --noprofile --norc -eo pipefail {0}",
+    "sh": "sh -e {0}",
+    "python": "python {0}",
+}
+
+
+@dataclass
+class _Job:
+    """Mutable state of a running job."""
+    id: str
+    github: dict[str, Any]
+    secrets: dict[str, str]
+    vars: dict[str, str]
+    needs: dict[str, Any]
+    env: dict[str, str]
+    defaults: dict[str, str]
+    temp: Path
+    runner: dict[str, str]
+    deadline: float
+    timeout_minutes: float
+    status: str = "success"
+    env_file: dict[str, str] = field(default_factory=dict)
+    path_entries: list[str] = field(default_factory=list)
+    summary: list[str] = field(default_factory=list)
+    pgids: list[int] = field(default_factory=list)
+
+
+@dataclass
+class _Scope:
+    """A sequence of steps: the job's, or a composite action's."""
+    job: _Job
+    inputs: dict[str, Any]
+    env: dict[str, str] = field(default_factory=dict)
+    action_path: str | None = None
+    parent: _Scope | None = None
+    steps: dict[str, Any] = field(default_factory=dict)
+    failed: bool = False
+    depth: int = 0
+
+    def status(self) -> str:
+        """success / failure / cancelled as status functions see it."""
+        if self.job.status == "cancelled":
+            return "cancelled"
+        if self.failed:
+            return "failure"
+        return self.parent.status() if self.parent else self.job.status
+
+
+class _StepFailed(Exception):
+    """A step failed for a reason the harness reports (not an exit code)."""
+
+
+class Harness:
+    """Runs workflow jobs locally; see the module docstring."""
+
+    def __init__(self, workspace: str | Path, *, secrets: dict[str, str] | None = None,
+                 vars: dict[str, str] | None = None, event_name: str = "push",  # noqa: A002
+                 event: dict[str, Any] | None = None, inputs: dict[str, Any] | None = None,
+                 action_map: dict[str, str | Path] | None = None,
+                 stand_ins: dict[str, StandIn] | None = None, github: dict[str, Any] | None = None,
+                 base_env: dict[str, str] | None = None,
+                 environments: dict[str, dict[str, dict[str, str]]] | None = None,
+                 artifacts_dir: str | Path | None = None, kill_orphans: bool = True,
+                 echo: Any = None):
+        self.workspace = Path(workspace).resolve()
+        self.secrets = dict(secrets or {})
+        self.secrets.setdefault("GITHUB_TOKEN", "ghs_harness" + uuid.uuid4().hex)
+        self.vars = dict(vars or {})
+        self.event_name = event_name
+        self.event = dict(event or {})
+        self.inputs = dict(inputs or {})
+        self.action_map = {k: Path(v) for k, v in (action_map or {}).items()}
+        self.stand_ins = dict(stand_ins or {})
+        self.github_overrides = dict(github or {})
+        self.base_env = dict(base_env or {})
+        self.environments = dict(environments or {})
+        self.artifacts_dir = Path(artifacts_dir) if artifacts_dir else None
+        self.kill_orphans = kill_orphans
+        self.echo = echo
+
+    # -- entry point ---------------------------------------------------------
+
+    def run(self, workflow_path: str | Path, job: str | None = None, *, needs: bool = True,
+            needs_results: dict[str, dict[str, Any]] | None = None) -> RunResult:
+        """Run `job` (with its `needs` chain unless needs=False) or every job.
+
+        With needs=False, `needs_results` gives the needed jobs' results as
+        {job: {"result": "success", "outputs": {...}}}.
+        """
+        workflow = self._load_workflow(Path(workflow_path))
+        inputs = self._resolve_inputs(workflow)
+        order = self._plan(workflow["jobs"], job, needs)
+        with tempfile.TemporaryDirectory(prefix="gha-") as tmp:
+            self._tmp = Path(tmp)
+            artifacts = self.artifacts_dir or Path(tempfile.mkdtemp(prefix="gha-artifacts-"))
+            self._run_state(inputs, artifacts, Path(workflow_path))
+            results: dict[str, JobResult] = {}
+            for name, given in (needs_results or {}).items():
+                results[name] = JobResult(name, name, given.get("result", "success"),
+                                          outputs=dict(given.get("outputs", {})))
+            ran: dict[str, JobResult] = {}
+            for job_id in order:
+                ran[job_id] = results[job_id] = self._run_job(job_id, workflow, results)
+        return RunResult(ran, self._annotations, self._leaks, artifacts)
+
+    def _run_state(self, inputs: dict[str, Any], artifacts: Path, path: Path) -> None:
+        self._inputs = inputs
+        self._artifacts = artifacts
+        self._annotations: list[Annotation] = []
+        self._leaks: list[Leak] = []
+        self._workflow_path = path
+        self._event_path = self._tmp / "event.json"
+        self._event_path.write_text(json.dumps(self._event_payload(inputs), indent=2))
+
+    # -- loading -------------------------------------------------------------
+
+    def _load_workflow(self, path: Path) -> dict[str, Any]:
+        """Load and check a workflow file; normalises the `on` key."""
+        doc = load_yaml(path)
+        if not isinstance(doc, dict):
+            raise WorkflowError(f"{path}: not a mapping")
+        if True in doc:  # PyYAML's YAML 1.1 reading of `on`, should another loader be used
+            doc["on"] = doc.pop(True)
+        unknown = set(doc) - WORKFLOW_KEYS
+        if unknown:
+            raise WorkflowError(f"{path}: unknown workflow keys {sorted(unknown)}")
+        if not isinstance(doc.get("jobs"), dict) or not doc["jobs"]:
+            raise WorkflowError(f"{path}: no jobs")
+        doc["on"] = self._triggers(doc.get("on"))
+        if self.event_name not in doc["on"]:
+            raise WorkflowError(f"{path}: the workflow does not run on {self.event_name!r} "
+                                f"(it runs on {sorted(doc['on'])})")
+        doc.setdefault("name", str(path))
+        return doc
+
+    @staticmethod
+    def _triggers(on: Any) -> dict[str, dict[str, Any]]:
+        if isinstance(on, str):
+            return {on: {}}
+        if isinstance(on, list):
+            return {name: {} for name in on}
+        if isinstance(on, dict):
+            return {name: (config or {}) for name, config in on.items()}
+        raise WorkflowError(f"invalid `on`: {on!r}")
+
+    def _resolve_inputs(self, workflow: dict[str, Any]) -> dict[str, Any]:
+        """The `inputs` context: given inputs checked against the declared ones."""
+        config = workflow["on"].get(self.event_name) or {}
+        declared = config.get("inputs") or {} if self.event_name in (
+            "workflow_dispatch", "workflow_call") else {}
+        unknown = set(self.inputs) - set(declared)
+        if unknown:
+            raise WorkflowError(f"unexpected inputs {sorted(unknown)} for {self.event_name}")
+        return {name: self._input_value(name, spec or {}) for name, spec in declared.items()}
+
+    def _input_value(self, name: str, spec: dict[str, Any]) -> Any:
+        if name in self.inputs:
+            value = self.inputs[name]
+        elif "default" in spec:
+            value = spec["default"]
+        elif spec.get("required"):
+            raise WorkflowError(f"required input {name!r} not given")
+        else:
+            value = "" if spec.get("type") not in ("boolean", "number") else None
+        kind = spec.get("type", "string")
+        if kind == "boolean":
+            return value if isinstance(value, bool) else to_str(value).lower() == "true"
+        if kind == "number":
+            return None if value is None else to_number(value)
+        if kind == "choice" and to_str(value) not in [to_str(o) for o in spec.get("options", [])]:
+            raise WorkflowError(f"input {name!r}: {value!r} is not one of {spec.get('options')}")
+        return to_str(value)
+
+    def _event_payload(self, inputs: dict[str, Any]) -> dict[str, Any]:
+        event = json.loads(json.dumps(self.event))
+        if self.event_name == "workflow_dispatch":
+            event.setdefault("inputs", {k: to_str(v) for k, v in inputs.items()})
+        return event
+
+    def _plan(self, jobs: dict[str, Any], target: str | None, with_needs: bool) -> list[str]:
+        """Job ids to run, dependencies first (in file order where free)."""
+        if target is not None and target not in jobs:
+            raise WorkflowError(f"no job {target!r} (jobs: {sorted(jobs)})")
+        if target is not None and not with_needs:
+            return [target]
+        order: list[str] = []
+
+        def visit(job_id: str, path: tuple[str, ...]) -> None:
+            if job_id in path:
+                raise WorkflowError(f"needs cycle: {' -> '.join(path + (job_id,))}")
+            if job_id not in jobs:
+                raise WorkflowError(f"{path[-1]} needs unknown job {job_id!r}")
+            for need in self._needs_of(jobs[job_id]):
+                visit(need, path + (job_id,))
+            if job_id not in order:
+                order.append(job_id)
+        for job_id in ([target] if target else list(jobs)):
+            visit(job_id, ())
+        return order
+
+    @staticmethod
+    def _needs_of(job: dict[str, Any]) -> list[str]:
+        needs = job.get("needs") or []
+        return [needs] if isinstance(needs, str) else list(needs)
+
+    # -- contexts ------------------------------------------------------------
+
+    def _github(self, workflow: dict[str, Any], job_id: str) -> dict[str, Any]:
+        """The `github` context, from defaults, the event and the caller's overrides."""
+        pull = self.event.get("pull_request") or {}
+        repo = self.github_overrides.get("repository", "freshet/freshet")
+        ref = (f"refs/pull/{pull.get('number', self.event.get('number', 1))}/merge"
+               if self.event_name.startswith("pull_request") else "refs/heads/main")
+        ctx = {
+            "event_name": self.event_name, "event": self._event_payload(self._inputs),
+            "event_path": str(self._event_path), "repository": repo,
+            "repository_owner": repo.split("/")[0], "sha": "f" * 40, "ref": ref,
+            "base_ref": (pull.get("base") or {}).get("ref", ""),
+            "head_ref": (pull.get("head") or {}).get("ref", ""),
+            "workspace": str(self.workspace), "run_id": "4242", "run_number": "1",
+            "run_attempt": "1", "actor": "octocat", "triggering_actor": "octocat",
+            "server_url": "https://github.com", "api_url": "https://api.github.com",
+            "graphql_url": "https://api.github.com/graphql", "job": job_id,
+            "workflow": workflow["name"], "action": "", "action_path": "",
+            "retention_days": "90", "token": self.secrets["GITHUB_TOKEN"],
+        }
+        ctx.update(self.github_overrides)
+        ctx.setdefault("ref_name", re.sub(r"^refs/(heads|tags|pull)/", "", ctx["ref"]))
+        ctx.setdefault("ref_type", "tag" if ctx["ref"].startswith("refs/tags/") else "branch")
+        ctx.setdefault("repository_owner", ctx["repository"].split("/")[0])
+        return ctx
+
+    @staticmethod
+    def _github_env(github: dict[str, Any], runner: dict[str, str]) -> dict[str, str]:
+        """GITHUB_*, RUNNER_* and CI variables every step gets."""
+        names = ["workspace", "event_name", "event_path", "repository", "repository_owner",
+                 "sha", "ref", "ref_name", "ref_type", "base_ref", "head_ref", "api_url",
+                 "server_url", "graphql_url", "run_id", "run_number", "run_attempt", "actor",
+                 "triggering_actor", "job", "workflow", "retention_days"]
+        env = {"GITHUB_" + name.upper(): to_str(github.get(name)) for name in names}
+        env.update({"GITHUB_ACTIONS": "true", "CI": "true", "RUNNER_OS": runner["os"],
+                    "RUNNER_ARCH": runner["arch"], "RUNNER_NAME": runner["name"],
+                    "RUNNER_TEMP": runner["temp"], "RUNNER_TOOL_CACHE": runner["tool_cache"],
+                    "RUNNER_ENVIRONMENT": "github-hosted"})
+        return env
+
+    def _contexts(self, scope: _Scope, step_env: dict[str, str] | None = None) -> dict[str, Any]:
+        """Contexts available to a step (composite steps get no `secrets`)."""
+        job = scope.job
+        github = dict(job.github)
+        if scope.action_path:
+            github["action_path"] = scope.action_path
+        ctx = {"github": github, "env": self._env_context(scope, step_env), "vars": job.vars,
+               "inputs": scope.inputs, "steps": scope.steps, "runner": job.runner,
+               "job": {"status": scope.status()}, "needs": job.needs, "matrix": {},
+               "strategy": {"fail-fast": True, "job-index": 0, "job-total": 1, "max-parallel": 1}}
+        if scope.parent is None:
+            ctx["secrets"] = job.secrets
+        return ctx
+
+    @staticmethod
+    def _env_context(scope: _Scope, step_env: dict[str, str] | None) -> dict[str, str]:
+        env = dict(scope.job.env)
+        env.update(scope.job.env_file)
+        env.update(scope.env)
+        env.update(step_env or {})
+        return env
+
+    def _evaluator(self, scope: _Scope, step_env: dict[str, str] | None = None) -> Evaluator:
+        return Evaluator(self._contexts(scope, step_env), scope.status, self.workspace)
+
+    # -- jobs ----------------------------------------------------------------
+
+    def _run_job(self, job_id: str, workflow: dict[str, Any],
+                 results: dict[str, JobResult]) -> JobResult:
+        """Run one job whose needs are already in `results`."""
+        spec = workflow["jobs"][job_id]
+        self._check_job(job_id, spec)
+        needs = self._needs_of(spec)
+        missing = [n for n in needs if n not in results]
+        if missing:
+            raise WorkflowError(f"job {job_id}: no result for needed job(s) {missing}")
+        needs_ctx = {n: {"result": results[n].result, "outputs": results[n].outputs} for n in needs}
+        status = self._needs_status(job_id, workflow["jobs"], results)
+        github = self._github(workflow, job_id)
+        job_ctx = {"github": github, "needs": needs_ctx, "vars": self.vars, "inputs": self._inputs,
+                   "matrix": {}, "strategy": {}}
+        evaluator = Evaluator(job_ctx, lambda: status, self.workspace)
+        name = to_str(self._safe(lambda: evaluator.render(spec.get("name", job_id)), job_id))
+        result = JobResult(job_id, name, "success", needs=needs)
+        try:
+            if not evaluator.condition(spec.get("if")):
+                result.result = "skipped"
+                result.reason = ("if condition is false" if status == "success" or "if" in spec
+                                 else f"a needed job did not succeed ({status})")
+                return self._echo_job(result)
+            result.environment = self._environment_name(spec, evaluator)
+        except ExpressionError as exc:
+            return self._job_error(result, f"Error when evaluating the job: {exc}")
+        return self._echo_job(self._execute_job(job_id, workflow, spec, github, needs_ctx, result))
+
+    @staticmethod
+    def _safe(func: Callable[[], Any], fallback: Any) -> Any:
+        try:
+            return func()
+        except ExpressionError:
+            return fallback
+
+    def _job_error(self, result: JobResult, message: str) -> JobResult:
+        result.result, result.reason = "failure", message
+        self._annotations.append(Annotation("error", message, result.id))
+        return self._echo_job(result)
+
+    @staticmethod
+    def _check_job(job_id: str, spec: Any) -> None:
+        if not isinstance(spec, dict):
+            raise WorkflowError(f"job {job_id}: not a mapping")
+        unsupported = set(spec) & UNSUPPORTED_JOB_KEYS
+        if unsupported:
+            raise WorkflowError(f"job {job_id}: {sorted(unsupported)} not supported by this harness")
+        unknown = set(spec) - JOB_KEYS
+        if unknown:
+            raise WorkflowError(f"job {job_id}: unknown keys {sorted(unknown)}")
+        if not isinstance(spec.get("steps"), list) or not spec["steps"]:
+            raise WorkflowError(f"job {job_id}: no steps")
+
+    def _needs_status(self, job_id: str, jobs: dict[str, Any],
+                      results: dict[str, JobResult]) -> str:
+        """Status for a job's `if`: from the results of all its ancestors."""
+        seen: set[str] = set()
+        pending = self._needs_of(jobs[job_id])
+        while pending:
+            name = pending.pop()
+            if name not in seen:
+                seen.add(name)
+                pending.extend(self._needs_of(jobs.get(name, {})))
+        found = {results[n].result for n in seen if n in results}
+        for status in ("failure", "cancelled", "skipped"):
+            if status in found:
+                return status
+        return "success"
+
+    def _environment_name(self, spec: dict[str, Any], evaluator: Evaluator) -> str | None:
+        environment = spec.get("environment")
+        if isinstance(environment, dict):
+            environment = environment.get("name")
+        return None if environment is None else evaluator.render_str(environment)
+
+    def _execute_job(self, job_id: str, workflow: dict[str, Any], spec: dict[str, Any],
+                     github: dict[str, Any], needs_ctx: dict[str, Any],
+                     result: JobResult) -> JobResult:
+        job = self._new_job(job_id, workflow, spec, github, needs_ctx, result.environment)
+        try:
+            self._evaluate_env(job, workflow, spec)
+            self._check_steps(spec["steps"], f"job {job_id}", composite=False)
+            scope = _Scope(job=job, inputs=self._inputs)
+            result.steps = self._run_steps(spec["steps"], scope, echo=True)
+            result.result = job.status
+            result.outputs = self._job_outputs(job, spec, scope)
+        except ExpressionError as exc:
+            return self._job_error(result, f"Error when evaluating the job: {exc}")
+        finally:
+            self._cleanup_job(job)
+        result.summary = "".join(job.summary)
+        return result
+
+    def _new_job(self, job_id: str, workflow: dict[str, Any], spec: dict[str, Any],
+                 github: dict[str, Any], needs_ctx: dict[str, Any], environment: str | None) -> _Job:
+        temp = self._tmp / f"runner-{job_id}"
+        tool_cache = self._tmp / "tool-cache"
+        temp.mkdir()
+        tool_cache.mkdir(exist_ok=True)
+        overlay = self.environments.get(environment or "", {})
+        runner = {"os": "Linux", "arch": "X64", "name": "gha-harness", "temp": str(temp),
+                  "tool_cache": str(tool_cache), "environment": "github-hosted"}
+        minutes = self._timeout_minutes(spec.get("timeout-minutes", 360), github)
+        defaults = dict(((workflow.get("defaults") or {}).get("run")) or {})
+        defaults.update(((spec.get("defaults") or {}).get("run")) or {})
+        job = _Job(job_id, github, {**self.secrets, **overlay.get("secrets", {})},
+                   {**self.vars, **overlay.get("vars", {})}, needs_ctx, {}, defaults, temp, runner,
+                   time.monotonic() + minutes * 60, minutes)
+        self._masker = Masker(job.secrets)
+        return job
+
+    @staticmethod
+    def _timeout_minutes(value: Any, github: dict[str, Any]) -> float:
+        value = Evaluator({"github": github}).render(value) if isinstance(value, str) else value
+        minutes = to_number(value)
+        if math.isnan(minutes) or minutes <= 0:
+            raise WorkflowError(f"invalid timeout-minutes {value!r}")
+        return minutes
+
+    def _evaluate_env(self, job: _Job, workflow: dict[str, Any], spec: dict[str, Any]) -> None:
+        """Workflow env, then job env (which sees the workflow's)."""
+        base = {"github": job.github, "secrets": job.secrets, "inputs": self._inputs,
+                "vars": job.vars}
+        job.env.update(self._render_env(workflow.get("env"), Evaluator({**base, "env": {}})))
+        job_ctx = {**base, "needs": job.needs, "env": dict(job.env), "matrix": {}, "strategy": {},
+                   "runner": job.runner}
+        job.env.update(self._render_env(spec.get("env"), Evaluator(job_ctx)))
+
+    @staticmethod
+    def _render_env(env: Any, evaluator: Evaluator) -> dict[str, str]:
+        if env is None:
+            return {}
+        if not isinstance(env, dict):
+            raise WorkflowError(f"env must be a mapping, got {env!r}")
+        out = {}
+        for name, value in env.items():
+            if isinstance(value, (dict, list)):
+                raise WorkflowError(f"env {name}: a value must be a scalar")
+            out[str(name)] = evaluator.render_str(value)
+        return out
+
+    def _job_outputs(self, job: _Job, spec: dict[str, Any], scope: _Scope) -> dict[str, str]:
+        """Evaluate job `outputs:`; like GitHub, skip any that contains a secret."""
+        outputs = {}
+        evaluator = self._evaluator(scope)
+        for name, value in (spec.get("outputs") or {}).items():
+            text = evaluator.render_str(value)
+            if self._masker.leaked(text) or self._masker.mask(text) != text:
+                self._annotations.append(Annotation(
+                    "warning", f"Skip output '{name}' since it may contain secret.", job.id))
+                continue
+            outputs[str(name)] = text
+        return outputs
+
+    def _cleanup_job(self, job: _Job) -> None:
+        """Stop processes left behind by steps (GitHub kills orphans at job end)."""
+        if not self.kill_orphans:
+            return
+        alive = [pgid for pgid in job.pgids if _signal_group(pgid, signal.SIGTERM)]
+        deadline = time.monotonic() + 3
+        while alive and time.monotonic() < deadline:
+            time.sleep(0.1)
+            alive = [pgid for pgid in alive if _signal_group(pgid, 0)]
+        for pgid in alive:
+            _signal_group(pgid, signal.SIGKILL)
+
+    def _echo_job(self, result: JobResult) -> JobResult:
+        if self.echo:
+            why = f" - {result.reason}" if result.reason else ""
+            env = f" (environment: {result.environment})" if result.environment else ""
+            print(f"== job {result.id}{env}: {result.result}{why}", file=self.echo, flush=True)
+        return result
+
+    # -- steps ---------------------------------------------------------------
+
+    def _check_steps(self, steps: Any, where: str, composite: bool) -> None:
+        """Check step keys and resolve every `uses:` before anything runs."""
+        if not isinstance(steps, list):
+            raise WorkflowError(f"{where}: steps must be a list")
+        for number, step in enumerate(steps, 1):
+            label = f"{where} step {number}"
+            if not isinstance(step, dict):
+                raise WorkflowError(f"{label}: not a mapping")
+            unknown = set(step) - STEP_KEYS
+            if unknown:
+                raise WorkflowError(f"{label}: unknown keys {sorted(unknown)}")
+            if ("run" in step) == ("uses" in step):
+                raise WorkflowError(f"{label}: needs exactly one of run/uses")
+            if composite and "run" in step and "shell" not in step:
+                raise WorkflowError(f"{label}: a composite action's run step needs `shell`")
+            if "uses" in step:
+                self._resolve_uses(str(step["uses"]), check_only=True)
+
+    def _resolve_uses(self, uses: str, check_only: bool = False) -> tuple[str, Any]:
+        """('stand-in', callable) or ('composite', action directory)."""
+        if uses.startswith("./"):
+            return "composite", self.workspace / uses
+        base = uses.split("@", 1)[0]
+        if base in self.stand_ins:
+            return "stand-in", self.stand_ins[base]
+        if base in self.action_map:
+            if check_only:
+                self._load_action(self.action_map[base])
+            return "composite", self.action_map[base]
+        raise WorkflowError(f"uses: {uses!r} is neither a local action (./...), a mapped "
+                            f"action nor a declared stand-in")
+
+    def _load_action(self, directory: Path) -> dict[str, Any]:
+        """Load and check a composite action's action.yml."""
+        for name in ("action.yml", "action.yaml"):
+            if (directory / name).is_file():
+                action = load_yaml(directory / name)
+                break
+        else:
+            raise WorkflowError(f"Can't find 'action.yml' or 'action.yaml' under '{directory}'")
+        runs = (action or {}).get("runs") or {}
+        if runs.get("using") != "composite":
+            raise WorkflowError(f"{directory}: runs.using {runs.get('using')!r} is not supported "
+                                "(only composite actions; declare a stand-in instead)")
+        self._check_steps(runs.get("steps"), f"action {directory}", composite=True)
+        return action
+
+    def _run_steps(self, steps: list[dict[str, Any]], scope: _Scope, echo: bool = False) -> list[StepResult]:
+        """Run steps in order, recording outcomes in the scope's `steps` context."""
+        results = []
+        for step in steps:
+            result = self._run_step(step, scope)
+            results.append(result)
+            if result.id:
+                scope.steps[result.id] = {"outputs": dict(result.outputs),
+                                          "outcome": result.outcome,
+                                          "conclusion": result.conclusion}
+            if result.conclusion in ("failure", "cancelled"):
+                scope.failed = True
+                if scope.parent is None and scope.job.status == "success":
+                    scope.job.status = "failure"
+            if echo and self.echo:
+                print("\n".join(format_step(result, "  ")), file=self.echo, flush=True)
+        return results
+
+    def _run_step(self, step: dict[str, Any], scope: _Scope) -> StepResult:
+        """Evaluate `if`, env and `continue-on-error`, then run the step."""
+        evaluator = self._evaluator(scope)
+        default = f"Run {step['uses']}" if "uses" in step else \
+            f"Run {str(step['run']).strip().splitlines()[0] if str(step['run']).strip() else ''}"
+        name = to_str(self._safe(lambda: evaluator.render(step.get("name", default)), default))
+        kind = "run" if "run" in step else self._resolve_uses(str(step["uses"]))[0]
+        result = StepResult(name, kind, id=step.get("id"), uses=step.get("uses"))
+        started = time.monotonic()
+        try:
+            if not evaluator.condition(step.get("if")):
+                result.outcome = result.conclusion = "skipped"
+                return result
+            step_env = self._render_env(step.get("env"), evaluator)
+            evaluator = self._evaluator(scope, step_env)
+            tolerate = truthy(evaluator.render(step.get("continue-on-error", False)))
+            self._dispatch(step, scope, evaluator, step_env, result)
+        except (ExpressionError, _StepFailed) as exc:
+            tolerate = False
+            self._fail_step(result, scope, str(exc))
+        result.duration = time.monotonic() - started
+        result.conclusion = "success" if result.outcome == "failure" and tolerate else result.outcome
+        return result
+
+    def _fail_step(self, result: StepResult, scope: _Scope, message: str) -> None:
+        result.outcome = "failure"
+        message = self._masker.mask(message)
+        result.log += f"Error: {message}\n"
+        self._annotations.append(Annotation("error", message, scope.job.id, result.name))
+
+    def _dispatch(self, step: dict[str, Any], scope: _Scope, evaluator: Evaluator,
+                  step_env: dict[str, str], result: StepResult) -> None:
+        if "run" in step:
+            self._exec_run(step, scope, evaluator, step_env, result)
+            return
+        kind, target = self._resolve_uses(str(step["uses"]))
+        with_ = {str(k): evaluator.render_str(v) for k, v in (step.get("with") or {}).items()}
+        if kind == "stand-in":
+            self._exec_stand_in(step, scope, target, with_, step_env, result)
+        else:
+            self._exec_composite(scope, Path(target), with_, evaluator, step_env, result)
+
+    # -- run steps -----------------------------------------------------------
+
+    def _exec_run(self, step: dict[str, Any], scope: _Scope, evaluator: Evaluator,
+                  step_env: dict[str, str], result: StepResult) -> None:
+        job = scope.job
+        defaults = job.defaults if scope.parent is None else {}
+        script = evaluator.render_str(step["run"])
+        shell = step.get("shell", defaults.get("shell"))
+        directory = step.get("working-directory", defaults.get("working-directory"))
+        cwd = self.workspace / evaluator.render_str(directory) if directory else self.workspace
+        files = self._step_files(job)
+        argv = self._shell_argv(None if shell is None else evaluator.render_str(shell), script, job)
+        timeout = self._step_timeout(step, evaluator, job)
+        env = self._process_env(scope, step_env, files)
+        code, timed_out, raw = _spawn(argv, cwd, env, timeout, job)
+        result.exit_code, result.outcome = code, "success" if code == 0 else "failure"
+        self._take_output(raw, scope, result)
+        if timed_out:
+            self._timed_out(step, job, result)
+        elif code != 0:
+            message = f"Process completed with exit code {code}."
+            result.log += f"Error: {message}\n"
+            self._annotations.append(Annotation("error", message, job.id, result.name))
+        self._take_files(files, scope, result)
+
+    def _shell_argv(self, shell: str | None, script: str, job: _Job) -> list[str]:
+        """Write the script to RUNNER_TEMP and build the shell's argv."""
+        template = SHELLS.get(shell, shell)
+        if "{0}" not in template:
+            raise WorkflowError(f"unsupported shell {shell!r} (known: bash, sh, python, "
+                                "or a command with {0})")
+        suffix = ".py" if template.split()[0].startswith("python") else ".sh"
+        path = job.temp / f"{uuid.uuid4()}{suffix}"
+        path.write_text(script)
+        return [part.replace("{0}", str(path)) for part in shlex.split(template)]
+
+    def _step_timeout(self, step: dict[str, Any], evaluator: Evaluator, job: _Job) -> float:
+        remaining = max(job.deadline - time.monotonic(), 0.1)
+        if "timeout-minutes" not in step:
+            return remaining
+        minutes = to_number(evaluator.render(step["timeout-minutes"]))
+        if math.isnan(minutes) or minutes <= 0:
+            raise WorkflowError(f"invalid step timeout-minutes {step['timeout-minutes']!r}")
+        return min(minutes * 60, remaining)
+
+    def _timed_out(self, step: dict[str, Any], job: _Job, result: StepResult) -> None:
+        """A step timeout fails the step; the job timeout cancels the job."""
+        result.timed_out, result.outcome = True, "failure"
+        if time.monotonic() >= job.deadline:
+            message = (f"The job has exceeded the maximum execution time of "
+                       f"{format_number(job.timeout_minutes)} minutes.")
+            job.status, result.outcome = "cancelled", "cancelled"
+            job.deadline = time.monotonic() + 300  # what always() steps get on GitHub
+        else:
+            message = (f"The action '{result.name}' has timed out after "
+                       f"{to_str(step.get('timeout-minutes'))} minutes.")
+        result.log += f"Error: {message}\n"
+        self._annotations.append(Annotation("error", message, job.id, result.name))
+
+    def _step_files(self, job: _Job) -> dict[str, Path]:
+        files = {}
+        for name in ("GITHUB_ENV", "GITHUB_OUTPUT", "GITHUB_PATH", "GITHUB_STEP_SUMMARY",
+                     "GITHUB_STATE"):
+            path = job.temp / f"_{name.lower()}_{uuid.uuid4().hex}"
+            path.touch()
+            files[name] = path
+        return files
+
+    def _process_env(self, scope: _Scope, step_env: dict[str, str],
+                     files: dict[str, Path]) -> dict[str, str]:
+        """The child's environment: a minimal base plus what the workflow sets."""
+        job = scope.job
+        env = {k: os.environ[k] for k in ("PATH", "HOME", "LANG", "TMPDIR") if k in os.environ}
+        env.setdefault("PATH", os.defpath)
+        env.setdefault("LANG", "C.UTF-8")
+        env.update(self.base_env)
+        env.update(self._github_env(job.github, job.runner))
+        env.update(self._env_context(scope, step_env))
+        if job.path_entries:
+            env["PATH"] = os.pathsep.join(reversed(job.path_entries)) + os.pathsep + env["PATH"]
+        env.update({name: str(path) for name, path in files.items()})
+        if scope.action_path:
+            env["GITHUB_ACTION_PATH"] = scope.action_path
+        return env
+
+    def _take_output(self, raw: str, scope: _Scope, result: StepResult) -> None:
+        """Process workflow commands, mask the log and look for leaked secrets."""
+        job, lines = scope.job, []
+        stop_token = None
+        for line in raw.splitlines():
+            command = parse_command(line)
+            if stop_token is not None:
+                if line.strip() == f"::{stop_token}::":
+                    stop_token = None
+                    continue
+                command = None
+            if not (command and command[0] == "add-mask"):
+                self._check_leak(line, job.id, result.name, "log")
+            if command is None:
+                lines.append(self._masker.mask(line))
+                continue
+            shown, stop = self._command(command, job, result, line)
+            stop_token = stop or stop_token
+            if shown is not None:
+                lines.append(self._masker.mask(shown))
+        result.log += "\n".join(lines) + ("\n" if lines else "")
+        result.raw_log += raw
+
+    def _command(self, command: tuple[str, dict[str, str], str], job: _Job, result: StepResult,
+                 line: str) -> tuple[str | None, str | None]:
+        """Apply one workflow command; returns (line to show, stop-commands token)."""
+        name, props, message = command
+        if name == "add-mask":
+            self._masker.add(message.strip())
+            return None, None
+        if name in ("error", "warning", "notice"):
+            self._annotations.append(Annotation(name, self._masker.mask(message), job.id,
+                                                result.name, props))
+            return f"{name.capitalize()}: {message}", None
+        if name == "group":
+            return f"##[group]{message}", None
+        if name == "endgroup":
+            return "##[endgroup]", None
+        if name == "debug":
+            return None, None
+        if name == "stop-commands":
+            return None, message
+        if name == "set-output":
+            result.outputs[props.get("name", "")] = message
+            self._annotations.append(Annotation(
+                "warning", "The `set-output` command is deprecated; use GITHUB_OUTPUT",
+                job.id, result.name))
+            return None, None
+        if name in ("set-env", "add-path"):
+            result.outcome = "failure"
+            self._annotations.append(Annotation(
+                "error", f"The `{name}` command is disabled.", job.id, result.name))
+            return f"Error: Unable to process command '{line}' successfully.", None
+        return line, None
+
+    def _check_leak(self, text: str, job_id: str, step: str, where: str) -> None:
+        for secret in self._masker.leaked(text):
+            self._leaks.append(Leak(secret, job_id, step, where))
+
+    def _take_files(self, files: dict[str, Path], scope: _Scope, result: StepResult) -> None:
+        """Apply GITHUB_ENV, GITHUB_PATH, GITHUB_OUTPUT and GITHUB_STEP_SUMMARY."""
+        job = scope.job
+        try:
+            for name, value in parse_runner_file(files["GITHUB_ENV"].read_text(), "GITHUB_ENV"):
+                job.env_file[name] = value
+            for name, value in parse_runner_file(files["GITHUB_OUTPUT"].read_text(), "GITHUB_OUTPUT"):
+                result.outputs[name] = value
+        except WorkflowError as exc:
+            self._fail_step(result, scope, str(exc))
+        for line in files["GITHUB_PATH"].read_text().splitlines():
+            if line.strip():
+                job.path_entries.append(line.strip())
+        summary = files["GITHUB_STEP_SUMMARY"].read_text()
+        if summary:
+            self._check_leak(summary, job.id, result.name, "step summary")
+            job.summary.append(self._masker.mask(summary))
+
+    # -- uses steps ----------------------------------------------------------
+
+    def _exec_stand_in(self, step: dict[str, Any], scope: _Scope, func: StandIn,
+                       with_: dict[str, str], step_env: dict[str, str], result: StepResult) -> None:
+        call = StandInCall(str(step["uses"]), with_, self.workspace,
+                           self._env_context(scope, step_env), scope.job.temp, self._artifacts)
+        try:
+            outputs = func(call) or {}
+        except Exception as exc:  # noqa: BLE001 - a stand-in failing fails its step
+            call.log(f"Error: {type(exc).__name__}: {exc}")
+            result.outcome = "failure"
+            outputs = {}
+        result.outputs = {str(k): to_str(v) for k, v in outputs.items()}
+        self._take_output("\n".join(call.lines), scope, result)
+
+    def _exec_composite(self, scope: _Scope, directory: Path, with_: dict[str, str],
+                        evaluator: Evaluator, step_env: dict[str, str], result: StepResult) -> None:
+        if scope.depth >= 9:
+            raise _StepFailed("composite actions nested too deeply")
+        try:
+            action = self._load_action(directory)
+        except WorkflowError as exc:
+            raise _StepFailed(str(exc)) from exc
+        inputs = self._action_inputs(action, with_, evaluator, scope, result)
+        sub = _Scope(job=scope.job, inputs=inputs, env={**scope.env, **step_env},
+                     action_path=str(directory.resolve()), parent=scope, depth=scope.depth + 1)
+        result.steps = self._run_steps(action["runs"]["steps"], sub)
+        result.outcome = "failure" if sub.failed else "success"
+        result.log = "".join(f"--- {s.name}\n{s.log}" for s in result.steps)
+        if scope.job.status == "cancelled":
+            result.outcome = "cancelled"
+        out_eval = self._evaluator(sub)
+        for name, spec in (action.get("outputs") or {}).items():
+            value = spec.get("value", "") if isinstance(spec, dict) else ""
+            result.outputs[str(name)] = out_eval.render_str(value)
+
+    def _action_inputs(self, action: dict[str, Any], with_: dict[str, str], evaluator: Evaluator,
+                       scope: _Scope, result: StepResult) -> dict[str, str]:
+        """The composite's `inputs` context: `with:` values, else evaluated defaults."""
+        declared = action.get("inputs") or {}
+        inputs = {}
+        for name, spec in declared.items():
+            spec = spec or {}
+            if name in with_:
+                inputs[name] = with_[name]
+            elif "default" in spec:
+                inputs[name] = evaluator.render_str(spec["default"])
+            else:
+                inputs[name] = ""
+                if spec.get("required"):
+                    self._annotations.append(Annotation(
+                        "warning", f"Input required and not supplied: {name}", scope.job.id,
+                        result.name))
+        unexpected = sorted(set(with_) - set(declared))
+        if unexpected:
+            self._annotations.append(Annotation(
+                "warning", f"Unexpected input(s) {unexpected}, valid inputs are {sorted(declared)}",
+                scope.job.id, result.name))
+        return inputs
+
+
+# ---------------------------------------------------------------------------
+# Processes
+# ---------------------------------------------------------------------------
+
+def _signal_group(pgid: int, sig: int) -> bool:
+    """Send sig to a process group; False when the group no longer exists."""
+    try:
+        os.killpg(pgid, sig)
+        return True
+    except (ProcessLookupError, PermissionError):
+        return False
+
+
+def _spawn(argv: list[str], cwd: Path, env: dict[str, str], timeout: float,
+           job: _Job) -> tuple[int, bool, str]:
+    """Run argv in its own session, output to a file; (exit code, timed out, output).
+
+    Output goes to a file rather than a pipe so a background process left
+    running (e.g. a server) cannot keep the step from finishing.
+    """
+    log_path = job.temp / f"_log_{uuid.uuid4().hex}"
+    with open(log_path, "wb") as out:
+        try:
+            proc = subprocess.Popen(argv, cwd=cwd, env=env, stdin=subprocess.DEVNULL, stdout=out,
+                                    stderr=subprocess.STDOUT, start_new_session=True)
+        except OSError as exc:
+            return 127, False, f"{exc}\n"
+    job.pgids.append(proc.pid)
+    timed_out = False
+    try:
+        code = proc.wait(timeout)
+    except subprocess.TimeoutExpired:
+        timed_out = True
+        code = _stop(proc)
+    raw = log_path.read_bytes().decode("utf-8", "replace")
+    log_path.unlink()
+    return code, timed_out, raw
+
+
+def _stop(proc: subprocess.Popen) -> int:
+    """SIGINT, then SIGTERM, then SIGKILL to the step's process group (as the runner does)."""
+    for sig in (signal.SIGINT, signal.SIGTERM, signal.SIGKILL):
+        _signal_group(proc.pid, sig)
+        try:
+            return proc.wait(3)
+        except subprocess.TimeoutExpired:
+            continue
+    return proc.wait()
+
+
+# ---------------------------------------------------------------------------
+# CLI
+# ---------------------------------------------------------------------------
+
+def _pairs(items: list[str] | None, what: str) -> dict[str, str]:
+    out = {}
+    for item in items or []:
+        key, sep, value = item.partition("=")
+        if not sep:
+            raise SystemExit(f"gha: {what} {item!r} is not KEY=VALUE")
+        out[key] = value
+    return out
+
+
+def _arguments(argv: list[str] | None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description="Run a GitHub Actions workflow job locally.")
+    parser.add_argument("workflow")
+    parser.add_argument("--job", help="job id (default: every job)")
+    parser.add_argument("--no-needs", action="store_true", help="run only --job, not its needs")
+    parser.add_argument("--event", default="push", help="event name (default: push)")
+    parser.add_argument("--event-json", help="event payload file")
+    parser.add_argument("--workspace", default=".", help="GITHUB_WORKSPACE (default: .)")
+    for flag in ("secret", "var", "input", "env", "github"):
+        parser.add_argument(f"--{flag}", action="append", metavar="K=V")
+    parser.add_argument("--action-map", action="append", metavar="OWNER/REPO/PATH=DIR")
+    parser.add_argument("--stand-in", action="append", metavar="ACTION=KIND",
+                        help=f"KIND: {', '.join(BUILTIN_STAND_INS)}")
+    parser.add_argument("--artifacts", help="artifacts directory")
+    return parser.parse_args(argv)
+
+
+def main(argv: list[str] | None = None) -> int:
+    """CLI entry point: prints a readable log, exit 1 when a job failed, 2 on errors."""
+    args = _arguments(argv)
+    stand_ins = {}
+    for action, kind in _pairs(args.stand_in, "--stand-in").items():
+        if kind not in BUILTIN_STAND_INS:
+            raise SystemExit(f"gha: unknown stand-in kind {kind!r}")
+        stand_ins[action] = BUILTIN_STAND_INS[kind]
+    event = json.loads(Path(args.event_json).read_text()) if args.event_json else {}
+    harness = Harness(args.workspace, secrets=_pairs(args.secret, "--secret"),
+                      vars=_pairs(args.var, "--var"), event_name=args.event, event=event,
+                      inputs=_pairs(args.input, "--input"),
+                      action_map=_pairs(args.action_map, "--action-map"), stand_ins=stand_ins,
+                      github=_pairs(args.github, "--github"), base_env=_pairs(args.env, "--env"),
+                      artifacts_dir=args.artifacts)
+    try:
+        result = harness.run(args.workflow, args.job, needs=not args.no_needs)
+    except WorkflowError as exc:
+        print(f"gha: error: {exc}", file=sys.stderr)
+        return 2
+    sys.stdout.write(result.format())
+    if result.summary:
+        sys.stdout.write("== summary\n" + result.summary)
+    return 0 if result.ok and not result.secret_leaked else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
