@@ -47,14 +47,14 @@ struct ShadowOptions {
   std::string dir = "supabase/migrations";
   std::optional<std::string> shadow_url;  // a database to use instead of a local cluster
   std::optional<std::string> compare_to;  // a database to compare the result with
+  std::optional<ShadowBootstrap> bootstrap = std::nullopt;  // unset: DefaultBootstrap(dir)
+  MigrationLayout layout = {};
   // What main builds (a pull request's check): this directory's migrations
   // are applied to a second database of the throwaway server, then `dir`'s
   // pending files on top of them as `migrate up` would on merge (without
   // include_all: a file older than the newest applied one is refused), and
   // the schema that results is compared with `dir` applied from scratch.
-  std::optional<std::string> base_dir;
-  std::optional<ShadowBootstrap> bootstrap = std::nullopt;  // unset: DefaultBootstrap(dir)
-  MigrationLayout layout = {};
+  std::optional<std::string> base_dir = std::nullopt;
 };
 
 struct ShadowResult {

@@ -1,3 +1,4 @@
+# shellcheck shell=bash
 # The reference workload on benchmark servers. Source it after
 # deploy/lib/clusters.sh (for PG_BIN), then:
 #   load_workload PROD_SERVER DEV_SERVER SCALE WORKLOAD_DIR

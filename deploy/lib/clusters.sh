@@ -1,3 +1,4 @@
+# shellcheck shell=bash
 # Throwaway local PostgreSQL clusters for the demo and the benchmarks.
 # Source it, set CLUSTERS_DIR (an empty directory) and optionally PG_BIN, then:
 #   port=$(free_port 55432); start_cluster NAME PORT [postgres -c settings...]

@@ -93,12 +93,15 @@ int Restore(const SnapshotArguments& args, const Config& config, bool quiet, std
   std::vector<RunReport> reports;
   auto write_reports = [&] {
     nlohmann::json all = nlohmann::json::array();
+    std::string markdown;
     for (auto& report : reports) {
       if (report.target.empty()) continue;
       std::cerr << RenderText(report);
       all.push_back(RenderJson(report));
+      markdown += RenderMarkdown(report) + "\n";
     }
     if (!args.report_path.empty()) WriteFileAtomically(args.report_path, all.dump(2) + "\n");
+    if (!args.summary_path.empty()) WriteFileAtomically(args.summary_path, markdown);
   };
   try {
     RunRestore(options, reports, stop);
@@ -168,6 +171,8 @@ CLI::App* AddSnapshotCommands(CLI::App& app, SnapshotArguments& args) {
       ->check(CLI::IsMember({"error", "not-valid"}));
   restore->add_option("--report", args.report_path,
                       "Write the reports (one per target) as a JSON array to this file");
+  restore->add_option("--summary", args.summary_path,
+                      "Write the reports as Markdown to this file (CI job summary)");
 
   CLI::App* inspect = snapshot->add_subcommand("inspect", "Show what a snapshot holds");
   inspect->add_option("dir", args.dir, "Snapshot directory")->required();

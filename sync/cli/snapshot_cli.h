@@ -31,6 +31,7 @@ struct SnapshotArguments {
   std::string targets_order = "auto";  // auto, together or in-turn
   bool one_by_one = false;             // the same as targets_order = in-turn
   std::string report_path;
+  std::string summary_path;  // restore --summary: Markdown, one section per target
 };
 
 // Adds `snapshot` and its subcommands to `app`; returns the `snapshot` command.

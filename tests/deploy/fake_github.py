@@ -10,8 +10,10 @@ Implements the issue-comment endpoints the way api.github.com answers them:
     DELETE /repos/{owner}/{repo}/issues/comments/{id}  -> 204
 
 API routes need `Authorization: Bearer <token>` or `token <token>` (401
-otherwise).  `GET /download/<name>` serves files from a directory without
-auth (a stand-in for a release download URL).  Every request is recorded.
+otherwise).  `GET /download/<name>` and
+`GET /<owner>/<repo>/releases/download/<tag>/<name>` (use the server as
+github.server_url) serve files from a directory without auth (a stand-in for
+release assets).  Every request is recorded.
 
     with FakeGitHub(token="t", download_dir=d) as api:
         api.seed_comment("freshet", "freshet", 7, "hello", user="alice")
@@ -34,6 +36,8 @@ BOT_LOGIN = "github-actions[bot]"
 _ISSUE_COMMENTS = re.compile(r"^/repos/([^/]+)/([^/]+)/issues/(\d+)/comments$")
 _COMMENT = re.compile(r"^/repos/([^/]+)/([^/]+)/issues/comments/(\d+)$")
 _DOWNLOAD = re.compile(r"^/download/([^/]+)$")
+# A release asset as github.com serves it: /{owner}/{repo}/releases/download/{tag}/{name}.
+_RELEASE_ASSET = re.compile(r"^/[^/]+/[^/]+/releases/download/[^/]+/([^/]+)$")
 
 
 @dataclass
@@ -168,7 +172,7 @@ class FakeGitHub:
             return status, headers, body
 
     def _route(self, req: Request) -> tuple[int, dict[str, str], bytes]:
-        download = _DOWNLOAD.match(req.path)
+        download = _DOWNLOAD.match(req.path) or _RELEASE_ASSET.match(req.path)
         if download and req.method in ("GET", "HEAD"):
             return self._download(download.group(1))
         if not self._authorized(req.headers.get("authorization", "")):

@@ -957,9 +957,8 @@ BUILTIN_STAND_INS: dict[str, StandIn] = {
 
 WORKFLOW_KEYS = {"name", "run-name", "on", "env", "defaults", "jobs", "permissions", "concurrency"}
 JOB_KEYS = {"name", "needs", "runs-on", "environment", "env", "defaults", "if", "steps",
-            "outputs", "timeout-minutes", "permissions", "concurrency"}
-UNSUPPORTED_JOB_KEYS = {"strategy", "services", "container", "uses", "with", "secrets",
-                        "continue-on-error"}
+            "outputs", "timeout-minutes", "permissions", "concurrency", "container"}
+UNSUPPORTED_JOB_KEYS = {"strategy", "services", "uses", "with", "secrets", "continue-on-error"}
 STEP_KEYS = {"id", "if", "name", "uses", "run", "shell", "with", "env", "continue-on-error",
              "timeout-minutes", "working-directory"}
 SHELLS = {
@@ -1027,7 +1026,7 @@ class Harness:
                  base_env: dict[str, str] | None = None,
                  environments: dict[str, dict[str, dict[str, str]]] | None = None,
                  artifacts_dir: str | Path | None = None, kill_orphans: bool = True,
-                 echo: Any = None):
+                 echo: Any = None, host_images: set[str] | None = None):
         self.workspace = Path(workspace).resolve()
         self.secrets = dict(secrets or {})
         self.secrets.setdefault("GITHUB_TOKEN", "ghs_harness" + uuid.uuid4().hex)
@@ -1043,6 +1042,10 @@ class Harness:
         self.artifacts_dir = Path(artifacts_dir) if artifacts_dir else None
         self.kill_orphans = kill_orphans
         self.echo = echo
+        # Job `container:` images this host stands in for (steps then run on
+        # the host, e.g. a Debian bookworm host for debian:bookworm-slim).
+        # Any other image is an error.
+        self.host_images = set(host_images or ())
 
     # -- entry point ---------------------------------------------------------
 
@@ -1277,10 +1280,15 @@ class Harness:
         self._annotations.append(Annotation("error", message, result.id))
         return self._echo_job(result)
 
-    @staticmethod
-    def _check_job(job_id: str, spec: Any) -> None:
+    def _check_job(self, job_id: str, spec: Any) -> None:
         if not isinstance(spec, dict):
             raise WorkflowError(f"job {job_id}: not a mapping")
+        if "container" in spec:
+            image = spec["container"]
+            image = image.get("image") if isinstance(image, dict) else image
+            if image not in self.host_images:
+                raise WorkflowError(f"job {job_id}: container {image!r} is not one this host "
+                                    f"stands in for ({sorted(self.host_images)})")
         unsupported = set(spec) & UNSUPPORTED_JOB_KEYS
         if unsupported:
             raise WorkflowError(f"job {job_id}: {sorted(unsupported)} not supported by this harness")
