@@ -2,17 +2,37 @@
 # Installs what freshet needs to build, test and run on Debian bookworm, with
 # apt, skipping packages already installed. Used by tests/run.sh and
 # deploy/quickstart.sh. Needs root (or sudo) only when something is missing.
+#
+# Usage: deploy/install-deps.sh [--build-only]
+#   --build-only  only what `cmake --build --target freshet` needs with
+#                 -DFRESHET_BUILD_TESTS=OFF -DFRESHET_BUILD_BENCH=OFF (no
+#                 PostgreSQL server, test libraries or tools); used by the
+#                 container image's build stage (deploy/container/Containerfile).
 set -euo pipefail
 
-packages=(
-  build-essential cmake pkg-config git
-  libpq-dev libssl-dev libzstd-dev zstd libxxhash-dev libboost-dev libfmt-dev libspdlog-dev
-  libgtest-dev libgmock-dev libbenchmark-dev libpg-query-dev libcli11-dev
-  libtomlplusplus-dev nlohmann-json3-dev
+# Enough to build the freshet binary (a Release build without tests/bench).
+build_packages=(
+  build-essential cmake pkg-config
+  libpq-dev libssl-dev libzstd-dev libxxhash-dev libboost-dev libfmt-dev libspdlog-dev
+  libpg-query-dev libcli11-dev libtomlplusplus-dev nlohmann-json3-dev
+)
+# Everything else the tests, benchmarks, demo and packaging checks use.
+other_packages=(
+  git zstd
+  libgtest-dev libgmock-dev libbenchmark-dev
   postgresql-15 postgresql-client-15
   pgbouncer help2man yamllint shellcheck mmdebstrap python3 python3-yaml
   bc time procps util-linux jq
 )
+
+case ${1:-} in
+  "") packages=("${build_packages[@]}" "${other_packages[@]}") ;;
+  --build-only) packages=("${build_packages[@]}") ;;
+  *)
+    echo "usage: $0 [--build-only]" >&2
+    exit 2
+    ;;
+esac
 
 missing=()
 for package in "${packages[@]}"; do

@@ -136,6 +136,42 @@ TEST_F(MigrateCli, UpJsonErrorNamesFileStatementLineAndSqlstate) {
   EXPECT_EQ(cluster_.Psql(db, "SELECT count(*) FROM supabase_migrations.schema_migrations"), "1");
 }
 
+// The pull-request check: the base branch's migrations, then the branch's
+// new files on top as `up` runs them on merge, against the branch from scratch.
+TEST_F(MigrateCli, ShadowBaseDirReportsWhatMergeAppliesAndRefusesAnOutOfOrderFile) {
+  std::string base = dir_ + "-base";
+  std::filesystem::create_directories(base);
+  std::ofstream(base + "/20250101000000_init.sql") << "CREATE TABLE public.t (id int);\n";
+  std::ofstream(base + "/20250301000000_notes.sql") << "CREATE TABLE public.notes (id int);\n";
+  Write("20250101000000_init.sql", "CREATE TABLE public.t (id int);\n");
+  Write("20250301000000_notes.sql", "CREATE TABLE public.notes (id int);\n");
+  Write("20250401000000_t_name.sql", "ALTER TABLE public.t ADD COLUMN name text;\n");
+  RunResult shadow = Freshet(
+      {"migrate", "shadow", "--dir", dir_, "--base-dir", base, "--bootstrap", "none", "--format",
+       "json"});
+  ASSERT_EQ(shadow.exit_code, 0) << shadow.err;
+  nlohmann::json out = nlohmann::json::parse(shadow.out);
+  EXPECT_EQ(out["on_merge"], nlohmann::json::parse(R"(["20250401000000_t_name.sql"])"));
+  EXPECT_EQ(out["base_applied"].size(), 2u);
+  EXPECT_EQ(out["applied"].size(), 3u);
+  EXPECT_EQ(out["drift"], nlohmann::json::array());
+
+  // A file dated before main's newest: fine from scratch, refused on merge.
+  Write("20250201000000_late.sql", "CREATE TABLE public.late (id int);\n");
+  RunResult late = Freshet(
+      {"migrate", "shadow", "--dir", dir_, "--base-dir", base, "--bootstrap", "none", "--format",
+       "json"});
+  EXPECT_EQ(late.exit_code, 5) << late.err;
+  nlohmann::json error = nlohmann::json::parse(late.out)["error"];
+  EXPECT_EQ(error["kind"], "refused");
+  EXPECT_THAT(error["message"].get<std::string>(), HasSubstr("20250201000000_late.sql"));
+
+  RunResult both = Freshet({"migrate", "shadow", "--dir", dir_, "--base-dir", base,
+                            "--compare-to", cluster_.Url("postgres")});
+  EXPECT_EQ(both.exit_code, 2) << both.err;
+  EXPECT_THAT(both.err, HasSubstr("cannot be combined with --shadow-url or --compare-to"));
+}
+
 TEST_F(MigrateCli, ShadowJsonErrorForACommitInTheMiddleArrivesBeforeAnyServer) {
   Write("20250101000000_init.sql", "CREATE TABLE public.t (id int);\n");
   Write("20250102000000_half.sql",

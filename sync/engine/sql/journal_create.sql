@@ -4,6 +4,7 @@
 -- the same transaction as the change, and removed only in the transaction
 -- that restores it. A 'validate' entry is a foreign key that is back but still
 -- NOT VALID because validation failed (an interrupted load left partial data).
+SET client_min_messages = warning;  -- no NOTICE for what already exists
 CREATE SCHEMA IF NOT EXISTS _freshet;
 COMMENT ON SCHEMA _freshet IS 'freshet: journal of changes to restore after an interrupted sync';
 CREATE TABLE IF NOT EXISTS _freshet.journal (
@@ -25,3 +26,4 @@ CREATE TABLE IF NOT EXISTS _freshet.journal (
   referenced_name       text,
   partition_indexes     jsonb     -- index on a partitioned table: its leaf partitions' indexes
 );
+RESET client_min_messages;

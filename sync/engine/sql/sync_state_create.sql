@@ -1,5 +1,6 @@
 -- What incremental runs recorded on the target, per source database and
 -- table: written in the same transaction as the rows it accounts for.
+SET client_min_messages = warning;  -- no NOTICE for what already exists
 CREATE SCHEMA IF NOT EXISTS _freshet;
 CREATE TABLE IF NOT EXISTS _freshet.sync_state (
   source_system_id numeric NOT NULL,   -- pg_control_system(): the source cluster
@@ -17,3 +18,4 @@ CREATE TABLE IF NOT EXISTS _freshet.sync_state (
   run_id text NOT NULL,
   PRIMARY KEY (source_system_id, source_database, table_schema, table_name)
 );
+RESET client_min_messages;
