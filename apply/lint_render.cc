@@ -7,6 +7,7 @@
 #include <set>
 
 #include "apply/lint.h"
+#include "copy/markdown.h"
 
 namespace freshet {
 namespace {
@@ -21,19 +22,6 @@ size_t FilesChecked(const MigrationSet& set) {
 
 std::string Count(size_t n, const char* noun) {
   return fmt::format("{} {}{}", n, noun, n == 1 ? "" : "s");
-}
-
-std::string MarkdownCell(const std::string& text) {
-  std::string out;
-  for (char c : text) {
-    if (c == '|')
-      out += "\\|";
-    else if (c == '\n' || c == '\r')
-      out += ' ';
-    else
-      out += c;
-  }
-  return out;
 }
 
 }  // namespace

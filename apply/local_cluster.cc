@@ -58,22 +58,6 @@ std::string PgConfigBinDir() {
   return out;
 }
 
-int FreePort() {
-  int sock = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-  if (sock < 0) ThrowErrno("socket");
-  sockaddr_in address{};
-  address.sin_family = AF_INET;
-  address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  socklen_t length = sizeof address;
-  bool ok = bind(sock, reinterpret_cast<sockaddr*>(&address), sizeof address) == 0 &&
-            getsockname(sock, reinterpret_cast<sockaddr*>(&address), &length) == 0;
-  int saved = errno;
-  close(sock);
-  errno = saved;
-  if (!ok) ThrowErrno("finding a free port on 127.0.0.1");
-  return ntohs(address.sin_port);
-}
-
 std::string ReadFile(const std::string& path) {
   std::ifstream in(path, std::ios::binary);
   std::stringstream buffer;
@@ -97,6 +81,22 @@ std::string ConfString(const std::string& text) {
 }
 
 }  // namespace
+
+int FreeLoopbackPort() {
+  int sock = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  if (sock < 0) ThrowErrno("socket");
+  sockaddr_in address{};
+  address.sin_family = AF_INET;
+  address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  socklen_t length = sizeof address;
+  bool ok = bind(sock, reinterpret_cast<sockaddr*>(&address), sizeof address) == 0 &&
+            getsockname(sock, reinterpret_cast<sockaddr*>(&address), &length) == 0;
+  int saved = errno;
+  close(sock);
+  errno = saved;
+  if (!ok) ThrowErrno("finding a free port on 127.0.0.1");
+  return ntohs(address.sin_port);
+}
 
 std::string LocalCluster::FindBinDir() {
   if (const char* env = std::getenv("FRESHET_PG_BIN"); env && *env) {
@@ -285,7 +285,7 @@ void LocalCluster::Initialize() {
 
 void LocalCluster::Start() {
   for (int attempt = 1;; ++attempt) {
-    port_ = FreePort();
+    port_ = FreeLoopbackPort();
     {
       std::ofstream conf(DataDir() + "/postgresql.conf", std::ios::app);
       conf << "port = " << port_ << "\n";  // the last setting wins on retries

@@ -37,6 +37,10 @@ struct LocalClusterOptions {
   std::string hint = "(or pass --shadow-url with an empty database instead of a local server)";
 };
 
+// A TCP port on 127.0.0.1 nobody listens on at the moment of the call (the
+// kernel's pick for a socket bound to port 0). Throws Error when none is free.
+int FreeLoopbackPort();
+
 class LocalCluster {
  public:
   // Creates and starts the cluster. Throws Error (kRuntime) naming what

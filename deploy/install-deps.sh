@@ -3,11 +3,12 @@
 # apt, skipping packages already installed. Used by tests/run.sh and
 # deploy/quickstart.sh. Needs root (or sudo) only when something is missing.
 #
-# Usage: deploy/install-deps.sh [--build-only]
+# Usage: deploy/install-deps.sh [--build-only | --only PACKAGE...]
 #   --build-only  only what `cmake --build --target freshet` needs with
 #                 -DFRESHET_BUILD_TESTS=OFF -DFRESHET_BUILD_BENCH=OFF (no
 #                 PostgreSQL server, test libraries or tools); used by the
 #                 container image's build stage (deploy/container/Containerfile).
+#   --only P...   just these packages (deploy/container/build.sh's podman).
 set -euo pipefail
 
 # Enough to build the freshet binary (a Release build without tests/bench).
@@ -28,8 +29,9 @@ other_packages=(
 case ${1:-} in
   "") packages=("${build_packages[@]}" "${other_packages[@]}") ;;
   --build-only) packages=("${build_packages[@]}") ;;
+  --only) packages=("${@:2}") ;;
   *)
-    echo "usage: $0 [--build-only]" >&2
+    echo "usage: $0 [--build-only | --only PACKAGE...]" >&2
     exit 2
     ;;
 esac

@@ -37,26 +37,7 @@ case $base_mode in
     ;;
 esac
 
-# Same approach as deploy/install-deps.sh: install only what is missing.
-missing=()
-for package in "${packages[@]}"; do
-  status=$(dpkg-query -W -f='${Status}' "$package" 2>/dev/null || true)
-  [[ $status == "install ok installed" ]] || missing+=("$package")
-done
-if ((${#missing[@]} > 0)); then
-  echo "build.sh: installing ${missing[*]}" >&2
-  if [[ $(id -u) -eq 0 ]]; then
-    as_root=()
-  elif command -v sudo >/dev/null 2>&1; then
-    as_root=(sudo)
-  else
-    echo "build.sh: missing packages (${missing[*]}); run as root or install sudo" >&2
-    exit 1
-  fi
-  "${as_root[@]}" apt-get update
-  "${as_root[@]}" env DEBIAN_FRONTEND=noninteractive \
-    apt-get install -y --no-install-recommends "${missing[@]}"
-fi
+"$repo/deploy/install-deps.sh" --only "${packages[@]}"
 
 build_args=()
 if [[ $base_mode == local ]]; then

@@ -6,28 +6,13 @@
 #include <map>
 #include <set>
 
+#include "copy/markdown.h"
+
 namespace freshet {
 namespace {
 
 std::string Plural(size_t n, const char* noun) {
   return fmt::format("{} {}{}", n, noun, n == 1 ? "" : "s");
-}
-
-// Text for a Markdown table cell or inline code: no pipes, no newlines, no
-// backticks that would end the code span.
-std::string Cell(const std::string& text) {
-  std::string out;
-  for (char c : text) {
-    if (c == '|')
-      out += "\\|";
-    else if (c == '\n' || c == '\r')
-      out += ' ';
-    else if (c == '`')
-      out += '\'';
-    else
-      out += c;
-  }
-  return out;
 }
 
 std::string Text(const nlohmann::json& object, const char* key) {
@@ -48,8 +33,8 @@ std::string ErrorLine(const nlohmann::json& output) {
   const nlohmann::json& error = output["error"];
   std::string where = Text(error, "file");
   if (!where.empty() && error.contains("line")) where += fmt::format(":{}", error["line"].dump());
-  std::string message = Cell(Text(error, "message"));
-  return where.empty() ? message : fmt::format("`{}`: {}", Cell(where), message);
+  std::string message = MarkdownCell(Text(error, "message"));
+  return where.empty() ? message : fmt::format("{}: {}", MarkdownCode(where), message);
 }
 
 bool IsError(const nlohmann::json& output) {
@@ -59,7 +44,7 @@ bool IsError(const nlohmann::json& output) {
 void ChangedFiles(const std::vector<std::string>& changed, std::string& out) {
   out += fmt::format("**Files in this pull request** ({})\n", changed.size());
   if (changed.empty()) out += "\nNo migration files changed.\n";
-  for (const auto& file : changed) out += fmt::format("- `{}`\n", Cell(file));
+  for (const auto& file : changed) out += fmt::format("- {}\n", MarkdownCode(file));
   out += "\n";
 }
 
@@ -86,11 +71,12 @@ bool Lint(const nlohmann::json& lint, const std::optional<std::vector<std::strin
   out += fmt::format("### {} Lint: {}, {}\n\n", errors ? "❌" : "✅", Plural(errors, "error"),
                      Plural(lint.size() - errors, "warning"));
   for (const auto& [rule, findings] : by_rule) {
-    out += fmt::format("**`{}`** ({})\n", Cell(rule), findings.size());
+    out += fmt::format("**{}** ({})\n", MarkdownCode(rule), findings.size());
     for (const nlohmann::json* finding : findings)
       out += fmt::format(
-          "- {} `{}:{}`: {}\n", Text(*finding, "severity") == "error" ? "❌" : "⚠️",
-          Cell(Text(*finding, "file")), finding->value("line", 0), Cell(Text(*finding, "message")));
+          "- {} {}: {}\n", Text(*finding, "severity") == "error" ? "❌" : "⚠️",
+          MarkdownCode(fmt::format("{}:{}", Text(*finding, "file"), finding->value("line", 0))),
+          MarkdownCell(Text(*finding, "message")));
     out += "\n";
   }
   if (elsewhere)
@@ -111,7 +97,7 @@ bool Shadow(const nlohmann::json& shadow, const std::string& merge_target, std::
   out += fmt::format(" ({}, in this order)\n", on_merge.size());
   if (on_merge.empty()) out += "\nNothing: no new migrations.\n";
   for (size_t i = 0; i < on_merge.size(); ++i)
-    out += fmt::format("{}. `{}`\n", i + 1, Cell(on_merge[i].get<std::string>()));
+    out += fmt::format("{}. {}\n", i + 1, MarkdownCode(on_merge[i].get<std::string>()));
   const nlohmann::json& drift = shadow.value("drift", nlohmann::json::array());
   size_t applied = shadow.value("applied", nlohmann::json::array()).size();
   out += fmt::format("\n### {} Shadow\n\n", drift.empty() ? "✅" : "❌");
@@ -126,16 +112,16 @@ bool Shadow(const nlohmann::json& shadow, const std::string& merge_target, std::
   out += fmt::format("the schemas differ in {}:\n\n", Plural(drift.size(), "place"));
   out += "| Object | Change | Detail |\n| --- | --- | --- |\n";
   for (const auto& item : drift)
-    out +=
-        fmt::format("| {} `{}` | {} | {} |\n", Cell(Text(item, "kind")), Cell(Text(item, "object")),
-                    Cell(Text(item, "change")), Cell(Text(item, "detail")));
+    out += fmt::format("| {} {} | {} | {} |\n", MarkdownCell(Text(item, "kind")),
+                       MarkdownCode(Text(item, "object")), MarkdownCell(Text(item, "change")),
+                       MarkdownCell(Text(item, "detail")));
   out += "\n";
   return false;
 }
 
 bool Up(const std::string& name, const nlohmann::json& up, std::string& out) {
   if (IsError(up) || !up.is_object()) {
-    out += fmt::format("### ❌ {}: migrate up failed\n\n{}\n\n", Cell(name), ErrorLine(up));
+    out += fmt::format("### ❌ {}: migrate up failed\n\n{}\n\n", MarkdownCell(name), ErrorLine(up));
     return false;
   }
   const nlohmann::json& applied = up.value("applied", nlohmann::json::array());
@@ -143,16 +129,16 @@ bool Up(const std::string& name, const nlohmann::json& up, std::string& out) {
   double total = 0;
   for (const auto& s : seconds) total += s.get<double>();
   std::string database = Text(up, "database");
-  out += fmt::format(
-      "### ✅ {}{}: {}", Cell(name), database.empty() ? "" : fmt::format(" (`{}`)", Cell(database)),
-      applied.empty()
-          ? "up to date, nothing applied\n\n"
-          : fmt::format("{} applied in {:.1f} s\n\n", Plural(applied.size(), "migration"), total));
+  out += fmt::format("### ✅ {}{}: {}", MarkdownCell(name),
+                     database.empty() ? "" : fmt::format(" ({})", MarkdownCode(database)),
+                     applied.empty() ? "up to date, nothing applied\n\n"
+                                     : fmt::format("{} applied in {:.1f} s\n\n",
+                                                   Plural(applied.size(), "migration"), total));
   if (applied.empty()) return true;
   out += "| Migration | Seconds |\n| --- | ---: |\n";
   for (size_t i = 0; i < applied.size(); ++i)
     out += fmt::format(
-        "| `{}` | {} |\n", Cell(applied[i].get<std::string>()),
+        "| {} | {} |\n", MarkdownCode(applied[i].get<std::string>()),
         i < seconds.size() ? fmt::format("{:.2f}", seconds[i].get<double>()) : std::string("-"));
   out += "\n";
   return true;
@@ -167,8 +153,9 @@ MigrationReport RenderMigrationReport(const MigrationReportInputs& inputs) {
   if (inputs.shadow) report.passed &= Shadow(*inputs.shadow, inputs.merge_target, body);
   if (inputs.lint) report.passed &= Lint(*inputs.lint, inputs.changed, body);
   for (const auto& [name, up] : inputs.ups) report.passed &= Up(name, up, body);
-  report.markdown = fmt::format("## {} {}\n\n", report.passed ? "✅" : "❌", Cell(inputs.title)) +
-                    body + (report.passed ? "**Result: passed.**\n" : "**Result: failed.**\n");
+  report.markdown =
+      fmt::format("## {} {}\n\n", report.passed ? "✅" : "❌", MarkdownCell(inputs.title)) + body +
+      (report.passed ? "**Result: passed.**\n" : "**Result: failed.**\n");
   return report;
 }
 

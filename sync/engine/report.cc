@@ -11,6 +11,7 @@
 #include <system_error>
 
 #include "copy/error.h"
+#include "copy/markdown.h"
 
 namespace freshet {
 namespace {
@@ -169,40 +170,12 @@ std::string TotalsLine(const RunReport& report) {
                      Decimal(Rate(report.TotalBytes(), report.seconds)));
 }
 
-// Markdown table cell: pipes escaped, kept on one line.
-std::string Cell(const std::string& text) {
-  std::string out;
-  for (char c : text) {
-    if (c == '|')
-      out += "\\|";
-    else if (c == '\n' || c == '\r')
-      out.push_back(' ');
-    else
-      out.push_back(c);
-  }
-  return out;
-}
-
-// Inline code span that survives backticks in `text`.
-std::string Code(const std::string& text) {
-  size_t longest = 0, run = 0;
-  for (char c : text) {
-    run = c == '`' ? run + 1 : 0;
-    longest = std::max(longest, run);
-  }
-  std::string fence(longest + 1, '`');
-  std::string one_line = text;
-  std::replace(one_line.begin(), one_line.end(), '\n', ' ');
-  bool pad = !one_line.empty() && (one_line.front() == '`' || one_line.back() == '`');
-  return pad ? fence + " " + one_line + " " + fence : fence + one_line + fence;
-}
-
 void Section(std::string& out, const std::string& title, const std::vector<std::string>& items,
              bool code) {
   if (items.empty()) return;
   out += fmt::format("\n### {}\n\n", title);
   for (const std::string& item : items)
-    out += fmt::format("- {}\n", code ? Code(item) : Cell(item));
+    out += fmt::format("- {}\n", code ? MarkdownCode(item) : MarkdownCell(item));
 }
 
 }  // namespace
@@ -350,13 +323,13 @@ std::string RenderMarkdown(const RunReport& report) {
   std::vector<std::string> mismatched = report.Mismatched();
   if (!report.ok)
     out += fmt::format("**FAILED**: {}\n\n",
-                       Cell(report.error.empty() ? "unknown error" : report.error));
+                       MarkdownCell(report.error.empty() ? "unknown error" : report.error));
   else if (!mismatched.empty())
     out += fmt::format("**FAILED**: verification differs for {}\n\n",
-                       Cell(fmt::format("{}", fmt::join(mismatched, ", "))));
+                       MarkdownCell(fmt::format("{}", fmt::join(mismatched, ", "))));
   else
     out += "**OK**\n\n";
-  out += fmt::format("{} → {}\n\n", Code(report.source), Code(report.target));
+  out += fmt::format("{} → {}\n\n", MarkdownCode(report.source), MarkdownCode(report.target));
   out += fmt::format("**Total:** {}\n", TotalsLine(report));
 
   if (!report.tables.empty()) {
@@ -364,7 +337,7 @@ std::string RenderMarkdown(const RunReport& report) {
     out += "\n";
     for (size_t r = 0; r < grid.rows.size(); ++r) {
       std::string line = "|";
-      for (const std::string& cell : grid.rows[r]) line += " " + Cell(cell) + " |";
+      for (const std::string& cell : grid.rows[r]) line += " " + MarkdownCell(cell) + " |";
       out += line + "\n";
       if (r == 0) {
         std::string rule = "|";

@@ -2,16 +2,14 @@
 // Supavisor's port 5432 is) carries a whole sync; in transaction mode (what
 // Supavisor's port 6543 is) every command that needs a session is refused
 // before it reads or writes anything, with a message that says what to use.
-#include <arpa/inet.h>
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
-#include <netinet/in.h>
-#include <sys/socket.h>
 #include <unistd.h>
 
 #include <filesystem>
 #include <fstream>
 
+#include "apply/local_cluster.h"
 #include "tests/integration/sync_helpers.h"
 
 namespace freshet::testing {
@@ -19,19 +17,6 @@ namespace {
 
 using ::testing::HasSubstr;
 using ::testing::Not;
-
-int UnusedPort() {
-  int fd = socket(AF_INET, SOCK_STREAM, 0);
-  sockaddr_in address{};
-  address.sin_family = AF_INET;
-  address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  socklen_t length = sizeof address;
-  bool ok = bind(fd, reinterpret_cast<sockaddr*>(&address), sizeof address) == 0 &&
-            getsockname(fd, reinterpret_cast<sockaddr*>(&address), &length) == 0;
-  close(fd);
-  if (!ok) throw std::runtime_error("no free port on 127.0.0.1");
-  return ntohs(address.sin_port);
-}
 
 // A PgBouncer (Debian's /usr/sbin/pgbouncer) in front of `server`, in the
 // foreground as the `postgres` OS user when the test runs as root. Ready
@@ -41,7 +26,7 @@ class PgBouncer {
   PgBouncer(const PgCluster& server, const std::string& pool_mode) : server_(server) {
     dir_ = server.dir() + "/pgbouncer-" + pool_mode;
     std::filesystem::create_directories(dir_);
-    port_ = UnusedPort();
+    port_ = FreeLoopbackPort();
     std::ofstream(dir_ + "/users.txt") << "\"postgres\" \"\"\n";
     std::ofstream(dir_ + "/pgbouncer.ini")
         << "[databases]\n* = host=127.0.0.1 port=" << server.port() << "\n"
