@@ -1,11 +1,17 @@
 #include "copy/pooler_check.h"
 
 #include <fmt/format.h>
+#include <libpq-fe.h>
+#include <poll.h>
 
+#include <cerrno>
+#include <chrono>
+#include <cstring>
+#include <memory>
 #include <mutex>
+#include <optional>
 #include <set>
 
-#include "copy/connection.h"
 #include "copy/conninfo.h"
 #include "copy/error.h"
 
@@ -13,7 +19,11 @@ namespace freshet {
 namespace {
 
 constexpr std::string_view kSupabasePoolerHost = ".pooler.supabase.com";
-constexpr std::string_view kBackendSql = "SELECT pg_catalog.pg_backend_pid()";
+// A server session: its backend's pid on that server (a load balancer may put
+// two sessions with one pid on different servers).
+constexpr std::string_view kBackendSql =
+    "SELECT pg_catalog.pg_backend_pid() || ' ' || coalesce(pg_catalog.inet_server_addr()::text, "
+    "'') || ' ' || pg_catalog.pg_postmaster_start_time()";
 
 bool EndsWith(std::string_view text, std::string_view suffix) {
   return text.size() >= suffix.size() && text.substr(text.size() - suffix.size()) == suffix;
@@ -36,22 +46,81 @@ bool KnownTransactionPooler(const ConnInfo& info) {
          EndsWith(host->second, kSupabasePoolerHost);
 }
 
-// The probe: `first` reads its backend, lets the pooler have the session back
-// between transactions (if it takes it), `second` opens a transaction, which
-// pins a backend under any pooler, then `first` asks again.
+using Conn = std::unique_ptr<PGconn, decltype(&PQfinish)>;
+
+[[noreturn]] void Fail(std::string_view label, const ConnInfo& info, PGconn* conn) {
+  throw Error(fmt::format("{} {}: {}", label, info.Describe(),
+                          RedactSecrets(conn ? PQerrorMessage(conn) : "out of memory")));
+}
+
+// A plain libpq connection: Connection::Open would run its settings at once,
+// and under a full session pool that would wait for a server session.
+Conn Connect(const std::string& url, std::string_view label, const ConnInfo& info) {
+  const char* keywords[] = {"dbname", "fallback_application_name", nullptr};
+  const char* values[] = {url.c_str(), "freshet", nullptr};
+  Conn conn(PQconnectdbParams(keywords, values, /*expand_dbname=*/1), PQfinish);
+  if (!conn || PQstatus(conn.get()) != CONNECTION_OK) Fail(label, info, conn.get());
+  return conn;
+}
+
+// `sql` on `conn` (the last result's first value), or nullopt when no answer
+// arrived within `limit`: under a pooler, the query is waiting for a free
+// server session. The connection is then unusable.
+std::optional<std::string> AnswerWithin(PGconn* conn, const std::string& sql,
+                                        std::chrono::milliseconds limit, std::string_view label,
+                                        const ConnInfo& info) {
+  if (!PQsendQuery(conn, sql.c_str())) Fail(label, info, conn);
+  auto deadline = std::chrono::steady_clock::now() + limit;
+  while (PQisBusy(conn)) {
+    auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
+        deadline - std::chrono::steady_clock::now());
+    if (left.count() <= 0) return std::nullopt;
+    pollfd socket = {PQsocket(conn), POLLIN, 0};
+    if (poll(&socket, 1, static_cast<int>(left.count())) < 0 && errno != EINTR)
+      throw Error(fmt::format("{} {}: waiting for the server: {}", label, info.Describe(),
+                              std::strerror(errno)));
+    if (!PQconsumeInput(conn)) Fail(label, info, conn);
+  }
+  std::string value;
+  bool failed = false;
+  while (PGresult* raw = PQgetResult(conn)) {
+    std::unique_ptr<PGresult, decltype(&PQclear)> result(raw, PQclear);
+    ExecStatusType status = PQresultStatus(raw);
+    failed = failed || (status != PGRES_TUPLES_OK && status != PGRES_COMMAND_OK);
+    if (status == PGRES_TUPLES_OK && PQntuples(raw) > 0) value = PQgetvalue(raw, 0, 0);
+  }
+  if (failed) Fail(label, info, conn);
+  return value;
+}
+
+// The probe. `first` reads its server session, giving the pooler the chance
+// to take it back between transactions; `second` opens a transaction, which
+// pins a session under any pooler; then `first` asks again. Under
+// transaction pooling `second` is given `first`'s session (always when the
+// pool has one idle session), or `first` now runs on another one, or, with
+// every session busy, waits: each proves it. A `second` that cannot get a
+// session at all means the pool is full of sessions that stay pinned, which
+// is session pooling (a pool of one, say): it passes.
 void Probe(const std::string& url, std::string_view label, const ConnInfo& info) {
-  Connection first = Connection::Open(url, std::string(label));
-  std::string before = first.Exec(kBackendSql).Get(0, 0);
-  Connection second = Connection::Open(url, std::string(label));
-  second.Exec("BEGIN");
-  std::string held = second.Exec(kBackendSql).Get(0, 0);
-  std::string after = first.Exec(kBackendSql).Get(0, 0);
-  second.Exec("ROLLBACK");
-  if (held == before)
+  constexpr std::chrono::seconds kLimit{5};
+  const std::string backend(kBackendSql);
+  Conn first = Connect(url, label, info);
+  std::optional<std::string> before = AnswerWithin(first.get(), backend, kLimit, label, info);
+  if (!before) return;  // no session free for anyone: nothing can be told
+  Conn second = Connect(url, label, info);
+  std::optional<std::string> held =
+      AnswerWithin(second.get(), "BEGIN; " + backend, kLimit, label, info);
+  if (!held) return;
+  if (*held == *before)
     throw TransactionPooling(label, info,
                              "a second connection's transaction ran on the first connection's "
                              "server session");
-  if (after != before)
+  std::optional<std::string> after = AnswerWithin(first.get(), backend, kLimit, label, info);
+  if (!after)
+    throw TransactionPooling(label, info,
+                             "a connection lost its server session to another connection's "
+                             "transaction");
+  if (*after != *before)
     throw TransactionPooling(label, info,
                              "one connection's statements ran on different server sessions");
 }

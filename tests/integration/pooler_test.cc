@@ -23,8 +23,9 @@ using ::testing::Not;
 // when the constructor returns: it waits until psql gets an answer through it.
 class PgBouncer {
  public:
-  PgBouncer(const PgCluster& server, const std::string& pool_mode) : server_(server) {
-    dir_ = server.dir() + "/pgbouncer-" + pool_mode;
+  PgBouncer(const PgCluster& server, const std::string& pool_mode, int pool_size = 20)
+      : server_(server) {
+    dir_ = server.dir() + "/pgbouncer-" + pool_mode + "-" + std::to_string(pool_size);
     std::filesystem::create_directories(dir_);
     port_ = FreeLoopbackPort();
     std::ofstream(dir_ + "/users.txt") << "\"postgres\" \"\"\n";
@@ -32,7 +33,8 @@ class PgBouncer {
         << "[databases]\n* = host=127.0.0.1 port=" << server.port() << "\n"
         << "[pgbouncer]\nlisten_addr = 127.0.0.1\nlisten_port = " << port_ << "\n"
         << "unix_socket_dir =\nauth_type = trust\nauth_file = " << dir_ << "/users.txt\n"
-        << "pool_mode = " << pool_mode << "\nmax_client_conn = 200\ndefault_pool_size = 20\n"
+        << "pool_mode = " << pool_mode
+        << "\nmax_client_conn = 200\ndefault_pool_size = " << pool_size << "\n"
         << "ignore_startup_parameters = extra_float_digits,options\n";
     std::vector<std::string> argv = {"/usr/sbin/pgbouncer", dir_ + "/pgbouncer.ini"};
     if (geteuid() == 0) {
@@ -139,6 +141,30 @@ TEST_F(Pooler, TransactionModeIsRefusedForMigrations) {
   EXPECT_EQ(run.exit_code, 2) << run.err;
   EXPECT_THAT(run.err, HasSubstr("connection pooler in transaction mode"));
   EXPECT_EQ(dev_.Psql(dev_db_, "SELECT count(*) FROM pg_class WHERE relname = 'notes'"), "0");
+}
+
+// With one server session in the pool, the probe's open transaction holds it:
+// the first connection's next statement waits, which proves transaction mode.
+TEST_F(Pooler, TransactionModeWithAPoolOfOneIsRefused) {
+  PgBouncer dev_pool(dev_, "transaction", 1);
+  RunResult run = Freshet({"plan", "--from", prod_.Url(prod_db_), "--to", dev_pool.Url(dev_db_)});
+  EXPECT_EQ(run.exit_code, 2) << run.err;
+  EXPECT_THAT(run.err, HasSubstr("is a connection pooler in transaction mode"));
+}
+
+// A session pooler with one session: the probe's second connection never gets
+// one while the first holds it. That is session pooling, and one-session
+// commands such as `migrate status` work.
+TEST_F(Pooler, SessionModeWithAPoolOfOnePassesForOneSessionCommands) {
+  PgBouncer dev_pool(dev_, "session", 1);
+  std::string dir = dev_.dir() + "/pooler-status-" + dev_db_;
+  std::filesystem::create_directories(dir);
+  std::ofstream(dir + "/20260101000000_add_notes.sql") << "CREATE TABLE public.notes (id int);\n";
+  RunResult status =
+      Freshet({"migrate", "status", "--dir", dir, "--db-url", dev_pool.Url(dev_db_)});
+  EXPECT_EQ(status.exit_code, 0) << status.err;
+  EXPECT_THAT(status.out, HasSubstr("20260101000000"));
+  EXPECT_THAT(status.out, HasSubstr("pending"));
 }
 
 TEST_F(Pooler, SupabaseTransactionPortIsRefusedWithoutConnectingOrShowingThePassword) {
