@@ -7,20 +7,26 @@ include(GNUInstallDirs)
 
 set(docs_dir ${CMAKE_BINARY_DIR}/docs)
 set(cli_docs ${PROJECT_SOURCE_DIR}/deploy/package/cli-docs.sh)
-add_custom_command(
-  OUTPUT ${docs_dir}/freshet.1.gz ${docs_dir}/freshet.bash
-  COMMAND ${CMAKE_COMMAND} -E make_directory ${docs_dir}
-  COMMAND ${cli_docs} man $<TARGET_FILE:freshet> ${docs_dir}/freshet.1
-  COMMAND gzip -9nf ${docs_dir}/freshet.1
-  COMMAND ${cli_docs} completion $<TARGET_FILE:freshet> ${docs_dir}/freshet.bash
-  DEPENDS freshet ${cli_docs}
-  COMMENT "man page and bash completion from freshet --help")
-add_custom_target(freshet_docs ALL DEPENDS ${docs_dir}/freshet.1.gz ${docs_dir}/freshet.bash)
+find_program(HELP2MAN help2man)
+if(HELP2MAN)
+  add_custom_command(
+    OUTPUT ${docs_dir}/freshet.1.gz ${docs_dir}/freshet.bash
+    COMMAND ${CMAKE_COMMAND} -E make_directory ${docs_dir}
+    COMMAND ${cli_docs} man $<TARGET_FILE:freshet> ${docs_dir}/freshet.1
+    COMMAND gzip -9nf ${docs_dir}/freshet.1
+    COMMAND ${cli_docs} completion $<TARGET_FILE:freshet> ${docs_dir}/freshet.bash
+    DEPENDS freshet ${cli_docs}
+    COMMENT "man page and bash completion from freshet --help")
+  add_custom_target(freshet_docs ALL DEPENDS ${docs_dir}/freshet.1.gz ${docs_dir}/freshet.bash)
+  install(FILES ${docs_dir}/freshet.1.gz DESTINATION ${CMAKE_INSTALL_MANDIR}/man1)
+  install(FILES ${docs_dir}/freshet.bash DESTINATION share/bash-completion/completions
+          RENAME freshet)
+else()
+  message(WARNING "help2man not found (deploy/install-deps.sh installs it): the package will "
+                  "have no man page and no bash completion")
+endif()
 
 install(TARGETS freshet RUNTIME DESTINATION ${CMAKE_INSTALL_BINDIR})
-install(FILES ${docs_dir}/freshet.1.gz DESTINATION ${CMAKE_INSTALL_MANDIR}/man1)
-install(FILES ${docs_dir}/freshet.bash DESTINATION share/bash-completion/completions
-        RENAME freshet)
 install(FILES README.md DESTINATION ${CMAKE_INSTALL_DOCDIR})
 install(FILES LICENSE DESTINATION ${CMAKE_INSTALL_DOCDIR} RENAME copyright)
 file(GLOB systemd_units ${PROJECT_SOURCE_DIR}/deploy/systemd/*.service

@@ -45,6 +45,20 @@ ConnInfo ConnInfo::Parse(const std::string& conninfo) {
     std::string message = error ? error : "out of memory";
     if (error) PQfreemem(error);
     while (!message.empty() && message.back() == '\n') message.pop_back();
+    // libpq quotes the part it could not parse, which may be the password
+    // ("invalid percent-encoded token: \"S3cr%zz\""): a quoted part is left
+    // out unless it is a keyword ("no_such_option") or one character ("=").
+    std::string kept;
+    std::smatch quoted;
+    std::regex pattern("\"([^\"]*)\"");
+    std::string rest = message;
+    while (std::regex_search(rest, quoted, pattern)) {
+      bool plain =
+          quoted[1].length() <= 1 || std::regex_match(quoted[1].str(), std::regex("[a-z_]+"));
+      kept += quoted.prefix().str() + (plain ? quoted[0].str() : "\"(hidden)\"");
+      rest = quoted.suffix().str();
+    }
+    message = kept + rest;
     throw Error("malformed connection string: " + RedactSecrets(message));
   }
   ConnInfo info;

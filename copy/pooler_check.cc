@@ -48,9 +48,14 @@ bool KnownTransactionPooler(const ConnInfo& info) {
 
 using Conn = std::unique_ptr<PGconn, decltype(&PQfinish)>;
 
+std::string LastError(PGconn* conn) {
+  std::string message = conn ? PQerrorMessage(conn) : "out of memory";
+  while (!message.empty() && (message.back() == '\n' || message.back() == ' ')) message.pop_back();
+  return RedactSecrets(message);
+}
+
 [[noreturn]] void Fail(std::string_view label, const ConnInfo& info, PGconn* conn) {
-  throw Error(fmt::format("{} {}: {}", label, info.Describe(),
-                          RedactSecrets(conn ? PQerrorMessage(conn) : "out of memory")));
+  throw Error(fmt::format("{} {}: {}", label, info.Describe(), LastError(conn)));
 }
 
 // A plain libpq connection: Connection::Open would run its settings at once,
@@ -59,7 +64,9 @@ Conn Connect(const std::string& url, std::string_view label, const ConnInfo& inf
   const char* keywords[] = {"dbname", "fallback_application_name", nullptr};
   const char* values[] = {url.c_str(), "freshet", nullptr};
   Conn conn(PQconnectdbParams(keywords, values, /*expand_dbname=*/1), PQfinish);
-  if (!conn || PQstatus(conn.get()) != CONNECTION_OK) Fail(label, info, conn.get());
+  if (!conn || PQstatus(conn.get()) != CONNECTION_OK)  // worded as Connection::Open words it
+    throw Error(
+        fmt::format("cannot connect to {} {}: {}", label, info.Describe(), LastError(conn.get())));
   return conn;
 }
 

@@ -30,8 +30,10 @@ options() {
     on && /^  -/ {
       spec = $1; value = ""
       rest = substr($0, 3 + length(spec))
-      if (rest ~ /^ [^ ]/) {  # one space, then the value type: --to TEXT, --x TEXT:{a,b}
-        type = substr(rest, 2); sub(/ .*/, "", type)
+      type = substr(rest, 2); sub(/ .*/, "", type)
+      # One space, then the value type (--to TEXT, --x TEXT:{a,b}); a flag has
+      # none ("--incremental Excludes: --no-incremental" is not a type).
+      if (rest ~ /^ [A-Z]/ && type ~ /^[A-Z]+([:{]|$)/) {
         if (type ~ /\{/) { value = type; sub(/.*\{/, "", value); sub(/\}.*/, "", value) }
         else value = "="
       }

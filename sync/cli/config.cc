@@ -397,10 +397,16 @@ std::string Endpoint::ResolveUrl() const {
     throw Error(ErrorKind::kUsage,
                 fmt::format("{} '{}': environment variable {} is not set", role, name, *url_env));
   }
-  if (!*value)
+  // Secrets made from files (kubectl create secret --from-file) end in a newline.
+  std::string text = value;
+  const char* space = " \t\r\n";
+  size_t begin = text.find_first_not_of(space);
+  text = begin == std::string::npos ? ""
+                                    : text.substr(begin, text.find_last_not_of(space) - begin + 1);
+  if (text.empty())
     throw Error(ErrorKind::kUsage,
                 fmt::format("{} '{}': environment variable {} is empty", role, name, *url_env));
-  return value;
+  return text;
 }
 
 Config Config::Parse(const std::string& text, const std::string& origin) {

@@ -383,7 +383,8 @@ CLI::App* AddMigrateCommands(CLI::App& app, MigrateArguments& args) {
   CLI::App* report = migrate->add_subcommand(
       "report",
       "Markdown for a pull-request comment or a job summary, from the --format json output of "
-      "lint, shadow --base-dir and up");
+      "lint, shadow --base-dir and up (exits 0 whatever it reports: the checks' own exit "
+      "statuses fail the job)");
   report->add_option("--lint", args.lint_json, "`migrate lint --format json` output");
   report->add_option("--shadow", args.shadow_json,
                      "`migrate shadow --base-dir DIR --format json` output");

@@ -128,9 +128,9 @@ bool Up(const std::string& name, const nlohmann::json& up, std::string& out) {
   const nlohmann::json& seconds = up.value("seconds", nlohmann::json::array());
   double total = 0;
   for (const auto& s : seconds) total += s.get<double>();
-  std::string database = Text(up, "database");
-  out += fmt::format("### ✅ {}{}: {}", MarkdownCell(name),
-                     database.empty() ? "" : fmt::format(" ({})", MarkdownCode(database)),
+  // The environment's name, not the database's host: job summaries of public
+  // repositories are public.
+  out += fmt::format("### ✅ {}: {}", MarkdownCell(name),
                      applied.empty() ? "up to date, nothing applied\n\n"
                                      : fmt::format("{} applied in {:.1f} s\n\n",
                                                    Plural(applied.size(), "migration"), total));

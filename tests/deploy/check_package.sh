@@ -51,6 +51,10 @@ in_root() { chroot "$root" "$@"; }
 echo "== what it installed"
 version_line=$(in_root freshet --version)
 [[ $version_line =~ ^freshet\ $version\ \(git\ [0-9a-z.-]+\)$ ]] || fail "freshet --version: $version_line"
+if git -C "$repo" rev-parse --git-dir >/dev/null 2>&1; then
+  [[ $version_line == *"$(git -C "$repo" rev-parse --short=12 HEAD)"* ]] ||
+    fail "freshet --version names another revision than HEAD: $version_line"
+fi
 echo "$version_line"
 in_root sh -c 'ldd /usr/bin/freshet | grep "not found"' && fail "libraries missing"
 in_root sh -c 'zcat /usr/share/man/man1/freshet.1.gz' | grep -q '^\.SS "freshet snapshot restore"' ||

@@ -11,11 +11,18 @@ composite actions are loaded from the workspace or from a caller-given map,
 and third-party actions are caller-declared Python stand-ins.  Any other
 `uses:` is an error.
 
+A job `container:` is accepted only for images the caller says this host
+stands in for (`host_images`, e.g. debian:bookworm-slim on a bookworm host):
+its steps then run on the host, with the container default shell (`sh -e`)
+when no shell is set.  What differs from a real container (the image's own
+packages, paths such as `github.workspace` that name the host's directories
+there) is not modelled.
+
 Deliberately not implemented (a WorkflowError names them): `strategy` /
-`matrix`, `services`, `container`, reusable workflows (job `uses:`), job
-level `continue-on-error`, node and docker actions.  Trigger filters
-(branches, paths, types) are not evaluated; only the event name is checked.
-All jobs share one workspace (on GitHub each job gets a fresh runner).
+`matrix`, `services`, reusable workflows (job `uses:`), job level
+`continue-on-error`, node and docker actions.  Trigger filters (branches,
+paths, types) are not evaluated; only the event name is checked.  All jobs
+share one workspace (on GitHub each job gets a fresh runner).
 
 Usage as a module:
 
@@ -140,7 +147,7 @@ UNSUPPORTED_JOB_KEYS = {"strategy", "services", "uses", "with", "secrets", "cont
 STEP_KEYS = {"id", "if", "name", "uses", "run", "shell", "with", "env", "continue-on-error",
              "timeout-minutes", "working-directory"}
 SHELLS = {
-    None: "bash -e {0}",  # no shell given anywhere (GitHub's Linux default)
+    None: "bash -e {0}",  # no shell given anywhere, on the runner (GitHub's Linux default)
     "bash": "bash --noprofile --norc -eo pipefail {0}",
     "sh": "sh -e {0}",
     "python": "python {0}",
@@ -528,6 +535,8 @@ class Harness:
         minutes = self._timeout_minutes(spec.get("timeout-minutes", 360), github)
         defaults = dict(((workflow.get("defaults") or {}).get("run")) or {})
         defaults.update(((spec.get("defaults") or {}).get("run")) or {})
+        if "container" in spec and "shell" not in defaults:
+            defaults["shell"] = "sh"  # a container job's default is `sh -e {0}`, not bash
         job = _Job(job_id, github, {**self.secrets, **overlay.get("secrets", {})},
                    {**self.vars, **overlay.get("vars", {})}, needs_ctx, {}, defaults, temp, runner,
                    time.monotonic() + minutes * 60, minutes)

@@ -36,13 +36,21 @@ def shell_scripts() -> list[Path]:
 def run_steps(path: Path) -> list[tuple[str, str, str]]:
     """(where, shell, script) of every run: step of a workflow or action."""
     doc = yaml.safe_load(path.read_text())
-    steps: list[tuple[str, dict]] = []
-    if "runs" in doc:
-        steps = [(f"{path.name} step {i + 1}", s) for i, s in enumerate(doc["runs"]["steps"])]
+    found: list[tuple[str, str, str]] = []
+    if "runs" in doc:  # a composite action: every run step names its shell
+        for i, step in enumerate(doc["runs"]["steps"]):
+            if "run" in step:
+                found.append((f"{path.name} step {i + 1}", step.get("shell", "?"), step["run"]))
+    workflow_shell = ((doc.get("defaults") or {}).get("run") or {}).get("shell")
     for job_id, job in (doc.get("jobs") or {}).items():
-        steps += [(f"{path.name} job {job_id} step {i + 1} ({s.get('name', '')})", s)
-                  for i, s in enumerate(job.get("steps") or [])]
-    return [(where, step.get("shell", "bash"), step["run"]) for where, step in steps if "run" in step]
+        # GitHub's default: bash on the runner, sh (dash) in a job container.
+        default = ((job.get("defaults") or {}).get("run") or {}).get("shell") or workflow_shell \
+            or ("sh" if "container" in job else "bash")
+        for i, step in enumerate(job.get("steps") or []):
+            if "run" in step:
+                found.append((f"{path.name} job {job_id} step {i + 1} ({step.get('name', '')})",
+                              step.get("shell", default), step["run"]))
+    return found
 
 
 def main() -> int:
@@ -65,6 +73,7 @@ def main() -> int:
                 if "${{" in script:
                     problems.append(f"{where}: `${{{{ }}}}` inside run: (pass it through env:)")
                 if shell not in ("bash", "sh"):
+                    problems.append(f"{where}: shell {shell!r}: expected bash or sh")
                     continue
                 file = Path(tmp) / f"step{steps}.sh"
                 file.write_text(f"#!/usr/bin/env {shell}\n{script}")

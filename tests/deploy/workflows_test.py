@@ -186,7 +186,8 @@ class Workflows(unittest.TestCase):
             self.assertEqual(psql(url, "SELECT count(*) FROM pg_indexes WHERE indexname = "
                                        "'orders_note'"), "1")
         summary = run.jobs["staging"].summary
-        self.assertIn("### ✅ staging (`postgres@127.0.0.1:", summary)
+        self.assertIn("### ✅ staging: 3 migrations applied in", summary)
+        self.assertNotIn("127.0.0.1", summary)
         self.assertIn("3 migrations applied in", summary)
         self.assertRegex(summary, r"\| `20260201000000_order_notes.sql` \| \d+\.\d\d \|")
         self.assertIn("### ✅ production", run.jobs["production"].summary)
@@ -194,6 +195,7 @@ class Workflows(unittest.TestCase):
         # Nothing new: both say so. A broken migration stops at staging.
         again = self.harness(workspace, event_name="push", environments=environments).run(
             GITHUB / "freshet-deploy.yml")
+        self.assertSucceeded(again, "production")
         self.assertIn("up to date, nothing applied", again.jobs["production"].summary)
         commit(workspace, {"20260202000000_refunds_link.sql": BROKEN}, "broken")
         broken = self.harness(workspace, event_name="push", environments=environments).run(

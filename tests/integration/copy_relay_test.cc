@@ -315,6 +315,7 @@ TEST(ConnectionOpenTest, MalformedConnectionStringsGiveClearErrors) {
            Case{"postgresql://u:SuperSecret123@host/db?no_such_option=1", "no_such_option"},
            Case{"host=example.com dbname", "malformed connection string"},
            Case{"password='SuperSecret123 host=x", "malformed connection string"},
+           Case{"postgresql://u:SuperSecret123%zz@host/db", "invalid percent-encoded token"},
        }) {
     try {
       Connection::Open(c.conninfo, "target");

@@ -84,6 +84,17 @@ TEST(Endpoint, ResolveUrlReadsTheEnvironmentVariable) {
   ::unsetenv("PROD_DATABASE_URL");
 }
 
+// `kubectl create secret --from-file` keeps the file's final newline.
+TEST(Endpoint, ResolveUrlTrimsTheVariablesSurroundingWhitespace) {
+  Config config = Config::Parse(kExample, "freshet.toml");
+  ::setenv("PROD_DATABASE_URL", "postgresql://app:s3cret@prod/app?sslmode=require\n", 1);
+  EXPECT_EQ(config.sources.at("prod").ResolveUrl(),
+            "postgresql://app:s3cret@prod/app?sslmode=require");
+  ::setenv("PROD_DATABASE_URL", " \n", 1);
+  EXPECT_THROW(config.sources.at("prod").ResolveUrl(), Error);
+  ::unsetenv("PROD_DATABASE_URL");
+}
+
 TEST(Endpoint, ResolveUrlWithUnsetVariableNamesEndpointAndVariable) {
   Config config = Config::Parse(kExample, "freshet.toml");
   ::unsetenv("PROD_DATABASE_URL");
