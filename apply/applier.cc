@@ -442,6 +442,7 @@ UpResult MigrateUp(const MigrateOptions& options, std::ostream& log) {
     ApplyFile(options, planned, log);
     result.seconds.push_back(
         std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count());
+    if (options.on_applied) options.on_applied(planned.file->filename, result.seconds.back());
   }
   ReleaseApplierLock(connection);
   return result;

@@ -5,6 +5,7 @@
 // Two appliers never interleave: `up` holds a session advisory lock.
 #pragma once
 
+#include <functional>
 #include <optional>
 #include <ostream>
 #include <stop_token>
@@ -28,6 +29,9 @@ struct MigrateOptions {
   // A stop cancels what runs (the statement under way, the wait for another
   // applier); the file under way is rolled back and later files are not run.
   std::stop_token stop;
+  // Called after each file is committed (its name, the seconds it took), so
+  // a caller knows what was applied even when a later file fails.
+  std::function<void(const std::string& file, double seconds)> on_applied;
 };
 
 struct UpResult {

@@ -195,18 +195,27 @@ nlohmann::json ErrorJson(const Error& error) {
 }
 
 // Runs `command`; with --format json, a failure is also printed on stdout as
-// ErrorJson before it propagates (the caller prints it on stderr and exits
-// with its kind's status, as for text).
+// ErrorJson, with the fields of `done` beside "error" (what was done before
+// it), before it propagates (the caller prints it on stderr and exits with its
+// kind's status, as for text).
 template <typename Command>
-int WithJsonErrors(const MigrateArguments& args, Command command) {
+int WithJsonErrors(const MigrateArguments& args, Command command,
+                   const nlohmann::json& done = nlohmann::json::object()) {
   try {
     return command();
   } catch (const Error& error) {
-    if (args.format == "json") std::cout << ErrorJson(error).dump(2) << std::endl;
+    if (args.format == "json") {
+      nlohmann::json out = ErrorJson(error);
+      out.update(done);
+      std::cout << out.dump(2) << std::endl;
+    }
     throw;
   } catch (const std::exception& error) {
-    if (args.format == "json")
-      std::cout << ErrorJson(Error(ErrorKind::kRuntime, error.what())).dump(2) << std::endl;
+    if (args.format == "json") {
+      nlohmann::json out = ErrorJson(Error(ErrorKind::kRuntime, error.what()));
+      out.update(done);
+      std::cout << out.dump(2) << std::endl;
+    }
     throw;
   }
 }
@@ -240,8 +249,15 @@ int Shadow(const MigrateArguments& args, const Config& config) {
   return result.compared && !result.drift.empty() ? static_cast<int>(ErrorKind::kMismatch) : 0;
 }
 
-int Up(const MigrateArguments& args, const Config& config) {
+// `done` collects the files committed as they are ({"applied", "seconds"}),
+// for the JSON of a failure.
+int Up(const MigrateArguments& args, const Config& config, nlohmann::json& done) {
   MigrateOptions options = ResolveMigrateOptions(args, config, true);
+  done = {{"applied", nlohmann::json::array()}, {"seconds", nlohmann::json::array()}};
+  options.on_applied = [&done](const std::string& file, double seconds) {
+    done["applied"].push_back(file);
+    done["seconds"].push_back(seconds);
+  };
   SignalStop signals;  // Ctrl-C cancels the statement under way; its file is rolled back
   options.stop = signals.token();
   UpResult result = MigrateUp(options, std::cerr);
@@ -409,7 +425,11 @@ int RunMigrate(CLI::App* migrate, const MigrateArguments& args, const std::strin
   if (command == "lint") return Lint(args, config);
   if (command == "status") return Status(args, config);
   if (command == "shadow") return WithJsonErrors(args, [&] { return Shadow(args, config); });
-  if (command == "up") return WithJsonErrors(args, [&] { return Up(args, config); });
+  if (command == "up") {
+    nlohmann::json done = nlohmann::json::object();
+    return WithJsonErrors(
+        args, [&] { return Up(args, config, done); }, done);
+  }
   if (command == "new") return New(args, config);
   if (command == "report") return Report(args);
   if (command == "repair") {

@@ -119,13 +119,28 @@ bool Shadow(const nlohmann::json& shadow, const std::string& merge_target, std::
   return false;
 }
 
+// What `up` applied, one row per file with its seconds.
+void AppliedTable(const nlohmann::json& applied, const nlohmann::json& seconds, std::string& out) {
+  out += "| Migration | Seconds |\n| --- | ---: |\n";
+  for (size_t i = 0; i < applied.size(); ++i)
+    out += fmt::format(
+        "| {} | {} |\n", MarkdownCode(applied[i].get<std::string>()),
+        i < seconds.size() ? fmt::format("{:.2f}", seconds[i].get<double>()) : std::string("-"));
+  out += "\n";
+}
+
 bool Up(const std::string& name, const nlohmann::json& up, std::string& out) {
+  const nlohmann::json none = nlohmann::json::array();
+  const nlohmann::json& applied = up.is_object() ? up.value("applied", none) : none;
+  const nlohmann::json& seconds = up.is_object() ? up.value("seconds", none) : none;
   if (IsError(up) || !up.is_object()) {
     out += fmt::format("### ❌ {}: migrate up failed\n\n{}\n\n", MarkdownCell(name), ErrorLine(up));
+    if (applied.empty()) return false;
+    out += fmt::format("Applied and committed before the failure ({}):\n\n",
+                       Plural(applied.size(), "migration"));
+    AppliedTable(applied, seconds, out);
     return false;
   }
-  const nlohmann::json& applied = up.value("applied", nlohmann::json::array());
-  const nlohmann::json& seconds = up.value("seconds", nlohmann::json::array());
   double total = 0;
   for (const auto& s : seconds) total += s.get<double>();
   // The environment's name, not the database's host: job summaries of public
@@ -134,13 +149,7 @@ bool Up(const std::string& name, const nlohmann::json& up, std::string& out) {
                      applied.empty() ? "up to date, nothing applied\n\n"
                                      : fmt::format("{} applied in {:.1f} s\n\n",
                                                    Plural(applied.size(), "migration"), total));
-  if (applied.empty()) return true;
-  out += "| Migration | Seconds |\n| --- | ---: |\n";
-  for (size_t i = 0; i < applied.size(); ++i)
-    out += fmt::format(
-        "| {} | {} |\n", MarkdownCode(applied[i].get<std::string>()),
-        i < seconds.size() ? fmt::format("{:.2f}", seconds[i].get<double>()) : std::string("-"));
-  out += "\n";
+  if (!applied.empty()) AppliedTable(applied, seconds, out);
   return true;
 }
 

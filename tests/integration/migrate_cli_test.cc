@@ -132,6 +132,10 @@ TEST_F(MigrateCli, UpJsonErrorNamesFileStatementLineAndSqlstate) {
   EXPECT_EQ(error["column"], 8);
   EXPECT_EQ(error["sqlstate"], "42703");
   EXPECT_THAT(error["message"].get<std::string>(), HasSubstr("missing_column"));
+  // What was committed before the failure, for the deploy summary.
+  EXPECT_EQ(nlohmann::json::parse(up.out)["applied"],
+            nlohmann::json::parse(R"(["20250101000000_init.sql"])"));
+  EXPECT_EQ(nlohmann::json::parse(up.out)["seconds"].size(), 1u);
   EXPECT_THAT(up.err, HasSubstr("20250102000000_broken.sql"));  // stderr as with text
   EXPECT_EQ(cluster_.Psql(db, "SELECT count(*) FROM supabase_migrations.schema_migrations"), "1");
 }

@@ -103,10 +103,16 @@ TEST(MigrationReport, DeploySummaryListsWhatEachEnvironmentAppliedWithDurations)
   EXPECT_THAT(report.markdown, HasSubstr("| `20261202000000_b.sql` | 1.50 |"));
   EXPECT_THAT(report.markdown, HasSubstr("### ✅ production: up to date, nothing applied"));
 
-  inputs.ups.push_back({"preview", {{"error", {{"message", "lock timeout"}}}}});
+  inputs.ups.push_back({"preview",
+                        {{"error", {{"message", "lock timeout"}}},
+                         {"applied", {"20261201000000_add_priority.sql"}},
+                         {"seconds", {0.5}}}});
   MigrationReport failed = RenderMigrationReport(inputs);
   EXPECT_FALSE(failed.passed);
   EXPECT_THAT(failed.markdown, HasSubstr("### ❌ preview: migrate up failed\n\nlock timeout"));
+  EXPECT_THAT(failed.markdown, HasSubstr("Applied and committed before the failure (1 "
+                                         "migration):\n\n| Migration | Seconds |\n| --- | ---: "
+                                         "|\n| `20261201000000_add_priority.sql` | 0.50 |"));
 }
 
 }  // namespace
