@@ -129,7 +129,8 @@ int Run(const std::string& command, const Arguments& args) {
 }  // namespace
 
 int RunCli(int argc, char** argv) {
-  CLI::App app{"freshet: refresh development databases from production, fast and safely", "freshet"};
+  CLI::App app{"freshet: refresh development databases from production, fast and safely",
+               "freshet"};
   app.require_subcommand(1);
   app.set_version_flag("--version", fmt::format("freshet {} (git {})", kVersion, kGitRevision),
                        "Print the version and the git revision, then exit");

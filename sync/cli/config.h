@@ -19,10 +19,10 @@ struct Endpoint {
   // or: a file whose first line is the URL (systemd's LoadCredential=, a
   // mounted Kubernetes Secret); ${VAR} in the path is taken from the environment.
   std::optional<std::string> url_file;
-  bool protected_target = false;       // `protected = true`: never written
-  bool allow_writes = false;           // `allow_writes = true`: remote writes allowed
-  bool incremental = false;            // targets: `incremental = true`: sync incrementally
-  std::string role = "endpoint";       // "source" or "target": names it in errors
+  bool protected_target = false;  // `protected = true`: never written
+  bool allow_writes = false;      // `allow_writes = true`: remote writes allowed
+  bool incremental = false;       // targets: `incremental = true`: sync incrementally
+  std::string role = "endpoint";  // "source" or "target": names it in errors
 
   // The URL, from `url`, the environment variable or the file; throws Error
   // naming the endpoint and the variable or file when none gives one. Never

@@ -150,9 +150,8 @@ TEST_F(MigrateCli, ShadowBaseDirReportsWhatMergeAppliesAndRefusesAnOutOfOrderFil
   Write("20250101000000_init.sql", "CREATE TABLE public.t (id int);\n");
   Write("20250301000000_notes.sql", "CREATE TABLE public.notes (id int);\n");
   Write("20250401000000_t_name.sql", "ALTER TABLE public.t ADD COLUMN name text;\n");
-  RunResult shadow = Freshet(
-      {"migrate", "shadow", "--dir", dir_, "--base-dir", base, "--bootstrap", "none", "--format",
-       "json"});
+  RunResult shadow = Freshet({"migrate", "shadow", "--dir", dir_, "--base-dir", base, "--bootstrap",
+                              "none", "--format", "json"});
   ASSERT_EQ(shadow.exit_code, 0) << shadow.err;
   nlohmann::json out = nlohmann::json::parse(shadow.out);
   EXPECT_EQ(out["on_merge"], nlohmann::json::parse(R"(["20250401000000_t_name.sql"])"));
@@ -162,16 +161,15 @@ TEST_F(MigrateCli, ShadowBaseDirReportsWhatMergeAppliesAndRefusesAnOutOfOrderFil
 
   // A file dated before main's newest: fine from scratch, refused on merge.
   Write("20250201000000_late.sql", "CREATE TABLE public.late (id int);\n");
-  RunResult late = Freshet(
-      {"migrate", "shadow", "--dir", dir_, "--base-dir", base, "--bootstrap", "none", "--format",
-       "json"});
+  RunResult late = Freshet({"migrate", "shadow", "--dir", dir_, "--base-dir", base, "--bootstrap",
+                            "none", "--format", "json"});
   EXPECT_EQ(late.exit_code, 5) << late.err;
   nlohmann::json error = nlohmann::json::parse(late.out)["error"];
   EXPECT_EQ(error["kind"], "refused");
   EXPECT_THAT(error["message"].get<std::string>(), HasSubstr("20250201000000_late.sql"));
 
-  RunResult both = Freshet({"migrate", "shadow", "--dir", dir_, "--base-dir", base,
-                            "--compare-to", cluster_.Url("postgres")});
+  RunResult both = Freshet({"migrate", "shadow", "--dir", dir_, "--base-dir", base, "--compare-to",
+                            cluster_.Url("postgres")});
   EXPECT_EQ(both.exit_code, 2) << both.err;
   EXPECT_THAT(both.err, HasSubstr("cannot be combined with --shadow-url or --compare-to"));
 }
