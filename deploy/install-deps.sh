@@ -14,7 +14,8 @@ set -euo pipefail
 # Enough to build the freshet binary (a Release build without tests/bench).
 build_packages=(
   build-essential cmake pkg-config
-  libpq-dev libssl-dev libzstd-dev libxxhash-dev libboost-dev libfmt-dev libspdlog-dev
+  libpq-dev libssl-dev libzstd-dev libxxhash-dev libboost1.81-dev libfmt-dev libspdlog-dev
+  libsqlite3-dev libsqlitecpp-dev libhowardhinnant-date-dev tzdata
   libpg-query-dev libcli11-dev libtomlplusplus-dev nlohmann-json3-dev
 )
 # Everything else the tests, benchmarks, demo and packaging checks use.
@@ -23,6 +24,7 @@ other_packages=(
   libgtest-dev libgmock-dev libbenchmark-dev
   postgresql-15 postgresql-client-15
   pgbouncer help2man yamllint shellcheck mmdebstrap python3 python3-yaml
+  chromium chromium-driver python3-selenium python3-prometheus-client
   bc time procps util-linux jq
 )
 

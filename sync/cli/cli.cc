@@ -17,6 +17,7 @@
 #include "copy/conninfo.h"
 #include "sync/cli/config.h"
 #include "sync/cli/migrate_cli.h"
+#include "sync/cli/serve_cli.h"
 #include "sync/cli/signal_stop.h"
 #include "sync/cli/snapshot_cli.h"
 #include "sync/cli/sync_options.h"
@@ -188,6 +189,8 @@ int RunCli(int argc, char** argv) {
   CLI::App* migrate = AddMigrateCommands(app, migrate_args);
   SnapshotArguments snapshot_args;
   CLI::App* snapshot = AddSnapshotCommands(app, snapshot_args);
+  ServeArguments serve_args;
+  AddServeCommand(app, serve_args);
 
   try {
     app.parse(argc, argv);
@@ -204,6 +207,7 @@ int RunCli(int argc, char** argv) {
   std::string command = app.get_subcommands().front()->get_name();
   try {
     if (command == "migrate") return RunMigrate(migrate, migrate_args, args.config_path);
+    if (command == "serve") return RunServe(serve_args, args.config_path);
     if (command == "snapshot") {
       SignalStop signals;
       return RunSnapshot(snapshot, snapshot_args, args.config_path, args.quiet, signals.token());

@@ -19,13 +19,15 @@
 #include "copy/conninfo.h"
 #include "copy/error.h"
 #include "schema/patterns.h"
+#include "sync/cli/service_config.h"
+#include "sync/cli/toml_reader.h"
 #include "sync/cli/url_file.h"
 
 namespace freshet {
 namespace {
 
-constexpr std::array<std::string_view, 6> kTopKeys = {"sync",    "sources", "targets",
-                                                      "migrate", "lint",    "tables"};
+constexpr std::array<std::string_view, 8> kTopKeys = {"sync", "sources", "targets", "migrate",
+                                                      "lint", "tables",  "service", "jobs"};
 constexpr std::array<std::string_view, 6> kMigrateKeys = {
     "dir", "db", "lock_timeout", "statement_timeout", "layout", "naming"};
 constexpr std::array<std::string_view, 4> kLintKeys = {"api_schemas", "rules", "profiles",
@@ -38,119 +40,18 @@ constexpr std::array<std::string_view, 6> kTargetKeys = {
     "url", "url_env", "url_file", "allow_writes", "protected", "incremental"};
 constexpr std::array<std::string_view, 3> kTableKeys = {"watermark", "mode", "deletes"};
 
-std::string_view TypeName(toml::node_type type) {
-  switch (type) {
-    case toml::node_type::table:
-      return "a table";
-    case toml::node_type::array:
-      return "an array";
-    case toml::node_type::string:
-      return "a string";
-    case toml::node_type::integer:
-      return "an integer";
-    case toml::node_type::floating_point:
-      return "a float";
-    case toml::node_type::boolean:
-      return "a boolean";
-    case toml::node_type::date:
-      return "a date";
-    case toml::node_type::time:
-      return "a time";
-    case toml::node_type::date_time:
-      return "a date-time";
-    default:
-      return "nothing";
-  }
-}
-
-// A key as written in a dotted path: bare when it can be, else quoted.
-std::string PathPart(std::string_view key) {
-  bool bare = !key.empty() && std::all_of(key.begin(), key.end(), [](char c) {
-    return std::isalnum(static_cast<unsigned char>(c)) || c == '_' || c == '-';
-  });
-  return bare ? std::string(key) : fmt::format("\"{}\"", key);
-}
-
-size_t EditDistance(std::string_view a, std::string_view b) {
-  std::vector<size_t> row(b.size() + 1);
-  for (size_t j = 0; j <= b.size(); ++j) row[j] = j;
-  for (size_t i = 1; i <= a.size(); ++i) {
-    size_t diagonal = row[0];
-    row[0] = i;
-    for (size_t j = 1; j <= b.size(); ++j) {
-      size_t up = row[j];
-      row[j] = std::min({row[j] + 1, row[j - 1] + 1, diagonal + (a[i - 1] != b[j - 1])});
-      diagonal = up;
-    }
-  }
-  return row[b.size()];
-}
-
-// Validates the parsed document into a Config; every error names the origin,
-// the line and the dotted key path. Values are never echoed (a URL may hold a
 // password).
-class Reader {
+class Reader : public TomlReader {
  public:
-  explicit Reader(std::string origin) : origin_(std::move(origin)) {}
+  explicit Reader(std::string origin) : TomlReader(std::move(origin)) {}
 
-  [[noreturn]] void Fail(const toml::source_region& where, const std::string& message) const {
-    if (where.begin.line > 0)
-      throw Error(ErrorKind::kUsage, fmt::format("{}:{}: {}", origin_, where.begin.line, message));
-    throw Error(ErrorKind::kUsage, fmt::format("{}: {}", origin_, message));
+  std::string TopLevelHint(std::string_view key) const override {
+    if (std::find(kSyncKeys.begin(), kSyncKeys.end(), key) != kSyncKeys.end())
+      return " (did you mean to put it under [sync]?)";
+    return {};
   }
 
   // Rejects keys of `table` not in `allowed`, suggesting a near miss.
-  void CheckKeys(const toml::table& table, const std::string& path,
-                 std::span<const std::string_view> allowed) const {
-    for (const auto& [key, node] : table) {
-      std::string_view name = key.str();
-      if (std::find(allowed.begin(), allowed.end(), name) != allowed.end()) continue;
-      std::string full = path.empty() ? PathPart(name) : path + "." + PathPart(name);
-      std::string hint;
-      for (std::string_view candidate : allowed)
-        if (EditDistance(name, candidate) <= 2 && name.size() > 2)
-          hint = fmt::format(" (did you mean '{}'?)", candidate);
-      if (path.empty() && std::find(kSyncKeys.begin(), kSyncKeys.end(), name) != kSyncKeys.end())
-        hint = " (did you mean to put it under [sync]?)";
-      const toml::source_region& where = key.source().begin.line > 0 ? key.source() : node.source();
-      Fail(where, fmt::format("unknown key '{}'{}; expected one of: {}", full, hint,
-                              fmt::join(allowed, ", ")));
-    }
-  }
-
-  template <typename T>
-  const toml::value<T>& Value(const toml::node& node, const std::string& path,
-                              std::string_view expected) const {
-    const toml::value<T>* value = node.as<T>();
-    if (!value)
-      Fail(node.source(),
-           fmt::format("'{}' must be {}, not {}", path, expected, TypeName(node.type())));
-    return *value;
-  }
-
-  const toml::table& Table(const toml::node& node, const std::string& path) const {
-    const toml::table* table = node.as_table();
-    if (!table)
-      Fail(node.source(), fmt::format("'{}' must be a table, not {}", path, TypeName(node.type())));
-    return *table;
-  }
-
-  std::string NonEmptyString(const toml::node& node, const std::string& path) const {
-    const std::string& text = Value<std::string>(node, path, "a string").get();
-    if (text.empty()) Fail(node.source(), fmt::format("'{}' must not be empty", path));
-    return text;
-  }
-
-  std::vector<std::string> Strings(const toml::node& node, const std::string& path) const {
-    const toml::array* array = node.as_array();
-    if (!array)
-      Fail(node.source(),
-           fmt::format("'{}' must be an array of strings, not {}", path, TypeName(node.type())));
-    std::vector<std::string> out;
-    for (size_t i = 0; i < array->size(); ++i)
-      out.push_back(NonEmptyString(*array->get(i), fmt::format("{}[{}]", path, i)));
-    return out;
-  }
 
   void ReadSync(const toml::node& node, Config& config) const {
     const toml::table& sync = Table(node, "sync");
@@ -189,12 +90,6 @@ class Reader {
   DeletePolicy Deletes(const toml::node& node, const std::string& path) const {
     return ParseDeletePolicy(Value<std::string>(node, path, "a string").get(),
                              Where(node.source()) + "'" + path + "'");
-  }
-
-  // "freshet.toml:12: ", or "freshet.toml: " when the line is unknown.
-  std::string Where(const toml::source_region& where) const {
-    return where.begin.line > 0 ? fmt::format("{}:{}: ", origin_, where.begin.line)
-                                : origin_ + ": ";
   }
 
   // [tables."schema.table"]: watermark, mode and deletes per table or
@@ -240,14 +135,6 @@ class Reader {
     return settings;
   }
 
-  std::string Duration(const toml::node& node, const std::string& path) const {
-    std::string value = NonEmptyString(node, path);
-    if (!IsDuration(value))
-      Fail(node.source(),
-           fmt::format("'{}' must be a duration such as \"30s\", \"500ms\" or \"2min\"", path));
-    return value;
-  }
-
   void ReadMigrate(const toml::node& node, Config& config) const {
     const toml::table& migrate = Table(node, "migrate");
     CheckKeys(migrate, "migrate", kMigrateKeys);
@@ -264,14 +151,6 @@ class Reader {
     if (const toml::node* naming = migrate.get("naming"))
       config.migrate_naming =
           OneOf(*naming, "migrate.naming", {"supabase", "strict", "datetime", "sequential"});
-  }
-
-  std::string OneOf(const toml::node& node, const std::string& path,
-                    std::initializer_list<std::string_view> words) const {
-    std::string value = NonEmptyString(node, path);
-    if (std::find(words.begin(), words.end(), value) == words.end())
-      Fail(node.source(), fmt::format("'{}' must be one of {}", path, fmt::join(words, ", ")));
-    return value;
   }
 
   // [lint]: api_schemas, profiles, grant_roles and per-rule severities
@@ -350,27 +229,12 @@ class Reader {
     if (const toml::node* migrate = root.get("migrate")) ReadMigrate(*migrate, config);
     if (const toml::node* lint = root.get("lint")) ReadLint(*lint, config);
     if (const toml::node* tables = root.get("tables")) ReadTables(*tables, config);
+    if (const toml::node* service = root.get("service"))
+      ReadServiceSection(*this, *service, config.service);
+    if (const toml::node* jobs = root.get("jobs"))
+      ReadJobsSection(*this, *jobs, config.service_jobs);
     return config;
   }
-
- private:
-  // PostgreSQL-style duration: a number with an optional unit.
-  static bool IsDuration(std::string_view text) {
-    size_t i = 0;
-    while (i < text.size() && std::isdigit(static_cast<unsigned char>(text[i]))) ++i;
-    if (i == 0) return false;
-    if (i < text.size() && text[i] == '.') {
-      size_t start = ++i;
-      while (i < text.size() && std::isdigit(static_cast<unsigned char>(text[i]))) ++i;
-      if (i == start) return false;
-    }
-    while (i < text.size() && text[i] == ' ') ++i;
-    std::string_view unit = text.substr(i);
-    return unit.empty() || unit == "us" || unit == "ms" || unit == "s" || unit == "min" ||
-           unit == "h" || unit == "d";
-  }
-
-  std::string origin_;
 };
 
 // A value that cannot be a connection string (no URL scheme, no key=value) and

@@ -9,6 +9,8 @@
 #include <vector>
 
 #include "sync/engine/incremental_mode.h"
+#include "sync/service/api_tokens.h"
+#include "sync/service/job.h"
 
 namespace freshet {
 
@@ -28,6 +30,18 @@ struct Endpoint {
   // naming the endpoint and the variable or file when none gives one. Never
   // logs the URL.
   std::string ResolveUrl() const;
+};
+
+// [service]: how `freshet serve` runs (sync/cli/service_config.cc).
+struct ServiceConfig {
+  std::optional<std::string> listen;  // "127.0.0.1:7432"
+  std::optional<std::string> store;   // SQLite file
+  std::optional<int> max_running;
+  std::optional<double> shutdown_timeout_seconds;
+  std::optional<double> retention_seconds;
+  std::optional<int64_t> max_request_bytes;
+  std::optional<double> rate_limit;  // requests per second per client
+  std::vector<ApiToken> tokens;      // [service.tokens.NAME] sha256 = "...", scope = "..."
 };
 
 struct Config {
@@ -59,6 +73,10 @@ struct Config {
   std::map<std::string, std::string> lint_rules;  // rule id -> "error" | "warning" | "off"
   std::vector<std::string> lint_profiles;         // "idempotent", "additive-only" (checked by lint)
   std::vector<std::string> lint_grant_roles;      // roles new API tables must be granted to
+
+  // [service] and [jobs.NAME] (`freshet serve`); jobs in file order.
+  ServiceConfig service;
+  std::vector<JobSpec> service_jobs;
 
   // Reads and validates `path`; throws Error naming the file, the line and the
   // problem (unknown key, wrong type, endpoint with more or fewer than one of url/url_env/url_file,

@@ -1,0 +1,72 @@
+// The service's HTTP API: the /v1 routes (jobs, runs, events, cancel, log,
+// report), health, readiness and metrics. Checks the bearer token and its
+// scope on every route but /healthz and /readyz, limits requests per client,
+// and turns ApiError into 4xx answers with {"error": "..."}.
+//
+// Thread-safety: Handle runs on the io_context's thread only.
+#pragma once
+
+#include <boost/asio/awaitable.hpp>
+#include <functional>
+#include <memory>
+#include <nlohmann/json.hpp>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "sync/service/api_tokens.h"
+#include "sync/service/event_bell.h"
+#include "sync/service/http_server.h"
+#include "sync/service/rate_limit.h"
+#include "sync/service/run_manager.h"
+
+namespace freshet {
+
+class Api {
+ public:
+  // What the routes read; everything must outlive the Api.
+  struct Parts {
+    RunManager* runs = nullptr;
+    RunStore* store = nullptr;
+    const TokenSet* tokens = nullptr;
+    EventBell* bell = nullptr;
+    std::function<nlohmann::json()> jobs;                   // GET /v1/jobs
+    std::function<std::string()> metrics;                   // GET /metrics (text format)
+    std::function<std::optional<std::string>()> not_ready;  // why /readyz fails, or nullopt
+    std::function<bool()> stopping;                         // shutting down: streams end
+    double requests_per_second = 50;
+    double request_burst = 200;
+  };
+
+  explicit Api(Parts parts);
+  ~Api();
+
+  boost::asio::awaitable<std::optional<HttpResponse>> Handle(const HttpRequest& request,
+                                                             boost::beast::tcp_stream& stream,
+                                                             const HttpPeer& peer);
+
+  struct Call;  // one request being answered (api.cc)
+  struct Route;
+
+ private:
+  HttpResponse Answer(Call& call);
+  boost::asio::awaitable<void> StreamEvents(const HttpRequest& request,
+                                            boost::beast::tcp_stream& stream, int64_t id);
+
+  HttpResponse Jobs(Call& call);
+  HttpResponse TriggerRun(Call& call);
+  HttpResponse ListRuns(Call& call);
+  HttpResponse GetRun(Call& call);
+  HttpResponse CancelRun(Call& call);
+  HttpResponse RunLog(Call& call);
+  HttpResponse RunReport(Call& call);
+  HttpResponse Metrics(Call& call);
+  HttpResponse Health(Call& call);
+  HttpResponse Ready(Call& call);
+
+  Parts parts_;
+  RateLimiter limiter_;
+  std::vector<Route> routes_;
+};
+
+}  // namespace freshet

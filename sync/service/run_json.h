@@ -1,0 +1,19 @@
+// How the API shows runs and jobs as JSON (GET /v1/runs, /v1/runs/{id},
+// the events stream, the dashboard). Pure functions of plain data.
+#pragma once
+
+#include <nlohmann/json.hpp>
+#include <optional>
+
+#include "sync/service/job.h"
+#include "sync/service/run_watch.h"
+
+namespace freshet {
+
+// The run: id, job, kind, state, trigger, times, seconds, exit status, error,
+// targets, rows/bytes, and while it runs `progress` (fraction, rows, bytes,
+// rate, ETA, per table) and `last_step`.
+nlohmann::json RunJson(const RunRecord& run, const std::optional<RunWatch::Snapshot>& watch);
+nlohmann::json ProgressJson(const ProgressStatus& progress);
+
+}  // namespace freshet

@@ -1,0 +1,302 @@
+#include "sync/service/run_manager.h"
+
+#include <fmt/format.h>
+
+#include <algorithm>
+
+#include "copy/conninfo.h"
+#include "copy/error.h"
+#include "sync/service/api_error.h"
+
+namespace freshet {
+
+struct RunManager::ActiveRun {
+  ActiveRun(RunRecord run, const JobSpec& spec, RunStore& store,
+            std::shared_ptr<spdlog::logger> log, std::function<void()> changed)
+      : record(std::move(run)),
+        job(spec),
+        watch(record.id, record.job, store, std::move(log), std::move(changed)) {}
+  RunRecord record;
+  const JobSpec& job;
+  RunWatch watch;
+  std::stop_source stop;
+  std::thread thread;
+};
+
+namespace {
+
+std::string Now() { return IsoTime(std::chrono::system_clock::now()); }
+
+}  // namespace
+
+RunManager::RunManager(RunStore& store, JobExecutor& executor, std::vector<JobSpec> jobs,
+                       int max_running, std::shared_ptr<spdlog::logger> log, Callbacks callbacks)
+    : store_(store),
+      executor_(executor),
+      jobs_(std::move(jobs)),
+      max_running_(std::max(1, max_running)),
+      log_(std::move(log)),
+      callbacks_(std::move(callbacks)) {}
+
+RunManager::~RunManager() {
+  BeginShutdown();
+  StopRunning();
+  WaitIdle(std::chrono::steady_clock::time_point::max());
+  ReapFinishedThreads();
+}
+
+const JobSpec* RunManager::FindJob(std::string_view name) const {
+  for (const JobSpec& job : jobs_)
+    if (job.name == name) return &job;
+  return nullptr;
+}
+
+std::vector<std::string> RunManager::Recover() {
+  std::vector<std::string> done;
+  for (RunRecord run : store_.Unfinished()) {
+    const JobSpec* job = FindJob(run.job);
+    if (run.state == RunState::kQueued && job) {
+      std::lock_guard lock(mutex_);
+      auto active = std::make_shared<ActiveRun>(run, *job, store_, log_, callbacks_.changed);
+      active_[run.id] = active;
+      queue_.push_back(run.id);
+      done.push_back(fmt::format("run {} ({}) queued again", run.id, run.job));
+      continue;
+    }
+    std::vector<std::string> repaired;
+    std::string problem;
+    if (job && run.state == RunState::kRunning) {
+      try {
+        repaired = executor_.Repair(*job, run);
+      } catch (const std::exception& error) {
+        problem = RedactSecrets(error.what());
+      }
+    }
+    run.state = RunState::kFailed;
+    run.exit_status = static_cast<int>(ErrorKind::kRuntime);
+    run.finished_at = Now();
+    run.error = job ? "the service stopped during the run; its targets were restored"
+                    : fmt::format(
+                          "the service stopped during the run, and job '{}' is no longer "
+                          "configured, so its targets were not repaired",
+                          run.job);
+    if (!problem.empty())
+      run.error = "the service stopped during the run; repair failed: " + problem;
+    for (const std::string& line : repaired)
+      store_.AppendLog(run.id, {Now(), "info", "repair: " + line});
+    store_.Finish(run);
+    done.push_back(fmt::format("run {} ({}) marked failed: {}", run.id, run.job, run.error));
+  }
+  std::lock_guard lock(mutex_);
+  DispatchLocked();
+  return done;
+}
+
+int64_t RunManager::Trigger(const std::string& job_name, const nlohmann::json& overrides,
+                            const std::string& trigger, const std::string& requested_by) {
+  ReapFinishedThreads();
+  const JobSpec* job = FindJob(job_name);
+  if (!job) throw ApiError(404, fmt::format("no job named '{}'", job_name));
+  RunRecord record;
+  record.job = job->name;
+  record.kind = job->kind;
+  record.trigger = trigger;
+  record.requested_by = requested_by;
+  record.overrides = overrides.is_null() ? nlohmann::json::object() : overrides;
+  record.targets = executor_.Targets(*job, record.overrides);
+  record.created_at = Now();
+  {
+    std::lock_guard lock(mutex_);
+    if (shutting_down_) throw ApiError(503, "the service is shutting down");
+    if (!job->queue_when_busy) {
+      for (const auto& [id, other] : active_)
+        if (SharesTarget(record, other->record))
+          throw ApiError(409, fmt::format("run {} ({}) is {} on the same target; job '{}' does "
+                                          "not queue behind it",
+                                          id, other->record.job, RunStateName(other->record.state),
+                                          job->name));
+    }
+    record.id = store_.Insert(record);
+    auto active = std::make_shared<ActiveRun>(record, *job, store_, log_, callbacks_.changed);
+    active_[record.id] = active;
+    queue_.push_back(record.id);
+    DispatchLocked();
+  }
+  if (callbacks_.changed) callbacks_.changed();
+  return record.id;
+}
+
+RunRecord RunManager::Cancel(int64_t id) {
+  std::shared_ptr<ActiveRun> cancelled;
+  {
+    std::lock_guard lock(mutex_);
+    auto it = active_.find(id);
+    if (it != active_.end()) {
+      if (it->second->record.state == RunState::kRunning) {
+        it->second->stop.request_stop();
+        it->second->watch.Log(LogLevel::kWarning, "cancel requested");
+        return it->second->record;
+      }
+      cancelled = it->second;
+      active_.erase(it);
+      queue_.erase(std::remove(queue_.begin(), queue_.end(), id), queue_.end());
+    }
+  }
+  if (!cancelled) {
+    std::optional<RunRecord> stored = store_.Get(id);
+    if (!stored) throw ApiError(404, fmt::format("no run {}", id));
+    throw ApiError(409, fmt::format("run {} already {}", id, RunStateName(stored->state)));
+  }
+  RunRecord record = cancelled->record;
+  record.state = RunState::kCancelled;
+  record.finished_at = Now();
+  record.error = "cancelled before it started";
+  store_.Finish(record);
+  if (callbacks_.finished) callbacks_.finished(record);
+  if (callbacks_.changed) callbacks_.changed();
+  return record;
+}
+
+std::optional<RunManager::LiveRun> RunManager::Find(int64_t id) {
+  {
+    std::lock_guard lock(mutex_);
+    if (auto it = active_.find(id); it != active_.end())
+      return LiveRun{it->second->record, it->second->watch.Read()};
+  }
+  std::optional<RunRecord> stored = store_.Get(id);
+  if (!stored) return std::nullopt;
+  return LiveRun{*stored, std::nullopt};
+}
+
+std::vector<RunManager::LiveRun> RunManager::Active() {
+  std::lock_guard lock(mutex_);
+  std::vector<LiveRun> runs;
+  for (const auto& [id, run] : active_) runs.push_back({run->record, run->watch.Read()});
+  return runs;
+}
+
+size_t RunManager::RunningCount() const {
+  std::lock_guard lock(mutex_);
+  return static_cast<size_t>(running_);
+}
+
+void RunManager::BeginShutdown() {
+  std::lock_guard lock(mutex_);
+  shutting_down_ = true;
+}
+
+void RunManager::StopRunning() {
+  std::lock_guard lock(mutex_);
+  for (const auto& [id, run] : active_)
+    if (run->record.state == RunState::kRunning) run->stop.request_stop();
+}
+
+bool RunManager::WaitIdle(std::chrono::steady_clock::time_point deadline) {
+  std::unique_lock lock(mutex_);
+  if (deadline == std::chrono::steady_clock::time_point::max()) {
+    idle_.wait(lock, [this] { return running_ == 0; });
+    return true;
+  }
+  return idle_.wait_until(lock, deadline, [this] { return running_ == 0; });
+}
+
+bool RunManager::SharesTarget(const RunRecord& a, const RunRecord& b) const {
+  for (const std::string& target : a.targets)
+    if (std::find(b.targets.begin(), b.targets.end(), target) != b.targets.end()) return true;
+  return false;
+}
+
+void RunManager::DispatchLocked() {
+  if (shutting_down_) return;
+  std::vector<const RunRecord*> ahead;  // queued runs passed over: their targets stay claimed
+  for (auto it = queue_.begin(); it != queue_.end() && running_ < max_running_;) {
+    std::shared_ptr<ActiveRun> run = active_.at(*it);
+    bool blocked = std::any_of(active_.begin(), active_.end(), [&](const auto& entry) {
+      return entry.second->record.state == RunState::kRunning &&
+             SharesTarget(run->record, entry.second->record);
+    });
+    blocked = blocked || std::any_of(ahead.begin(), ahead.end(), [&](const RunRecord* other) {
+                return SharesTarget(run->record, *other);
+              });
+    if (blocked) {
+      ahead.push_back(&run->record);
+      ++it;
+      continue;
+    }
+    it = queue_.erase(it);
+    Start(run);
+  }
+}
+
+void RunManager::Start(const std::shared_ptr<ActiveRun>& run) {
+  ++running_;
+  run->record.state = RunState::kRunning;
+  run->record.started_at = Now();
+  store_.MarkRunning(run->record.id, run->record.started_at);
+  run->thread = std::thread([this, run] { Work(run); });
+}
+
+void RunManager::Work(std::shared_ptr<ActiveRun> run) {
+  RunRecord record;
+  {
+    std::lock_guard lock(mutex_);
+    record = run->record;
+  }
+  run->watch.Log(LogLevel::kInfo, fmt::format("run {} of job '{}' ({}) started by {}", record.id,
+                                              record.job, record.kind, record.trigger));
+  JobExecutor::Report report;
+  try {
+    RunContext context{record, run->job, run->watch, run->stop.get_token()};
+    executor_.Execute(context, report);
+    record.state = RunState::kSucceeded;
+    record.exit_status = 0;
+  } catch (const Error& error) {
+    record.state = run->stop.stop_requested() ? RunState::kCancelled : RunState::kFailed;
+    record.exit_status = static_cast<int>(error.kind());
+    record.error = RedactSecrets(error.what());
+  } catch (const std::exception& error) {
+    record.state = run->stop.stop_requested() ? RunState::kCancelled : RunState::kFailed;
+    record.exit_status = static_cast<int>(ErrorKind::kRuntime);
+    record.error = RedactSecrets(error.what());
+  }
+  record.report = std::move(report.json);
+  record.report_markdown = std::move(report.markdown);
+  record.finished_at = Now();
+  Finish(run, std::move(record));
+}
+
+void RunManager::Finish(const std::shared_ptr<ActiveRun>& run, RunRecord record) {
+  RunWatch::Snapshot watched = run->watch.Read();
+  record.rows = watched.rows;
+  record.bytes = watched.bytes;
+  run->watch.Log(record.state == RunState::kSucceeded ? LogLevel::kInfo : LogLevel::kWarning,
+                 fmt::format("run {} {}{}", record.id, RunStateName(record.state),
+                             record.error.empty() ? "" : ": " + record.error));
+  try {
+    store_.Finish(record);
+  } catch (const std::exception& error) {
+    if (log_) log_->error("run {}: cannot store its end: {}", record.id, error.what());
+  }
+  if (callbacks_.finished) callbacks_.finished(record);
+  {
+    std::lock_guard lock(mutex_);
+    --running_;
+    finished_threads_.push_back(std::move(run->thread));
+    active_.erase(record.id);
+    DispatchLocked();
+  }
+  idle_.notify_all();
+  if (callbacks_.changed) callbacks_.changed();
+}
+
+void RunManager::ReapFinishedThreads() {
+  std::vector<std::thread> threads;
+  {
+    std::lock_guard lock(mutex_);
+    threads.swap(finished_threads_);
+  }
+  for (std::thread& thread : threads)
+    if (thread.joinable()) thread.join();
+}
+
+}  // namespace freshet

@@ -1,0 +1,211 @@
+#include "sync/service/service.h"
+
+#include <fmt/format.h>
+#include <spdlog/spdlog.h>
+
+#include <algorithm>
+#include <atomic>
+#include <boost/asio/as_tuple.hpp>
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/detached.hpp>
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/post.hpp>
+#include <boost/asio/signal_set.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/use_awaitable.hpp>
+#include <csignal>
+#include <thread>
+
+#include "copy/conninfo.h"
+#include "sync/service/api.h"
+#include "sync/service/api_error.h"
+#include "sync/service/event_bell.h"
+#include "sync/service/http_server.h"
+#include "sync/service/run_json.h"
+#include "sync/service/run_manager.h"
+#include "sync/service/run_store.h"
+#include "sync/service/schedule.h"
+#include "sync/service/service_metrics.h"
+
+namespace freshet {
+
+namespace asio = boost::asio;
+constexpr auto kTuple = asio::as_tuple(asio::use_awaitable);
+
+namespace {
+
+// Everything one Run() owns, in the order it is built (and destroyed in
+// reverse: the run queue first, so no run outlives what it reports to).
+struct Parts {
+  Parts(const ServiceSettings& settings, const std::vector<JobSpec>& jobs, JobExecutor& executor,
+        const Service::Clock& clock)
+      : store(OpenSqliteRunStore(settings.store_path)),
+        metrics(settings.version, jobs, store->LastSuccesses()),
+        bell(io),
+        timetable(jobs, clock()),
+        runs(
+            *store, executor, jobs, settings.max_running, spdlog::default_logger(),
+            {[this] { bell.Ring(); }, [this](const RunRecord& run) { metrics.RunFinished(run); }}) {
+    for (const ApiToken& token : settings.tokens) tokens.Add(token);
+  }
+
+  asio::io_context io;
+  std::unique_ptr<RunStore> store;
+  ServiceMetrics metrics;
+  EventBell bell;
+  Timetable timetable;
+  TokenSet tokens;
+  std::atomic<bool> ready{false};
+  std::atomic<bool> stopping{false};
+  RunManager runs;
+};
+
+nlohmann::json JobsJson(Parts& parts, const std::vector<JobSpec>& jobs) {
+  nlohmann::json out = nlohmann::json::array();
+  for (const JobSpec& job : jobs) {
+    nlohmann::json entry = {{"name", job.name},
+                            {"kind", job.kind},
+                            {"from", job.from},
+                            {"to", job.to},
+                            {"schedule", nullptr},
+                            {"time_zone", job.time_zone},
+                            {"next_run", nullptr},
+                            {"when_busy", job.queue_when_busy ? "queue" : "reject"},
+                            {"overridable", job.overridable},
+                            {"last_run", nullptr}};
+    if (job.schedule) entry["schedule"] = *job.schedule;
+    if (auto next = parts.timetable.NextOf(job.name)) entry["next_run"] = IsoTime(*next);
+    std::vector<RunRecord> last = parts.store->List({job.name, std::nullopt, std::nullopt, 1});
+    if (!last.empty()) {
+      std::optional<RunManager::LiveRun> live = parts.runs.Find(last.front().id);
+      entry["last_run"] = live ? RunJson(live->record, live->watch) : RunJson(last.front(), {});
+    }
+    out.push_back(std::move(entry));
+  }
+  return out;
+}
+
+// Fires the jobs whose time came. Waits at most a minute at a time, so a
+// wall clock that jumps is noticed.
+asio::awaitable<void> Schedule(Parts& parts, Service::Clock clock) {
+  asio::steady_timer timer(parts.io);
+  while (!parts.stopping) {
+    std::optional<Timetable::TimePoint> next = parts.timetable.Earliest();
+    using Duration = std::chrono::steady_clock::duration;
+    Duration wait = std::chrono::minutes(1);
+    if (next)
+      wait =
+          std::clamp(std::chrono::duration_cast<Duration>(*next - clock()), Duration::zero(), wait);
+    timer.expires_after(wait);
+    co_await timer.async_wait(kTuple);
+    if (parts.stopping) break;
+    for (const std::string& job : parts.timetable.Due(clock())) {
+      try {
+        int64_t id = parts.runs.Trigger(job, nlohmann::json::object(), "schedule", "schedule");
+        spdlog::info("job '{}': scheduled run {} queued", job, id);
+      } catch (const ApiError& error) {
+        spdlog::warn("job '{}': its scheduled run was not started: {}", job, error.what());
+      } catch (const std::exception& error) {
+        spdlog::error("job '{}': its scheduled run failed to queue: {}", job,
+                      RedactSecrets(error.what()));
+      }
+    }
+  }
+}
+
+// Deletes finished runs older than the retention, hourly.
+asio::awaitable<void> Prune(Parts& parts, Service::Clock clock, std::chrono::seconds retention) {
+  asio::steady_timer timer(parts.io);
+  while (!parts.stopping) {
+    try {
+      int pruned = parts.store->Prune(clock() - retention);
+      if (pruned > 0) spdlog::info("store: pruned {} finished run(s) past the retention", pruned);
+    } catch (const std::exception& error) {
+      spdlog::warn("store: pruning failed: {}", error.what());
+    }
+    timer.expires_after(std::chrono::hours(1));
+    co_await timer.async_wait(kTuple);
+  }
+}
+
+}  // namespace
+
+Service::Service(ServiceSettings settings, std::vector<JobSpec> jobs, JobExecutor& executor,
+                 Clock clock)
+    : settings_(std::move(settings)),
+      jobs_(std::move(jobs)),
+      executor_(executor),
+      clock_(std::move(clock)) {}
+
+int Service::Run() {
+  Parts parts(settings_, jobs_, executor_, clock_);
+  Api api({&parts.runs, parts.store.get(), &parts.tokens, &parts.bell,
+           [&] { return JobsJson(parts, jobs_); },
+           [&] { return parts.metrics.Render(parts.runs.Active()); },
+           [&]() -> std::optional<std::string> {
+             if (parts.stopping) return "shutting down";
+             if (!parts.ready) return "repairing what the last run of the service left";
+             return std::nullopt;
+           },
+           [&] { return parts.stopping.load(); }, settings_.requests_per_second,
+           settings_.request_burst});
+  HttpServer server(parts.io,
+                    {settings_.listen_address, settings_.listen_port, settings_.body_limit,
+                     std::chrono::seconds(60)},
+                    [&api](const HttpRequest& request, boost::beast::tcp_stream& stream,
+                           const HttpPeer& peer) { return api.Handle(request, stream, peer); });
+  uint16_t port = server.Listen();
+  server.Start();
+  spdlog::info("freshet serve: listening on http://{}:{} ({} job(s), store {})",
+               settings_.listen_address, port, jobs_.size(), settings_.store_path);
+
+  std::thread recovery([&] {
+    try {
+      for (const std::string& line : parts.runs.Recover()) spdlog::warn("recovery: {}", line);
+    } catch (const std::exception& error) {
+      spdlog::error("recovery: {}", RedactSecrets(error.what()));
+    }
+    parts.ready = true;
+    parts.bell.Ring();
+  });
+
+  std::thread shutdown;
+  asio::signal_set signals(parts.io, SIGINT, SIGTERM);
+  std::function<void(const boost::system::error_code&, int)> on_signal =
+      [&](const boost::system::error_code& error, int signal) {
+        if (error) return;
+        if (parts.stopping.exchange(true)) {
+          spdlog::warn("signal {} again: cancelling every run now", signal);
+          parts.runs.StopRunning();
+          signals.async_wait(on_signal);
+          return;
+        }
+        spdlog::info("signal {}: no new runs; waiting up to {}s for running ones", signal,
+                     settings_.shutdown_timeout.count());
+        parts.runs.BeginShutdown();
+        parts.bell.Ring();
+        signals.async_wait(on_signal);
+        shutdown = std::thread([&] {
+          auto deadline = std::chrono::steady_clock::now() + settings_.shutdown_timeout;
+          if (!parts.runs.WaitIdle(deadline)) {
+            spdlog::warn("shutdown: cancelling the runs still running; their targets are restored");
+            parts.runs.StopRunning();
+            parts.runs.WaitIdle(std::chrono::steady_clock::time_point::max());
+          }
+          asio::post(parts.io, [&] {
+            server.Stop();
+            parts.io.stop();
+          });
+        });
+      };
+  signals.async_wait(on_signal);
+  asio::co_spawn(parts.io, Schedule(parts, clock_), asio::detached);
+  asio::co_spawn(parts.io, Prune(parts, clock_, settings_.retention), asio::detached);
+  parts.io.run();
+  recovery.join();
+  if (shutdown.joinable()) shutdown.join();
+  spdlog::info("freshet serve: stopped");
+  return 0;
+}
+
+}  // namespace freshet

@@ -1,0 +1,58 @@
+// `freshet serve`: the long-running service. One io_context thread runs the
+// HTTP API, the schedule's timer, the store's pruning and the signals; runs
+// execute on the run queue's worker threads (sync/service/run_manager.h).
+//
+// Start-up: open the store, listen, then (on a thread) repair what runs left
+// by a service that died had changed, re-queue its queued runs, and become
+// ready. Shutdown on SIGTERM/SIGINT: refuse new runs, wait up to
+// `shutdown_timeout` for running ones, cancel the rest (their targets are
+// restored through the journal), close connections, return 0. A second
+// signal cancels at once.
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <functional>
+#include <string>
+#include <vector>
+
+#include "sync/service/api_tokens.h"
+#include "sync/service/job.h"
+#include "sync/service/job_executor.h"
+
+namespace freshet {
+
+struct ServiceSettings {
+  std::string listen_address = "127.0.0.1";
+  uint16_t listen_port = 7432;
+  std::string store_path = "freshet-service.db";   // SQLite file
+  int max_running = 2;                             // runs at once, all jobs together
+  std::chrono::seconds shutdown_timeout{60};       // how long running runs may finish
+  std::chrono::seconds retention{30 * 24 * 3600};  // finished runs older than this are pruned
+  size_t body_limit = 64 * 1024;
+  double requests_per_second = 50;  // per client address
+  double request_burst = 200;
+  std::vector<ApiToken> tokens;
+  std::string version;  // for freshet_build_info
+};
+
+class Service {
+ public:
+  using Clock = std::function<std::chrono::system_clock::time_point()>;
+
+  // `executor` must outlive the service; `jobs` are checked by the caller.
+  Service(ServiceSettings settings, std::vector<JobSpec> jobs, JobExecutor& executor,
+          Clock clock = std::chrono::system_clock::now);
+
+  // Serves until SIGTERM or SIGINT; returns 0 after a clean shutdown. Throws
+  // Error when it cannot start (the store, the address).
+  int Run();
+
+ private:
+  ServiceSettings settings_;
+  std::vector<JobSpec> jobs_;
+  JobExecutor& executor_;
+  Clock clock_;
+};
+
+}  // namespace freshet
