@@ -13,6 +13,7 @@
 #include "copy/error.h"
 #include "sync/service/api_error.h"
 #include "sync/service/run_json.h"
+#include "sync/service/static_files.h"
 
 namespace freshet {
 
@@ -172,6 +173,9 @@ asio::awaitable<std::optional<HttpResponse>> Api::Handle(const HttpRequest& requ
     found = &route;
     call.params = std::move(params);
     break;
+  }
+  if (!found && request.method() == http::verb::get) {
+    if (std::optional<HttpResponse> file = StaticFile(request)) co_return *file;
   }
   if (!found) {
     if (other_method)

@@ -1,0 +1,95 @@
+#include "tests/integration/serve_helpers.h"
+
+#include <fmt/format.h>
+#include <gtest/gtest.h>
+#include <stdlib.h>
+
+#include <filesystem>
+#include <fstream>
+#include <thread>
+
+#include "apply/local_cluster.h"
+#include "sync/service/api_tokens.h"
+
+namespace freshet::testing {
+
+std::string Sha256Hex(const std::string& text) {
+  std::string hex;
+  for (unsigned char byte : Sha256(text)) hex += fmt::format("{:02x}", byte);
+  return hex;
+}
+
+ServeProcess::ServeProcess(std::string config, Environment env) {
+  std::string pattern = (std::filesystem::temp_directory_path() / "freshet-serve-XXXXXX").string();
+  if (!mkdtemp(pattern.data())) throw std::runtime_error("mkdtemp failed");
+  dir_ = pattern;
+  std::ofstream(dir_ + "/freshet.toml") << config;
+  port_ = FreeLoopbackPort();
+  Start(std::move(env));
+}
+
+ServeProcess::~ServeProcess() {
+  process_.reset();  // kills a service still running
+  if (!std::getenv("FRESHET_KEEP_CLUSTERS")) {
+    std::error_code ignored;
+    std::filesystem::remove_all(dir_, ignored);
+  }
+}
+
+void ServeProcess::Start(Environment env) {
+  env["FRESHET_API_TOKEN"] = kAdminToken;
+  process_.emplace(StartCommand({FreshetBinary(), "serve", "--config", dir_ + "/freshet.toml",
+                                 "--listen", fmt::format("127.0.0.1:{}", port_), "--store",
+                                 dir_ + "/runs.db"},
+                                env));
+  // Readiness probe: /readyz answers 200 once the service listens and has
+  // repaired what a previous process left.
+  for (;;) {
+    if (auto result = process_->WaitFor(std::chrono::milliseconds(20))) {
+      ended_ = *result;
+      process_.reset();
+      throw std::runtime_error("freshet serve exited with " + std::to_string(ended_.exit_code) +
+                               " before it was ready: " + ended_.err);
+    }
+    try {
+      if (HttpCall(port_, "GET", "/readyz").status == 200) return;
+    } catch (const std::exception&) {  // not listening yet
+    }
+  }
+}
+
+HttpResult ServeProcess::Get(const std::string& target) const {
+  return HttpCall(port_, "GET", target, Bearer(kAdminToken));
+}
+
+HttpResult ServeProcess::Post(const std::string& target, const std::string& body) const {
+  return HttpCall(port_, "POST", target, Bearer(kAdminToken), body);
+}
+
+int64_t ServeProcess::Trigger(const std::string& job, const std::string& body) const {
+  HttpResult result = Post("/v1/jobs/" + job + "/runs", body);
+  EXPECT_EQ(result.status, 202) << result.body;
+  return result.Json().value("id", int64_t{0});
+}
+
+nlohmann::json ServeProcess::WaitForEnd(int64_t run) const {
+  auto [status, events] =
+      ReadEvents(port_, fmt::format("/v1/runs/{}/events", run), Bearer(kAdminToken));
+  EXPECT_EQ(status, 200);
+  if (events.empty() || events.back().event != "end") {
+    ADD_FAILURE() << "the event stream of run " << run << " ended without an end event";
+    return Get(fmt::format("/v1/runs/{}", run)).Json();
+  }
+  return nlohmann::json::parse(events.back().data);
+}
+
+RunResult ServeProcess::Stop(int signal) {
+  process_->Signal(signal);
+  ended_ = process_->Wait();
+  process_.reset();
+  return ended_;
+}
+
+void ServeProcess::Restart(Environment env) { Start(std::move(env)); }
+
+}  // namespace freshet::testing
