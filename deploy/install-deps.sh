@@ -24,7 +24,7 @@ other_packages=(
   libgtest-dev libgmock-dev libbenchmark-dev
   postgresql-15 postgresql-client-15
   pgbouncer help2man yamllint shellcheck mmdebstrap python3 python3-yaml
-  chromium chromium-driver python3-selenium python3-prometheus-client
+  chromium chromium-driver python3-selenium python3-prometheus-client python3-jsonschema
   bc time procps util-linux jq
 )
 

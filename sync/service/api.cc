@@ -13,6 +13,7 @@
 #include "copy/error.h"
 #include "sync/service/api_error.h"
 #include "sync/service/run_json.h"
+#include "service_docs.h"
 #include "sync/service/static_files.h"
 
 namespace freshet {
@@ -125,6 +126,7 @@ Api::Api(Parts parts)
       {V::get, {"healthz"}, std::nullopt, &Api::Health},
       {V::get, {"readyz"}, std::nullopt, &Api::Ready},
       {V::get, {"metrics"}, Scope::kRead, &Api::Metrics},
+      {V::get, {"v1", "openapi.json"}, Scope::kRead, &Api::OpenApi},
       {V::get, {"v1", "jobs"}, Scope::kRead, &Api::Jobs},
       {V::post, {"v1", "jobs", "{job}", "runs"}, Scope::kTrigger, &Api::TriggerRun},
       {V::get, {"v1", "runs"}, Scope::kRead, &Api::ListRuns},
@@ -231,6 +233,10 @@ HttpResponse Api::Ready(Call& call) {
 
 HttpResponse Api::Metrics(Call& call) {
   return Text(call.request, "text/plain; version=0.0.4; charset=utf-8", parts_.metrics());
+}
+
+HttpResponse Api::OpenApi(Call& call) {
+  return Text(call.request, "application/json", std::string(docs::kOpenapiJson));
 }
 
 HttpResponse Api::Jobs(Call& call) { return Json(call.request, 200, {{"jobs", parts_.jobs()}}); }

@@ -53,6 +53,7 @@ class Api {
   boost::asio::awaitable<void> StreamEvents(const HttpRequest& request,
                                             boost::beast::tcp_stream& stream, int64_t id);
 
+  HttpResponse OpenApi(Call& call);
   HttpResponse Jobs(Call& call);
   HttpResponse TriggerRun(Call& call);
   HttpResponse ListRuns(Call& call);
