@@ -42,7 +42,9 @@ class JobExecutor {
   };
   virtual void Execute(const RunContext& context, Report& report) = 0;
   // Restores what a run the service died during left on its targets (the
-  // journal); returns lines saying what was restored or could not be.
+  // journal); returns lines saying what was restored and what could not be
+  // yet (left journaled for the next run). Throws Error when a target cannot
+  // be reached.
   virtual std::vector<std::string> Repair(const JobSpec& job, const RunRecord& run) = 0;
 };
 

@@ -75,7 +75,13 @@ std::vector<std::string> RunManager::Recover() {
     run.state = RunState::kFailed;
     run.exit_status = static_cast<int>(ErrorKind::kRuntime);
     run.finished_at = Now();
-    run.error = job ? "the service stopped during the run; its targets were restored"
+    bool partial = std::any_of(repaired.begin(), repaired.end(), [](const std::string& line) {
+      return line.find("problem:") != std::string::npos;
+    });
+    run.error = job ? (partial ? "the service stopped during the run; its targets were restored "
+                                 "as far as they could be (see the log); the next run of the job "
+                                 "finishes them"
+                               : "the service stopped during the run; its targets were restored")
                     : fmt::format(
                           "the service stopped during the run, and job '{}' is no longer "
                           "configured, so its targets were not repaired",

@@ -38,10 +38,10 @@ ServeProcess::~ServeProcess() {
 
 void ServeProcess::Start(Environment env) {
   env["FRESHET_API_TOKEN"] = kAdminToken;
-  process_.emplace(StartCommand({FreshetBinary(), "serve", "--config", dir_ + "/freshet.toml",
-                                 "--listen", fmt::format("127.0.0.1:{}", port_), "--store",
-                                 dir_ + "/runs.db"},
-                                env));
+  process_.emplace(
+      StartCommand({FreshetBinary(), "serve", "--config", dir_ + "/freshet.toml", "--listen",
+                    fmt::format("127.0.0.1:{}", port_), "--store", dir_ + "/runs.db"},
+                   env));
   // Readiness probe: /readyz answers 200 once the service listens and has
   // repaired what a previous process left.
   for (;;) {

@@ -64,8 +64,7 @@ sha256 = "{}"
 scope = "read"
 {}
 )toml",
-                       ProdUrl(), dev.Url(dev_db), service, Sha256Hex("reader-token"),
-                       jobs);
+                       ProdUrl(), dev.Url(dev_db), service, Sha256Hex("reader-token"), jobs);
   }
 
   std::vector<std::string> Differing() const {
@@ -75,12 +74,13 @@ scope = "read"
     return TableDigest(dev, dev_db, "public.orders", {"id", "account_id", "total"}) +
            TableDigest(dev, dev_db, "public.accounts", {"id", "email", "plan"});
   }
-  // Constraints and indexes of dev, by name and definition, sorted.
+  // Constraints and indexes of dev, by name and definition (validated or
+  // not), sorted.
   std::string DevConstraints() const {
     return dev.Psql(dev_db,
-                    "SELECT string_agg(conname || ' ' || pg_get_constraintdef(oid) || ' ' || "
-                    "convalidated, E'\\n' ORDER BY conname) FROM pg_constraint WHERE connamespace "
-                    "= 'public'::regnamespace") +
+                    "SELECT string_agg(conname || ' ' || replace(pg_get_constraintdef(oid), ' NOT "
+                    "VALID', ''), E'\\n' ORDER BY conname) FROM pg_constraint WHERE "
+                    "connamespace = 'public'::regnamespace") +
            dev.Psql(dev_db,
                     "SELECT string_agg(indexname, ',' ORDER BY indexname) FROM pg_indexes WHERE "
                     "schemaname = 'public'");
@@ -121,9 +121,9 @@ TEST(Serve, SyncTriggeredThroughTheApiEndsEqualAndServesItsReport) {
   nlohmann::json json = report.Json();
   EXPECT_EQ(json["ok"], true);
   EXPECT_EQ(json["tables"].size(), 2u);
-  HttpResult markdown = HttpCall(serve.port(), "GET", fmt::format("/v1/runs/{}/report", id),
-                                 {{"Authorization", std::string("Bearer ") + kAdminToken},
-                                  {"Accept", "text/markdown"}});
+  HttpResult markdown = HttpCall(
+      serve.port(), "GET", fmt::format("/v1/runs/{}/report", id),
+      {{"Authorization", std::string("Bearer ") + kAdminToken}, {"Accept", "text/markdown"}});
   EXPECT_EQ(markdown.status, 200);
   EXPECT_THAT(markdown.headers["content-type"], HasSubstr("text/markdown"));
   EXPECT_THAT(markdown.body, HasSubstr("public.orders"));
@@ -132,9 +132,196 @@ TEST(Serve, SyncTriggeredThroughTheApiEndsEqualAndServesItsReport) {
   EXPECT_THAT(log.body, HasSubstr("succeeded"));
   HttpResult list = serve.Get("/v1/runs?job=refresh");
   EXPECT_EQ(list.Json()["runs"][0]["id"], id);
-  for (const std::string& text : std::vector<std::string>{report.body, markdown.body, log.body, list.body, jobs.body,
-                                  events.back().data, serve.Stderr()})
+  for (const std::string& text :
+       std::vector<std::string>{report.body, markdown.body, log.body, list.body, jobs.body,
+                                events.back().data, serve.Stderr()})
     EXPECT_THAT(text, ::testing::Not(HasSubstr(Databases::kPassword)));
+}
+
+}  // namespace
+}  // namespace freshet::testing
+
+namespace freshet::testing {
+namespace {
+
+TEST(Serve, RefusesRequestsWithoutAValidTokenOrScope) {
+  Databases db;
+  ServeProcess serve(db.Config(kRefreshJob));
+  EXPECT_EQ(HttpCall(serve.port(), "GET", "/healthz").status, 200);
+  EXPECT_EQ(HttpCall(serve.port(), "GET", "/readyz").status, 200);
+  HttpResult none = HttpCall(serve.port(), "GET", "/v1/jobs");
+  EXPECT_EQ(none.status, 401);
+  EXPECT_EQ(none.headers["www-authenticate"], "Bearer realm=\"freshet\"");
+  EXPECT_EQ(HttpCall(serve.port(), "GET", "/metrics").status, 401);
+  EXPECT_EQ(HttpCall(serve.port(), "GET", "/v1/jobs", Bearer("not-the-token")).status, 401);
+  EXPECT_EQ(HttpCall(serve.port(), "GET", "/v1/jobs", {{"Authorization", "Basic abc"}}).status,
+            401);
+  EXPECT_EQ(HttpCall(serve.port(), "POST", "/v1/jobs/refresh/runs").status, 401);
+
+  HttpResult read = HttpCall(serve.port(), "GET", "/v1/jobs", Bearer("reader-token"));
+  EXPECT_EQ(read.status, 200) << read.body;
+  HttpResult trigger =
+      HttpCall(serve.port(), "POST", "/v1/jobs/refresh/runs", Bearer("reader-token"));
+  EXPECT_EQ(trigger.status, 403);
+  EXPECT_THAT(trigger.Json()["error"].get<std::string>(),
+              HasSubstr("token 'reader' has scope 'read'"));
+  EXPECT_EQ(serve.Get("/v1/runs").Json()["runs"].size(), 0u) << "a refused trigger ran";
+  EXPECT_EQ(db.dev.Psql(db.dev_db, "SELECT count(*) FROM orders"), "1");
+}
+
+TEST(Serve, AnswersMalformedRequestsWithAClear4xx) {
+  Databases db;
+  ServeProcess serve(db.Config(kRefreshJob));
+  auto error = [](const HttpResult& result) { return result.Json()["error"].get<std::string>(); };
+  HttpResult bad_json = serve.Post("/v1/jobs/refresh/runs", "{\"name\":");
+  EXPECT_EQ(bad_json.status, 400);
+  EXPECT_THAT(error(bad_json), HasSubstr("not JSON"));
+  EXPECT_EQ(serve.Post("/v1/jobs/refresh/runs", "[1, 2]").status, 400);
+  HttpResult override = serve.Post("/v1/jobs/refresh/runs", R"({"name": "pr-1"})");
+  EXPECT_EQ(override.status, 400);
+  EXPECT_THAT(error(override), HasSubstr("'name'"));
+  HttpResult unknown = serve.Post("/v1/jobs/nightly/runs");
+  EXPECT_EQ(unknown.status, 404);
+  EXPECT_THAT(error(unknown), HasSubstr("no job named 'nightly'"));
+  EXPECT_EQ(serve.Get("/v1/runs/abc").status, 400);
+  EXPECT_EQ(serve.Get("/v1/runs/-3").status, 400);
+  EXPECT_EQ(serve.Get("/v1/runs/999").status, 404);
+  EXPECT_EQ(serve.Get("/v1/runs?state=done").status, 400);
+  EXPECT_EQ(serve.Get("/v1/runs?limit=%zz").status, 400);
+  EXPECT_EQ(serve.Get("/v1/nothing").status, 404);
+  EXPECT_EQ(HttpCall(serve.port(), "DELETE", "/v1/jobs", Bearer(kAdminToken)).status, 405);
+  HttpResult big = serve.Post("/v1/jobs/refresh/runs", std::string(70 * 1024, ' '));
+  EXPECT_EQ(big.status, 413);
+  std::string garbage = RawExchange(serve.port(), "THIS IS NOT HTTP\r\n\r\n");
+  EXPECT_THAT(garbage, HasSubstr("400 Bad Request"));
+  EXPECT_EQ(serve.Get("/v1/runs").Json()["runs"].size(), 0u);
+  // The service still answers after all of it.
+  EXPECT_EQ(serve.Get("/v1/jobs").status, 200);
+}
+
+TEST(Serve, CancelMidRunRestoresTheTargetAndEndsCancelled) {
+  Databases db;
+  std::string before = db.DevDigest();
+  std::string constraints = db.DevConstraints();
+  PausePoint pause("done copy");
+  ServeProcess serve(db.Config(kRefreshJob), pause.Env());
+  int64_t id = serve.Trigger("refresh");
+  ASSERT_TRUE(pause.WaitUntilPaused(serve.process())) << serve.Stderr();
+  EXPECT_EQ(serve.Get(fmt::format("/v1/runs/{}", id)).Json()["state"], "running");
+  EXPECT_EQ(serve.Get(fmt::format("/v1/runs/{}/report", id)).status, 409);
+  HttpResult cancel = serve.Post(fmt::format("/v1/runs/{}/cancel", id));
+  EXPECT_EQ(cancel.status, 202) << cancel.body;
+  nlohmann::json end = serve.WaitForEnd(id);
+  EXPECT_EQ(end["state"], "cancelled") << end.dump(2);
+  EXPECT_NE(end["exit_status"], 0);
+  // Every constraint and index is back; a foreign key that the half-loaded
+  // rows violate stays NOT VALID, journaled for the next run.
+  EXPECT_EQ(db.DevConstraints(), constraints) << "constraints or indexes not restored";
+  EXPECT_EQ(serve.Post(fmt::format("/v1/runs/{}/cancel", id)).status, 409);
+  EXPECT_EQ(serve.WaitForEnd(serve.Trigger("refresh"))["state"], "succeeded");
+  EXPECT_THAT(db.Differing(), ::testing::IsEmpty());
+  EXPECT_THAT(InvalidConstraintsAndIndexes(db.dev, db.dev_db), ::testing::IsEmpty());
+}
+
+TEST(Serve, KilledMidRunMarksTheRunFailedAndRepairsItsTargetAtRestart) {
+  Databases db;
+  std::string constraints = db.DevConstraints();
+  PausePoint pause("done copy");
+  ServeProcess serve(db.Config(kRefreshJob), pause.Env());
+  int64_t id = serve.Trigger("refresh");
+  ASSERT_TRUE(pause.WaitUntilPaused(serve.process())) << serve.Stderr();
+  EXPECT_EQ(serve.Stop(SIGKILL).signal, SIGKILL);
+  EXPECT_NE(db.DevConstraints(), constraints) << "the pause should come with constraints set aside";
+
+  serve.Restart();  // ready only after the repair
+  nlohmann::json run = serve.Get(fmt::format("/v1/runs/{}", id)).Json();
+  EXPECT_EQ(run["state"], "failed") << run.dump(2);
+  EXPECT_EQ(run["exit_status"], 1);
+  EXPECT_THAT(run["error"].get<std::string>(), HasSubstr("service stopped during the run"));
+  EXPECT_EQ(db.DevConstraints(), constraints);
+  EXPECT_THAT(serve.Get(fmt::format("/v1/runs/{}/log", id)).body, HasSubstr("repair: "));
+
+  int64_t again = serve.Trigger("refresh");
+  EXPECT_EQ(serve.WaitForEnd(again)["state"], "succeeded");
+  EXPECT_THAT(db.Differing(), ::testing::IsEmpty());
+  EXPECT_EQ(serve.Get("/v1/runs").Json()["runs"].size(), 2u) << "history lost at restart";
+}
+
+constexpr char kTwoJobs[] = R"toml(
+[jobs.refresh]
+kind = "sync"
+from = "prod"
+to = "dev"
+jobs = 1
+[jobs.strict]
+kind = "sync"
+from = "prod"
+to = "dev"
+when_busy = "reject"
+)toml";
+
+TEST(Serve, RunsForABusyTargetQueueBehindItOrAreRefused) {
+  Databases db;
+  PausePoint pause("done copy");
+  ServeProcess serve(db.Config(kTwoJobs), pause.Env());
+  int64_t first = serve.Trigger("refresh");
+  ASSERT_TRUE(pause.WaitUntilPaused(serve.process())) << serve.Stderr();
+  HttpResult refused = serve.Post("/v1/jobs/strict/runs");
+  EXPECT_EQ(refused.status, 409);
+  EXPECT_THAT(refused.Json()["error"].get<std::string>(),
+              HasSubstr(fmt::format("run {} (refresh) is running", first)));
+  int64_t second = serve.Trigger("refresh");
+  EXPECT_EQ(serve.Get(fmt::format("/v1/runs/{}", second)).Json()["state"], "queued");
+  pause.Release();
+  nlohmann::json first_end = serve.WaitForEnd(first);
+  nlohmann::json second_end = serve.WaitForEnd(second);
+  EXPECT_EQ(first_end["state"], "succeeded");
+  EXPECT_EQ(second_end["state"], "succeeded");
+  EXPECT_GE(second_end["started_at"].get<std::string>(),
+            first_end["finished_at"].get<std::string>());
+  EXPECT_THAT(db.Differing(), ::testing::IsEmpty());
+}
+
+TEST(Serve, SigtermCancelsRunsPastTheShutdownTimeoutRestoresAndExitsZero) {
+  Databases db;
+  std::string constraints = db.DevConstraints();
+  PausePoint pause("done copy");
+  ServeProcess serve(db.Config(kRefreshJob), pause.Env());  // shutdown_timeout = "0s"
+  int64_t id = serve.Trigger("refresh");
+  ASSERT_TRUE(pause.WaitUntilPaused(serve.process())) << serve.Stderr();
+  RunResult stopped = serve.Stop(SIGTERM);
+  EXPECT_EQ(stopped.exit_code, 0) << stopped.err;
+  EXPECT_EQ(db.DevConstraints(), constraints);
+  serve.Restart();
+  EXPECT_EQ(serve.Get(fmt::format("/v1/runs/{}", id)).Json()["state"], "cancelled");
+  EXPECT_EQ(serve.WaitForEnd(serve.Trigger("refresh"))["state"], "succeeded");
+  EXPECT_THAT(db.Differing(), ::testing::IsEmpty());
+  EXPECT_THAT(InvalidConstraintsAndIndexes(db.dev, db.dev_db), ::testing::IsEmpty());
+}
+
+TEST(Serve, MetricsAreValidPrometheusTextAndCountRuns) {
+  Databases db;
+  ServeProcess serve(db.Config(kRefreshJob));
+  EXPECT_EQ(serve.WaitForEnd(serve.Trigger("refresh"))["state"], "succeeded");
+  HttpResult metrics = serve.Get("/metrics");
+  ASSERT_EQ(metrics.status, 200);
+  EXPECT_THAT(metrics.headers["content-type"], HasSubstr("version=0.0.4"));
+  // Parsed by the Prometheus project's own Python parser.
+  RunResult parsed = RunCommand(
+      {"/usr/bin/python3", "-c",
+       "import sys\n"
+       "from prometheus_client.parser import text_string_to_metric_families as parse\n"
+       "for family in parse(sys.stdin.read()):\n"
+       "  for s in family.samples:\n"
+       "    print(s.name, ','.join(f'{k}={v}' for k, v in sorted(s.labels.items())), s.value)\n"},
+      {}, metrics.body);
+  ASSERT_EQ(parsed.exit_code, 0) << parsed.err << metrics.body;
+  EXPECT_THAT(parsed.out, HasSubstr("freshet_runs_total job=refresh,state=succeeded 1.0"));
+  EXPECT_THAT(parsed.out, HasSubstr("freshet_runs_total job=refresh,state=failed 0.0"));
+  EXPECT_THAT(parsed.out, HasSubstr("freshet_rows_moved_total job=refresh 32000.0"));
+  EXPECT_THAT(parsed.out, HasSubstr("freshet_runs_in_flight job=refresh,state=running 0.0"));
+  EXPECT_THAT(parsed.out, HasSubstr("freshet_run_duration_seconds_count job=refresh 1.0"));
+  EXPECT_THAT(parsed.out, HasSubstr("freshet_last_success_timestamp_seconds job=refresh"));
 }
 
 }  // namespace
