@@ -11,6 +11,7 @@
 #include "sync/engine/incremental_mode.h"
 #include "sync/service/api_tokens.h"
 #include "sync/service/job.h"
+#include "sync/service/webhooks.h"
 
 namespace freshet {
 
@@ -42,6 +43,15 @@ struct ServiceConfig {
   std::optional<int64_t> max_request_bytes;
   std::optional<double> rate_limit;  // requests per second per client
   std::vector<ApiToken> tokens;      // [service.tokens.NAME] sha256 = "...", scope = "..."
+  // [service.webhooks.NAME]: url or url_env, secret_env, format, on, jobs,
+  // attempts, backoff. URLs and secrets given by variable name (url_env,
+  // secret_env) are read from the environment at start-up.
+  struct WebhookConfig {
+    Webhook hook;  // url empty when url_env is set
+    std::optional<std::string> url_env;
+    std::optional<std::string> secret_env;
+  };
+  std::vector<WebhookConfig> webhooks;
 };
 
 struct Config {

@@ -85,6 +85,26 @@ int RunServe(const ServeArguments& args, const std::string& given_config) {
                 "freshet serve: no API token; set FRESHET_API_TOKEN (one admin token) or add "
                 "[service.tokens.NAME] with sha256 and scope to the config");
 
+  for (const ServiceConfig::WebhookConfig& entry : config.service.webhooks) {
+    Webhook hook = entry.hook;
+    auto from_env = [&](const std::string& variable, std::string_view what) {
+      const char* value = std::getenv(variable.c_str());
+      if (!value || !*value)
+        throw Error(ErrorKind::kUsage, fmt::format("webhook '{}': environment variable {} ({}) "
+                                                   "is not set",
+                                                   hook.name, variable, what));
+      return std::string(value);
+    };
+    if (entry.url_env) hook.url = from_env(*entry.url_env, "its URL");
+    if (entry.secret_env) hook.secret = from_env(*entry.secret_env, "its signing secret");
+    for (const std::string& job : hook.jobs)
+      if (std::none_of(config.service_jobs.begin(), config.service_jobs.end(),
+                       [&](const JobSpec& spec) { return spec.name == job; }))
+        throw Error(
+            ErrorKind::kUsage,
+            fmt::format("webhook '{}' names job '{}', which is not configured", hook.name, job));
+    settings.webhooks.push_back(std::move(hook));
+  }
   ConfigJobExecutor executor(config_path, config);
   for (const JobSpec& job : config.service_jobs) executor.Check(job);
   Service service(settings, config.service_jobs, executor);

@@ -7,9 +7,11 @@
 namespace freshet {
 namespace {
 
-constexpr std::array<std::string_view, 8> kServiceKeys = {
-    "listen",     "store", "max_running", "shutdown_timeout", "retention", "max_request_bytes",
-    "rate_limit", "tokens"};
+constexpr std::array<std::string_view, 9> kServiceKeys = {
+    "listen",     "store",  "max_running", "shutdown_timeout", "retention", "max_request_bytes",
+    "rate_limit", "tokens", "webhooks"};
+constexpr std::array<std::string_view, 8> kWebhookKeys = {
+    "url", "url_env", "secret_env", "format", "on", "jobs", "attempts", "backoff"};
 constexpr std::array<std::string_view, 2> kTokenKeys = {"sha256", "scope"};
 constexpr std::array<std::string_view, 16> kJobKeys = {
     "kind",    "from", "to",     "schedule", "tz",         "when_busy",    "include",
@@ -78,6 +80,49 @@ JobSpec ReadJob(const TomlReader& reader, const std::string& name, const toml::n
   return job;
 }
 
+ServiceConfig::WebhookConfig ReadWebhook(const TomlReader& reader, const std::string& name,
+                                         const toml::node& node) {
+  std::string path = "service.webhooks." + PathPart(name);
+  const toml::table& table = reader.Table(node, path);
+  reader.CheckKeys(table, path, kWebhookKeys);
+  ServiceConfig::WebhookConfig out;
+  out.hook.name = name;
+  const toml::node* url = table.get("url");
+  const toml::node* url_env = table.get("url_env");
+  if (bool(url) == bool(url_env))
+    reader.Fail(table.source(), fmt::format("'{}' needs one of url and url_env", path));
+  if (url) {
+    out.hook.url = reader.NonEmptyString(*url, path + ".url");
+    if (!out.hook.url.starts_with("http://") && !out.hook.url.starts_with("https://"))
+      reader.Fail(url->source(), fmt::format("'{}.url' must start with http:// or https://", path));
+  }
+  if (url_env) out.url_env = reader.NonEmptyString(*url_env, path + ".url_env");
+  if (const toml::node* secret = table.get("secret_env"))
+    out.secret_env = reader.NonEmptyString(*secret, path + ".secret_env");
+  if (const toml::node* format = table.get("format"))
+    out.hook.slack = reader.OneOf(*format, path + ".format", {"json", "slack"}) == "slack";
+  if (const toml::node* on = table.get("on")) {
+    out.hook.states = reader.Strings(*on, path + ".on");
+    for (const std::string& state : out.hook.states)
+      if (state != "succeeded" && state != "failed" && state != "cancelled")
+        reader.Fail(on->source(), fmt::format("'{}.on' takes succeeded, failed and cancelled, "
+                                              "not '{}'",
+                                              path, state));
+  }
+  if (const toml::node* jobs = table.get("jobs"))
+    out.hook.jobs = reader.Strings(*jobs, path + ".jobs");
+  if (const toml::node* attempts = table.get("attempts")) {
+    int64_t value = reader.Value<int64_t>(*attempts, path + ".attempts", "an integer").get();
+    if (value < 1 || value > 20)
+      reader.Fail(attempts->source(), fmt::format("'{}.attempts' must be 1 to 20", path));
+    out.hook.attempts = static_cast<int>(value);
+  }
+  if (const toml::node* backoff = table.get("backoff"))
+    out.hook.backoff = std::chrono::milliseconds(
+        static_cast<int64_t>(Seconds(reader, *backoff, path + ".backoff") * 1000));
+  return out;
+}
+
 }  // namespace
 
 std::optional<double> DurationSeconds(std::string_view text) {
@@ -128,6 +173,9 @@ void ReadServiceSection(const TomlReader& reader, const toml::node& node, Servic
     if (value <= 0) reader.Fail(rate->source(), "'service.rate_limit' must be positive");
     out.rate_limit = value;
   }
+  if (const toml::node* hooks = service.get("webhooks"))
+    for (const auto& [key, value] : reader.Table(*hooks, "service.webhooks"))
+      out.webhooks.push_back(ReadWebhook(reader, std::string(key.str()), value));
   if (const toml::node* tokens = service.get("tokens")) {
     for (const auto& [key, value] : reader.Table(*tokens, "service.tokens")) {
       std::string name(key.str());

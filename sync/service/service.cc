@@ -41,17 +41,22 @@ struct Parts {
         const Service::Clock& clock)
       : store(OpenSqliteRunStore(settings.store_path)),
         metrics(settings.version, jobs, store->LastSuccesses()),
+        webhooks(settings.webhooks),
         bell(io),
         timetable(jobs, clock()),
-        runs(
-            *store, executor, jobs, settings.max_running, spdlog::default_logger(),
-            {[this] { bell.Ring(); }, [this](const RunRecord& run) { metrics.RunFinished(run); }}) {
+        runs(*store, executor, jobs, settings.max_running, spdlog::default_logger(),
+             {[this] { bell.Ring(); },
+              [this](const RunRecord& run) {
+                metrics.RunFinished(run);
+                webhooks.Notify(run);
+              }}) {
     for (const ApiToken& token : settings.tokens) tokens.Add(token);
   }
 
   asio::io_context io;
   std::unique_ptr<RunStore> store;
   ServiceMetrics metrics;
+  WebhookSender webhooks;
   EventBell bell;
   Timetable timetable;
   TokenSet tokens;

@@ -19,6 +19,7 @@
 #include "sync/service/api_tokens.h"
 #include "sync/service/job.h"
 #include "sync/service/job_executor.h"
+#include "sync/service/webhooks.h"
 
 namespace freshet {
 
@@ -33,7 +34,8 @@ struct ServiceSettings {
   double requests_per_second = 50;  // per client address
   double request_burst = 200;
   std::vector<ApiToken> tokens;
-  std::string version;  // for freshet_build_info
+  std::vector<Webhook> webhooks;  // told when runs end
+  std::string version;            // for freshet_build_info
 };
 
 class Service {

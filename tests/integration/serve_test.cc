@@ -326,3 +326,88 @@ TEST(Serve, MetricsAreValidPrometheusTextAndCountRuns) {
 
 }  // namespace
 }  // namespace freshet::testing
+
+namespace freshet::testing {
+namespace {
+
+// A webhook receiver on loopback: answers 500 to the first `failures`
+// deliveries, then 200 and exits; prints its port, then one JSON line per
+// delivery (path, headers, body, whether the HMAC signature checks out).
+constexpr char kReceiver[] = R"py(
+import hashlib, hmac, json, sys
+from http.server import BaseHTTPRequestHandler, HTTPServer
+secret, failures = sys.argv[1].encode(), int(sys.argv[2])
+seen = []
+class Hook(BaseHTTPRequestHandler):
+    def do_POST(self):
+        body = self.rfile.read(int(self.headers["Content-Length"]))
+        expected = "sha256=" + hmac.new(secret, body, hashlib.sha256).hexdigest()
+        seen.append(1)
+        ok = len(seen) > failures
+        print(json.dumps({"path": self.path, "event": self.headers["X-Freshet-Event"],
+                          "signed": hmac.compare_digest(expected, self.headers.get("X-Freshet-Signature", "")),
+                          "body": json.loads(body), "answer": 200 if ok else 500}), flush=True)
+        self.send_response(200 if ok else 500)
+        self.send_header("Content-Length", "0")
+        self.end_headers()
+        if ok:
+            self.server.done = True
+    def log_message(self, *args):
+        pass
+server = HTTPServer(("127.0.0.1", 0), Hook)
+server.done = False
+print(server.server_address[1], flush=True)
+while not server.done:
+    server.handle_request()
+)py";
+
+TEST(Serve, WebhookIsSignedAndRetriedUntilTheReceiverTakesIt) {
+  Databases db;
+  BackgroundProcess receiver =
+      StartCommand({"/usr/bin/python3", "-c", kReceiver, "hook-secret-123", "2"});
+  std::string port;
+  while (port.empty() || port.back() != '\n') {  // the receiver's first line: its port
+    if (auto ended = receiver.WaitFor(std::chrono::milliseconds(10)))
+      FAIL() << "the receiver exited: " << ended->err;
+    port = receiver.Stdout();
+  }
+  port.pop_back();
+  std::string hooks = fmt::format(R"toml(
+[service.webhooks.ops]
+url = "http://127.0.0.1:{}/freshet?source=ci"
+secret_env = "HOOK_SECRET"
+attempts = 4
+backoff = "20ms"
+[service.webhooks.quiet]
+url = "http://127.0.0.1:{}/never"
+on = ["failed"]
+)toml",
+                                  port, port);
+  ServeProcess serve(db.Config(kRefreshJob, hooks), {{"HOOK_SECRET", "hook-secret-123"}});
+  int64_t id = serve.Trigger("refresh");
+  EXPECT_EQ(serve.WaitForEnd(id)["state"], "succeeded");
+  // The receiver exits once it takes a delivery; the bound only turns a lost
+  // delivery into a failure instead of a hang.
+  std::optional<RunResult> taken = receiver.WaitFor(std::chrono::minutes(2));
+  ASSERT_TRUE(taken) << "no delivery was taken: " << receiver.Stdout() << serve.Stderr();
+  RunResult received = *taken;
+  std::vector<std::string> lines = Lines(received.out);
+  ASSERT_EQ(lines.size(), 4u) << received.out << received.err;  // port + 3 attempts
+  for (size_t i = 1; i < lines.size(); ++i) {
+    nlohmann::json delivery = nlohmann::json::parse(lines[i]);
+    EXPECT_EQ(delivery["path"], "/freshet?source=ci");
+    EXPECT_EQ(delivery["event"], "run.succeeded");
+    EXPECT_EQ(delivery["signed"], true);
+    EXPECT_EQ(delivery["body"]["run"]["id"], id);
+    EXPECT_EQ(delivery["body"]["run"]["state"], "succeeded");
+    EXPECT_EQ(delivery["answer"], i < 3 ? 500 : 200);
+    EXPECT_THAT(lines[i], ::testing::Not(HasSubstr(Databases::kPassword)));
+  }
+  EXPECT_THAT(serve.Stderr(),
+              HasSubstr("webhook 'ops': run " + std::to_string(id) + " delivered (attempt 3)"));
+  EXPECT_THAT(serve.Stderr(), ::testing::Not(HasSubstr("hook-secret-123")));
+  EXPECT_THAT(serve.Stderr(), ::testing::Not(HasSubstr("/never")));
+}
+
+}  // namespace
+}  // namespace freshet::testing
