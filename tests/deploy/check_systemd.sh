@@ -149,15 +149,16 @@ root=$work/root
 mkdir -p "$root/usr/bin" "$root/usr/lib/systemd" "$root/etc/systemd/system"
 cp "$freshet_bin" "$root/usr/bin/freshet"
 cp -a /usr/lib/systemd/system "$root/usr/lib/systemd/"
-cp "$service_file" "$timer_file" "$root/etc/systemd/system/"
+cp "$service_file" "$timer_file" "$units/freshet-serve.service" "$root/etc/systemd/system/"
 
 verify_output=$(systemd-analyze verify --root="$root" --man=no \
-  "freshet-refresh@$instance.service" "freshet-refresh@$instance.timer" 2>&1) &&
+  "freshet-refresh@$instance.service" "freshet-refresh@$instance.timer" \
+  freshet-serve.service 2>&1) &&
   verify_status=0 || verify_status=$?
 if [[ $verify_status -ne 0 || -n $verify_output ]]; then
   fail "systemd-analyze verify (exit $verify_status) printed:"$'\n'"$verify_output"
 else
-  note "ok: systemd-analyze verify freshet-refresh@$instance.service/.timer: no warnings"
+  note "ok: systemd-analyze verify freshet-refresh@$instance.service/.timer, freshet-serve.service: no warnings"
 fi
 
 # --- 2. systemd-analyze security --------------------------------------------
