@@ -231,8 +231,13 @@ class Reader : public TomlReader {
     if (const toml::node* tables = root.get("tables")) ReadTables(*tables, config);
     if (const toml::node* service = root.get("service"))
       ReadServiceSection(*this, *service, config.service);
-    if (const toml::node* jobs = root.get("jobs"))
+    if (const toml::node* jobs = root.get("jobs")) {
+      if (!jobs->is_table())  // `jobs = 2` meant for [sync]
+        Fail(jobs->source(),
+             "top-level 'jobs' is the table of service jobs ([jobs.NAME]); did you mean to put "
+             "it under [sync]?");
       ReadJobsSection(*this, *jobs, config.service_jobs);
+    }
     return config;
   }
 };

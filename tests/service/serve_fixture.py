@@ -55,6 +55,8 @@ class ServeFixture:
         self.env = env or {}
         self.extra_config = extra_config
         self.dir = Path(tempfile.mkdtemp(prefix="freshet-serve-py-"))
+        # The clusters run as the OS user postgres when the test is root.
+        self.dir.chmod(0o755)
         self.port = free_port()
         self.clusters = LocalClusters(["prod", "dev"], self.dir)
         self.process: subprocess.Popen | None = None
