@@ -11,9 +11,9 @@
 
 #include "copy/conninfo.h"
 #include "copy/error.h"
+#include "service_docs.h"
 #include "sync/service/api_error.h"
 #include "sync/service/run_json.h"
-#include "service_docs.h"
 #include "sync/service/static_files.h"
 
 namespace freshet {

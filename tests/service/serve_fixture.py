@@ -11,9 +11,10 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import re
 import shutil
-import signal
 import socket
+import signal
 import subprocess
 import sys
 import tempfile
@@ -42,6 +43,7 @@ INSERT INTO orders SELECT g, 1 + g % 2000, g * 0.5 FROM generate_series(1, 30000
 
 
 def free_port() -> int:
+    """A loopback port free at the moment of the call (the kernel's pick)."""
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         return sock.getsockname()[1]
@@ -57,7 +59,8 @@ class ServeFixture:
         self.dir = Path(tempfile.mkdtemp(prefix="freshet-serve-py-"))
         # The clusters run as the OS user postgres when the test is root.
         self.dir.chmod(0o755)
-        self.port = free_port()
+        self.port = 0  # the service picks a free one; read from its log
+        self.log = None
         self.clusters = LocalClusters(["prod", "dev"], self.dir)
         self.process: subprocess.Popen | None = None
 
@@ -92,14 +95,23 @@ tz = "Europe/Berlin"
         self.log = open(self.dir / "serve.log", "w+")
         self.process = subprocess.Popen(
             [self.freshet, "serve", "--config", str(self.dir / "freshet.toml"), "--listen",
-             f"127.0.0.1:{self.port}", "--store", str(self.dir / "runs.db")],
+             "127.0.0.1:0", "--store", str(self.dir / "runs.db")],
             env={**os.environ, **self.env, "FRESHET_API_TOKEN": ADMIN_TOKEN},
             stdout=self.log, stderr=subprocess.STDOUT)
         self.wait_ready()
         return self
 
     def wait_ready(self) -> None:
-        """Readiness probe: /readyz answers 200 (fails if the service exits)."""
+        """Waits for the service's "listening on" line (its port), then for
+        /readyz to answer 200; fails if the service exits first."""
+        while not self.port:
+            if self.process.poll() is not None:
+                raise RuntimeError(f"freshet serve exited: {self.output()}")
+            match = re.search(r"listening on http://127\.0\.0\.1:(\d+)", self.output())
+            if match:
+                self.port = int(match.group(1))
+            else:
+                time.sleep(0.02)
         while True:
             if self.process.poll() is not None:
                 raise RuntimeError(f"freshet serve exited: {self.output()}")
@@ -151,7 +163,8 @@ tz = "Europe/Berlin"
             except subprocess.TimeoutExpired:
                 self.process.kill()
                 self.process.wait()
-        self.log.close()
+        if self.log:
+            self.log.close()
         self.clusters.__exit__()
         if not os.environ.get("FRESHET_KEEP_CLUSTERS"):
             shutil.rmtree(self.dir, ignore_errors=True)
