@@ -15,7 +15,9 @@ std::string Abbreviate(std::string_view sql, size_t max) {
     space = false;
     out.push_back(c);
     if (out.size() > max) {
-      out.resize(max);
+      size_t cut = max;  // on a character boundary: never half a UTF-8 sequence
+      while (cut > 0 && (static_cast<unsigned char>(out[cut]) & 0xC0) == 0x80) --cut;
+      out.resize(cut);
       out += "...";
       break;
     }

@@ -25,7 +25,7 @@ other_packages=(
   postgresql-15 postgresql-client-15
   pgbouncer help2man yamllint shellcheck mmdebstrap python3 python3-yaml
   chromium chromium-driver python3-selenium python3-prometheus-client python3-jsonschema
-  bc time procps util-linux jq
+  bc time procps util-linux jq openssl
 )
 
 case ${1:-} in

@@ -36,8 +36,10 @@ constexpr std::array<std::string_view, 9> kSyncKeys = {"from",         "to",    
                                                        "include",      "exclude",     "fk_outside",
                                                        "lock_timeout", "incremental", "deletes"};
 constexpr std::array<std::string_view, 3> kSourceKeys = {"url", "url_env", "url_file"};
-constexpr std::array<std::string_view, 6> kTargetKeys = {
-    "url", "url_env", "url_file", "allow_writes", "protected", "incremental"};
+constexpr std::array<std::string_view, 11> kTargetKeys = {
+    "url",           "url_env",      "url_file",         "allow_writes",      "protected",
+    "incremental",   "url_template", "url_template_env", "url_template_file", "name_pattern",
+    "maintenance_db"};
 constexpr std::array<std::string_view, 3> kTableKeys = {"watermark", "mode", "deletes"};
 
 // password).
@@ -197,14 +199,16 @@ class Reader : public TomlReader {
         endpoint.url_env = NonEmptyString(*env, path + ".url_env");
       if (const toml::node* file = table.get("url_file"))
         endpoint.url_file = NonEmptyString(*file, path + ".url_file");
+      if (target) ReadTargetTemplate(*this, table, path, endpoint);  // service_config.cc
       int given = int(endpoint.url.has_value()) + int(endpoint.url_env.has_value()) +
-                  int(endpoint.url_file.has_value());
+                  int(endpoint.url_file.has_value()) + int(endpoint.IsTemplate());
       if (given > 1)
         Fail(table.source(),
-             fmt::format("{} '{}' has more than one of url, url_env and url_file; set only one",
-                         role, name));
+             fmt::format("{} '{}' has more than one of url, url_env and url_file{}; set only one",
+                         role, name, target ? " (or url_template...)" : ""));
       if (given == 0)
-        Fail(table.source(), fmt::format("{} '{}' needs url, url_env or url_file", role, name));
+        Fail(table.source(), fmt::format("{} '{}' needs url, url_env or url_file{}", role, name,
+                                         target ? " (or url_template for previews)" : ""));
       if (const toml::node* flag = table.get("allow_writes"))
         endpoint.allow_writes = Value<bool>(*flag, path + ".allow_writes", "a boolean").get();
       if (const toml::node* flag = table.get("protected"))
@@ -257,6 +261,11 @@ bool LooksLikeName(const std::string& value) {
 
 std::string Endpoint::ResolveUrl() const {
   if (url) return *url;
+  if (IsTemplate())
+    throw Error(ErrorKind::kUsage,
+                fmt::format("{} '{}' is a preview template (url_template): only preview jobs can "
+                            "write to it",
+                            role, name));
   if (url_file) return ReadUrlFile(*url_file, fmt::format("{} '{}'", role, name));
   if (!url_env)
     throw Error(ErrorKind::kUsage,

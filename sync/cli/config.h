@@ -26,11 +26,23 @@ struct Endpoint {
   bool allow_writes = false;      // `allow_writes = true`: remote writes allowed
   bool incremental = false;       // targets: `incremental = true`: sync incrementally
   std::string role = "endpoint";  // "source" or "target": names it in errors
+  // targets only: a preview template instead of one URL, one database per
+  // preview name (sync/cli/preview_jobs.h): the URL with `{name}` in its
+  // database name, inline, from an environment variable or from a file as
+  // url/url_env/url_file; names must match `name_pattern`; databases are
+  // created and dropped through `maintenance_db` on the same server.
+  std::optional<std::string> url_template, url_template_env, url_template_file;
+  std::string name_pattern = "^[a-z0-9][a-z0-9-]{0,40}$";
+  std::string maintenance_db = "postgres";
+  bool IsTemplate() const { return url_template || url_template_env || url_template_file; }
 
   // The URL, from `url`, the environment variable or the file; throws Error
-  // naming the endpoint and the variable or file when none gives one. Never
-  // logs the URL.
+  // naming the endpoint and the variable or file when none gives one (or when
+  // the endpoint is a template). Never logs the URL.
   std::string ResolveUrl() const;
+  // A template target's URL template, read as ResolveUrl reads a URL; throws
+  // Error (kUsage) when it has no `{name}` in its database name.
+  std::string ResolveUrlTemplate() const;
 };
 
 // [service]: how `freshet serve` runs (sync/cli/service_config.cc).
@@ -42,7 +54,11 @@ struct ServiceConfig {
   std::optional<double> retention_seconds;
   std::optional<int64_t> max_request_bytes;
   std::optional<double> rate_limit;  // requests per second per client
-  std::vector<ApiToken> tokens;      // [service.tokens.NAME] sha256 = "...", scope = "..."
+  // TLS: a PEM certificate chain and its private key, both or neither;
+  // ${NAME} in the paths is taken from the environment.
+  std::optional<std::string> tls_cert;
+  std::optional<std::string> tls_key;
+  std::vector<ApiToken> tokens;  // [service.tokens.NAME] sha256 = "...", scope = "..."
   // [service.webhooks.NAME]: url or url_env, secret_env, format, on, jobs,
   // attempts, backoff. URLs and secrets given by variable name (url_env,
   // secret_env) are read from the environment at start-up.

@@ -58,35 +58,6 @@ std::string ResolveDir(const MigrateArguments& args, const Config& config) {
   return kSupabaseDir;
 }
 
-MigrateOptions ResolveMigrateOptions(const MigrateArguments& args, const Config& config,
-                                     bool need_db) {
-  MigrateOptions options;
-  options.dir = ResolveDir(args, config);
-  options.layout = ResolveLayout(args, config, options.dir);
-  options.dry_run = args.dry_run;
-  options.include_all = args.include_all;
-  if (!args.lock_timeout.empty())
-    options.lock_timeout = args.lock_timeout;
-  else if (config.migrate_lock_timeout)
-    options.lock_timeout = *config.migrate_lock_timeout;
-  if (!args.statement_timeout.empty())
-    options.statement_timeout = args.statement_timeout;
-  else if (config.migrate_statement_timeout)
-    options.statement_timeout = *config.migrate_statement_timeout;
-  if (need_db) {
-    std::string db = !args.db_url.empty() ? args.db_url : config.migrate_db.value_or("");
-    if (db.empty())
-      throw Error(ErrorKind::kUsage,
-                  "no database: pass --db-url URL (or set [migrate] db in the config)");
-    try {
-      options.db_url = ResolveEndpoint(config.targets, db).ResolveUrl();
-    } catch (const Error& error) {
-      throw Error(ErrorKind::kUsage, error.what());
-    }
-  }
-  return options;
-}
-
 LintOptions ResolveLintOptions(const Config& config) {
   LintOptions options;
   if (!config.api_schemas.empty()) options.api_schemas = config.api_schemas;
@@ -174,28 +145,8 @@ nlohmann::json LocationJson(const MigrationLocation& location) {
   return out;
 }
 
-// {"error": {"kind", "exit_code", "message", "sqlstate"?, "file"?,
-// "statement"?, "line"?, "column"?, "locations"?}}: the first location's
-// fields at the top, every location in "locations" when there are several.
-nlohmann::json ErrorJson(const Error& error) {
-  nlohmann::json out = {{"kind", KindName(error.kind())},
-                        {"exit_code", static_cast<int>(error.kind())},
-                        {"message", error.what()}};
-  if (!error.sqlstate().empty()) out["sqlstate"] = error.sqlstate();
-  if (const auto* located = dynamic_cast<const MigrationError*>(&error)) {
-    const std::vector<MigrationLocation>& locations = located->locations();
-    if (!locations.empty()) out.update(LocationJson(locations.front()));
-    if (locations.size() > 1) {
-      nlohmann::json all = nlohmann::json::array();
-      for (const MigrationLocation& location : locations) all.push_back(LocationJson(location));
-      out["locations"] = std::move(all);
-    }
-  }
-  return {{"error", std::move(out)}};
-}
-
 // Runs `command`; with --format json, a failure is also printed on stdout as
-// ErrorJson, with the fields of `done` beside "error" (what was done before
+// MigrateErrorJson, with the fields of `done` beside "error" (what was done before
 // it), before it propagates (the caller prints it on stderr and exits with its
 // kind's status, as for text).
 template <typename Command>
@@ -205,14 +156,14 @@ int WithJsonErrors(const MigrateArguments& args, Command command,
     return command();
   } catch (const Error& error) {
     if (args.format == "json") {
-      nlohmann::json out = ErrorJson(error);
+      nlohmann::json out = MigrateErrorJson(error);
       out.update(done);
       std::cout << out.dump(2) << std::endl;
     }
     throw;
   } catch (const std::exception& error) {
     if (args.format == "json") {
-      nlohmann::json out = ErrorJson(Error(ErrorKind::kRuntime, error.what()));
+      nlohmann::json out = MigrateErrorJson(Error(ErrorKind::kRuntime, error.what()));
       out.update(done);
       std::cout << out.dump(2) << std::endl;
     }
@@ -316,6 +267,55 @@ int Report(const MigrateArguments& args) {
 }
 
 }  // namespace
+
+MigrateOptions ResolveMigrateOptions(const MigrateArguments& args, const Config& config,
+                                     bool need_db) {
+  MigrateOptions options;
+  options.dir = ResolveDir(args, config);
+  options.layout = ResolveLayout(args, config, options.dir);
+  options.dry_run = args.dry_run;
+  options.include_all = args.include_all;
+  if (!args.lock_timeout.empty())
+    options.lock_timeout = args.lock_timeout;
+  else if (config.migrate_lock_timeout)
+    options.lock_timeout = *config.migrate_lock_timeout;
+  if (!args.statement_timeout.empty())
+    options.statement_timeout = args.statement_timeout;
+  else if (config.migrate_statement_timeout)
+    options.statement_timeout = *config.migrate_statement_timeout;
+  if (need_db) {
+    std::string db = !args.db_url.empty() ? args.db_url : config.migrate_db.value_or("");
+    if (db.empty())
+      throw Error(ErrorKind::kUsage,
+                  "no database: pass --db-url URL (or set [migrate] db in the config)");
+    try {
+      options.db_url = ResolveEndpoint(config.targets, db).ResolveUrl();
+    } catch (const Error& error) {
+      throw Error(ErrorKind::kUsage, error.what());
+    }
+  }
+  return options;
+}
+
+// {"error": {"kind", "exit_code", "message", "sqlstate"?, "file"?,
+// "statement"?, "line"?, "column"?, "locations"?}}: the first location's
+// fields at the top, every location in "locations" when there are several.
+nlohmann::json MigrateErrorJson(const Error& error) {
+  nlohmann::json out = {{"kind", KindName(error.kind())},
+                        {"exit_code", static_cast<int>(error.kind())},
+                        {"message", error.what()}};
+  if (!error.sqlstate().empty()) out["sqlstate"] = error.sqlstate();
+  if (const auto* located = dynamic_cast<const MigrationError*>(&error)) {
+    const std::vector<MigrationLocation>& locations = located->locations();
+    if (!locations.empty()) out.update(LocationJson(locations.front()));
+    if (locations.size() > 1) {
+      nlohmann::json all = nlohmann::json::array();
+      for (const MigrationLocation& location : locations) all.push_back(LocationJson(location));
+      out["locations"] = std::move(all);
+    }
+  }
+  return {{"error", std::move(out)}};
+}
 
 CLI::App* AddMigrateCommands(CLI::App& app, MigrateArguments& args) {
   CLI::App* migrate = app.add_subcommand("migrate", "Lint and apply schema migrations");

@@ -4,8 +4,13 @@
 #pragma once
 
 #include <CLI/CLI.hpp>
+#include <nlohmann/json.hpp>
 #include <string>
 #include <vector>
+
+#include "apply/applier.h"
+#include "copy/error.h"
+#include "sync/cli/config.h"
 
 namespace freshet {
 
@@ -31,6 +36,19 @@ struct MigrateArguments {
                                                merge_target = "production";
   std::vector<std::string> up_json;  // NAME=FILE
 };
+
+// The options of `migrate up`, `status`, `repair`, ... resolved over the
+// config: flags win over [migrate]; the directory and layout are found as
+// README says. With `need_db`, the database (--db-url or [migrate] db, a
+// target name or a URL) is resolved now. The service's migrate-up and preview
+// jobs use the same (sync/cli/migrate_jobs.cc). Throws Error (kUsage).
+MigrateOptions ResolveMigrateOptions(const MigrateArguments& args, const Config& config,
+                                     bool need_db);
+
+// What `migrate up --format json` prints on failure: {"error": {"kind",
+// "exit_code", "message", "sqlstate"?, "file"?, "statement"?, "line"?,
+// "column"?, "locations"?}}.
+nlohmann::json MigrateErrorJson(const Error& error);
 
 // Adds `migrate` and its subcommands to `app`; returns the `migrate` command.
 CLI::App* AddMigrateCommands(CLI::App& app, MigrateArguments& args);

@@ -9,6 +9,7 @@
 #include "copy/error.h"
 #include "sync/cli/config.h"
 #include "sync/cli/serve_jobs.h"
+#include "sync/cli/url_file.h"
 #include "sync/cli/version.h"
 #include "sync/service/service.h"
 
@@ -76,6 +77,10 @@ int RunServe(const ServeArguments& args, const std::string& given_config) {
   if (config.service.rate_limit) {
     settings.requests_per_second = *config.service.rate_limit;
     settings.request_burst = std::max(1.0, *config.service.rate_limit * 4);
+  }
+  if (config.service.tls_cert && config.service.tls_key) {
+    settings.tls_cert = ExpandEnvironment(*config.service.tls_cert, "[service] tls_cert");
+    settings.tls_key = ExpandEnvironment(*config.service.tls_key, "[service] tls_key");
   }
   settings.tokens = config.service.tokens;
   if (const char* token = std::getenv("FRESHET_API_TOKEN"); token && *token)

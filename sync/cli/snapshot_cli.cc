@@ -6,11 +6,8 @@
 
 #include <iostream>
 
-#include "sync/cli/config.h"
 #include "sync/cli/terminal_progress.h"
 #include "sync/engine/report.h"
-#include "sync/snapshot/snapshot_capture.h"
-#include "sync/snapshot/snapshot_restore.h"
 
 namespace freshet {
 namespace {
@@ -40,16 +37,7 @@ PlanOptions SelectionOptions(const SnapshotArguments& args, const Config& config
 }
 
 int Capture(const SnapshotArguments& args, const Config& config, bool quiet, std::stop_token stop) {
-  std::string from = !args.from.empty() ? args.from : config.from.value_or("");
-  if (from.empty()) throw Error(ErrorKind::kUsage, "no source: pass --from URL");
-  CaptureOptions options;
-  options.source_url = ResolveEndpoint(config.sources, from).ResolveUrl();
-  options.out = args.out;
-  options.plan = SelectionOptions(args, config);
-  if (args.chunk_mb) options.plan.chunk_bytes = *args.chunk_mb <= 0 ? -1 : *args.chunk_mb << 20;
-  options.jobs = options.plan.jobs;
-  options.compression.level = args.level;
-  options.compression.threads = args.threads;
+  CaptureOptions options = ResolveCaptureOptions(args, config);
   LoggerObserver log_lines(spdlog::default_logger());
   TerminalProgress progress(isatty(STDERR_FILENO) && !quiet, log_lines);
   ObserverFanout observer({&log_lines, &progress});
@@ -60,6 +48,51 @@ int Capture(const SnapshotArguments& args, const Config& config, bool quiet, std
 }
 
 int Restore(const SnapshotArguments& args, const Config& config, bool quiet, std::stop_token stop) {
+  RestoreOptions options = ResolveRestoreOptions(args, config);
+  LoggerObserver log_lines(spdlog::default_logger());
+  TerminalProgress progress(isatty(STDERR_FILENO) && !quiet, log_lines);
+  ObserverFanout observer({&log_lines, &progress});
+  options.observer = &observer;
+  std::vector<RunReport> reports;
+  auto write_reports = [&] {
+    nlohmann::json all = nlohmann::json::array();
+    std::string markdown;
+    for (auto& report : reports) {
+      if (report.target.empty()) continue;
+      std::cerr << RenderText(report);
+      all.push_back(RenderJson(report));
+      markdown += RenderMarkdown(report) + "\n";
+    }
+    if (!args.report_path.empty()) WriteFileAtomically(args.report_path, all.dump(2) + "\n");
+    if (!args.summary_path.empty()) WriteFileAtomically(args.summary_path, markdown);
+  };
+  try {
+    RestoreAndReport(options, reports, stop);
+  } catch (const Error&) {  // each report says how its target fared
+    write_reports();
+    throw;
+  }
+  write_reports();
+  return 0;
+}
+
+}  // namespace
+
+CaptureOptions ResolveCaptureOptions(const SnapshotArguments& args, const Config& config) {
+  std::string from = !args.from.empty() ? args.from : config.from.value_or("");
+  if (from.empty()) throw Error(ErrorKind::kUsage, "no source: pass --from URL");
+  CaptureOptions options;
+  options.source_url = ResolveEndpoint(config.sources, from).ResolveUrl();
+  options.out = args.out;
+  options.plan = SelectionOptions(args, config);
+  if (args.chunk_mb) options.plan.chunk_bytes = *args.chunk_mb <= 0 ? -1 : *args.chunk_mb << 20;
+  options.jobs = options.plan.jobs;
+  options.compression.level = args.level;
+  options.compression.threads = args.threads;
+  return options;
+}
+
+RestoreOptions ResolveRestoreOptions(const SnapshotArguments& args, const Config& config) {
   RestoreOptions options;
   options.dir = args.dir;
   std::vector<std::string> targets = args.to;
@@ -86,41 +119,23 @@ int Restore(const SnapshotArguments& args, const Config& config, bool quiet, std
                   : args.targets_order == "together"                 ? TargetOrder::kTogether
                                                                      : TargetOrder::kAuto;
   options.lock_timeout = args.lock_timeout;
-  LoggerObserver log_lines(spdlog::default_logger());
-  TerminalProgress progress(isatty(STDERR_FILENO) && !quiet, log_lines);
-  ObserverFanout observer({&log_lines, &progress});
-  options.observer = &observer;
-  std::vector<RunReport> reports;
-  auto write_reports = [&] {
-    nlohmann::json all = nlohmann::json::array();
-    std::string markdown;
-    for (auto& report : reports) {
-      if (report.target.empty()) continue;
-      std::cerr << RenderText(report);
-      all.push_back(RenderJson(report));
-      markdown += RenderMarkdown(report) + "\n";
-    }
-    if (!args.report_path.empty()) WriteFileAtomically(args.report_path, all.dump(2) + "\n");
-    if (!args.summary_path.empty()) WriteFileAtomically(args.summary_path, markdown);
-  };
+  return options;
+}
+
+void RestoreAndReport(const RestoreOptions& options, std::vector<RunReport>& reports,
+                      std::stop_token stop) {
   try {
     RunRestore(options, reports, stop);
   } catch (const TargetsFailed&) {  // each report says how its target fared
-    write_reports();
     throw;
   } catch (const Error& error) {
     for (auto& report : reports) {
       report.ok = false;
       report.error = error.what();
     }
-    write_reports();
     throw;
   }
-  write_reports();
-  return 0;
 }
-
-}  // namespace
 
 CLI::App* AddSnapshotCommands(CLI::App& app, SnapshotArguments& args) {
   CLI::App* snapshot = app.add_subcommand(

@@ -10,6 +10,10 @@
 #include <string>
 #include <vector>
 
+#include "sync/cli/config.h"
+#include "sync/snapshot/snapshot_capture.h"
+#include "sync/snapshot/snapshot_restore.h"
+
 namespace freshet {
 
 struct SnapshotArguments {
@@ -33,6 +37,20 @@ struct SnapshotArguments {
   std::string report_path;
   std::string summary_path;  // restore --summary: Markdown, one section per target
 };
+
+// The options of `snapshot capture` and `snapshot restore` resolved over the
+// config: flags win over [sync] defaults, names resolve to [sources] and
+// [targets] (their URLs read now). The service's snapshot jobs use the same
+// (sync/cli/snapshot_jobs.cc). Throw Error (kUsage) for a missing source or
+// target, an unknown name or an unset variable. `observer` is left unset.
+CaptureOptions ResolveCaptureOptions(const SnapshotArguments& args, const Config& config);
+RestoreOptions ResolveRestoreOptions(const SnapshotArguments& args, const Config& config);
+
+// RunRestore, and on a failure that stops every target (an Error other than
+// TargetsFailed) every report already begun is marked failed with its
+// message before it propagates.
+void RestoreAndReport(const RestoreOptions& options, std::vector<RunReport>& reports,
+                      std::stop_token stop);
 
 // Adds `snapshot` and its subcommands to `app`; returns the `snapshot` command.
 CLI::App* AddSnapshotCommands(CLI::App& app, SnapshotArguments& args);

@@ -3,9 +3,7 @@
 #include <fmt/format.h>
 #include <spdlog/spdlog.h>
 
-#include <boost/asio/as_tuple.hpp>
 #include <boost/asio/use_awaitable.hpp>
-#include <boost/asio/write.hpp>
 #include <charconv>
 #include <map>
 
@@ -33,6 +31,8 @@ struct Api::Route {
   std::vector<std::string> pattern;  // path segments; "{name}" captures
   std::optional<Scope> scope;        // none: no token needed
   HttpResponse (Api::*handler)(Call&);
+  // Instead of `handler`, for work that must not block the I/O thread.
+  asio::awaitable<HttpResponse> (Api::*async_handler)(Call&) = nullptr;
 };
 
 namespace {
@@ -106,7 +106,7 @@ bool Accepts(const HttpRequest& request, std::string_view type) {
 }
 
 HttpResponse Json(const HttpRequest& request, unsigned status, const nlohmann::json& body) {
-  return JsonResponse(request, status, body.dump(2) + "\n");
+  return JsonResponse(request, status, DumpJson(body, 2) + "\n");
 }
 
 HttpResponse Text(const HttpRequest& request, std::string_view type, std::string body) {
@@ -135,13 +135,16 @@ Api::Api(Parts parts)
       {V::post, {"v1", "runs", "{id}", "cancel"}, Scope::kTrigger, &Api::CancelRun},
       {V::get, {"v1", "runs", "{id}", "log"}, Scope::kRead, &Api::RunLog},
       {V::get, {"v1", "runs", "{id}", "report"}, Scope::kRead, &Api::RunReport},
+      {V::get, {"v1", "previews"}, Scope::kRead, nullptr, &Api::ListPreviews},
+      {V::post, {"v1", "previews"}, Scope::kTrigger, nullptr, &Api::CreatePreview},
+      {V::delete_, {"v1", "previews", "{name}"}, Scope::kTrigger, nullptr, &Api::DropPreview},
   };
 }
 
 Api::~Api() = default;
 
 asio::awaitable<std::optional<HttpResponse>> Api::Handle(const HttpRequest& request,
-                                                         beast::tcp_stream& stream,
+                                                         ResponseWriter& writer,
                                                          const HttpPeer& peer) {
   std::string_view target = request.target();
   size_t question = target.find('?');
@@ -154,7 +157,7 @@ asio::awaitable<std::optional<HttpResponse>> Api::Handle(const HttpRequest& requ
   }
   std::vector<std::string> segments = Segments(*path);
   const Route* found = nullptr;
-  bool other_method = false;
+  std::string allowed;  // the methods the path takes, for a 405's Allow
   Call call{request, {}, {}, std::nullopt};
   for (const Route& route : routes_) {
     if (route.pattern.size() != segments.size()) continue;
@@ -169,7 +172,7 @@ asio::awaitable<std::optional<HttpResponse>> Api::Handle(const HttpRequest& requ
     }
     if (!match) continue;
     if (route.method != request.method()) {
-      other_method = true;
+      allowed += (allowed.empty() ? "" : ", ") + std::string(http::to_string(route.method));
       continue;
     }
     found = &route;
@@ -180,10 +183,13 @@ asio::awaitable<std::optional<HttpResponse>> Api::Handle(const HttpRequest& requ
     if (std::optional<HttpResponse> file = StaticFile(request)) co_return *file;
   }
   if (!found) {
-    if (other_method)
-      co_return ErrorResponse(
+    if (!allowed.empty()) {
+      HttpResponse response = ErrorResponse(
           request, 405,
           fmt::format("{} is not allowed on {}", std::string(request.method_string()), *path));
+      response.set(http::field::allow, allowed);
+      co_return response;
+    }
     co_return ErrorResponse(request, 404, fmt::format("no route {}", *path));
   }
   if (found->scope) {
@@ -207,10 +213,11 @@ asio::awaitable<std::optional<HttpResponse>> Api::Handle(const HttpRequest& requ
   }
   try {
     if (question != std::string_view::npos) call.query = ParseQuery(target.substr(question + 1));
+    if (found->async_handler) co_return co_await (this->*found->async_handler)(call);
     if (!found->handler) {  // the events stream writes to the connection itself
       int64_t id = ParseId(call.params.at("id"), "the run id");
       if (!parts_.runs->Find(id)) throw ApiError(404, fmt::format("no run {}", id));
-      co_await StreamEvents(request, stream, id);
+      co_await StreamEvents(request, writer, id);
       co_return std::nullopt;
     }
     co_return (this->*found->handler)(call);
@@ -339,31 +346,75 @@ HttpResponse Api::RunReport(Call& call) {
   return Json(call.request, 200, run->record.report);
 }
 
-asio::awaitable<void> Api::StreamEvents(const HttpRequest& request, beast::tcp_stream& stream,
+asio::awaitable<void> Api::StreamEvents(const HttpRequest& request, ResponseWriter& writer,
                                         int64_t id) {
-  constexpr auto kTuple = asio::as_tuple(asio::use_awaitable);
-  std::string head = fmt::format(
-      "HTTP/1.1 200 OK\r\nContent-Type: text/event-stream\r\nCache-Control: no-store\r\n"
-      "Connection: close\r\nX-Accel-Buffering: no\r\n\r\n");
-  (void)request;
-  auto [head_error, head_written] = co_await asio::async_write(stream, asio::buffer(head), kTuple);
-  if (head_error) co_return;
+  constexpr auto kWriteTimeout = std::chrono::seconds(30);  // a client that stopped reading
+  HttpResponse head(http::status::ok, request.version());
+  head.set(http::field::content_type, "text/event-stream");
+  head.set(http::field::cache_control, "no-store");
+  head.set(http::field::connection, "close");
+  head.set("X-Accel-Buffering", "no");
+  if (co_await writer.WriteHeader(head.base(), kWriteTimeout)) co_return;
   EventBell::Waiter waiter(*parts_.bell);  // registered before the first look: no ring is lost
   std::string last;
   for (;;) {
     std::optional<RunManager::LiveRun> run = parts_.runs->Find(id);
     if (!run) break;
     bool finished = IsFinished(run->record.state);
-    std::string data = RunJson(run->record, run->watch).dump();
+    std::string data = DumpJson(RunJson(run->record, run->watch));
     std::string message;
     if (data != last) message = fmt::format("event: run\ndata: {}\n\n", data);
     if (finished) message += fmt::format("event: end\ndata: {}\n\n", data);
     if (message.empty()) message = ": waiting\n\n";  // also finds clients that went away
     last = std::move(data);
-    auto [error, written] = co_await asio::async_write(stream, asio::buffer(message), kTuple);
+    boost::system::error_code error = co_await writer.Write(message, kWriteTimeout);
     if (error || finished || parts_.stopping()) break;
     co_await waiter.Wait(std::chrono::seconds(15));
   }
+}
+
+namespace {
+
+HttpResponse PreviewResponse(const HttpRequest& request, const Previews::Answer& answer) {
+  HttpResponse response = Json(request, answer.status, answer.body);
+  if (!answer.location.empty()) response.set(http::field::location, answer.location);
+  return response;
+}
+
+Previews& PreviewsOf(Previews* previews) {
+  if (!previews) throw ApiError(404, "no preview job is configured ([jobs.NAME] kind = preview)");
+  return *previews;
+}
+
+}  // namespace
+
+asio::awaitable<HttpResponse> Api::CreatePreview(Call& call) {
+  Previews& previews = PreviewsOf(parts_.previews);
+  std::string body = call.request.body();
+  std::string requested_by = call.token->name;
+  bool admin = call.token->scope == Scope::kAdmin;
+  Previews::Answer answer = co_await previews.Offload([&previews, &body, &requested_by, &admin] {
+    return previews.Create(body, requested_by, admin);
+  });
+  co_return PreviewResponse(call.request, answer);
+}
+
+asio::awaitable<HttpResponse> Api::ListPreviews(Call& call) {
+  Previews& previews = PreviewsOf(parts_.previews);
+  bool admin = call.token->scope == Scope::kAdmin;
+  Previews::Answer answer =
+      co_await previews.Offload([&previews, &admin] { return previews.List(admin); });
+  co_return PreviewResponse(call.request, answer);
+}
+
+asio::awaitable<HttpResponse> Api::DropPreview(Call& call) {
+  Previews& previews = PreviewsOf(parts_.previews);
+  std::string name = call.params.at("name");
+  std::optional<std::string> job;
+  if (auto it = call.query.find("job"); it != call.query.end()) job = it->second;
+  Previews::Answer answer =
+      co_await previews.Offload([&previews, &name, &job] { return previews.Drop(name, job); });
+  co_return PreviewResponse(call.request, answer);
 }
 
 }  // namespace freshet

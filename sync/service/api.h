@@ -17,6 +17,7 @@
 #include "sync/service/api_tokens.h"
 #include "sync/service/event_bell.h"
 #include "sync/service/http_server.h"
+#include "sync/service/previews.h"
 #include "sync/service/rate_limit.h"
 #include "sync/service/run_manager.h"
 
@@ -36,13 +37,14 @@ class Api {
     std::function<bool()> stopping;                         // shutting down: streams end
     double requests_per_second = 50;
     double request_burst = 200;
+    Previews* previews = nullptr;  // /v1/previews (sync/service/previews.h); none: 404
   };
 
   explicit Api(Parts parts);
   ~Api();
 
   boost::asio::awaitable<std::optional<HttpResponse>> Handle(const HttpRequest& request,
-                                                             boost::beast::tcp_stream& stream,
+                                                             ResponseWriter& writer,
                                                              const HttpPeer& peer);
 
   struct Call;  // one request being answered (api.cc)
@@ -50,8 +52,8 @@ class Api {
 
  private:
   HttpResponse Answer(Call& call);
-  boost::asio::awaitable<void> StreamEvents(const HttpRequest& request,
-                                            boost::beast::tcp_stream& stream, int64_t id);
+  boost::asio::awaitable<void> StreamEvents(const HttpRequest& request, ResponseWriter& writer,
+                                            int64_t id);
 
   HttpResponse OpenApi(Call& call);
   HttpResponse Jobs(Call& call);
@@ -64,6 +66,10 @@ class Api {
   HttpResponse Metrics(Call& call);
   HttpResponse Health(Call& call);
   HttpResponse Ready(Call& call);
+  // /v1/previews: the work runs on the previews' thread (it asks a database server).
+  boost::asio::awaitable<HttpResponse> CreatePreview(Call& call);
+  boost::asio::awaitable<HttpResponse> ListPreviews(Call& call);
+  boost::asio::awaitable<HttpResponse> DropPreview(Call& call);
 
   Parts parts_;
   RateLimiter limiter_;

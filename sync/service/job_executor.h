@@ -16,6 +16,8 @@
 
 namespace freshet {
 
+class PreviewDatabases;  // sync/service/previews.h
+
 struct RunContext {
   const RunRecord& run;
   const JobSpec& job;
@@ -46,6 +48,9 @@ class JobExecutor {
   // yet (left journaled for the next run). Throws Error when a target cannot
   // be reached.
   virtual std::vector<std::string> Repair(const JobSpec& job, const RunRecord& run) = 0;
+  // The databases of `preview` jobs, for the /v1/previews routes; nullptr
+  // when the executor runs no preview jobs. Lives as long as the executor.
+  virtual PreviewDatabases* previews() { return nullptr; }
 };
 
 }  // namespace freshet

@@ -62,4 +62,8 @@ nlohmann::json RunJson(const RunRecord& run, const std::optional<RunWatch::Snaps
   return out;
 }
 
+std::string DumpJson(const nlohmann::json& value, int indent) {
+  return value.dump(indent, ' ', false, nlohmann::json::error_handler_t::replace);
+}
+
 }  // namespace freshet

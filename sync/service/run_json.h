@@ -16,4 +16,9 @@ namespace freshet {
 nlohmann::json RunJson(const RunRecord& run, const std::optional<RunWatch::Snapshot>& watch);
 nlohmann::json ProgressJson(const ProgressStatus& progress);
 
+// `value` as JSON text (`indent` < 0: one line). Strings that are not valid
+// UTF-8 (a server message in another encoding, a name from a path) get
+// U+FFFD for their bad bytes instead of failing the answer.
+std::string DumpJson(const nlohmann::json& value, int indent = -1);
+
 }  // namespace freshet

@@ -27,6 +27,18 @@ namespace {
 
 std::string Now() { return IsoTime(std::chrono::system_clock::now()); }
 
+// Calls a callback of the owner; what it throws is logged, never let out of
+// a worker thread.
+template <typename F, typename... Args>
+void Notify(const std::shared_ptr<spdlog::logger>& log, const F& callback, const Args&... args) {
+  if (!callback) return;
+  try {
+    callback(args...);
+  } catch (const std::exception& error) {
+    if (log) log->error("run manager: a listener failed: {}", RedactSecrets(error.what()));
+  }
+}
+
 }  // namespace
 
 RunManager::RunManager(RunStore& store, JobExecutor& executor, std::vector<JobSpec> jobs,
@@ -51,18 +63,54 @@ const JobSpec* RunManager::FindJob(std::string_view name) const {
   return nullptr;
 }
 
-std::vector<std::string> RunManager::Recover() {
+std::vector<std::string> RunManager::BeginRecovery() {
   std::vector<std::string> done;
-  for (RunRecord run : store_.Unfinished()) {
+  std::lock_guard lock(mutex_);
+  recovering_ = true;
+  for (RunRecord& run : store_.Unfinished()) {
     const JobSpec* job = FindJob(run.job);
     if (run.state == RunState::kQueued && job) {
-      std::lock_guard lock(mutex_);
       auto active = std::make_shared<ActiveRun>(run, *job, store_, log_, callbacks_.changed);
       active_[run.id] = active;
       queue_.push_back(run.id);
       done.push_back(fmt::format("run {} ({}) queued again", run.id, run.job));
-      continue;
+    } else {
+      to_repair_.push_back(std::move(run));
     }
+  }
+  return done;
+}
+
+namespace {
+
+// The error a run the service stopped during ends with.
+std::string RecoveredError(const RunRecord& run, bool configured,
+                           const std::vector<std::string>& repaired, const std::string& problem) {
+  if (!problem.empty()) return "the service stopped during the run; repair failed: " + problem;
+  if (!configured)
+    return fmt::format(
+        "the service stopped during the run, and job '{}' is no longer configured, so its "
+        "targets were not repaired",
+        run.job);
+  bool partial = std::any_of(repaired.begin(), repaired.end(), [](const std::string& line) {
+    return line.find("problem:") != std::string::npos;
+  });
+  return partial ? "the service stopped during the run; its targets were restored as far as they "
+                   "could be (see the log); the next run of the job finishes them"
+                 : "the service stopped during the run; its targets were restored";
+}
+
+}  // namespace
+
+std::vector<std::string> RunManager::Recover() {
+  std::vector<RunRecord> runs;
+  {
+    std::lock_guard lock(mutex_);
+    runs.swap(to_repair_);
+  }
+  std::vector<std::string> done;
+  for (RunRecord& run : runs) {
+    const JobSpec* job = FindJob(run.job);
     std::vector<std::string> repaired;
     std::string problem;
     if (job && run.state == RunState::kRunning) {
@@ -75,32 +123,23 @@ std::vector<std::string> RunManager::Recover() {
     run.state = RunState::kFailed;
     run.exit_status = static_cast<int>(ErrorKind::kRuntime);
     run.finished_at = Now();
-    bool partial = std::any_of(repaired.begin(), repaired.end(), [](const std::string& line) {
-      return line.find("problem:") != std::string::npos;
-    });
-    run.error = job ? (partial ? "the service stopped during the run; its targets were restored "
-                                 "as far as they could be (see the log); the next run of the job "
-                                 "finishes them"
-                               : "the service stopped during the run; its targets were restored")
-                    : fmt::format(
-                          "the service stopped during the run, and job '{}' is no longer "
-                          "configured, so its targets were not repaired",
-                          run.job);
-    if (!problem.empty())
-      run.error = "the service stopped during the run; repair failed: " + problem;
+    run.error = RecoveredError(run, job != nullptr, repaired, problem);
     for (const std::string& line : repaired)
       store_.AppendLog(run.id, {Now(), "info", "repair: " + line});
     store_.Finish(run);
     done.push_back(fmt::format("run {} ({}) marked failed: {}", run.id, run.job, run.error));
   }
-  std::lock_guard lock(mutex_);
-  DispatchLocked();
+  {
+    std::lock_guard lock(mutex_);
+    recovering_ = false;
+    DispatchLocked();
+  }
+  Notify(log_, callbacks_.changed);
   return done;
 }
 
 int64_t RunManager::Trigger(const std::string& job_name, const nlohmann::json& overrides,
                             const std::string& trigger, const std::string& requested_by) {
-  ReapFinishedThreads();
   const JobSpec* job = FindJob(job_name);
   if (!job) throw ApiError(404, fmt::format("no job named '{}'", job_name));
   RunRecord record;
@@ -128,25 +167,32 @@ int64_t RunManager::Trigger(const std::string& job_name, const nlohmann::json& o
     queue_.push_back(record.id);
     DispatchLocked();
   }
-  if (callbacks_.changed) callbacks_.changed();
+  Notify(log_, callbacks_.changed);
   return record.id;
 }
 
 RunRecord RunManager::Cancel(int64_t id) {
   std::shared_ptr<ActiveRun> cancelled;
+  std::shared_ptr<ActiveRun> stopping;
+  RunRecord running;
   {
     std::lock_guard lock(mutex_);
     auto it = active_.find(id);
     if (it != active_.end()) {
       if (it->second->record.state == RunState::kRunning) {
         it->second->stop.request_stop();
-        it->second->watch.Log(LogLevel::kWarning, "cancel requested");
-        return it->second->record;
+        stopping = it->second;
+        running = it->second->record;
+      } else {
+        cancelled = it->second;
+        active_.erase(it);
+        queue_.erase(std::remove(queue_.begin(), queue_.end(), id), queue_.end());
       }
-      cancelled = it->second;
-      active_.erase(it);
-      queue_.erase(std::remove(queue_.begin(), queue_.end(), id), queue_.end());
     }
+  }
+  if (stopping) {  // logged outside the lock: the log writes to the store
+    stopping->watch.Log(LogLevel::kWarning, "cancel requested");
+    return running;
   }
   if (!cancelled) {
     std::optional<RunRecord> stored = store_.Get(id);
@@ -158,8 +204,8 @@ RunRecord RunManager::Cancel(int64_t id) {
   record.finished_at = Now();
   record.error = "cancelled before it started";
   store_.Finish(record);
-  if (callbacks_.finished) callbacks_.finished(record);
-  if (callbacks_.changed) callbacks_.changed();
+  Notify(log_, callbacks_.finished, record);
+  Notify(log_, callbacks_.changed);
   return record;
 }
 
@@ -213,7 +259,7 @@ bool RunManager::SharesTarget(const RunRecord& a, const RunRecord& b) const {
 }
 
 void RunManager::DispatchLocked() {
-  if (shutting_down_) return;
+  if (shutting_down_ || recovering_) return;
   std::vector<const RunRecord*> ahead;  // queued runs passed over: their targets stay claimed
   for (auto it = queue_.begin(); it != queue_.end() && running_ < max_running_;) {
     std::shared_ptr<ActiveRun> run = active_.at(*it);
@@ -243,6 +289,8 @@ void RunManager::Start(const std::shared_ptr<ActiveRun>& run) {
 }
 
 void RunManager::Work(std::shared_ptr<ActiveRun> run) {
+  ReapFinishedThreads();  // runs that ended before this one started: joined here, not on the I/O
+                          // thread
   RunRecord record;
   {
     std::lock_guard lock(mutex_);
@@ -283,7 +331,7 @@ void RunManager::Finish(const std::shared_ptr<ActiveRun>& run, RunRecord record)
   } catch (const std::exception& error) {
     if (log_) log_->error("run {}: cannot store its end: {}", record.id, error.what());
   }
-  if (callbacks_.finished) callbacks_.finished(record);
+  Notify(log_, callbacks_.finished, record);
   {
     std::lock_guard lock(mutex_);
     --running_;
@@ -292,7 +340,7 @@ void RunManager::Finish(const std::shared_ptr<ActiveRun>& run, RunRecord record)
     DispatchLocked();
   }
   idle_.notify_all();
-  if (callbacks_.changed) callbacks_.changed();
+  Notify(log_, callbacks_.changed);
 }
 
 void RunManager::ReapFinishedThreads() {

@@ -53,10 +53,14 @@ class RunManager {
   const std::vector<JobSpec>& jobs() const { return jobs_; }
   const JobSpec* FindJob(std::string_view name) const;
 
-  // Runs left queued or running by a service that stopped or died: running
-  // ones are marked failed (exit status 1, "the service stopped during the
-  // run") after their targets are repaired through the journal; queued ones
-  // are queued again. Call once, before triggers; returns what it did.
+  // Runs left queued or running by a service that stopped or died. Two
+  // steps: BeginRecovery, before the API listens, takes them from the store
+  // and queues the queued ones again; from then until Recover returns,
+  // triggers are accepted and queued but no run starts. Recover marks the
+  // running ones failed (exit status 1, "the service stopped during the
+  // run") after their targets are repaired through the journal, then lets
+  // runs start. Each is called once; they return what they did.
+  std::vector<std::string> BeginRecovery();
   std::vector<std::string> Recover();
 
   // Queues a run of `job`. Throws ApiError: 404 unknown job, 400 overrides
@@ -101,6 +105,8 @@ class RunManager {
   mutable std::mutex mutex_;
   std::condition_variable idle_;
   bool shutting_down_ = false;
+  bool recovering_ = false;
+  std::vector<RunRecord> to_repair_;  // running when the last service stopped
   int running_ = 0;
   std::map<int64_t, std::shared_ptr<ActiveRun>> active_;
   std::deque<int64_t> queue_;

@@ -33,7 +33,8 @@ class RunStore {
   virtual void Finish(const RunRecord& run) = 0;
   virtual void AppendLog(int64_t id, const RunLogLine& line) = 0;
   virtual std::optional<RunRecord> Get(int64_t id) = 0;
-  // Newest first.
+  // Newest first, without their reports (`report` null, `report_markdown`
+  // empty): Get has them.
   virtual std::vector<RunRecord> List(const RunFilter& filter) = 0;
   virtual std::vector<RunLogLine> Log(int64_t id) = 0;
   // Runs left queued or running (by a service that stopped or died), oldest first.

@@ -7,20 +7,22 @@
 #include <atomic>
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/co_spawn.hpp>
-#include <boost/asio/detached.hpp>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/post.hpp>
 #include <boost/asio/signal_set.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/use_awaitable.hpp>
 #include <csignal>
+#include <cstdlib>
 #include <thread>
 
 #include "copy/conninfo.h"
+#include "copy/error.h"
 #include "sync/service/api.h"
 #include "sync/service/api_error.h"
 #include "sync/service/event_bell.h"
 #include "sync/service/http_server.h"
+#include "sync/service/previews.h"
 #include "sync/service/run_json.h"
 #include "sync/service/run_manager.h"
 #include "sync/service/run_store.h"
@@ -54,6 +56,8 @@ struct Parts {
   }
 
   asio::io_context io;
+  asio::steady_timer schedule_timer{io};
+  asio::steady_timer prune_timer{io};
   std::unique_ptr<RunStore> store;
   ServiceMetrics metrics;
   WebhookSender webhooks;
@@ -61,17 +65,21 @@ struct Parts {
   Timetable timetable;
   TokenSet tokens;
   std::atomic<bool> ready{false};
-  std::atomic<bool> stopping{false};
+  std::atomic<bool> stopping{false};  // a signal came: no new runs
+  std::atomic<bool> draining{false};  // runs are over: connections and streams end
   RunManager runs;
 };
 
 nlohmann::json JobsJson(Parts& parts, const std::vector<JobSpec>& jobs) {
   nlohmann::json out = nlohmann::json::array();
   for (const JobSpec& job : jobs) {
+    // Endpoints are config names, paths or URLs; a URL's password is not shown.
+    std::vector<std::string> to;
+    for (const std::string& target : job.to) to.push_back(RedactSecrets(target));
     nlohmann::json entry = {{"name", job.name},
                             {"kind", job.kind},
-                            {"from", job.from},
-                            {"to", job.to},
+                            {"from", RedactSecrets(job.from)},
+                            {"to", to},
                             {"schedule", nullptr},
                             {"time_zone", job.time_zone},
                             {"next_run", nullptr},
@@ -93,7 +101,7 @@ nlohmann::json JobsJson(Parts& parts, const std::vector<JobSpec>& jobs) {
 // Fires the jobs whose time came. Waits at most a minute at a time, so a
 // wall clock that jumps is noticed.
 asio::awaitable<void> Schedule(Parts& parts, Service::Clock clock) {
-  asio::steady_timer timer(parts.io);
+  asio::steady_timer& timer = parts.schedule_timer;
   while (!parts.stopping) {
     std::optional<Timetable::TimePoint> next = parts.timetable.Earliest();
     using Duration = std::chrono::steady_clock::duration;
@@ -120,7 +128,7 @@ asio::awaitable<void> Schedule(Parts& parts, Service::Clock clock) {
 
 // Deletes finished runs older than the retention, hourly.
 asio::awaitable<void> Prune(Parts& parts, Service::Clock clock, std::chrono::seconds retention) {
-  asio::steady_timer timer(parts.io);
+  asio::steady_timer& timer = parts.prune_timer;
   while (!parts.stopping) {
     try {
       int pruned = parts.store->Prune(clock() - retention);
@@ -142,8 +150,34 @@ Service::Service(ServiceSettings settings, std::vector<JobSpec> jobs, JobExecuto
       executor_(executor),
       clock_(std::move(clock)) {}
 
+namespace {
+
+// How long a run has to end once it was cancelled at shutdown before the
+// service exits without it (its targets are then repaired at the next start).
+constexpr auto kCancelGrace = std::chrono::seconds(120);
+
+// The completion of a coroutine of the service: an exception is logged.
+auto LogIfThrown(std::string what) {
+  return [what = std::move(what)](std::exception_ptr error) {
+    if (!error) return;
+    try {
+      std::rethrow_exception(error);
+    } catch (const std::exception& e) {
+      spdlog::error("{} stopped: {}", what, RedactSecrets(e.what()));
+    }
+  };
+}
+
+}  // namespace
+
 int Service::Run() {
   Parts parts(settings_, jobs_, executor_, clock_);
+  // Before the API listens: what the last service left is taken from the
+  // store first, and no run starts until its targets are repaired.
+  for (const std::string& line : parts.runs.BeginRecovery()) spdlog::warn("recovery: {}", line);
+  std::unique_ptr<Previews> previews;  // /v1/previews, when there are preview jobs
+  if (PreviewDatabases* databases = executor_.previews())
+    previews = std::make_unique<Previews>(parts.runs, *databases);
   Api api({&parts.runs, parts.store.get(), &parts.tokens, &parts.bell,
            [&] { return JobsJson(parts, jobs_); },
            [&] { return parts.metrics.Render(parts.runs.Active()); },
@@ -152,16 +186,16 @@ int Service::Run() {
              if (!parts.ready) return "repairing what the last run of the service left";
              return std::nullopt;
            },
-           [&] { return parts.stopping.load(); }, settings_.requests_per_second,
-           settings_.request_burst});
+           [&] { return parts.draining.load(); }, settings_.requests_per_second,
+           settings_.request_burst, previews.get()});
   HttpServer server(parts.io,
                     {settings_.listen_address, settings_.listen_port, settings_.body_limit,
-                     std::chrono::seconds(60)},
-                    [&api](const HttpRequest& request, boost::beast::tcp_stream& stream,
-                           const HttpPeer& peer) { return api.Handle(request, stream, peer); });
+                     std::chrono::seconds(60), settings_.tls_cert, settings_.tls_key},
+                    [&api](const HttpRequest& request, ResponseWriter& writer,
+                           const HttpPeer& peer) { return api.Handle(request, writer, peer); });
   uint16_t port = server.Listen();
   server.Start();
-  spdlog::info("freshet serve: listening on http://{}:{} ({} job(s), store {})",
+  spdlog::info("freshet serve: listening on {}://{}:{} ({} job(s), store {})", server.Scheme(),
                settings_.listen_address, port, jobs_.size(), settings_.store_path);
 
   std::thread recovery([&] {
@@ -174,41 +208,60 @@ int Service::Run() {
     parts.bell.Ring();
   });
 
-  std::thread shutdown;
   asio::signal_set signals(parts.io, SIGINT, SIGTERM);
+  // Ends everything on the I/O thread so that io.run() returns by itself:
+  // every connection, stream, timer and signal wait finishes its coroutine
+  // while what it refers to is still alive.
+  auto drain = [&] {
+    parts.draining = true;
+    server.Stop();
+    boost::system::error_code ignored;
+    signals.cancel(ignored);
+    parts.schedule_timer.cancel();
+    parts.prune_timer.cancel();
+    parts.bell.Ring();
+  };
+  std::atomic<bool> abandoned{false};
+  std::thread shutdown;
   std::function<void(const boost::system::error_code&, int)> on_signal =
       [&](const boost::system::error_code& error, int signal) {
         if (error) return;
+        signals.async_wait(on_signal);
         if (parts.stopping.exchange(true)) {
           spdlog::warn("signal {} again: cancelling every run now", signal);
           parts.runs.StopRunning();
-          signals.async_wait(on_signal);
           return;
         }
         spdlog::info("signal {}: no new runs; waiting up to {}s for running ones", signal,
                      settings_.shutdown_timeout.count());
         parts.runs.BeginShutdown();
         parts.bell.Ring();
-        signals.async_wait(on_signal);
         shutdown = std::thread([&] {
           auto deadline = std::chrono::steady_clock::now() + settings_.shutdown_timeout;
           if (!parts.runs.WaitIdle(deadline)) {
             spdlog::warn("shutdown: cancelling the runs still running; their targets are restored");
             parts.runs.StopRunning();
-            parts.runs.WaitIdle(std::chrono::steady_clock::time_point::max());
+            abandoned = !parts.runs.WaitIdle(std::chrono::steady_clock::now() + kCancelGrace);
           }
-          asio::post(parts.io, [&] {
-            server.Stop();
-            parts.io.stop();
-          });
+          asio::post(parts.io, drain);
         });
       };
   signals.async_wait(on_signal);
-  asio::co_spawn(parts.io, Schedule(parts, clock_), asio::detached);
-  asio::co_spawn(parts.io, Prune(parts, clock_, settings_.retention), asio::detached);
+  asio::co_spawn(parts.io, Schedule(parts, clock_), LogIfThrown("the scheduler"));
+  asio::co_spawn(parts.io, Prune(parts, clock_, settings_.retention), LogIfThrown("pruning"));
   parts.io.run();
-  recovery.join();
   if (shutdown.joinable()) shutdown.join();
+  if (abandoned) {
+    // A run that does not stop holds what it writes to; the journal repairs
+    // its targets at the next start, as after a crash.
+    spdlog::error(
+        "freshet serve: a run did not stop within {}s of being cancelled; exiting "
+        "without it (its targets are repaired at the next start)",
+        kCancelGrace.count());
+    spdlog::shutdown();
+    std::_Exit(static_cast<int>(ErrorKind::kRuntime));
+  }
+  recovery.join();
   spdlog::info("freshet serve: stopped");
   return 0;
 }

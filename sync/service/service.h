@@ -33,6 +33,10 @@ struct ServiceSettings {
   size_t body_limit = 64 * 1024;
   double requests_per_second = 50;  // per client address
   double request_burst = 200;
+  // HTTPS only when both are set: PEM certificate chain and its private key,
+  // checked at start-up (sync/service/tls_context.h).
+  std::string tls_cert;
+  std::string tls_key;
   std::vector<ApiToken> tokens;
   std::vector<Webhook> webhooks;  // told when runs end
   std::string version;            // for freshet_build_info

@@ -3,7 +3,6 @@
 namespace freshet {
 namespace {
 
-constexpr double kDurationBounds[] = {1, 5, 15, 30, 60, 120, 300, 600, 1800, 3600, 7200, 14400};
 constexpr const char* kEndStates[] = {"succeeded", "failed", "cancelled"};
 
 std::optional<double> UnixSeconds(const std::string& iso) {
@@ -20,7 +19,7 @@ ServiceMetrics::ServiceMetrics(std::string version, const std::vector<JobSpec>& 
   for (const JobSpec& job : jobs) {
     JobCounters& counters = jobs_[job.name];
     for (const char* state : kEndStates) counters.ended[state] = 0;
-    counters.seconds = std::make_unique<HistogramData>(kDurationBounds);
+    counters.seconds = std::make_unique<HistogramData>(kRunDurationBounds);
   }
   for (const auto& [job, finished_at] : last)
     if (auto it = jobs_.find(job); it != jobs_.end())

@@ -7,6 +7,7 @@
 
 #include "copy/error.h"
 #include "service_sql.h"
+#include "sync/service/run_json.h"
 #include "sync/service/run_store.h"
 
 namespace freshet {
@@ -15,6 +16,10 @@ namespace {
 constexpr std::string_view kColumns =
     "id, job, kind, state, trigger, requested_by, overrides, targets, created_at, started_at, "
     "finished_at, exit_status, error, report, rows_moved, bytes_moved, report_markdown";
+// The same without the reports, for lists.
+constexpr std::string_view kListColumns =
+    "id, job, kind, state, trigger, requested_by, overrides, targets, created_at, started_at, "
+    "finished_at, exit_status, error, NULL, rows_moved, bytes_moved, ''";
 
 RunRecord ReadRun(SQLite::Statement& row) {
   RunRecord run;
@@ -64,8 +69,8 @@ class SqliteRunStore final : public RunStore {
       insert.bind(3, std::string(RunStateName(run.state)));
       insert.bind(4, run.trigger);
       insert.bind(5, run.requested_by);
-      insert.bind(6, run.overrides.dump());
-      insert.bind(7, nlohmann::json(run.targets).dump());
+      insert.bind(6, DumpJson(run.overrides));
+      insert.bind(7, DumpJson(nlohmann::json(run.targets)));
       insert.bind(8, run.created_at);
       insert.exec();
       return db_.getLastInsertRowid();
@@ -100,7 +105,7 @@ class SqliteRunStore final : public RunStore {
       if (run.report.is_null())
         update.bind(6);
       else
-        update.bind(6, run.report.dump());
+        update.bind(6, DumpJson(run.report));
       update.bind(7, static_cast<int64_t>(run.rows));
       update.bind(8, static_cast<int64_t>(run.bytes));
       update.bind(9, run.report_markdown);
@@ -137,15 +142,22 @@ class SqliteRunStore final : public RunStore {
 
   std::vector<RunRecord> List(const RunFilter& filter) override {
     return Locked([&] {
-      std::string sql = fmt::format(
-          "SELECT {} FROM runs WHERE (?1 IS NULL OR job = ?1) AND (?2 IS NULL OR state = ?2) "
-          "AND (?3 IS NULL OR id < ?3) ORDER BY id DESC LIMIT ?4",
-          kColumns);
-      SQLite::Statement query(db_, sql);
-      if (filter.job) query.bind(1, *filter.job);
-      if (filter.state) query.bind(2, std::string(RunStateName(*filter.state)));
-      if (filter.before_id) query.bind(3, *filter.before_id);
-      query.bind(4, filter.limit);
+      // Only the conditions asked for, so SQLite can use runs_job; no reports.
+      std::string where;
+      auto add = [&](std::string_view condition) {
+        where += where.empty() ? " WHERE " : " AND ";
+        where += condition;
+      };
+      if (filter.job) add("job = :job");
+      if (filter.state) add("state = :state");
+      if (filter.before_id) add("id < :before");
+      SQLite::Statement query(
+          db_,
+          fmt::format("SELECT {} FROM runs{} ORDER BY id DESC LIMIT :limit", kListColumns, where));
+      if (filter.job) query.bind(":job", *filter.job);
+      if (filter.state) query.bind(":state", std::string(RunStateName(*filter.state)));
+      if (filter.before_id) query.bind(":before", *filter.before_id);
+      query.bind(":limit", filter.limit);
       std::vector<RunRecord> runs;
       while (query.executeStep()) runs.push_back(ReadRun(query));
       return runs;

@@ -4,10 +4,12 @@
 #include <spdlog/spdlog.h>
 
 #include <algorithm>
+#include <boost/asio/co_spawn.hpp>
 #include <boost/asio/connect.hpp>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/ssl.hpp>
+#include <boost/asio/use_awaitable.hpp>
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
 #include <boost/beast/ssl.hpp>
@@ -65,9 +67,13 @@ Target ParseTarget(const std::string& url) {
   return target;
 }
 
+using Headers = std::vector<std::pair<std::string, std::string>>;
+
+// Every step of a delivery (resolve, connect, handshake, write, read) is
+// asynchronous, so the caller's run_for bounds it as a whole.
 template <typename Stream>
-int Exchange(Stream& stream, const Target& target, const std::string& body,
-             const std::vector<std::pair<std::string, std::string>>& headers) {
+asio::awaitable<int> Exchange(Stream& stream, const Target& target, const std::string& body,
+                              const Headers& headers) {
   http::request<http::string_body> request(http::verb::post, target.path, 11);
   request.set(http::field::host, target.host);
   request.set(http::field::user_agent, "freshet-serve");
@@ -75,11 +81,32 @@ int Exchange(Stream& stream, const Target& target, const std::string& body,
   for (const auto& [name, value] : headers) request.set(name, value);
   request.body() = body;
   request.prepare_payload();
-  http::write(stream, request);
+  co_await http::async_write(stream, request, asio::use_awaitable);
   beast::flat_buffer buffer;
   http::response<http::string_body> response;
-  http::read(stream, buffer, response);
-  return static_cast<int>(response.result_int());
+  co_await http::async_read(stream, buffer, response, asio::use_awaitable);
+  co_return static_cast<int>(response.result_int());
+}
+
+asio::awaitable<int> Post(const Target& target, const std::string& body, const Headers& headers) {
+  auto executor = co_await asio::this_coro::executor;
+  asio::ip::tcp::resolver resolver(executor);
+  auto endpoints = co_await resolver.async_resolve(target.host, target.port, asio::use_awaitable);
+  if (!target.tls) {
+    beast::tcp_stream stream(executor);
+    co_await stream.async_connect(endpoints, asio::use_awaitable);
+    co_return co_await Exchange(stream, target, body, headers);
+  }
+  asio::ssl::context context(asio::ssl::context::tls_client);
+  context.set_default_verify_paths();
+  context.set_verify_mode(asio::ssl::verify_peer);
+  beast::ssl_stream<beast::tcp_stream> stream(executor, context);
+  if (!SSL_set_tlsext_host_name(stream.native_handle(), target.host.c_str()))
+    throw Error("cannot set the TLS server name");
+  stream.set_verify_callback(asio::ssl::host_name_verification(target.host));
+  co_await beast::get_lowest_layer(stream).async_connect(endpoints, asio::use_awaitable);
+  co_await stream.async_handshake(asio::ssl::stream_base::client, asio::use_awaitable);
+  co_return co_await Exchange(stream, target, body, headers);
 }
 
 std::string EventName(const RunRecord& run) {
@@ -94,38 +121,34 @@ std::string WebhookBody(const Webhook& hook, const RunRecord& run) {
                                    RunStateName(run.state), run.Seconds());
     if (!run.error.empty()) text += ": " + run.error;
     if (run.state == RunState::kSucceeded) text += fmt::format(" ({} rows)", run.rows);
-    return nlohmann::json{{"text", text}}.dump();
+    return DumpJson(nlohmann::json{{"text", text}});
   }
-  return nlohmann::json{{"event", EventName(run)}, {"run", RunJson(run, std::nullopt)}}.dump();
+  return DumpJson(nlohmann::json{{"event", EventName(run)}, {"run", RunJson(run, std::nullopt)}});
 }
 
-int PostOverHttp(const std::string& url, const std::string& body,
-                 const std::vector<std::pair<std::string, std::string>>& headers) {
+int PostOverHttp(const std::string& url, const std::string& body, const Headers& headers) {
+  constexpr auto kTimeout = std::chrono::seconds(30);
   Target target = ParseTarget(url);
   asio::io_context io;
-  try {
-    asio::ip::tcp::resolver resolver(io);
-    auto endpoints = resolver.resolve(target.host, target.port);
-    if (!target.tls) {
-      beast::tcp_stream stream(io);
-      stream.expires_after(std::chrono::seconds(30));
-      stream.connect(endpoints);
-      return Exchange(stream, target, body, headers);
+  std::optional<int> status;
+  std::exception_ptr failure;
+  asio::co_spawn(io, Post(target, body, headers), [&](std::exception_ptr error, int answer) {
+    if (error)
+      failure = error;
+    else
+      status = answer;
+  });
+  io.run_for(kTimeout);
+  if (failure) {
+    try {
+      std::rethrow_exception(failure);
+    } catch (const boost::system::system_error& error) {
+      throw Error(fmt::format("{} (host {})", error.code().message(), target.host));
     }
-    asio::ssl::context context(asio::ssl::context::tls_client);
-    context.set_default_verify_paths();
-    context.set_verify_mode(asio::ssl::verify_peer);
-    beast::ssl_stream<beast::tcp_stream> stream(io, context);
-    if (!SSL_set_tlsext_host_name(stream.native_handle(), target.host.c_str()))
-      throw Error("cannot set the TLS server name");
-    stream.set_verify_callback(asio::ssl::host_name_verification(target.host));
-    beast::get_lowest_layer(stream).expires_after(std::chrono::seconds(30));
-    beast::get_lowest_layer(stream).connect(endpoints);
-    stream.handshake(asio::ssl::stream_base::client);
-    return Exchange(stream, target, body, headers);
-  } catch (const boost::system::system_error& error) {
-    throw Error(fmt::format("{} (host {})", error.code().message(), target.host));
   }
+  if (!status)
+    throw Error(fmt::format("no answer within {} s (host {})", kTimeout.count(), target.host));
+  return *status;
 }
 
 WebhookSender::WebhookSender(std::vector<Webhook> hooks, WebhookPost post)
@@ -155,6 +178,7 @@ void WebhookSender::Notify(const RunRecord& run) {
       queue_.push_back({&hook, WebhookBody(hook, run), EventName(run), run.id, 1,
                         std::chrono::steady_clock::now()});
     }
+    ++notified_;
   }
   wake_.notify_all();
 }
@@ -170,8 +194,10 @@ void WebhookSender::Loop(std::stop_token stop) {
         std::min_element(queue_.begin(), queue_.end(),
                          [](const Delivery& a, const Delivery& b) { return a.due < b.due; });
     if (next->due > std::chrono::steady_clock::now()) {
+      // Until the retry is due, or a new delivery arrives (it goes first).
       auto due = next->due;
-      wake_.wait_until(lock, stop, due, [] { return false; });
+      uint64_t seen = notified_;
+      wake_.wait_until(lock, stop, due, [&] { return notified_ != seen; });
       continue;
     }
     Delivery delivery = std::move(*next);

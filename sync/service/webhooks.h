@@ -74,6 +74,7 @@ class WebhookSender {
   std::mutex mutex_;
   std::condition_variable_any wake_;
   std::deque<Delivery> queue_;
+  uint64_t notified_ = 0;  // bumped by Notify: a wait for a retry wakes
   std::jthread thread_;
 };
 

@@ -19,7 +19,8 @@ std::string Sha256Hex(const std::string& text) {
   return hex;
 }
 
-ServeProcess::ServeProcess(std::string config, Environment env) {
+ServeProcess::ServeProcess(std::string config, Environment env, std::string tls_ca)
+    : tls_ca_(std::move(tls_ca)) {
   std::string pattern = (std::filesystem::temp_directory_path() / "freshet-serve-XXXXXX").string();
   if (!mkdtemp(pattern.data())) throw std::runtime_error("mkdtemp failed");
   dir_ = pattern;
@@ -36,15 +37,18 @@ ServeProcess::~ServeProcess() {
   }
 }
 
-void ServeProcess::Start(Environment env) {
+void ServeProcess::Start(Environment env, bool until_ready) {
   env["FRESHET_API_TOKEN"] = kAdminToken;
   process_.emplace(
       StartCommand({FreshetBinary(), "serve", "--config", dir_ + "/freshet.toml", "--listen",
                     fmt::format("127.0.0.1:{}", port_), "--store", dir_ + "/runs.db"},
                    env));
   // Readiness probe: /readyz answers 200 once the service listens and has
-  // repaired what a previous process left.
-  for (;;) {
+  // repaired what a previous process left; /healthz once it listens. The
+  // deadline only turns a service that never gets there into a failure.
+  const char* probe = until_ready ? "/readyz" : "/healthz";
+  auto deadline = std::chrono::steady_clock::now() + std::chrono::minutes(3);
+  while (std::chrono::steady_clock::now() < deadline) {
     if (auto result = process_->WaitFor(std::chrono::milliseconds(20))) {
       ended_ = *result;
       process_.reset();
@@ -52,18 +56,20 @@ void ServeProcess::Start(Environment env) {
                                " before it was ready: " + ended_.err);
     }
     try {
-      if (HttpCall(port_, "GET", "/readyz").status == 200) return;
+      if (HttpCall(address(), "GET", probe).status == 200) return;
     } catch (const std::exception&) {  // not listening yet
     }
   }
+  throw std::runtime_error(fmt::format(
+      "freshet serve did not answer 200 on {} within 3 minutes: {}", probe, process_->Stderr()));
 }
 
 HttpResult ServeProcess::Get(const std::string& target) const {
-  return HttpCall(port_, "GET", target, Bearer(kAdminToken));
+  return HttpCall(address(), "GET", target, Bearer(kAdminToken));
 }
 
 HttpResult ServeProcess::Post(const std::string& target, const std::string& body) const {
-  return HttpCall(port_, "POST", target, Bearer(kAdminToken), body);
+  return HttpCall(address(), "POST", target, Bearer(kAdminToken), body);
 }
 
 int64_t ServeProcess::Trigger(const std::string& job, const std::string& body) const {
@@ -74,7 +80,7 @@ int64_t ServeProcess::Trigger(const std::string& job, const std::string& body) c
 
 nlohmann::json ServeProcess::WaitForEnd(int64_t run) const {
   auto [status, events] =
-      ReadEvents(port_, fmt::format("/v1/runs/{}/events", run), Bearer(kAdminToken));
+      ReadEvents(address(), fmt::format("/v1/runs/{}/events", run), Bearer(kAdminToken));
   EXPECT_EQ(status, 200);
   if (events.empty() || events.back().event != "end") {
     ADD_FAILURE() << "the event stream of run " << run << " ended without an end event";
@@ -90,6 +96,8 @@ RunResult ServeProcess::Stop(int signal) {
   return ended_;
 }
 
-void ServeProcess::Restart(Environment env) { Start(std::move(env)); }
+void ServeProcess::Restart(Environment env, bool until_ready) {
+  Start(std::move(env), until_ready);
+}
 
 }  // namespace freshet::testing

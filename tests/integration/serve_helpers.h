@@ -22,11 +22,15 @@ class ServeProcess {
  public:
   // Writes `config` to a fresh directory and starts the service with
   // FRESHET_API_TOKEN=kAdminToken plus `env`; waits until /readyz answers 200
-  // (or the process ends: the test fails with its output).
-  explicit ServeProcess(std::string config, Environment env = {});
+  // (or the process ends: the test fails with its output). With `tls_ca`
+  // (the PEM certificate that issued the config's [service] tls_cert), every
+  // call of the helpers goes over HTTPS and trusts it.
+  explicit ServeProcess(std::string config, Environment env = {}, std::string tls_ca = {});
   ~ServeProcess();
 
   int port() const { return port_; }
+  // The port, and the CA to trust when the service speaks HTTPS.
+  ServiceAddress address() const { return {port_, tls_ca_}; }
   BackgroundProcess& process() { return *process_; }
   std::string Stderr() const { return process_ ? process_->Stderr() : ended_.err; }
 
@@ -41,14 +45,16 @@ class ServeProcess {
   // Sends `signal` and waits for the exit.
   RunResult Stop(int signal = SIGTERM);
   // Starts the service again on the same port, config and store (after Stop),
-  // with `env`.
-  void Restart(Environment env = {});
+  // with `env`; waits until /readyz answers 200, or with `until_ready` false
+  // only until it listens (/healthz), e.g. while its recovery is paused.
+  void Restart(Environment env = {}, bool until_ready = true);
 
  private:
-  void Start(Environment env);
+  void Start(Environment env, bool until_ready = true);
 
   std::string dir_;
   int port_ = 0;
+  std::string tls_ca_;
   std::optional<BackgroundProcess> process_;
   RunResult ended_;
 };

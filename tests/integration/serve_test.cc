@@ -4,6 +4,9 @@
 #include <fmt/format.h>
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <unistd.h>
 
 #include "tests/integration/serve_helpers.h"
 
@@ -11,6 +14,56 @@ namespace freshet::testing {
 namespace {
 
 using ::testing::HasSubstr;
+
+// A plain TCP connection to the service, for what the HTTP client cannot
+// do: hold a stream open while the test acts, or stay idle. Reads give up
+// after two minutes (SO_RCVTIMEO), which only turns a hang into a failure.
+class LoopbackSocket {
+ public:
+  explicit LoopbackSocket(int port) : fd_(socket(AF_INET, SOCK_STREAM, 0)) {
+    sockaddr_in address{};
+    address.sin_family = AF_INET;
+    address.sin_port = htons(static_cast<uint16_t>(port));
+    address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    timeval timeout{120, 0};
+    setsockopt(fd_, SOL_SOCKET, SO_RCVTIMEO, &timeout, sizeof timeout);
+    if (connect(fd_, reinterpret_cast<sockaddr*>(&address), sizeof address) != 0)
+      throw std::runtime_error("cannot connect to the service");
+  }
+  ~LoopbackSocket() { close(fd_); }
+  LoopbackSocket(const LoopbackSocket&) = delete;
+  LoopbackSocket& operator=(const LoopbackSocket&) = delete;
+
+  void Send(const std::string& bytes) {
+    if (send(fd_, bytes.data(), bytes.size(), MSG_NOSIGNAL) != static_cast<ssize_t>(bytes.size()))
+      throw std::runtime_error("cannot send to the service");
+  }
+  // Reads until `marker` arrived (or the connection ended); returns what came.
+  std::string ReadUntil(const std::string& marker) {
+    while (received_.find(marker) == std::string::npos && ReadSome()) {
+    }
+    return received_;
+  }
+  // Reads until the service closes the connection; returns what came after
+  // the previous reads.
+  std::string ReadToEnd() {
+    size_t from = received_.size();
+    while (ReadSome()) {
+    }
+    return received_.substr(from);
+  }
+
+ private:
+  bool ReadSome() {
+    char buffer[4096];
+    ssize_t n = recv(fd_, buffer, sizeof buffer, 0);
+    if (n <= 0) return false;
+    received_.append(buffer, static_cast<size_t>(n));
+    return true;
+  }
+  int fd_;
+  std::string received_;
+};
 
 constexpr char kSchema[] = R"sql(
 CREATE TABLE accounts (id bigint PRIMARY KEY, email text NOT NULL UNIQUE, plan text
@@ -189,9 +242,18 @@ TEST(Serve, AnswersMalformedRequestsWithAClear4xx) {
   EXPECT_EQ(serve.Get("/v1/runs?state=done").status, 400);
   EXPECT_EQ(serve.Get("/v1/runs?limit=%zz").status, 400);
   EXPECT_EQ(serve.Get("/v1/nothing").status, 404);
-  EXPECT_EQ(HttpCall(serve.port(), "DELETE", "/v1/jobs", Bearer(kAdminToken)).status, 405);
-  HttpResult big = serve.Post("/v1/jobs/refresh/runs", std::string(70 * 1024, ' '));
-  EXPECT_EQ(big.status, 413);
+  HttpResult not_allowed = HttpCall(serve.port(), "DELETE", "/v1/jobs", Bearer(kAdminToken));
+  EXPECT_EQ(not_allowed.status, 405);
+  EXPECT_EQ(not_allowed.headers["allow"], "GET");
+  // A name that is not UTF-8 is answered, its bad byte replaced (U+FFFD).
+  HttpResult latin1 = serve.Post("/v1/jobs/caf%E9/runs");
+  EXPECT_EQ(latin1.status, 404) << latin1.body;
+  EXPECT_THAT(error(latin1), HasSubstr("no job named 'caf\xEF\xBF\xBD'"));
+  for (int attempt = 0; attempt < 10; ++attempt) {  // read by the client every time
+    HttpResult big = serve.Post("/v1/jobs/refresh/runs", std::string(70 * 1024, ' '));
+    EXPECT_EQ(big.status, 413) << big.body;
+    EXPECT_THAT(error(big), HasSubstr("larger than 65536 bytes"));
+  }
   std::string garbage = RawExchange(serve.port(), "THIS IS NOT HTTP\r\n\r\n");
   EXPECT_THAT(garbage, HasSubstr("400 Bad Request"));
   EXPECT_EQ(serve.Get("/v1/runs").Json()["runs"].size(), 0u);
@@ -260,6 +322,31 @@ to = "dev"
 when_busy = "reject"
 )toml";
 
+TEST(Serve, RunsTriggeredWhileTheLastRunIsRepairedWaitForTheRepair) {
+  Databases db;
+  PausePoint copied("done copy");
+  ServeProcess serve(db.Config(kRefreshJob), copied.Env());
+  int64_t killed = serve.Trigger("refresh");
+  ASSERT_TRUE(copied.WaitUntilPaused(serve.process())) << serve.Stderr();
+  EXPECT_EQ(serve.Stop(SIGKILL).signal, SIGKILL);
+
+  PausePoint repairing("start ");  // the first task of the journal's repair
+  serve.Restart(repairing.Env(), /*until_ready=*/false);
+  ASSERT_TRUE(repairing.WaitUntilPaused(serve.process())) << serve.Stderr();
+  EXPECT_EQ(HttpCall(serve.port(), "GET", "/readyz").status, 503);
+  int64_t waiting = serve.Trigger("refresh");
+  EXPECT_EQ(serve.Get(fmt::format("/v1/runs/{}", waiting)).Json()["state"], "queued")
+      << "a run started on a target still being repaired";
+  repairing.Release();
+  nlohmann::json end = serve.WaitForEnd(waiting);
+  EXPECT_EQ(end["state"], "succeeded") << end.dump(2);
+  nlohmann::json repaired = serve.Get(fmt::format("/v1/runs/{}", killed)).Json();
+  EXPECT_EQ(repaired["state"], "failed");
+  EXPECT_GE(end["started_at"].get<std::string>(), repaired["finished_at"].get<std::string>());
+  EXPECT_THAT(db.Differing(), ::testing::IsEmpty());
+  EXPECT_THAT(InvalidConstraintsAndIndexes(db.dev, db.dev_db), ::testing::IsEmpty());
+}
+
 TEST(Serve, RunsForABusyTargetQueueBehindItOrAreRefused) {
   Databases db;
   PausePoint pause("done copy");
@@ -289,8 +376,20 @@ TEST(Serve, SigtermCancelsRunsPastTheShutdownTimeoutRestoresAndExitsZero) {
   ServeProcess serve(db.Config(kRefreshJob), pause.Env());  // shutdown_timeout = "0s"
   int64_t id = serve.Trigger("refresh");
   ASSERT_TRUE(pause.WaitUntilPaused(serve.process())) << serve.Stderr();
+  // A client following the run, and one idle connection: the service ends
+  // both and still exits cleanly.
+  LoopbackSocket follower(serve.port());
+  follower.Send(
+      fmt::format("GET /v1/runs/{}/events HTTP/1.1\r\nHost: x\r\nAuthorization: "
+                  "Bearer {}\r\n\r\n",
+                  id, kAdminToken));
+  ASSERT_THAT(follower.ReadUntil("event: run"), HasSubstr("200 OK"));
+  LoopbackSocket idle(serve.port());
   RunResult stopped = serve.Stop(SIGTERM);
   EXPECT_EQ(stopped.exit_code, 0) << stopped.err;
+  std::string rest = follower.ReadToEnd();
+  EXPECT_THAT(rest, HasSubstr("event: end")) << "the stream ended before the run did";
+  EXPECT_THAT(rest.substr(rest.find("event: end")), HasSubstr(R"("state":"cancelled")"));
   EXPECT_EQ(db.DevConstraints(), constraints);
   serve.Restart();
   EXPECT_EQ(serve.Get(fmt::format("/v1/runs/{}", id)).Json()["state"], "cancelled");

@@ -32,7 +32,7 @@ import jsonschema
 HERE = Path(__file__).resolve().parent
 REPO = HERE.parents[1]
 sys.path.insert(0, str(HERE))
-from serve_fixture import ADMIN_TOKEN, READ_TOKEN, ServeFixture, free_port  # noqa: E402
+from serve_fixture import ADMIN_TOKEN, READ_TOKEN, SCHEMA, ServeFixture, free_port  # noqa: E402
 
 DOCUMENT = REPO / "sync" / "service" / "openapi.json"
 API_CC = REPO / "sync" / "service" / "api.cc"
@@ -49,6 +49,28 @@ from = "prod"
 to = "dev"
 jobs = 1
 when_busy = "reject"
+"""
+
+PREVIEW_PASSWORD = "pw-for-previews"
+
+
+def preview_job(serve: ServeFixture) -> str:
+    """STRICT_JOB, and a preview job making databases on the dev cluster
+    (migrated with the fixture's schema, synced from prod), at most one."""
+    migrations = serve.dir / "migrations"
+    migrations.mkdir()
+    (migrations / "20250101000000_schema.sql").write_text(SCHEMA)
+    template = serve.clusters.url("dev", db="preview_{name}", password=PREVIEW_PASSWORD)
+    return STRICT_JOB + f"""
+[targets.preview]
+url_template = "{template}"
+[jobs.previews]
+kind = "preview"
+from = "prod"
+to = "preview"
+migrations = "{migrations}"
+max_previews = 1
+jobs = 1
 """
 
 
@@ -205,7 +227,7 @@ def api_cc_routes() -> dict[tuple[str, str], str | None]:
     for method, segments, scope in re.findall(
             r'\{\s*V::(\w+)\s*,\s*\{((?:\s*"[^"]*"\s*,?)*)\}\s*,\s*([\w:]+)\s*,', block.group(1)):
         path = "/" + "/".join(re.findall(r'"([^"]*)"', segments))
-        routes[(method.upper(), path)] = {
+        routes[(method.upper().rstrip("_"), path)] = {  # V::delete_
             "std::nullopt": None, "Scope::kRead": "read", "Scope::kTrigger": "trigger",
             "Scope::kAdmin": "admin"}[scope]
     assert routes, "no routes parsed from api.cc"
@@ -255,7 +277,7 @@ class OpenApiTest(unittest.TestCase):
         cls.doc = Document(DOCUMENT)
         cls.pause = None
         for attempt in range(1, 4):
-            cls.serve = ServeFixture(FRESHET, extra_config=STRICT_JOB)
+            cls.serve = ServeFixture(FRESHET, extra_config=preview_job)
             cls.serve.dir.chmod(0o755)  # as root the clusters run as `postgres`; mkdtemp: 0700
             cls.pause = cls.serve.dir / "pause"
             cls.pause.mkdir()
@@ -463,8 +485,10 @@ class OpenApiTest(unittest.TestCase):
 
     def concrete(self, path: str) -> str:
         """A documented path with its parameters filled in: a run that exists,
-        and a job that does not (so a trigger is refused, not queued)."""
-        return path.replace("{id}", str(self.ids["c"])).replace("{job}", "no-such-job")
+        and a job and a preview that do not (so a trigger is refused, not
+        queued, and nothing is dropped)."""
+        return (path.replace("{id}", str(self.ids["c"])).replace("{job}", "no-such-job")
+                .replace("{name}", "no-such-preview"))
 
     def test_every_documented_operation_is_routed(self):
         for method, path, _ in self.doc.operations():
@@ -557,8 +581,9 @@ class OpenApiTest(unittest.TestCase):
 
     def test_jobs_list_the_config_with_their_latest_run(self):
         before = self.check(self.seen["jobs_before"], "GET", "/v1/jobs", 200)
-        self.assertEqual([job["name"] for job in before["jobs"]], ["refresh", "strict"])
-        refresh, strict = before["jobs"]
+        self.assertEqual([job["name"] for job in before["jobs"]], ["refresh", "strict", "previews"])
+        refresh, strict, previews = before["jobs"]
+        self.assertEqual((previews["kind"], previews["overridable"]), ("preview", ["name"]))
         self.assertEqual((refresh["kind"], refresh["from"], refresh["to"]), ("sync", "prod", ["dev"]))
         self.assertEqual((refresh["schedule"], refresh["time_zone"]), ("0 2 * * 0", "Europe/Berlin"))
         self.assertIsInstance(refresh["next_run"], str)
@@ -644,8 +669,10 @@ class OpenApiTest(unittest.TestCase):
         self.assertIsNotNone(running[0]["progress"])
         everything = self.check(self.call("GET", "/v1/runs"), "GET", "/v1/runs", 200)["runs"]
         ids = [run["id"] for run in everything]
-        self.assertEqual(ids[:3], [self.ids["c"], self.ids["b"], self.ids["a"]])
         self.assertEqual(ids, sorted(ids, reverse=True))
+        # (the previews test may have added a run of another job)
+        refresh = [run["id"] for run in everything if run["job"] == "refresh"]
+        self.assertEqual(refresh[:3], [self.ids["c"], self.ids["b"], self.ids["a"]])
         page = self.check(self.call("GET", f"/v1/runs?limit=1&before={self.ids['c']}"),
                           "GET", "/v1/runs", 200)["runs"]
         self.assertEqual([run["id"] for run in page], [self.ids["b"]])
@@ -759,6 +786,45 @@ class OpenApiTest(unittest.TestCase):
         body = self.check(answer, "GET", "/v1/runs/{id}/report", answer.status)
         if answer.status == 200:
             self.assertFalse(body["ok"])
+
+    # -- previews -----------------------------------------------------------------
+
+    def test_previews_are_made_listed_refused_and_dropped(self):
+        collection, item = "/v1/previews", "/v1/previews/{name}"
+        made = self.check(self.call("POST", collection, json.dumps({"name": "pr-7"})), "POST",
+                          collection, 202, "application/json")
+        self.assertEqual((made["job"], made["targets"]), ("previews", ["target:preview/pr-7"]))
+        self.assertEqual(made["preview"]["name"], "pr-7")
+        self.assertIn(PREVIEW_PASSWORD, made["preview"]["url"])  # an admin token: the password
+        runs = self.check_events(EventStream(self.serve.port, made["id"]).rest(),
+                                 "/v1/runs/{id}/events")
+        self.assertEqual(runs[-1]["state"], "succeeded", self.log())
+        report = self.check(self.call("GET", f"/v1/runs/{made['id']}/report"), "GET",
+                            "/v1/runs/{id}/report", 200, "application/json")
+        self.assertEqual((report["command"], report["preview"]["created"]), ("preview", True))
+        self.assertEqual(report["migrate"]["applied"], ["20250101000000_schema.sql"])
+        self.assertEqual(report["load"]["totals"]["rows"], 32000)
+
+        listed = self.check(self.call("GET", collection, token=READ_TOKEN), "GET", collection, 200)
+        (preview,) = [p for p in listed["previews"] if p["name"] == "pr-7"]
+        self.assertNotIn(PREVIEW_PASSWORD, preview["url"])
+        self.assertTrue(preview["url"].endswith("/preview_pr-7"), preview["url"])
+        self.assertGreater(preview["size_bytes"], 0)
+        self.assertEqual(preview["last_refresh"]["run"], made["id"])
+        self.assertIsNone(preview["active_run"])
+
+        self.check_error(self.call("POST", collection, json.dumps({"name": "PR 7!"})), "POST",
+                         collection, 400, "does not match the pattern")
+        self.check_error(self.call("POST", collection, json.dumps({"name": "pr-7", "x": 1})),
+                         "POST", collection, 400, "'x' is not a field")
+        self.check_error(self.call("POST", collection, json.dumps({"name": "pr-8"})), "POST",
+                         collection, 409, "at most 1 previews")
+        dropped = self.check(self.call("DELETE", "/v1/previews/pr-7"), "DELETE", item, 200)
+        self.assertEqual(dropped, {"name": "pr-7", "job": "previews", "dropped": True})
+        self.check_error(self.call("DELETE", "/v1/previews/pr-7"), "DELETE", item, 404,
+                         "no preview named 'pr-7'")
+        listed = self.check(self.call("GET", collection), "GET", collection, 200)
+        self.assertEqual(listed["previews"], [])
 
     # -- shutting down ----------------------------------------------------------
 

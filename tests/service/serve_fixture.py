@@ -22,6 +22,7 @@ import time
 import urllib.error
 import urllib.request
 from pathlib import Path
+from typing import Callable
 
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE.parent / "deploy"))
@@ -52,7 +53,8 @@ def free_port() -> int:
 class ServeFixture:
     """Clusters, config, and a running `freshet serve`."""
 
-    def __init__(self, freshet: str, env: dict[str, str] | None = None, extra_config: str = ""):
+    def __init__(self, freshet: str, env: dict[str, str] | None = None,
+                 extra_config: str | Callable[["ServeFixture"], str] = ""):
         self.freshet = freshet
         self.env = env or {}
         self.extra_config = extra_config
@@ -73,6 +75,9 @@ class ServeFixture:
         psql(self.clusters.url("prod"), SCHEMA + ROWS)
         psql(self.clusters.url("dev"), SCHEMA)
         reader = hashlib.sha256(READ_TOKEN.encode()).hexdigest()
+        # A callable extra_config is given the fixture once the clusters run
+        # (for config that names their ports).
+        extra = self.extra_config(self) if callable(self.extra_config) else self.extra_config
         (self.dir / "freshet.toml").write_text(f"""
 [sources.prod]
 url = "{self.clusters.url('prod', password='pw-not-to-leak')}"
@@ -90,7 +95,7 @@ to = "dev"
 jobs = 1
 schedule = "0 2 * * 0"
 tz = "Europe/Berlin"
-{self.extra_config}
+{extra}
 """)
         self.log = open(self.dir / "serve.log", "w+")
         self.process = subprocess.Popen(

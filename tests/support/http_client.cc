@@ -1,15 +1,18 @@
 #include "tests/support/http_client.h"
 
-#include <sys/socket.h>
-#include <sys/time.h>
+#include <fmt/format.h>
 
-#include <boost/asio/connect.hpp>
+#include <boost/asio/as_tuple.hpp>
+#include <boost/asio/co_spawn.hpp>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/tcp.hpp>
-#include <boost/asio/read.hpp>
+#include <boost/asio/ssl.hpp>
+#include <boost/asio/use_awaitable.hpp>
 #include <boost/asio/write.hpp>
 #include <boost/beast/core/flat_buffer.hpp>
 #include <boost/beast/http.hpp>
+#include <functional>
+#include <optional>
 #include <stdexcept>
 
 namespace freshet::testing {
@@ -18,20 +21,102 @@ namespace asio = boost::asio;
 namespace beast = boost::beast;
 namespace http = beast::http;
 using asio::ip::tcp;
+using TlsStream = asio::ssl::stream<tcp::socket>;
 
 namespace {
 
-void SetTimeout(tcp::socket& socket, std::chrono::seconds timeout) {
-  timeval value{static_cast<time_t>(timeout.count()), 0};
-  ::setsockopt(socket.native_handle(), SOL_SOCKET, SO_RCVTIMEO, &value, sizeof value);
-  ::setsockopt(socket.native_handle(), SOL_SOCKET, SO_SNDTIMEO, &value, sizeof value);
+constexpr auto kTuple = asio::as_tuple(asio::use_awaitable);
+
+asio::awaitable<void> Open(tcp::socket& socket, int port) {
+  co_await socket.async_connect(
+      tcp::endpoint(asio::ip::make_address("127.0.0.1"), static_cast<uint16_t>(port)),
+      asio::use_awaitable);
 }
 
-tcp::socket Connect(asio::io_context& io, int port, std::chrono::seconds timeout) {
-  tcp::socket socket(io);
-  socket.connect(tcp::endpoint(asio::ip::make_address("127.0.0.1"), static_cast<uint16_t>(port)));
-  SetTimeout(socket, timeout);
-  return socket;
+asio::awaitable<void> Open(TlsStream& stream, int port) {
+  co_await Open(stream.next_layer(), port);
+  co_await stream.async_handshake(asio::ssl::stream_base::client, asio::use_awaitable);
+}
+
+// Appends what the server sends to `text` until it ends the connection: a
+// close, a reset or the end of the TLS session.
+template <class Stream>
+asio::awaitable<void> ReadToClose(Stream& stream, std::string& text) {
+  char chunk[4096];
+  for (;;) {
+    auto [error, read] = co_await stream.async_read_some(asio::buffer(chunk), kTuple);
+    text.append(chunk, read);
+    if (error) co_return;
+  }
+}
+
+std::string Describe(const ServiceAddress& address, std::string_view request) {
+  return fmt::format("{} on {}://127.0.0.1:{}", request, address.ca_file.empty() ? "http" : "https",
+                     address.port);
+}
+
+// Connects to `address` and runs `exchange(stream)` (a generic callable
+// returning awaitable<void>) on the connection, all of it within `deadline`:
+// when the time runs out, the connection is closed, the exchange unwinds and
+// this throws naming `what`. Other failures are thrown naming `what` too.
+template <class Exchange>
+void RunExchange(const ServiceAddress& address, const std::string& what,
+                 std::chrono::seconds deadline, Exchange exchange) {
+  asio::io_context io;
+  std::exception_ptr failure;
+  bool finished = false;
+  auto on_end = [&](std::exception_ptr error) {
+    failure = error;
+    finished = true;
+  };
+  std::optional<tcp::socket> plain;
+  std::optional<asio::ssl::context> context;
+  std::optional<TlsStream> tls;
+  std::function<void()> close;
+  if (address.ca_file.empty()) {
+    plain.emplace(io);
+    close = [&] {
+      boost::system::error_code ignored;
+      plain->close(ignored);
+    };
+    asio::co_spawn(
+        io,
+        [&]() -> asio::awaitable<void> {
+          co_await Open(*plain, address.port);
+          co_await exchange(*plain);
+        },
+        on_end);
+  } else {
+    context.emplace(asio::ssl::context::tls_client);
+    context->set_verify_mode(asio::ssl::verify_peer);
+    context->load_verify_file(address.ca_file);
+    tls.emplace(io, *context);
+    tls->set_verify_callback(asio::ssl::host_name_verification("127.0.0.1"));
+    close = [&] {
+      boost::system::error_code ignored;
+      tls->lowest_layer().close(ignored);
+    };
+    asio::co_spawn(
+        io,
+        [&]() -> asio::awaitable<void> {
+          co_await Open(*tls, address.port);
+          co_await exchange(*tls);
+        },
+        on_end);
+  }
+  io.run_for(deadline);
+  if (!finished) {
+    close();
+    io.run();  // the exchange ends, its operations aborted
+    throw std::runtime_error(
+        fmt::format("{}: no complete answer within the deadline of {} s", what, deadline.count()));
+  }
+  if (!failure) return;
+  try {
+    std::rethrow_exception(failure);
+  } catch (const std::exception& error) {
+    throw std::runtime_error(fmt::format("{}: {}", what, error.what()));
+  }
 }
 
 http::request<http::string_body> Request(int port, const std::string& method,
@@ -50,55 +135,7 @@ http::request<http::string_body> Request(int port, const std::string& method,
   return request;
 }
 
-}  // namespace
-
-nlohmann::json HttpResult::Json() const {
-  try {
-    return nlohmann::json::parse(body);
-  } catch (const nlohmann::json::exception& error) {
-    throw std::runtime_error("response (status " + std::to_string(status) +
-                             ") is not JSON: " + body);
-  }
-}
-
-HttpResult HttpCall(int port, const std::string& method, const std::string& target,
-                    const Headers& headers, const std::string& body) {
-  asio::io_context io;
-  tcp::socket socket = Connect(io, port, std::chrono::minutes(5));
-  http::write(socket, Request(port, method, target, headers, body));
-  beast::flat_buffer buffer;
-  http::response<http::string_body> response;
-  http::read(socket, buffer, response);
-  HttpResult result;
-  result.status = static_cast<int>(response.result_int());
-  for (const auto& field : response) {
-    std::string name(field.name_string());
-    for (char& c : name) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-    result.headers[name] = std::string(field.value());
-  }
-  result.body = response.body();
-  return result;
-}
-
-std::pair<int, std::vector<ServerSentEvent>> ReadEvents(int port, const std::string& target,
-                                                        const Headers& headers) {
-  asio::io_context io;
-  tcp::socket socket = Connect(io, port, std::chrono::minutes(5));
-  Headers with_accept = headers;
-  with_accept.emplace_back("Accept", "text/event-stream");
-  http::write(socket, Request(port, "GET", target, with_accept, {}));
-  beast::flat_buffer buffer;
-  http::response_parser<http::empty_body> head;
-  http::read_header(socket, buffer, head);
-  int status = static_cast<int>(head.get().result_int());
-  std::string text(static_cast<const char*>(buffer.data().data()), buffer.size());
-  boost::system::error_code error;
-  char chunk[4096];
-  for (;;) {
-    size_t n = socket.read_some(asio::buffer(chunk), error);
-    if (error) break;
-    text.append(chunk, n);
-  }
+std::vector<ServerSentEvent> ParseEvents(const std::string& text) {
   std::vector<ServerSentEvent> events;
   ServerSentEvent current{"message", ""};
   bool any = false;
@@ -120,21 +157,73 @@ std::pair<int, std::vector<ServerSentEvent>> ReadEvents(int port, const std::str
       any = true;
     }
   }
-  return {status, events};
+  return events;
 }
 
-std::string RawExchange(int port, const std::string& bytes, std::chrono::seconds timeout) {
-  asio::io_context io;
-  tcp::socket socket = Connect(io, port, timeout);
-  asio::write(socket, asio::buffer(bytes));
-  std::string text;
-  boost::system::error_code error;
-  char chunk[4096];
-  for (;;) {
-    size_t n = socket.read_some(asio::buffer(chunk), error);
-    if (error) break;
-    text.append(chunk, n);
+}  // namespace
+
+nlohmann::json HttpResult::Json() const {
+  try {
+    return nlohmann::json::parse(body);
+  } catch (const nlohmann::json::exception& error) {
+    throw std::runtime_error("response (status " + std::to_string(status) +
+                             ") is not JSON: " + body);
   }
+}
+
+HttpResult HttpCall(const ServiceAddress& address, const std::string& method,
+                    const std::string& target, const Headers& headers, const std::string& body,
+                    std::chrono::seconds deadline) {
+  http::request<http::string_body> request = Request(address.port, method, target, headers, body);
+  http::response<http::string_body> response;
+  RunExchange(address, Describe(address, method + " " + target), deadline,
+              [&](auto& stream) -> asio::awaitable<void> {
+                co_await http::async_write(stream, request, asio::use_awaitable);
+                beast::flat_buffer buffer;
+                co_await http::async_read(stream, buffer, response, asio::use_awaitable);
+              });
+  HttpResult result;
+  result.status = static_cast<int>(response.result_int());
+  for (const auto& field : response) {
+    std::string name(field.name_string());
+    for (char& c : name) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+    result.headers[name] = std::string(field.value());
+  }
+  result.body = response.body();
+  return result;
+}
+
+std::pair<int, std::vector<ServerSentEvent>> ReadEvents(const ServiceAddress& address,
+                                                        const std::string& target,
+                                                        const Headers& headers,
+                                                        std::chrono::seconds deadline) {
+  Headers with_accept = headers;
+  with_accept.emplace_back("Accept", "text/event-stream");
+  http::request<http::string_body> request = Request(address.port, "GET", target, with_accept, {});
+  int status = 0;
+  std::string text;
+  RunExchange(address, Describe(address, "GET " + target + " (event stream)"), deadline,
+              [&](auto& stream) -> asio::awaitable<void> {
+                co_await http::async_write(stream, request, asio::use_awaitable);
+                beast::flat_buffer buffer;
+                http::response_parser<http::empty_body> head;
+                co_await http::async_read_header(stream, buffer, head, asio::use_awaitable);
+                status = static_cast<int>(head.get().result_int());
+                text.assign(static_cast<const char*>(buffer.data().data()), buffer.size());
+                co_await ReadToClose(stream, text);
+              });
+  return {status, ParseEvents(text)};
+}
+
+std::string RawExchange(const ServiceAddress& address, const std::string& bytes,
+                        std::chrono::seconds deadline) {
+  ServiceAddress plain(address.port);
+  std::string text;
+  RunExchange(plain, Describe(plain, fmt::format("{} raw bytes", bytes.size())), deadline,
+              [&](auto& stream) -> asio::awaitable<void> {
+                co_await asio::async_write(stream, asio::buffer(bytes), asio::use_awaitable);
+                co_await ReadToClose(stream, text);
+              });
   return text;
 }
 

@@ -5,8 +5,11 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
+#include <filesystem>
+
 #include "copy/error.h"
 #include "sync/cli/config.h"
+#include "sync/cli/serve_jobs.h"
 
 namespace freshet {
 namespace {
@@ -91,8 +94,6 @@ exclude = ["audit.*"]
 TEST(ServiceConfig, RefusesWhatServeCannotTakeNamingTheKey) {
   EXPECT_THAT(ParseError("[jobs.x]\nfrom = \"prod\"\n"), HasSubstr("'jobs.x' needs a kind"));
   EXPECT_THAT(ParseError("[jobs.x]\nkind = \"copy\"\n"), HasSubstr("'jobs.x.kind' must be one of"));
-  EXPECT_THAT(ParseError("[jobs.x]\nkind = \"migrate-up\"\n"),
-              HasSubstr("not supported by this freshet yet"));
   EXPECT_THAT(ParseError("[jobs.x]\nkind = \"sync\"\nschedul = \"@daily\"\n"),
               HasSubstr("did you mean 'schedule'"));
   EXPECT_THAT(ParseError("[jobs.\"a b\"]\nkind = \"sync\"\n"), HasSubstr("job name \"a b\""));
@@ -112,6 +113,188 @@ TEST(ServiceConfig, RefusesWhatServeCannotTakeNamingTheKey) {
               HasSubstr("not 'done'"));
   EXPECT_THAT(ParseError("[service.webhooks.x]\nformat = \"json\"\n"),
               HasSubstr("needs one of url and url_env"));
+}
+
+TEST(ServiceConfig, ReadsSnapshotAndMigrateJobsWithTheirOptions) {
+  Config config = Config::Parse(R"(
+[jobs.capture]
+kind = "snapshot-capture"
+from = "prod"
+to = "/var/lib/freshet/snapshots"
+level = 3
+zstd_threads = 2
+chunk_size = 256
+keep = 5
+exclude = ["audit.*"]
+[jobs.restore]
+kind = "snapshot-restore"
+from = "/var/lib/freshet/snapshots"
+to = ["dev", "staging"]
+targets = "in-turn"
+verify = true
+[jobs.migrate]
+kind = "migrate-up"
+to = "staging"
+migrations = "supabase/migrations"
+layout = "supabase"
+statement_timeout = "2min"
+include_all = true
+)",
+                                "freshet.toml");
+  ASSERT_EQ(config.service_jobs.size(), 3u);
+  const JobSpec& capture = config.service_jobs[0];
+  EXPECT_EQ(capture.kind, "snapshot-capture");
+  EXPECT_EQ(capture.to, std::vector<std::string>{"/var/lib/freshet/snapshots"});
+  EXPECT_EQ(capture.options["level"], 3);
+  EXPECT_EQ(capture.options["zstd_threads"], 2);
+  EXPECT_EQ(capture.options["chunk_size"], 256);
+  EXPECT_EQ(capture.options["keep"], 5);
+  const JobSpec& restore = config.service_jobs[1];
+  EXPECT_EQ(restore.from, "/var/lib/freshet/snapshots");
+  EXPECT_EQ(restore.options["targets"], "in-turn");
+  EXPECT_EQ(restore.options["verify"], true);
+  const JobSpec& migrate = config.service_jobs[2];
+  EXPECT_EQ(migrate.options["migrations"], "supabase/migrations");
+  EXPECT_EQ(migrate.options["statement_timeout"], "2min");
+  EXPECT_EQ(migrate.options["include_all"], true);
+}
+
+TEST(ServiceConfig, RefusesSnapshotCaptureJobsItCannotRunNamingTheKey) {
+  EXPECT_THAT(ParseError("[jobs.c]\nkind = \"snapshot-capture\"\nfrom = \"prod\"\n"),
+              HasSubstr("'jobs.c' needs `to`, the directory the snapshots go in"));
+  EXPECT_THAT(ParseError("[jobs.c]\nkind = \"snapshot-capture\"\nto = [\"/a\", \"/b\"]\n"),
+              HasSubstr("'jobs.c.to' is the directory the snapshots go in: one path"));
+  EXPECT_THAT(ParseError("[jobs.c]\nkind = \"snapshot-capture\"\nto = \"/s\"\nlevel = 30\n"),
+              HasSubstr("'jobs.c.level' must be -7 to 19"));
+  EXPECT_THAT(ParseError("[jobs.c]\nkind = \"snapshot-capture\"\nto = \"/s\"\nkeep = 0\n"),
+              HasSubstr("'jobs.c.keep' must be 1 to 1000"));
+  EXPECT_THAT(ParseError("[jobs.c]\nkind = \"snapshot-capture\"\nto = \"/s\"\nverify = true\n"),
+              HasSubstr("'jobs.c.verify' does not apply to snapshot-capture jobs"));
+  EXPECT_THAT(ParseError("[jobs.c]\nkind = \"snapshot-capture\"\nto = \"/s\"\nkepp = 2\n"),
+              HasSubstr("did you mean 'keep'"));
+}
+
+TEST(ServiceConfig, RefusesSnapshotRestoreJobsItCannotRunNamingTheKey) {
+  EXPECT_THAT(ParseError("[jobs.r]\nkind = \"snapshot-restore\"\nto = \"dev\"\n"),
+              HasSubstr("'jobs.r' needs `from`, the snapshot directory"));
+  EXPECT_THAT(ParseError("[jobs.r]\nkind = \"snapshot-restore\"\nfrom = \"/s\"\ntargets = "
+                         "\"all\"\n"),
+              HasSubstr("'jobs.r.targets' must be one of auto, together, in-turn"));
+  EXPECT_THAT(ParseError("[jobs.r]\nkind = \"snapshot-restore\"\nfrom = \"/s\"\nlevel = 3\n"),
+              HasSubstr("'jobs.r.level' does not apply to snapshot-restore jobs"));
+}
+
+TEST(ServiceConfig, RefusesMigrateUpJobsItCannotRunNamingTheKey) {
+  EXPECT_THAT(ParseError("[jobs.m]\nkind = \"migrate-up\"\nfrom = \"prod\"\n"),
+              HasSubstr("'jobs.m.from': migrate-up jobs apply the files of `migrations`"));
+  EXPECT_THAT(ParseError("[jobs.m]\nkind = \"migrate-up\"\nlayout = \"rails\"\n"),
+              HasSubstr("'jobs.m.layout' must be one of supabase, prisma"));
+  EXPECT_THAT(ParseError("[jobs.m]\nkind = \"migrate-up\"\nstatement_timeout = \"forever\"\n"),
+              HasSubstr("jobs.m.statement_timeout"));
+  EXPECT_THAT(ParseError("[jobs.m]\nkind = \"migrate-up\"\nverify = true\n"),
+              HasSubstr("'jobs.m.verify' does not apply to migrate-up jobs"));
+}
+
+TEST(ServiceConfig, ReadsPreviewTemplatesAndJobs) {
+  Config config = Config::Parse(R"(
+[targets.preview]
+url_template = "postgres://freshet@previews.internal:5432/preview_{name}?sslmode=require"
+name_pattern = "^pr-[0-9]+$"
+[jobs.previews]
+kind = "preview"
+from = "/var/lib/freshet/snapshots"
+to = "preview"
+migrations = "supabase/migrations"
+max_previews = 20
+)",
+                                "freshet.toml");
+  const Endpoint& target = config.targets.at("preview");
+  EXPECT_TRUE(target.IsTemplate());
+  EXPECT_EQ(target.name_pattern, "^pr-[0-9]+$");
+  EXPECT_EQ(target.maintenance_db, "postgres");
+  const JobSpec& job = config.service_jobs.at(0);
+  EXPECT_EQ(job.overridable, std::vector<std::string>{"name"});
+  EXPECT_EQ(job.options["max_previews"], 20);
+}
+
+TEST(ServiceConfig, RefusesPreviewTemplatesAndJobsItCannotRunNamingTheKey) {
+  EXPECT_THAT(ParseError("[targets.p]\nurl_template = \"postgres://u:secret@h/preview\"\n"),
+              ::testing::AllOf(HasSubstr("'targets.p.url_template' must hold {name} once"),
+                               ::testing::Not(HasSubstr("secret"))));
+  EXPECT_THAT(ParseError("[targets.p]\nurl_template = \"postgres://{name}@h/db\"\n"),
+              HasSubstr("{name} must be in the database name"));
+  EXPECT_THAT(ParseError("[targets.p]\nurl_template = \"host=h dbname={name}\"\n"),
+              HasSubstr("must be a postgres:// URL"));
+  EXPECT_THAT(ParseError("[targets.p]\nurl_template = \"postgres://h/p_{name}\"\nurl = "
+                         "\"postgres://h/x\"\n"),
+              HasSubstr("has more than one of url, url_env and url_file (or url_template...)"));
+  EXPECT_THAT(ParseError("[targets.p]\nurl_template = \"postgres://h/p_{name}\"\nname_pattern = "
+                         "\"([a-z\"\n"),
+              HasSubstr("'targets.p.name_pattern' is not a regular expression"));
+  EXPECT_THAT(ParseError("[targets.p]\nurl = \"postgres://h/x\"\nname_pattern = \"^a$\"\n"),
+              HasSubstr("'targets.p.name_pattern' applies to preview templates"));
+  EXPECT_THAT(ParseError("[jobs.p]\nkind = \"preview\"\nto = \"preview\"\n"),
+              HasSubstr("'jobs.p' needs `from`"));
+  EXPECT_THAT(ParseError("[jobs.p]\nkind = \"preview\"\nfrom = \"/s\"\n"),
+              HasSubstr("'jobs.p.to' must name the one preview target"));
+  EXPECT_THAT(ParseError("[jobs.p]\nkind = \"preview\"\nfrom = \"/s\"\nto = "
+                         "\"preview\"\nmax_previews = 0\n"),
+              HasSubstr("'jobs.p.max_previews' must be 1 to 10000"));
+  EXPECT_THAT(ParseError("[jobs.p]\nkind = \"preview\"\nfrom = \"/s\"\nto = "
+                         "\"preview\"\nkeep = 2\n"),
+              HasSubstr("'jobs.p.keep' does not apply to preview jobs"));
+}
+
+// What only the config as a whole tells, checked when the service starts.
+std::string CheckError(const std::string& text) {
+  Config config = Config::Parse(text, "freshet.toml");
+  ConfigJobExecutor executor("freshet.toml", config);
+  try {
+    for (const JobSpec& job : config.service_jobs) executor.Check(job);
+  } catch (const Error& error) {
+    EXPECT_EQ(error.kind(), ErrorKind::kUsage);
+    return error.what();
+  }
+  return "(no error)";
+}
+
+TEST(ServiceConfig, StartUpChecksNameTheJobAndWhatIsWrong) {
+  constexpr char kEndpoints[] = R"(
+[sources.prod]
+url = "postgres://prod.example.com/app"
+[targets.dev]
+url = "postgres://localhost/dev"
+)";
+  EXPECT_THAT(CheckError(std::string(kEndpoints) +
+                         "[jobs.c]\nkind = \"snapshot-capture\"\nfrom = \"prodd\"\nto = \"/s\"\n"),
+              HasSubstr("job 'c': 'prodd' is neither a configured name (prod)"));
+  EXPECT_THAT(
+      CheckError(std::string(kEndpoints) + "[jobs.c]\nkind = \"snapshot-capture\"\nto = \"/s\"\n"),
+      HasSubstr("job 'c': it has no `from`, and [sync] names no default source"));
+  EXPECT_THAT(CheckError(std::string(kEndpoints) +
+                         "[jobs.r]\nkind = \"snapshot-restore\"\nfrom = \"/s\"\nto = \"stage\"\n"),
+              HasSubstr("job 'r': 'stage' is neither a configured name (dev)"));
+  EXPECT_THAT(CheckError(std::string(kEndpoints) +
+                         "[jobs.r]\nkind = \"snapshot-restore\"\nfrom = \"/s\"\n"),
+              HasSubstr("job 'r' has no `to`, and [sync] names no default target"));
+  EXPECT_THAT(
+      CheckError(std::string(kEndpoints) +
+                 "[jobs.m]\nkind = \"migrate-up\"\nto = \"dev\"\nmigrations = "
+                 "\"/nonexistent/migrations\"\n"),
+      HasSubstr("job 'm': the migrations directory /nonexistent/migrations does not exist"));
+  EXPECT_THAT(CheckError(std::string(kEndpoints) + "[jobs.m]\nkind = \"migrate-up\"\n"),
+              HasSubstr("job 'm' has no `to`, and [migrate] names no db"));
+  EXPECT_THAT(CheckError(std::string(kEndpoints) +
+                         "[jobs.p]\nkind = \"preview\"\nfrom = \"/s\"\nto = \"dev\"\n"),
+              HasSubstr("job 'p': `to` = 'dev' is not a preview target"));
+  EXPECT_THAT(CheckError(std::string(kEndpoints) +
+                         "[jobs.s]\nkind = \"snapshot-restore\"\nfrom = \"/s\"\nto = \"preview\"\n"
+                         "[targets.preview]\nurl_template = \"postgres://h/p_{name}\"\n"),
+              HasSubstr("target 'preview' is a preview template (url_template)"));
+  std::string here = std::filesystem::temp_directory_path().string();
+  EXPECT_EQ(CheckError(std::string(kEndpoints) + "[jobs.m]\nkind = \"migrate-up\"\nto = \"dev\"\n" +
+                       "migrations = \"" + here + "\"\n"),
+            "(no error)");
 }
 
 TEST(ServiceConfig, DurationsReadInSeconds) {

@@ -1,0 +1,78 @@
+#include "sync/cli/job_kinds.h"
+
+#include <fmt/format.h>
+
+#include "copy/conninfo.h"
+#include "copy/error.h"
+#include "sync/engine/sync_run.h"
+#include "sync/service/api_error.h"
+
+namespace freshet {
+
+void CheckNamingTheJob(const JobSpec& job, const std::function<void()>& check) {
+  try {
+    check();
+  } catch (const Error& error) {
+    if (std::string_view(error.what()).starts_with("job '")) throw;
+    throw Error(ErrorKind::kUsage, fmt::format("job '{}': {}", job.name, error.what()));
+  }
+}
+
+void RefuseOverrides(const JobSpec& job, const nlohmann::json& overrides) {
+  for (const auto& [key, value] : overrides.items())
+    throw ApiError(400,
+                   fmt::format("job '{}' takes no overrides, and '{}' is not one", job.name, key));
+}
+
+std::string TargetKey(const Config& config, const std::string& target) {
+  if (config.targets.count(target)) return "target:" + target;
+  // A connection string: named by host, port and database, never its password.
+  return "target:" + ConnInfo::Parse(target).Describe();
+}
+
+std::vector<std::string> RepairTarget(const std::string& url, int jobs) {
+  std::vector<std::string> lines;
+  RestoreOutcome outcome = RunRepair(url, jobs);
+  std::string where = ConnInfo::Parse(url).Describe();
+  if (outcome.restored.empty() && outcome.problems.empty())
+    lines.push_back(fmt::format("{}: nothing to restore", where));
+  for (const std::string& line : outcome.restored)
+    lines.push_back(fmt::format("{}: restored {}", where, line));
+  for (const std::string& line : outcome.problems)
+    lines.push_back(
+        fmt::format("{}: problem: {} (the next run of the job finishes it)", where, line));
+  return lines;
+}
+
+JobExecutor::Report CombineReports(const std::vector<nlohmann::json>& reports,
+                                   const std::vector<std::string>& markdown) {
+  JobExecutor::Report out;
+  if (reports.size() == 1)
+    out.json = reports.front();
+  else if (!reports.empty())
+    out.json = reports;
+  for (const std::string& text : markdown) out.markdown += text;
+  return out;
+}
+
+ObserverStream::ObserverStream(RunObserver& observer) : std::ostream(nullptr), buffer_(observer) {
+  rdbuf(&buffer_);
+}
+
+ObserverStream::~ObserverStream() { buffer_.Flush(); }
+
+int ObserverStream::Buffer::overflow(int c) {
+  if (c == traits_type::eof()) return traits_type::not_eof(c);
+  if (c == '\n')
+    Flush();
+  else
+    line_.push_back(static_cast<char>(c));
+  return c;
+}
+
+void ObserverStream::Buffer::Flush() {
+  if (!line_.empty()) observer_.Log(LogLevel::kInfo, line_);
+  line_.clear();
+}
+
+}  // namespace freshet
