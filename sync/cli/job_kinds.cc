@@ -2,6 +2,8 @@
 
 #include <fmt/format.h>
 
+#include <algorithm>
+
 #include "copy/conninfo.h"
 #include "copy/error.h"
 #include "sync/engine/sync_run.h"
@@ -42,6 +44,25 @@ std::vector<std::string> RepairTarget(const std::string& url, int jobs) {
     lines.push_back(
         fmt::format("{}: problem: {} (the next run of the job finishes it)", where, line));
   return lines;
+}
+
+std::vector<std::string> TargetsOfRun(const Config& config, const std::vector<std::string>& names,
+                                      const RunRecord& run, std::vector<std::string>& lines) {
+  std::vector<std::string> out;
+  std::vector<std::string> matched;
+  for (const std::string& name : names) {
+    std::string key = TargetKey(config, name);
+    if (std::find(run.targets.begin(), run.targets.end(), key) == run.targets.end()) continue;
+    out.push_back(name);
+    matched.push_back(key);
+  }
+  for (const std::string& key : run.targets)
+    if (std::find(matched.begin(), matched.end(), key) == matched.end())
+      lines.push_back(fmt::format(
+          "{}: problem: the job no longer writes there, so it was not repaired; run `freshet "
+          "repair --to URL` on it",
+          key.substr(key.find(':') + 1)));
+  return out;
 }
 
 JobExecutor::Report CombineReports(const std::vector<nlohmann::json>& reports,

@@ -60,6 +60,13 @@ std::string TargetKey(const Config& config, const std::string& target);
 // `url`; lines as JobExecutor::Repair returns them.
 std::vector<std::string> RepairTarget(const std::string& url, int jobs);
 
+// Of the job's targets now (`names`), those `run` wrote to (its keys), so a
+// repair after a config change touches only what the run touched. A key of
+// the run that no configured target has any more gets a "problem:" line in
+// `lines` saying how to repair it by hand.
+std::vector<std::string> TargetsOfRun(const Config& config, const std::vector<std::string>& names,
+                                      const RunRecord& run, std::vector<std::string>& lines);
+
 // `reports` as a job's report: one target's object, or an array of them.
 JobExecutor::Report CombineReports(const std::vector<nlohmann::json>& reports,
                                    const std::vector<std::string>& markdown);

@@ -57,9 +57,9 @@ class SyncJobs final : public JobExecutor {
     }
   }
 
-  std::vector<std::string> Repair(const JobSpec& job, const RunRecord&) override {
+  std::vector<std::string> Repair(const JobSpec& job, const RunRecord& run) override {
     std::vector<std::string> lines;
-    for (const std::string& target : TargetNames(job)) {
+    for (const std::string& target : TargetsOfRun(config_, TargetNames(job), run, lines)) {
       SyncOptions options = ResolveSyncOptions(ArgumentsFor(job, target), false);
       for (std::string& line : RepairTarget(options.target_url, options.jobs))
         lines.push_back(std::move(line));

@@ -222,9 +222,9 @@ class SnapshotRestoreJobs final : public JobExecutor {
     keep();
   }
 
-  std::vector<std::string> Repair(const JobSpec& job, const RunRecord&) override {
+  std::vector<std::string> Repair(const JobSpec& job, const RunRecord& run) override {
     std::vector<std::string> lines;
-    for (const std::string& target : TargetNames(job)) {
+    for (const std::string& target : TargetsOfRun(config_, TargetNames(job), run, lines)) {
       std::string url = ResolveEndpoint(config_.targets, target).ResolveUrl();
       for (std::string& line : RepairTarget(url, JobOption<int>(job, "jobs").value_or(4)))
         lines.push_back(std::move(line));

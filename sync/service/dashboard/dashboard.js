@@ -572,13 +572,21 @@
     $("details-report-note").hidden = !(entry && entry.note);
     $("details-report-note").textContent = (entry && entry.note) || "";
     if (report) {
-      const reportTables = report.tables || [];
+      // Reports differ by kind (sync, restore, migrate up) and a job with
+      // several targets has one per target: tables are summed over them, and
+      // whether it went well comes from the run when a report does not say.
+      const parts = Array.isArray(report) ? report : [report];
+      const reportTables = parts.flatMap((part) => part.tables || []);
       const rows = reportTables.reduce((sum, table) => sum + (table.rows || 0), 0);
       const bytes = reportTables.reduce((sum, table) => sum + (table.bytes || 0), 0);
+      const ok = parts.every((part) => "ok" in part ? part.ok : run.state === "succeeded");
+      const seconds = parts.reduce((sum, part) => sum + (Number(part.seconds) || 0), 0);
+      const errors = parts.map((part) => part.error).filter(Boolean).map((error) =>
+          typeof error === "string" ? error : (error.message || JSON.stringify(error)));
       $("details-report-summary").textContent =
-          `${report.ok ? "OK" : "FAILED"}: ${reportTables.length} tables, ${count(rows)} rows, ` +
-          `${megabytes(bytes)} MB in ${duration(report.seconds)}` +
-          (report.error ? ` — ${report.error}` : "");
+          `${ok ? "OK" : "FAILED"}: ${reportTables.length} tables, ${count(rows)} rows, ` +
+          `${megabytes(bytes)} MB in ${duration(seconds)}` +
+          (errors.length ? ` — ${errors.join("; ")}` : "");
       $("details-report").tBodies[0].replaceChildren(...reportTables.map((table) =>
           el("tr", {"data-table": table.table},
              el("th", {scope: "row"}, table.table),
