@@ -509,6 +509,9 @@ class OpenApiTest(unittest.TestCase):
                     self.assertEqual(answer.status, 405, answer.body)
                     self.assertEqual(answer.media, "application/json")
                     self.assertIn("is not allowed", answer.json()["error"])
+                    documented = sorted(m.upper() for m in item if m in ("get", "post", "delete"))
+                    allowed = sorted(m.strip() for m in answer.headers["allow"].split(","))
+                    self.assertEqual(allowed, documented)
 
     def test_operations_with_a_scope_refuse_requests_without_a_valid_token(self):
         for method, path, _ in self.doc.operations():
