@@ -145,7 +145,7 @@ Api::~Api() = default;
 
 // GCC 12 warns -Wmismatched-new-delete on this coroutine's frame: Asio's
 // awaitable frame has a class operator new/delete pair, which the warning
-// does not see through (GCC bug 109224, fixed in GCC 13).
+// does not see through (reported upstream as GCC bug 109224).
 #if defined(__GNUC__) && !defined(__clang__)
 #pragma GCC diagnostic push
 #pragma GCC diagnostic ignored "-Wmismatched-new-delete"
