@@ -32,6 +32,19 @@ std::string TargetKey(const Config& config, const std::string& target) {
   return "target:" + ConnInfo::Parse(target).Describe();
 }
 
+std::vector<std::string> TargetKeys(const Config& config, const std::vector<std::string>& targets) {
+  std::vector<std::string> keys;
+  for (const std::string& target : targets) keys.push_back(TargetKey(config, target));
+  return keys;
+}
+
+std::vector<std::string> SyncTargetNames(const Config& config, const JobSpec& job) {
+  if (!job.to.empty()) return job.to;
+  if (config.to) return {*config.to};
+  throw Error(ErrorKind::kUsage,
+              fmt::format("job '{}' has no `to`, and [sync] names no default target", job.name));
+}
+
 std::vector<std::string> RepairTarget(const std::string& url, int jobs) {
   std::vector<std::string> lines;
   RestoreOutcome outcome = RunRepair(url, jobs);

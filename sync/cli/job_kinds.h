@@ -55,6 +55,12 @@ void RefuseOverrides(const JobSpec& job, const nlohmann::json& overrides);
 // connection string (never its password): what two runs must not write at
 // once.
 std::string TargetKey(const Config& config, const std::string& target);
+// TargetKey of each of `targets`.
+std::vector<std::string> TargetKeys(const Config& config, const std::vector<std::string>& targets);
+
+// The targets a sync-like job writes: its `to`, or [sync] to. Throws Error
+// (kUsage) naming the job when there is neither.
+std::vector<std::string> SyncTargetNames(const Config& config, const JobSpec& job);
 
 // Puts back what an interrupted run left in the journal of the target at
 // `url`; lines as JobExecutor::Repair returns them.

@@ -42,9 +42,7 @@ class MigrateUpJobs final : public JobExecutor {
   std::vector<std::string> Targets(const JobSpec& job,
                                    const nlohmann::json& overrides) const override {
     RefuseOverrides(job, overrides);
-    std::vector<std::string> keys;
-    for (const std::string& target : TargetNames(job)) keys.push_back(TargetKey(config_, target));
-    return keys;
+    return TargetKeys(config_, TargetNames(job));
   }
 
   void Execute(const RunContext& context, Report& report) override {

@@ -30,9 +30,7 @@ class SyncJobs final : public JobExecutor {
   std::vector<std::string> Targets(const JobSpec& job,
                                    const nlohmann::json& overrides) const override {
     RefuseOverrides(job, overrides);
-    std::vector<std::string> keys;
-    for (const std::string& target : TargetNames(job)) keys.push_back(TargetKey(config_, target));
-    return keys;
+    return TargetKeys(config_, TargetNames(job));
   }
 
   void Execute(const RunContext& context, Report& report) override {
@@ -69,10 +67,7 @@ class SyncJobs final : public JobExecutor {
 
  private:
   std::vector<std::string> TargetNames(const JobSpec& job) const {
-    if (!job.to.empty()) return job.to;
-    if (config_.to) return {*config_.to};
-    throw Error(ErrorKind::kUsage,
-                fmt::format("job '{}' has no `to`, and [sync] names no default target", job.name));
+    return SyncTargetNames(config_, job);
   }
 
   SyncArguments ArgumentsFor(const JobSpec& job, const std::string& target) const {

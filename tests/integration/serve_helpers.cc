@@ -13,6 +13,21 @@
 
 namespace freshet::testing {
 
+const char kAccountsSchema[] = R"sql(
+CREATE TABLE accounts (id bigint PRIMARY KEY, email text NOT NULL UNIQUE, plan text
+  CHECK (plan IN ('free', 'team')));
+CREATE TABLE orders (id bigint PRIMARY KEY, account_id bigint NOT NULL REFERENCES accounts (id),
+  total numeric(12, 2), placed_at timestamptz);
+CREATE INDEX orders_account ON orders (account_id);
+)sql";
+
+const char kAccountsRows[] = R"sql(
+INSERT INTO accounts SELECT g, 'user' || g || '@example.com', CASE WHEN g % 3 = 0 THEN 'team'
+  ELSE 'free' END FROM generate_series(1, 2000) g;
+INSERT INTO orders SELECT g, 1 + g % 2000, (g % 997) * 1.25, '2026-01-01'::timestamptz
+  + g * interval '1 minute' FROM generate_series(1, 30000) g;
+)sql";
+
 std::string Sha256Hex(const std::string& text) {
   std::string hex;
   for (unsigned char byte : Sha256(text)) hex += fmt::format("{:02x}", byte);

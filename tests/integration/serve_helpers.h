@@ -15,6 +15,11 @@ namespace freshet::testing {
 
 inline constexpr char kAdminToken[] = "admin-token-for-tests-7f3a";
 
+// Two related tables (accounts, orders: 2,000 and 30,000 rows) for tests
+// that sync through the service.
+extern const char kAccountsSchema[];
+extern const char kAccountsRows[];
+
 // The hex SHA-256 of `text`, as [service.tokens] takes it.
 std::string Sha256Hex(const std::string& text);
 

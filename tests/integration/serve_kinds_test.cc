@@ -21,21 +21,6 @@ using ::testing::Not;
 
 constexpr char kPassword[] = "pw-that-must-not-leak";
 
-constexpr char kSchema[] = R"sql(
-CREATE TABLE accounts (id bigint PRIMARY KEY, email text NOT NULL UNIQUE, plan text
-  CHECK (plan IN ('free', 'team')));
-CREATE TABLE orders (id bigint PRIMARY KEY, account_id bigint NOT NULL REFERENCES accounts (id),
-  total numeric(12, 2), placed_at timestamptz);
-CREATE INDEX orders_account ON orders (account_id);
-)sql";
-
-constexpr char kRows[] = R"sql(
-INSERT INTO accounts SELECT g, 'user' || g || '@example.com', CASE WHEN g % 3 = 0 THEN 'team'
-  ELSE 'free' END FROM generate_series(1, 2000) g;
-INSERT INTO orders SELECT g, 1 + g % 2000, (g % 997) * 1.25, '2026-01-01'::timestamptz
-  + g * interval '1 minute' FROM generate_series(1, 30000) g;
-)sql";
-
 // prod with rows, dev with the schema and other rows, a directory for
 // snapshots and one for migrations, and a service config over them.
 struct Clusters {
@@ -48,8 +33,8 @@ struct Clusters {
   std::string migrations = scratch / "migrations";
 
   Clusters() {
-    prod.Psql(prod_db, std::string(kSchema) + kRows);
-    dev.Psql(dev_db, std::string(kSchema) +
+    prod.Psql(prod_db, std::string(kAccountsSchema) + kAccountsRows);
+    dev.Psql(dev_db, std::string(kAccountsSchema) +
                          "INSERT INTO accounts VALUES (1, 'old@example.com', 'free');"
                          "INSERT INTO orders VALUES (1, 1, 9.99, now());");
     fs::create_directories(migrations);

@@ -65,21 +65,6 @@ class LoopbackSocket {
   std::string received_;
 };
 
-constexpr char kSchema[] = R"sql(
-CREATE TABLE accounts (id bigint PRIMARY KEY, email text NOT NULL UNIQUE, plan text
-  CHECK (plan IN ('free', 'team')));
-CREATE TABLE orders (id bigint PRIMARY KEY, account_id bigint NOT NULL REFERENCES accounts (id),
-  total numeric(12, 2), placed_at timestamptz);
-CREATE INDEX orders_account ON orders (account_id);
-)sql";
-
-constexpr char kRows[] = R"sql(
-INSERT INTO accounts SELECT g, 'user' || g || '@example.com', CASE WHEN g % 3 = 0 THEN 'team'
-  ELSE 'free' END FROM generate_series(1, 2000) g;
-INSERT INTO orders SELECT g, 1 + g % 2000, (g % 997) * 1.25, '2026-01-01'::timestamptz
-  + g * interval '1 minute' FROM generate_series(1, 30000) g;
-)sql";
-
 // A production database with rows, a development one with the schema and
 // other rows, and the config of a service that refreshes one from the other.
 struct Databases {
@@ -89,8 +74,8 @@ struct Databases {
   std::string dev_db = dev.CreateUniqueDatabase("dev");
 
   Databases() {
-    prod.Psql(prod_db, std::string(kSchema) + kRows);
-    dev.Psql(dev_db, std::string(kSchema) +
+    prod.Psql(prod_db, std::string(kAccountsSchema) + kAccountsRows);
+    dev.Psql(dev_db, std::string(kAccountsSchema) +
                          "INSERT INTO accounts VALUES (1, 'old@example.com', 'free');"
                          "INSERT INTO orders VALUES (1, 1, 9.99, now());");
   }
