@@ -367,6 +367,7 @@ asio::awaitable<void> Api::StreamEvents(const HttpRequest& request, ResponseWrit
   if (co_await writer.WriteHeader(head.base(), kWriteTimeout)) co_return;
   EventBell::Waiter waiter(*parts_.bell);  // registered before the first look: no ring is lost
   std::string last;
+  bool last_look = false;  // the service is stopping: the run's state once more, then the end
   for (;;) {
     std::optional<RunManager::LiveRun> run = parts_.runs->Find(id);
     if (!run) break;
@@ -378,8 +379,9 @@ asio::awaitable<void> Api::StreamEvents(const HttpRequest& request, ResponseWrit
     if (message.empty()) message = ": waiting\n\n";  // also finds clients that went away
     last = std::move(data);
     boost::system::error_code error = co_await writer.Write(message, kWriteTimeout);
-    if (error || finished || parts_.stopping()) break;
-    co_await waiter.Wait(std::chrono::seconds(15));
+    if (error || finished || last_look) break;
+    last_look = parts_.stopping();
+    if (!last_look) co_await waiter.Wait(std::chrono::seconds(15));
   }
 }
 

@@ -58,7 +58,8 @@ class StreamWriter final : public ResponseWriter {
   Stream& stream_;
 };
 
-// Keeps a connection's TCP layer in the server's set while it is open, for Stop.
+// Keeps a connection's TCP layer in one of the server's sets while it is
+// open (or inside its handler), for Stop.
 class OpenConnection {
  public:
   OpenConnection(std::set<beast::tcp_stream*>& open, beast::tcp_stream& stream)
@@ -197,7 +198,8 @@ void HttpServer::Stop() {
   stopping_ = true;
   boost::system::error_code ignored;
   acceptor_.close(ignored);
-  for (beast::tcp_stream* stream : open_) stream->close();  // the socket and its timer
+  for (beast::tcp_stream* stream : open_)
+    if (!busy_.count(stream)) stream->close();  // the socket and its timer
 }
 
 asio::awaitable<void> HttpServer::Accept() {
@@ -263,6 +265,7 @@ asio::awaitable<void> HttpServer::Converse(Stream& stream, const HttpPeer& peer)
     }
     HttpRequest request = parser.release();
     tcp.expires_never();
+    OpenConnection busy(busy_, tcp);  // Stop leaves it to the handler to end
     std::optional<HttpResponse> response = co_await handler_(request, writer, peer);
     if (!response) co_return;
     response->keep_alive(request.keep_alive() && !stopping_);

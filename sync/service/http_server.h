@@ -73,12 +73,15 @@ class HttpServer {
   const char* Scheme() const;
   // Starts accepting connections (after Listen).
   void Start();
-  // Stops accepting and closes every open connection (socket and timer).
-  // Each connection's coroutine then ends by itself: its pending read, write
-  // or TLS step fails at once, and it does no more I/O. A handler that holds
-  // its connection (an event stream) must end on its own too; its next write
-  // fails. Once they have, the server leaves no work in the io_context, so
-  // io_context::run returns without io_context::stop.
+  // Stops accepting and closes every open connection (socket and timer) that
+  // is not inside its handler. Each closed connection's coroutine then ends
+  // by itself: its pending read, write or TLS step fails at once, and it
+  // does no more I/O. A connection inside its handler is closed when the
+  // handler returns (its answer is written with Connection: close); a
+  // handler that holds its connection (an event stream) must end on its own,
+  // which lets it write its last event first. Once they have, the server
+  // leaves no work in the io_context, so io_context::run returns without
+  // io_context::stop.
   void Stop();
 
  private:
@@ -95,6 +98,7 @@ class HttpServer {
   boost::asio::ip::tcp::acceptor acceptor_;
   std::unique_ptr<boost::asio::ssl::context> tls_;  // set by Listen when TLS is configured
   std::set<boost::beast::tcp_stream*> open_;        // every connection's TCP layer
+  std::set<boost::beast::tcp_stream*> busy_;        // those inside the handler
   bool stopping_ = false;
 };
 
