@@ -23,7 +23,7 @@
 set -euo pipefail
 
 repo=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
-scale=1 runs=3 pollers=100 sse=10 interval=1 memory_runs=1000 every=50 durable=1
+scale=1 runs=3 pollers=100 sse=10 interval=1 memory_runs=1000 every=50
 do_sync=1 do_memory=1 quiet=0 binary=$repo/build/freshet
 workload=${FRESHET_WORKLOAD:-$repo/../shared/workload}
 usage="usage: $0 [--scale N] [--runs K] [--pollers P] [--sse S] [--poll-interval SECONDS] [--memory-runs M] [--every K] [--binary BIN] [--workload DIR] [--skip-sync] [--skip-memory] [--quiet-service]"
