@@ -31,24 +31,12 @@ cmake --build "$build" -j"$(nproc)" --target freshet >/dev/null
 freshet=$build/freshet
 
 CLUSTERS_DIR=$(mktemp -d "${TMPDIR:-/tmp}/freshet-accept-XXXXXX")
-source "$repo/deploy/lib/clusters.sh"
-trap stop_clusters EXIT
-settings=(-c shared_buffers=1GB -c max_wal_size=8GB -c fsync=off -c synchronous_commit=off
-          -c full_page_writes=off -c maintenance_work_mem=512MB)
-prod_port=$(free_port 57432)
-start_cluster prod "$prod_port" "${settings[@]}"
-dev_port=$(free_port $((prod_port + 1)))
-start_cluster dev "$dev_port" "${settings[@]}"
-prod=postgresql://postgres@127.0.0.1:$prod_port/prod
-dev=postgresql://postgres@127.0.0.1:$dev_port/dev
+source "$repo/bench/lib/servers.sh"
+start_servers 0 57432  # throwaway: fsync off
+source "$repo/bench/lib/workload.sh"
+load_workload "${prod%/prod}" "${dev%/dev}" "$scale" "$workload" dev
 dev_owner=postgresql://app_owner@127.0.0.1:$dev_port/dev
 q() { "$PG_BIN/psql" "$1" -X -q -A -t -v ON_ERROR_STOP=1 -c "$2"; }
-
-q "postgresql://postgres@127.0.0.1:$prod_port/postgres" "CREATE DATABASE prod" >/dev/null
-q "postgresql://postgres@127.0.0.1:$dev_port/postgres" "CREATE DATABASE dev" >/dev/null
-echo "building the workload at scale $scale..." >&2
-PATH=$PG_BIN:$PATH "$workload/load.sh" "$prod" "$dev" "$scale"
-q "$prod" "VACUUM ANALYZE" >/dev/null
 
 # A role that owns dev's tables and is not superuser (as on Supabase).
 q "$dev" "CREATE ROLE app_owner LOGIN NOSUPERUSER; GRANT CREATE ON DATABASE dev TO app_owner;

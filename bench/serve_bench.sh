@@ -55,22 +55,14 @@ if ((quiet)); then command_line+=" --quiet-service" quiet_flag=(--quiet-service)
 
 "$repo/deploy/install-deps.sh"
 CLUSTERS_DIR=$(mktemp -d "${TMPDIR:-/tmp}/freshet-serve-bench-XXXXXX")
+durable=1  # the servers keep fsync on (bench/lib/servers.sh)
 if ((do_sync)); then
   source "$repo/bench/lib/bench_servers.sh"
-else  # the servers without the workload: the small job needs no more
-  source "$repo/deploy/lib/clusters.sh"
-  trap stop_clusters EXIT
-  settings=(-c shared_buffers=1GB -c max_wal_size=8GB -c maintenance_work_mem=512MB
-            -c max_connections=50 -c fsync=on -c synchronous_commit=on -c full_page_writes=on)
-  prod_port=$(free_port 56432)
-  start_cluster prod "$prod_port" "${settings[@]}"
-  dev_port=$(free_port $((prod_port + 1)))
-  start_cluster dev "$dev_port" "${settings[@]}"
-  prod=postgresql://postgres@127.0.0.1:$prod_port/prod
-  dev=postgresql://postgres@127.0.0.1:$dev_port/dev
-  dev_admin=postgresql://postgres@127.0.0.1:$dev_port/postgres
+else  # the same servers without the workload: the small job needs no more
+  source "$repo/bench/lib/servers.sh"
+  start_servers "$durable" 56432 -c max_connections=50
+  source "$repo/bench/lib/workload.sh"  # psql_q
   prod_size="(not loaded)"
-  psql_q() { "$PG_BIN/psql" "$1" -X -q -v ON_ERROR_STOP=1 "${@:2}" >/dev/null; }
 fi
 export PATH=$PG_BIN:$PATH
 

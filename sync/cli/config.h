@@ -48,7 +48,13 @@ struct Endpoint {
 // [service]: how `freshet serve` runs (sync/cli/service_config.cc).
 struct ServiceConfig {
   std::optional<std::string> listen;  // "127.0.0.1:7432"
-  std::optional<std::string> store;   // SQLite file
+  // The run store: a SQLite file or a PostgreSQL connection string, given
+  // as such, as the name of an environment variable holding it, or as a
+  // file whose first line it is (the ways to keep a password out of the
+  // config).
+  std::optional<std::string> store;
+  std::optional<std::string> store_env;
+  std::optional<std::string> store_file;
   std::optional<int> max_running;
   std::optional<double> shutdown_timeout_seconds;
   std::optional<double> retention_seconds;

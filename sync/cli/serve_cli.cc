@@ -2,9 +2,12 @@
 
 #include <fmt/format.h>
 #include <spdlog/spdlog.h>
+#include <unistd.h>
 
 #include <charconv>
+#include <cstdio>
 #include <cstdlib>
+#include <fstream>
 
 #include "copy/error.h"
 #include "sync/cli/config.h"
@@ -43,6 +46,38 @@ std::string ConfigPath(const std::string& given) {
               "freshet serve needs a config: --config freshet.toml (or FRESHET_CONFIG)");
 }
 
+std::string StoreSetting(const ServeArguments& args, const ServiceConfig& service) {
+  if (!args.store.empty()) return args.store;
+  if (service.store_env) {
+    const char* value = std::getenv(service.store_env->c_str());
+    if (!value || !*value)
+      throw Error(ErrorKind::kUsage,
+                  fmt::format("[service] store_env: environment variable {} is not set",
+                              *service.store_env));
+    return value;
+  }
+  if (service.store_file) return ReadUrlFile(*service.store_file, "[service] store_file");
+  return service.store.value_or("freshet-service.db");
+}
+
+// host:pid, how a shared store's `claimed_by` and the logs name this process.
+std::string ReplicaName() {
+  char host[256] = {};
+  if (gethostname(host, sizeof host - 1) != 0) std::snprintf(host, sizeof host, "unknown");
+  return fmt::format("{}:{}", host, getpid());
+}
+
+// A clock that reads an ISO time from `path` at every call (the system
+// clock while the file holds none).
+Service::Clock TestClock(std::string path) {
+  return [path = std::move(path)] {
+    std::ifstream file(path);
+    std::string text;
+    std::getline(file, text);
+    return ParseIsoTime(text).value_or(std::chrono::system_clock::now());
+  };
+}
+
 }  // namespace
 
 CLI::App* AddServeCommand(CLI::App& app, ServeArguments& args) {
@@ -51,8 +86,8 @@ CLI::App* AddServeCommand(CLI::App& app, ServeArguments& args) {
   serve->add_option("--listen", args.listen,
                     "ADDRESS:PORT to listen on (default: [service] listen, else 127.0.0.1:7432)");
   serve->add_option("--store", args.store,
-                    "SQLite file keeping the run history (default: [service] store, else "
-                    "freshet-service.db)");
+                    "Run history: a SQLite file, or a postgres:// URL shared by several replicas "
+                    "(default: [service] store, store_env or store_file, else freshet-service.db)");
   return serve;
 }
 
@@ -63,8 +98,8 @@ int RunServe(const ServeArguments& args, const std::string& given_config) {
   settings.version = fmt::format("{} ({})", kVersion, kGitRevision);
   ParseListen(args.listen.empty() ? config.service.listen.value_or("127.0.0.1:7432") : args.listen,
               settings);
-  settings.store_path =
-      !args.store.empty() ? args.store : config.service.store.value_or("freshet-service.db");
+  settings.store = StoreSetting(args, config.service);
+  settings.replica = ReplicaName();
   if (config.service.max_running) settings.max_running = *config.service.max_running;
   if (config.service.shutdown_timeout_seconds)
     settings.shutdown_timeout =
@@ -112,7 +147,14 @@ int RunServe(const ServeArguments& args, const std::string& given_config) {
   }
   ConfigJobExecutor executor(config_path, config);
   for (const JobSpec& job : config.service_jobs) executor.Check(job);
-  Service service(settings, config.service_jobs, executor);
+  Service::Clock clock = std::chrono::system_clock::now;
+  if (const char* file = std::getenv("FRESHET_TEST_CLOCK_FILE"); file && *file) {
+    // Tests move time by writing an ISO time into this file.
+    clock = TestClock(file);
+    settings.schedule_check = std::chrono::milliseconds(50);
+    spdlog::warn("freshet serve: the clock is read from {} (FRESHET_TEST_CLOCK_FILE)", file);
+  }
+  Service service(settings, config.service_jobs, executor, clock);
   return service.Run();
 }
 

@@ -9,9 +9,13 @@
 namespace freshet {
 namespace {
 
-constexpr std::array<std::string_view, 11> kServiceKeys = {
-    "listen",     "store",  "max_running", "shutdown_timeout", "retention", "max_request_bytes",
-    "rate_limit", "tokens", "webhooks",    "tls_cert",         "tls_key"};
+constexpr std::array<std::string_view, 13> kServiceKeys = {"listen",      "store",
+                                                           "store_env",   "store_file",
+                                                           "max_running", "shutdown_timeout",
+                                                           "retention",   "max_request_bytes",
+                                                           "rate_limit",  "tokens",
+                                                           "webhooks",    "tls_cert",
+                                                           "tls_key"};
 constexpr std::array<std::string_view, 8> kWebhookKeys = {
     "url", "url_env", "secret_env", "format", "on", "jobs", "attempts", "backoff"};
 constexpr std::array<std::string_view, 2> kTokenKeys = {"sha256", "scope"};
@@ -261,8 +265,23 @@ void ReadServiceSection(const TomlReader& reader, const toml::node& node, Servic
   reader.CheckKeys(service, "service", kServiceKeys);
   if (const toml::node* listen = service.get("listen"))
     out.listen = reader.NonEmptyString(*listen, "service.listen");
-  if (const toml::node* store = service.get("store"))
+  int stores = 0;
+  if (const toml::node* store = service.get("store")) {
     out.store = reader.NonEmptyString(*store, "service.store");
+    ++stores;
+  }
+  if (const toml::node* store = service.get("store_env")) {
+    out.store_env = reader.NonEmptyString(*store, "service.store_env");
+    ++stores;
+  }
+  if (const toml::node* store = service.get("store_file")) {
+    out.store_file = reader.NonEmptyString(*store, "service.store_file");
+    ++stores;
+  }
+  if (stores > 1)
+    reader.Fail(service.source(),
+                "give one of 'service.store', 'service.store_env' and "
+                "'service.store_file', not several");
   if (const toml::node* limit = service.get("max_running")) {
     int64_t value = reader.Value<int64_t>(*limit, "service.max_running", "an integer").get();
     if (value < 1 || value > 64)

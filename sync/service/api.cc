@@ -240,7 +240,10 @@ asio::awaitable<std::optional<HttpResponse>> Api::Handle(const HttpRequest& requ
 #pragma GCC diagnostic pop
 #endif
 
-HttpResponse Api::Health(Call& call) { return Json(call.request, 200, {{"status", "ok"}}); }
+HttpResponse Api::Health(Call& call) {
+  return Json(call.request, 200,
+              {{"status", "ok"}, {"role", parts_.role ? parts_.role() : std::string("single")}});
+}
 
 HttpResponse Api::Ready(Call& call) {
   std::optional<std::string> reason = parts_.not_ready();

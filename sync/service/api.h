@@ -38,6 +38,8 @@ class Api {
     double requests_per_second = 50;
     double request_burst = 200;
     Previews* previews = nullptr;  // /v1/previews (sync/service/previews.h); none: 404
+    // GET /healthz `role`: "single", or with a shared store "leader" / "follower".
+    std::function<std::string()> role;
   };
 
   explicit Api(Parts parts);

@@ -60,6 +60,13 @@ struct RunRecord {
   std::string report_markdown;  // the same as `--summary` writes it
   uint64_t rows = 0;
   uint64_t bytes = 0;
+  // A scheduled run: the cron time it is for (ISO), one run per job and
+  // time in a shared store. "" for other triggers.
+  std::string scheduled_for;
+  // In a shared store, while the run is unfinished: its live progress as the
+  // replica running it last published it ({rows, bytes, progress,
+  // last_step}); null otherwise.
+  nlohmann::json live;
 
   double Seconds() const;  // started_at to finished_at (or now while running); 0 if never started
 };

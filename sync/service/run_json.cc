@@ -54,11 +54,21 @@ nlohmann::json RunJson(const RunRecord& run, const std::optional<RunWatch::Snaps
                         {"last_step", nullptr}};
   if (run.exit_status) out["exit_status"] = *run.exit_status;
   if (watch) {
-    out["rows"] = watch->rows;
-    out["bytes"] = watch->bytes;
-    if (watch->progress) out["progress"] = ProgressJson(*watch->progress);
-    out["last_step"] = NullIfEmpty(watch->last_step);
+    nlohmann::json live = LiveJson(*watch);
+    for (auto& [key, value] : live.items()) out[key] = std::move(value);
+  } else if (run.live.is_object() && !IsFinished(run.state)) {
+    for (const auto& [key, value] : run.live.items())
+      if (out.contains(key)) out[key] = value;
   }
+  return out;
+}
+
+nlohmann::json LiveJson(const RunWatch::Snapshot& watch) {
+  nlohmann::json out = {{"rows", watch.rows},
+                        {"bytes", watch.bytes},
+                        {"progress", nullptr},
+                        {"last_step", NullIfEmpty(watch.last_step)}};
+  if (watch.progress) out["progress"] = ProgressJson(*watch.progress);
   return out;
 }
 

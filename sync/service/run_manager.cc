@@ -7,6 +7,7 @@
 #include "copy/conninfo.h"
 #include "copy/error.h"
 #include "sync/service/api_error.h"
+#include "sync/service/run_json.h"
 
 namespace freshet {
 
@@ -21,6 +22,7 @@ struct RunManager::ActiveRun {
   RunWatch watch;
   std::stop_source stop;
   std::thread thread;
+  uint64_t published = 0;  // the watch version last put in a shared store
 };
 
 namespace {
@@ -48,7 +50,8 @@ RunManager::RunManager(RunStore& store, JobExecutor& executor, std::vector<JobSp
       jobs_(std::move(jobs)),
       max_running_(std::max(1, max_running)),
       log_(std::move(log)),
-      callbacks_(std::move(callbacks)) {}
+      callbacks_(std::move(callbacks)),
+      leading_(!store.Shared()) {}
 
 RunManager::~RunManager() {
   BeginShutdown();
@@ -70,9 +73,8 @@ std::vector<std::string> RunManager::BeginRecovery() {
   for (RunRecord& run : store_.Unfinished()) {
     const JobSpec* job = FindJob(run.job);
     if (run.state == RunState::kQueued && job) {
-      auto active = std::make_shared<ActiveRun>(run, *job, store_, log_, callbacks_.changed);
-      active_[run.id] = active;
-      queue_.push_back(run.id);
+      if (!active_.count(run.id))
+        QueueLocked(std::make_shared<ActiveRun>(run, *job, store_, log_, callbacks_.changed));
       done.push_back(fmt::format("run {} ({}) queued again", run.id, run.job));
     } else {
       to_repair_.push_back(std::move(run));
@@ -139,7 +141,8 @@ std::vector<std::string> RunManager::Recover() {
 }
 
 int64_t RunManager::Trigger(const std::string& job_name, const nlohmann::json& overrides,
-                            const std::string& trigger, const std::string& requested_by) {
+                            const std::string& trigger, const std::string& requested_by,
+                            const std::string& scheduled_for) {
   const JobSpec* job = FindJob(job_name);
   if (!job) throw ApiError(404, fmt::format("no job named '{}'", job_name));
   RunRecord record;
@@ -150,25 +153,44 @@ int64_t RunManager::Trigger(const std::string& job_name, const nlohmann::json& o
   record.overrides = overrides.is_null() ? nlohmann::json::object() : overrides;
   record.targets = executor_.Targets(*job, record.overrides);
   record.created_at = Now();
+  record.scheduled_for = scheduled_for;
+  if (store_.Shared()) CheckTargetsFree(*job, record, store_.Unfinished());
   {
     std::lock_guard lock(mutex_);
     if (shutting_down_) throw ApiError(503, "the service is shutting down");
-    if (!job->queue_when_busy) {
-      for (const auto& [id, other] : active_)
-        if (SharesTarget(record, other->record))
-          throw ApiError(409, fmt::format("run {} ({}) is {} on the same target; job '{}' does "
-                                          "not queue behind it",
-                                          id, other->record.job, RunStateName(other->record.state),
-                                          job->name));
+    if (!store_.Shared()) {
+      std::vector<RunRecord> others;
+      for (const auto& [id, other] : active_) others.push_back(other->record);
+      CheckTargetsFree(*job, record, others);
     }
     record.id = store_.Insert(record);
-    auto active = std::make_shared<ActiveRun>(record, *job, store_, log_, callbacks_.changed);
-    active_[record.id] = active;
-    queue_.push_back(record.id);
-    DispatchLocked();
+    if (record.id == 0)
+      throw ApiError(409,
+                     fmt::format("job '{}' already has a run for {} (another replica queued it)",
+                                 job->name, scheduled_for));
+    if (leading_ && !active_.count(record.id)) {
+      QueueLocked(std::make_shared<ActiveRun>(record, *job, store_, log_, callbacks_.changed));
+      DispatchLocked();
+    }
   }
   Notify(log_, callbacks_.changed);
   return record.id;
+}
+
+void RunManager::CheckTargetsFree(const JobSpec& job, const RunRecord& record,
+                                  const std::vector<RunRecord>& others) const {
+  if (job.queue_when_busy) return;
+  for (const RunRecord& other : others)
+    if (!IsFinished(other.state) && SharesTarget(record, other))
+      throw ApiError(409, fmt::format("run {} ({}) is {} on the same target; job '{}' does not "
+                                      "queue behind it",
+                                      other.id, other.job, RunStateName(other.state), job.name));
+}
+
+void RunManager::QueueLocked(const std::shared_ptr<ActiveRun>& run) {
+  int64_t id = run->record.id;
+  active_[id] = run;
+  queue_.insert(std::upper_bound(queue_.begin(), queue_.end(), id), id);
 }
 
 RunRecord RunManager::Cancel(int64_t id) {
@@ -194,19 +216,42 @@ RunRecord RunManager::Cancel(int64_t id) {
     stopping->watch.Log(LogLevel::kWarning, "cancel requested");
     return running;
   }
-  if (!cancelled) {
-    std::optional<RunRecord> stored = store_.Get(id);
-    if (!stored) throw ApiError(404, fmt::format("no run {}", id));
-    throw ApiError(409, fmt::format("run {} already {}", id, RunStateName(stored->state)));
-  }
+  if (!cancelled) return CancelStored(id);
   RunRecord record = cancelled->record;
   record.state = RunState::kCancelled;
   record.finished_at = Now();
   record.error = "cancelled before it started";
-  store_.Finish(record);
+  if (!store_.EndQueued(record)) return CancelStored(id);  // it ended through another replica
   Notify(log_, callbacks_.finished, record);
   Notify(log_, callbacks_.changed);
   return record;
+}
+
+// A run this replica does not hold: with a shared store, a queued one is
+// cancelled in the store, a running one is asked (through the store) to stop
+// by the replica running it.
+RunRecord RunManager::CancelStored(int64_t id) {
+  std::optional<RunRecord> stored = store_.Get(id);
+  if (!stored) throw ApiError(404, fmt::format("no run {}", id));
+  if (store_.Shared() && stored->state == RunState::kQueued) {
+    RunRecord record = *stored;
+    record.state = RunState::kCancelled;
+    record.finished_at = Now();
+    record.error = "cancelled before it started";
+    if (store_.EndQueued(record)) {
+      Notify(log_, callbacks_.finished, record);
+      Notify(log_, callbacks_.changed);
+      return record;
+    }
+    stored = store_.Get(id);  // claimed meanwhile
+  }
+  if (store_.Shared() && stored && stored->state == RunState::kRunning) {
+    store_.RequestCancel(id);
+    store_.AppendLog(id, {Now(), "warning", "cancel requested"});
+    return *stored;
+  }
+  throw ApiError(
+      409, fmt::format("run {} already {}", id, stored ? RunStateName(stored->state) : "gone"));
 }
 
 std::optional<RunManager::LiveRun> RunManager::Find(int64_t id) {
@@ -221,10 +266,30 @@ std::optional<RunManager::LiveRun> RunManager::Find(int64_t id) {
 }
 
 std::vector<RunManager::LiveRun> RunManager::Active() {
-  std::lock_guard lock(mutex_);
   std::vector<LiveRun> runs;
-  for (const auto& [id, run] : active_) runs.push_back({run->record, run->watch.Read()});
+  {
+    std::lock_guard lock(mutex_);
+    for (const auto& [id, run] : active_) runs.push_back({run->record, run->watch.Read()});
+  }
+  if (!store_.Shared()) return runs;
+  for (RunRecord& run : store_.Unfinished())
+    if (std::none_of(runs.begin(), runs.end(),
+                     [&](const LiveRun& here) { return here.record.id == run.id; }))
+      runs.push_back({std::move(run), std::nullopt});
+  std::sort(runs.begin(), runs.end(),
+            [](const LiveRun& a, const LiveRun& b) { return a.record.id < b.record.id; });
   return runs;
+}
+
+void RunManager::BecomeLeader() {
+  std::lock_guard lock(mutex_);
+  leading_ = true;
+  recovering_ = true;  // nothing starts before the recovery the caller does next
+}
+
+bool RunManager::leading() const {
+  std::lock_guard lock(mutex_);
+  return leading_;
 }
 
 size_t RunManager::RunningCount() const {
@@ -259,7 +324,7 @@ bool RunManager::SharesTarget(const RunRecord& a, const RunRecord& b) const {
 }
 
 void RunManager::DispatchLocked() {
-  if (shutting_down_ || recovering_) return;
+  if (shutting_down_ || recovering_ || !leading_) return;
   std::vector<const RunRecord*> ahead;  // queued runs passed over: their targets stay claimed
   for (auto it = queue_.begin(); it != queue_.end() && running_ < max_running_;) {
     std::shared_ptr<ActiveRun> run = active_.at(*it);
@@ -275,17 +340,29 @@ void RunManager::DispatchLocked() {
       ++it;
       continue;
     }
+    if (Start(run) == Started::kStoreFailed) return;  // it stays queued: the next dispatch retries
     it = queue_.erase(it);
-    Start(run);
   }
 }
 
-void RunManager::Start(const std::shared_ptr<ActiveRun>& run) {
+RunManager::Started RunManager::Start(const std::shared_ptr<ActiveRun>& run) {
+  std::string started_at = Now();
+  try {
+    if (!store_.Claim(run->record.id, started_at)) {  // cancelled through another replica
+      active_.erase(run->record.id);
+      return Started::kGone;
+    }
+  } catch (const std::exception& error) {
+    if (log_)
+      log_->error("run {}: cannot claim it in the store: {}", run->record.id,
+                  RedactSecrets(error.what()));
+    return Started::kStoreFailed;
+  }
   ++running_;
   run->record.state = RunState::kRunning;
-  run->record.started_at = Now();
-  store_.MarkRunning(run->record.id, run->record.started_at);
+  run->record.started_at = started_at;
   run->thread = std::thread([this, run] { Work(run); });
+  return Started::kYes;
 }
 
 void RunManager::Work(std::shared_ptr<ActiveRun> run) {
@@ -341,6 +418,71 @@ void RunManager::Finish(const std::shared_ptr<ActiveRun>& run, RunRecord record)
   }
   idle_.notify_all();
   Notify(log_, callbacks_.changed);
+}
+
+void RunManager::Adopt() {
+  if (!store_.Shared() || !leading()) return;
+  std::vector<RunRecord> unfinished = store_.Unfinished();
+  std::vector<int64_t> cancels = store_.CancelRequested();
+  std::vector<RunRecord> unknown;    // queued for a job this replica does not have
+  std::vector<int64_t> maybe_ended;  // queued here, not in the store's queue
+  {
+    std::lock_guard lock(mutex_);
+    if (!leading_ || shutting_down_) return;
+    std::vector<int64_t> queued;
+    for (RunRecord& run : unfinished) {
+      if (run.state != RunState::kQueued) continue;
+      queued.push_back(run.id);
+      if (active_.count(run.id)) continue;
+      if (const JobSpec* job = FindJob(run.job))
+        QueueLocked(std::make_shared<ActiveRun>(run, *job, store_, log_, callbacks_.changed));
+      else
+        unknown.push_back(std::move(run));
+    }
+    for (int64_t id : queue_)
+      if (std::find(queued.begin(), queued.end(), id) == queued.end()) maybe_ended.push_back(id);
+    for (int64_t id : cancels)
+      if (auto it = active_.find(id);
+          it != active_.end() && it->second->record.state == RunState::kRunning)
+        it->second->stop.request_stop();
+  }
+  // Queued after the store was read, or ended through another replica: ask.
+  std::vector<int64_t> ended;
+  for (int64_t id : maybe_ended)
+    if (std::optional<RunRecord> run = store_.Get(id); run && run->state != RunState::kQueued)
+      ended.push_back(id);
+  for (RunRecord& run : unknown) {
+    run.state = RunState::kFailed;
+    run.exit_status = static_cast<int>(ErrorKind::kUsage);
+    run.finished_at = Now();
+    run.error = fmt::format("job '{}' is not in the config of the leading replica", run.job);
+    if (store_.EndQueued(run)) Notify(log_, callbacks_.finished, run);
+  }
+  {
+    std::lock_guard lock(mutex_);
+    for (int64_t id : ended) {
+      queue_.erase(std::remove(queue_.begin(), queue_.end(), id), queue_.end());
+      active_.erase(id);
+    }
+    DispatchLocked();
+  }
+  Notify(log_, callbacks_.changed);
+}
+
+void RunManager::PublishLive() {
+  if (!store_.Shared()) return;
+  std::vector<std::pair<int64_t, nlohmann::json>> moved;
+  {
+    std::lock_guard lock(mutex_);
+    for (const auto& [id, run] : active_) {
+      if (run->record.state != RunState::kRunning) continue;
+      RunWatch::Snapshot now = run->watch.Read();
+      if (now.version == run->published) continue;
+      run->published = now.version;
+      moved.emplace_back(id, LiveJson(now));
+    }
+  }
+  for (const auto& [id, live] : moved) store_.PublishLive(id, live);
 }
 
 void RunManager::ReapFinishedThreads() {

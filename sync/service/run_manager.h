@@ -7,6 +7,14 @@
 // start in trigger order; at most `max_running` run at once. A run whose
 // stop was requested and that then fails ends `cancelled`.
 //
+// With a shared store (several replicas), every replica queues runs into the
+// store and answers from it, but only the leader (sync/service/
+// replica_link.h) starts them: BecomeLeader recovers what the last leader
+// left, Adopt takes runs other replicas queued and the cancels they asked
+// for, PublishLive puts running runs' progress where the others read it.
+// Starting a run claims it in the store, so a run cancelled elsewhere in the
+// meantime never starts.
+//
 // Thread-safety: every public method may be called from any thread. The
 // `changed` callback (any run's state, progress or log moved) and
 // `finished` (a run ended) are called from worker or API threads without
@@ -66,17 +74,31 @@ class RunManager {
   // Queues a run of `job`. Throws ApiError: 404 unknown job, 400 overrides
   // the job does not take, 409 a target busy and the job refuses to queue,
   // 503 shutting down. Returns the new run's id.
+  // A scheduled run names its cron time (`scheduled_for`, ISO): a second
+  // trigger of the same job and time gets 409 (a shared store runs it once).
   int64_t Trigger(const std::string& job, const nlohmann::json& overrides,
-                  const std::string& trigger, const std::string& requested_by);
+                  const std::string& trigger, const std::string& requested_by,
+                  const std::string& scheduled_for = "");
   // Cancels a queued run at once, or asks a running one to stop (its streams
   // stop, its targets are restored, it ends `cancelled`). Throws ApiError 404
   // (no such run) or 409 (already finished). Returns the run's record.
   RunRecord Cancel(int64_t id);
 
-  // The run, live if queued or running, from the store otherwise.
+  // The run, live if queued or running here, from the store otherwise.
   std::optional<LiveRun> Find(int64_t id);
-  // Live runs (queued and running), by id.
+  // Live runs (queued and running), by id; with a shared store, also those
+  // of the other replicas (their progress as last published).
   std::vector<LiveRun> Active();
+
+  // Shared store only. This replica holds the leader lock: from now on it
+  // starts runs. Call BeginRecovery and Recover next, as at a start.
+  void BecomeLeader();
+  bool leading() const;
+  // As leader: queues what other replicas put in the store, drops queued
+  // runs cancelled there, stops running runs whose cancel was asked there.
+  void Adopt();
+  // As leader: stores the progress of running runs that moved since last time.
+  void PublishLive();
   size_t RunningCount() const;
 
   // Refuses new triggers from now on (503).
@@ -89,7 +111,14 @@ class RunManager {
  private:
   struct ActiveRun;
   void DispatchLocked();
-  void Start(const std::shared_ptr<ActiveRun>& run);
+  enum class Started { kYes, kGone, kStoreFailed };
+  Started Start(const std::shared_ptr<ActiveRun>& run);
+  void QueueLocked(const std::shared_ptr<ActiveRun>& run);
+  // Throws ApiError 409 when `job` refuses to queue and one of `others`
+  // holds one of its targets.
+  void CheckTargetsFree(const JobSpec& job, const RunRecord& record,
+                        const std::vector<RunRecord>& others) const;
+  RunRecord CancelStored(int64_t id);
   void Work(std::shared_ptr<ActiveRun> run);
   void Finish(const std::shared_ptr<ActiveRun>& run, RunRecord record);
   bool SharesTarget(const RunRecord& a, const RunRecord& b) const;
@@ -106,6 +135,7 @@ class RunManager {
   std::condition_variable idle_;
   bool shutting_down_ = false;
   bool recovering_ = false;
+  bool leading_ = true;               // with a shared store: false until BecomeLeader
   std::vector<RunRecord> to_repair_;  // running when the last service stopped
   int running_ = 0;
   std::map<int64_t, std::shared_ptr<ActiveRun>> active_;

@@ -1,6 +1,8 @@
 // Where the service keeps its history: runs, their log lines and reports.
-// History survives restarts. SqliteRunStore is the embedded default; the
-// interface leaves room for a shared PostgreSQL store.
+// History survives restarts. The embedded SQLite store serves one replica;
+// the PostgreSQL store (sync/service/postgres_run_store.h) is shared by
+// several, which is why claiming and cancelling are conditional and why a
+// run's live progress and cancel requests can pass through it.
 //
 // Thread-safety: every method may be called from any thread (the API on the
 // I/O thread, runs on their workers); implementations serialize internally.
@@ -26,9 +28,16 @@ struct RunFilter {
 class RunStore {
  public:
   virtual ~RunStore() = default;
-  // Stores a new run (state queued) and returns its id.
+  // Stores a new run (state queued) and returns its id; 0 when it is a
+  // scheduled run (`scheduled_for` set) whose job already has a run for that
+  // time (another replica queued it).
   virtual int64_t Insert(const RunRecord& run) = 0;
-  virtual void MarkRunning(int64_t id, const std::string& started_at) = 0;
+  // Marks a queued run running, if it still is queued; false when it is not
+  // (cancelled meanwhile, or claimed elsewhere). Each run is claimed once.
+  virtual bool Claim(int64_t id, const std::string& started_at) = 0;
+  // Stores the end of a run that never started (`run` holds state, times and
+  // error), if it still is queued; false when it is not.
+  virtual bool EndQueued(const RunRecord& run) = 0;
   // Records the end: state, times, exit status, error, report, totals.
   virtual void Finish(const RunRecord& run) = 0;
   virtual void AppendLog(int64_t id, const RunLogLine& line) = 0;
@@ -44,6 +53,18 @@ class RunStore {
   // Deletes finished runs (and their logs) that finished before `cutoff`;
   // returns how many.
   virtual int Prune(std::chrono::system_clock::time_point cutoff) = 0;
+
+  // What the store is ("SQLite file X", "PostgreSQL user@host/db"), no secret.
+  virtual std::string Describe() const = 0;
+  // Several replicas share it: only the leader runs what is queued, and the
+  // three calls below carry live progress and cancel requests between them.
+  virtual bool Shared() const { return false; }
+  // Asks the replica running `id` to stop it.
+  virtual void RequestCancel(int64_t /*id*/) {}
+  // Running runs whose cancel was requested.
+  virtual std::vector<int64_t> CancelRequested() { return {}; }
+  // Stores what an unfinished run's JSON shows live (run_json.h LiveJson).
+  virtual void PublishLive(int64_t /*id*/, const nlohmann::json& /*live*/) {}
 };
 
 // The SQLite store at `path` (created with its schema when missing; WAL

@@ -3,6 +3,7 @@
 #include <fmt/format.h>
 
 #include <algorithm>
+#include <tuple>
 
 #include "copy/error.h"
 
@@ -28,17 +29,25 @@ std::optional<Timetable::TimePoint> Timetable::Earliest() const {
   return earliest;
 }
 
-std::vector<std::string> Timetable::Due(TimePoint now) {
-  std::vector<std::pair<TimePoint, std::string>> due;
+std::vector<Timetable::Firing> Timetable::Due(TimePoint now) {
+  std::vector<Firing> due;
   for (auto& [name, entry] : entries_) {
     if (!entry.next || *entry.next > now) continue;
-    due.emplace_back(*entry.next, name);
+    // The latest time that passed names the firing; the cap bounds a clock
+    // that jumped years.
+    TimePoint at = *entry.next;
+    for (int step = 0; step < 100000; ++step) {
+      std::optional<TimePoint> later = entry.schedule.NextAfter(at);
+      if (!later || *later > now) break;
+      at = *later;
+    }
+    due.push_back({name, at});
     entry.next = entry.schedule.NextAfter(now);
   }
-  std::sort(due.begin(), due.end());
-  std::vector<std::string> names;
-  for (auto& [at, name] : due) names.push_back(std::move(name));
-  return names;
+  std::sort(due.begin(), due.end(), [](const Firing& a, const Firing& b) {
+    return std::tie(a.at, a.job) < std::tie(b.at, b.job);
+  });
+  return due;
 }
 
 std::optional<Timetable::TimePoint> Timetable::NextOf(const std::string& job) const {

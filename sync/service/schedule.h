@@ -32,9 +32,16 @@ class Timetable {
 
   // The earliest next firing of any job; none when no job is scheduled.
   std::optional<TimePoint> Earliest() const;
+  // A job that came due, and the time it was due at: the latest of its
+  // times that passed, so two replicas that check at different moments name
+  // the same firing (the shared store runs it once).
+  struct Firing {
+    std::string job;
+    TimePoint at;
+  };
   // The jobs due at `now`, in order of their due time, each moved to its
   // next time after `now`.
-  std::vector<std::string> Due(TimePoint now);
+  std::vector<Firing> Due(TimePoint now);
   // When `job` fires next (none: not scheduled, or never again).
   std::optional<TimePoint> NextOf(const std::string& job) const;
 

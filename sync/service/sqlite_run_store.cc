@@ -77,16 +77,31 @@ class SqliteRunStore final : public RunStore {
     });
   }
 
-  void MarkRunning(int64_t id, const std::string& started_at) override {
-    Locked([&] {
-      SQLite::Statement update(db_,
-                               "UPDATE runs SET state = 'running', started_at = ? WHERE id = ?");
+  bool Claim(int64_t id, const std::string& started_at) override {
+    return Locked([&] {
+      SQLite::Statement update(
+          db_,
+          "UPDATE runs SET state = 'running', started_at = ? WHERE id = ? AND state = 'queued'");
       update.bind(1, started_at);
       update.bind(2, id);
-      update.exec();
-      return 0;
+      return update.exec() == 1;
     });
   }
+
+  bool EndQueued(const RunRecord& run) override {
+    return Locked([&] {
+      SQLite::Statement update(db_,
+                               "UPDATE runs SET state = ?, finished_at = ?, error = ? WHERE id = ? "
+                               "AND state = 'queued'");
+      update.bind(1, std::string(RunStateName(run.state)));
+      update.bind(2, run.finished_at);
+      update.bind(3, run.error);
+      update.bind(4, run.id);
+      return update.exec() == 1;
+    });
+  }
+
+  std::string Describe() const override { return "SQLite file " + path_; }
 
   void Finish(const RunRecord& run) override {
     Locked([&] {

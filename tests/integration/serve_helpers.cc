@@ -28,14 +28,63 @@ INSERT INTO orders SELECT g, 1 + g % 2000, (g % 997) * 1.25, '2026-01-01'::times
   + g * interval '1 minute' FROM generate_series(1, 30000) g;
 )sql";
 
+const char kAccountsStaleRows[] = R"sql(
+INSERT INTO accounts VALUES (1, 'old@example.com', 'free');
+INSERT INTO orders VALUES (1, 1, 9.99, now());
+)sql";
+
 std::string Sha256Hex(const std::string& text) {
   std::string hex;
   for (unsigned char byte : Sha256(text)) hex += fmt::format("{:02x}", byte);
   return hex;
 }
 
-ServeProcess::ServeProcess(std::string config, Environment env, std::string tls_ca)
-    : tls_ca_(std::move(tls_ca)) {
+ServeDatabases::ServeDatabases() : ServeDatabases(Options{}) {}
+
+ServeDatabases::ServeDatabases(Options options)
+    : prod(SharedClusters::Source()),
+      dev(SharedClusters::Target()),
+      prod_db(prod.CreateUniqueDatabase("prod")),
+      dev_db(options.dev_database ? dev.CreateUniqueDatabase("dev") : std::string()),
+      options_(std::move(options)) {
+  prod.Psql(prod_db, options_.schema + options_.prod_rows);
+  if (!dev_db.empty()) dev.Psql(dev_db, options_.schema + options_.dev_rows);
+}
+
+std::string ServeDatabases::ProdUrl() const {
+  std::string url = prod.Url(prod_db);
+  if (options_.prod_password)
+    url.replace(url.find("postgres@"), 9, std::string("postgres:") + kProdPassword + "@");
+  return url;
+}
+
+std::string ServeDatabases::Config(const std::string& tables, const std::string& service) const {
+  std::string config = fmt::format("\n[sources.prod]\nurl = \"{}\"\n", ProdUrl());
+  if (!dev_db.empty()) config += fmt::format("[targets.dev]\nurl = \"{}\"\n", dev.Url(dev_db));
+  config += fmt::format("[service]\nshutdown_timeout = \"0s\"\n{}\n", service);
+  for (const Token& token : options_.tokens)
+    config += fmt::format("[service.tokens.{}]\nsha256 = \"{}\"\nscope = \"{}\"\n", token.name,
+                          Sha256Hex(token.secret), token.scope);
+  return config + tables;
+}
+
+std::vector<std::string> ServeDatabases::Differing() const {
+  return DifferingTables(prod, prod_db, dev, dev_db, {"public"});
+}
+
+std::string ServeDatabases::DevConstraints() const {
+  return dev.Psql(dev_db,
+                  "SELECT string_agg(conname || ' ' || replace(pg_get_constraintdef(oid), ' NOT "
+                  "VALID', ''), E'\\n' ORDER BY conname) FROM pg_constraint WHERE "
+                  "connamespace = 'public'::regnamespace") +
+         dev.Psql(dev_db,
+                  "SELECT string_agg(indexname, ',' ORDER BY indexname) FROM pg_indexes WHERE "
+                  "schemaname = 'public'");
+}
+
+ServeProcess::ServeProcess(std::string config, Environment env, std::string tls_ca,
+                           std::string store)
+    : tls_ca_(std::move(tls_ca)), store_(std::move(store)) {
   std::string pattern = (std::filesystem::temp_directory_path() / "freshet-serve-XXXXXX").string();
   if (!mkdtemp(pattern.data())) throw std::runtime_error("mkdtemp failed");
   dir_ = pattern;
@@ -54,10 +103,10 @@ ServeProcess::~ServeProcess() {
 
 void ServeProcess::Start(Environment env, bool until_ready) {
   env["FRESHET_API_TOKEN"] = kAdminToken;
-  process_.emplace(
-      StartCommand({FreshetBinary(), "serve", "--config", dir_ + "/freshet.toml", "--listen",
-                    fmt::format("127.0.0.1:{}", port_), "--store", dir_ + "/runs.db"},
-                   env));
+  process_.emplace(StartCommand(
+      {FreshetBinary(), "serve", "--config", dir_ + "/freshet.toml", "--listen",
+       fmt::format("127.0.0.1:{}", port_), "--store", store_.empty() ? dir_ + "/runs.db" : store_},
+      env));
   // Readiness probe: /readyz answers 200 once the service listens and has
   // repaired what a previous process left; /healthz once it listens. The
   // deadline only turns a service that never gets there into a failure.

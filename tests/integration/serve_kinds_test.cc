@@ -19,46 +19,14 @@ using ::testing::HasSubstr;
 using ::testing::IsEmpty;
 using ::testing::Not;
 
-constexpr char kPassword[] = "pw-that-must-not-leak";
-
 // prod with rows, dev with the schema and other rows, a directory for
 // snapshots and one for migrations, and a service config over them.
-struct Clusters {
-  PgCluster& prod = SharedClusters::Source();
-  PgCluster& dev = SharedClusters::Target();
-  std::string prod_db = prod.CreateUniqueDatabase("prod");
-  std::string dev_db = dev.CreateUniqueDatabase("dev");
+struct Clusters : ServeDatabases {
   ScratchDir scratch;
   std::string snapshots = scratch / "snapshots";
   std::string migrations = scratch / "migrations";
 
-  Clusters() {
-    prod.Psql(prod_db, std::string(kAccountsSchema) + kAccountsRows);
-    dev.Psql(dev_db, std::string(kAccountsSchema) +
-                         "INSERT INTO accounts VALUES (1, 'old@example.com', 'free');"
-                         "INSERT INTO orders VALUES (1, 1, 9.99, now());");
-    fs::create_directories(migrations);
-  }
-
-  // prod's URL carries a password (trust auth ignores it) that must appear in
-  // no answer, log or report.
-  std::string ProdUrl() const {
-    std::string url = prod.Url(prod_db);
-    return url.replace(url.find("postgres@"), 9, std::string("postgres:") + kPassword + "@");
-  }
-
-  std::string Config(const std::string& jobs) const {
-    return fmt::format(R"toml(
-[sources.prod]
-url = "{}"
-[targets.dev]
-url = "{}"
-[service]
-shutdown_timeout = "0s"
-{}
-)toml",
-                       ProdUrl(), dev.Url(dev_db), jobs);
-  }
+  Clusters() { fs::create_directories(migrations); }
 
   std::string CaptureAndRestoreJobs(const std::string& restore_options = {}) const {
     return fmt::format(R"toml(
@@ -80,19 +48,6 @@ to = "dev"
     std::ofstream(migrations + "/" + name) << sql;
   }
 
-  std::vector<std::string> Differing() const {
-    return DifferingTables(prod, prod_db, dev, dev_db, {"public"});
-  }
-  // Constraints (validated or not) and indexes of dev, by name and definition.
-  std::string DevConstraints() const {
-    return dev.Psql(dev_db,
-                    "SELECT string_agg(conname || ' ' || replace(pg_get_constraintdef(oid), ' NOT "
-                    "VALID', ''), E'\\n' ORDER BY conname) FROM pg_constraint WHERE "
-                    "connamespace = 'public'::regnamespace") +
-           dev.Psql(dev_db,
-                    "SELECT string_agg(indexname, ',' ORDER BY indexname) FROM pg_indexes WHERE "
-                    "schemaname = 'public'");
-  }
   // The captures in the snapshot directory, by name.
   std::vector<std::string> Captures() const {
     std::vector<std::string> names;
@@ -147,7 +102,7 @@ TEST(ServeKinds, CaptureThenRestoreThroughTheApiLeavesDevEqualToProd) {
   EXPECT_THAT(log.body, HasSubstr("removed the older capture " + first[0]));
   for (const std::string& text :
        {capture_report.dump(), report.body, markdown.body, log.body, serve.Stderr()})
-    EXPECT_THAT(text, Not(HasSubstr(kPassword)));
+    EXPECT_THAT(text, Not(HasSubstr(ServeDatabases::kProdPassword)));
 }
 
 TEST(ServeKinds, RestoreBeforeAnyCaptureFailsSayingSo) {

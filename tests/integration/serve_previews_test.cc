@@ -40,17 +40,19 @@ INSERT INTO orders SELECT g, 1 + g % 2000, g * 0.5 FROM generate_series(1, 30000
 // prod with rows; previews made on the dev cluster, their databases named
 // "<prefix>_<name>" with a prefix of this test's own; the schema as a
 // migration; a service config with a capture job and a preview job.
-struct Clusters {
-  PgCluster& prod = SharedClusters::Source();
-  PgCluster& server = SharedClusters::Target();
-  std::string prod_db = prod.CreateUniqueDatabase("prod");
+struct Clusters : ServeDatabases {
+  PgCluster& server = dev;  // where previews are made; no dev database
   std::string prefix = NewPrefix();
   ScratchDir scratch;
   std::string snapshots = scratch / "snapshots";
   std::string migrations = scratch / "migrations";
 
-  Clusters() {
-    prod.Psql(prod_db, std::string(kSchema) + kRows);
+  Clusters()
+      : ServeDatabases({.schema = kSchema,
+                        .prod_rows = kRows,
+                        .dev_database = false,
+                        .prod_password = false,
+                        .tokens = {{"ci", kTriggerToken, "trigger"}}}) {
     fs::create_directories(migrations);
     std::ofstream(migrations + "/20250101000000_schema.sql") << kSchema;
   }
@@ -80,16 +82,10 @@ struct Clusters {
     url_template.replace(url_template.find("postgres@"), 9,
                          std::string("postgres:") + kPassword + "@");
     url_template.replace(url_template.find("NAME"), 4, "{name}");
-    return fmt::format(R"toml(
-[sources.prod]
-url = "{}"
+    return ServeDatabases::Config(fmt::format(
+        R"toml(
 [targets.preview]
 url_template = "{}"
-[service]
-shutdown_timeout = "0s"
-[service.tokens.ci]
-sha256 = "{}"
-scope = "trigger"
 [jobs.capture]
 kind = "snapshot-capture"
 from = "prod"
@@ -101,8 +97,7 @@ to = "preview"
 migrations = "{}"
 {}
 )toml",
-                       prod.Url(prod_db), url_template, Sha256Hex(kTriggerToken), snapshots,
-                       from == "prod" ? "prod" : snapshots, migrations, preview_options);
+        url_template, snapshots, from == "prod" ? "prod" : snapshots, migrations, preview_options));
   }
 };
 

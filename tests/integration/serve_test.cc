@@ -66,62 +66,14 @@ class LoopbackSocket {
 };
 
 // A production database with rows, a development one with the schema and
-// other rows, and the config of a service that refreshes one from the other.
-struct Databases {
-  PgCluster& prod = SharedClusters::Source();
-  PgCluster& dev = SharedClusters::Target();
-  std::string prod_db = prod.CreateUniqueDatabase("prod");
-  std::string dev_db = dev.CreateUniqueDatabase("dev");
+// other rows, and the config of a service that refreshes one from the other
+// and has a token of scope "read".
+struct Databases : ServeDatabases {
+  Databases() : ServeDatabases({.tokens = {{"reader", "reader-token", "read"}}}) {}
 
-  Databases() {
-    prod.Psql(prod_db, std::string(kAccountsSchema) + kAccountsRows);
-    dev.Psql(dev_db, std::string(kAccountsSchema) +
-                         "INSERT INTO accounts VALUES (1, 'old@example.com', 'free');"
-                         "INSERT INTO orders VALUES (1, 1, 9.99, now());");
-  }
-
-  // prod's URL carries a password (trust auth ignores it), which must appear
-  // in no answer, log or report.
-  std::string ProdUrl() const {
-    std::string url = prod.Url(prod_db);
-    return url.replace(url.find("postgres@"), 9, std::string("postgres:") + kPassword + "@");
-  }
-  static constexpr char kPassword[] = "pw-that-must-not-leak";
-
-  std::string Config(const std::string& jobs, const std::string& service = {}) const {
-    return fmt::format(R"toml(
-[sources.prod]
-url = "{}"
-[targets.dev]
-url = "{}"
-[service]
-shutdown_timeout = "0s"
-{}
-[service.tokens.reader]
-sha256 = "{}"
-scope = "read"
-{}
-)toml",
-                       ProdUrl(), dev.Url(dev_db), service, Sha256Hex("reader-token"), jobs);
-  }
-
-  std::vector<std::string> Differing() const {
-    return DifferingTables(prod, prod_db, dev, dev_db, {"public"});
-  }
   std::string DevDigest() const {
     return TableDigest(dev, dev_db, "public.orders", {"id", "account_id", "total"}) +
            TableDigest(dev, dev_db, "public.accounts", {"id", "email", "plan"});
-  }
-  // Constraints and indexes of dev, by name and definition (validated or
-  // not), sorted.
-  std::string DevConstraints() const {
-    return dev.Psql(dev_db,
-                    "SELECT string_agg(conname || ' ' || replace(pg_get_constraintdef(oid), ' NOT "
-                    "VALID', ''), E'\\n' ORDER BY conname) FROM pg_constraint WHERE "
-                    "connamespace = 'public'::regnamespace") +
-           dev.Psql(dev_db,
-                    "SELECT string_agg(indexname, ',' ORDER BY indexname) FROM pg_indexes WHERE "
-                    "schemaname = 'public'");
   }
 };
 
@@ -173,7 +125,7 @@ TEST(Serve, SyncTriggeredThroughTheApiEndsEqualAndServesItsReport) {
   for (const std::string& text :
        std::vector<std::string>{report.body, markdown.body, log.body, list.body, jobs.body,
                                 events.back().data, serve.Stderr()})
-    EXPECT_THAT(text, ::testing::Not(HasSubstr(Databases::kPassword)));
+    EXPECT_THAT(text, ::testing::Not(HasSubstr(Databases::kProdPassword)));
 }
 
 }  // namespace
@@ -485,7 +437,7 @@ on = ["failed"]
     EXPECT_EQ(delivery["body"]["run"]["id"], id);
     EXPECT_EQ(delivery["body"]["run"]["state"], "succeeded");
     EXPECT_EQ(delivery["answer"], i < 3 ? 500 : 200);
-    EXPECT_THAT(lines[i], ::testing::Not(HasSubstr(Databases::kPassword)));
+    EXPECT_THAT(lines[i], ::testing::Not(HasSubstr(Databases::kProdPassword)));
   }
   EXPECT_THAT(serve.Stderr(),
               HasSubstr("webhook 'ops': run " + std::to_string(id) + " delivered (attempt 3)"));

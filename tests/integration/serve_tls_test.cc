@@ -62,40 +62,38 @@ INSERT INTO accounts SELECT g, 'user' || g || '@example.com' FROM generate_serie
 INSERT INTO orders SELECT g, 1 + g % 500, g * 0.25 FROM generate_series(1, 3000) g;
 )sql";
 
-// prod with rows, dev with the schema, and a service config refreshing one
-// from the other, with `service` lines added under [service].
-struct Databases {
-  PgCluster& prod = SharedClusters::Source();
-  PgCluster& dev = SharedClusters::Target();
-  std::string prod_db = prod.CreateUniqueDatabase("prod");
-  std::string dev_db = dev.CreateUniqueDatabase("dev");
-
-  Databases() {
-    prod.Psql(prod_db, std::string(kSchema) + kRows);
-    dev.Psql(dev_db, kSchema);
-  }
+// prod with rows (no password in its URL), dev with the schema, and a
+// service config refreshing one from the other, with `service` lines added
+// under [service].
+struct Databases : ServeDatabases {
+  Databases()
+      : ServeDatabases({.schema = kSchema,
+                        .prod_rows = kRows,
+                        .dev_rows = "",
+                        .prod_password = false,
+                        .tokens = {}}) {}  // the admin token only
 
   std::string Config(const std::string& service) const {
-    return fmt::format(R"toml(
-[sources.prod]
-url = "{}"
-[targets.dev]
-url = "{}"
-[service]
-shutdown_timeout = "0s"
-{}
+    return ServeDatabases::Config(R"toml(
 [jobs.refresh]
 kind = "sync"
 from = "prod"
 to = "dev"
 jobs = 1
 )toml",
-                       prod.Url(prod_db), dev.Url(dev_db), service);
+                                  service);
   }
 };
 
 std::string TlsLines(const std::string& cert, const std::string& key) {
   return fmt::format("tls_cert = \"{}\"\ntls_key = \"{}\"\n", cert, key);
+}
+
+// A service over `db` answering HTTPS with the certificate made as "server"
+// in `certs`, which its client trusts.
+ServeProcess ServeTls(const Databases& db, const CertificateDir& certs) {
+  return ServeProcess(db.Config(TlsLines(certs.Cert("server"), certs.Key("server"))), {},
+                      certs.Cert("server"));
 }
 
 // Runs `freshet serve` on `config` until it exits (it is expected not to
@@ -112,8 +110,7 @@ TEST(ServeTls, AnswersHttpsWithTheConfiguredCertificate) {
   Databases db;
   CertificateDir certs;
   certs.Make("server");
-  ServeProcess serve(db.Config(TlsLines(certs.Cert("server"), certs.Key("server"))), {},
-                     certs.Cert("server"));
+  ServeProcess serve = ServeTls(db, certs);
   EXPECT_THAT(serve.Stderr(),
               HasSubstr(fmt::format("listening on https://127.0.0.1:{}", serve.port())));
   EXPECT_EQ(HttpCall(serve.address(), "GET", "/healthz").status, 200);
@@ -128,8 +125,7 @@ TEST(ServeTls, PlainHttpToTheTlsPortGetsNoHttpAnswer) {
   Databases db;
   CertificateDir certs;
   certs.Make("server");
-  ServeProcess serve(db.Config(TlsLines(certs.Cert("server"), certs.Key("server"))), {},
-                     certs.Cert("server"));
+  ServeProcess serve = ServeTls(db, certs);
   // The server closes the connection (at most after a TLS alert); it returns
   // before RawExchange's deadline, else that fails the test.
   std::string answer =
@@ -144,8 +140,7 @@ TEST(ServeTls, EventStreamOverTlsFollowsARunToItsEnd) {
   Databases db;
   CertificateDir certs;
   certs.Make("server");
-  ServeProcess serve(db.Config(TlsLines(certs.Cert("server"), certs.Key("server"))), {},
-                     certs.Cert("server"));
+  ServeProcess serve = ServeTls(db, certs);
   int64_t id = serve.Trigger("refresh");
   ASSERT_GT(id, 0);
   auto [status, events] =
@@ -165,8 +160,7 @@ TEST(ServeTls, OversizedBodyGetsAReadable413OverTls) {
   Databases db;
   CertificateDir certs;
   certs.Make("server");
-  ServeProcess serve(db.Config(TlsLines(certs.Cert("server"), certs.Key("server"))), {},
-                     certs.Cert("server"));
+  ServeProcess serve = ServeTls(db, certs);
   for (int attempt = 0; attempt < 5; ++attempt) {
     HttpResult big = serve.Post("/v1/jobs/refresh/runs", std::string(70 * 1024, ' '));
     ASSERT_EQ(big.status, 413) << big.body;
