@@ -1022,6 +1022,8 @@ class Run:
                 env[name] = str(entry["value"])
             elif get(entry, "valueFrom.secretKeyRef"):
                 ref = entry["valueFrom"]["secretKeyRef"]
+                if ref.get("optional") and ref.get("key") not in SECRET_KEY_ROLES:
+                    continue  # as if the optional Secret were not installed
                 env[name] = self.secret_value(f"{where} env {name}", ref.get("name"),
                                               ref.get("key"))
             elif get(entry, "valueFrom.configMapKeyRef"):
