@@ -12,7 +12,7 @@
 namespace freshet {
 namespace {
 
-using Clock = std::chrono::steady_clock;
+using Clock = Progress::Clock;
 
 constexpr double kMaxUnfinished = 0.99;  // never claim 100% before everything is done
 constexpr auto kRateWindow = std::chrono::seconds(15);
@@ -68,12 +68,14 @@ struct Progress::State {
   std::deque<Sample> samples;
 };
 
-Progress::Progress(std::vector<Item> items, const RunLog& log, std::chrono::milliseconds tick)
+Progress::Progress(std::vector<Item> items, const RunLog& log, std::chrono::milliseconds tick,
+                   std::function<Clock::time_point()> now)
     : items_(std::move(items)),
       state_(std::make_unique<State>(items_.size())),
       log_(log),
       tick_(std::max(tick, std::chrono::milliseconds(1))),
-      started_(Clock::now()) {}
+      now_(std::move(now)),
+      started_(now_()) {}
 
 Progress::~Progress() { Stop(); }
 
@@ -86,7 +88,7 @@ StreamCounters& Progress::Counters(size_t index) {
 bool Progress::MarkStarted(size_t index) {
   if (index >= items_.size()) return false;
   int64_t unset = 0;
-  bool first = state_->start_ns[index].compare_exchange_strong(unset, Nanos(Clock::now()));
+  bool first = state_->start_ns[index].compare_exchange_strong(unset, Nanos(now_()));
   state_->started[index] = true;
   return first;
 }
@@ -159,7 +161,7 @@ ProgressStatus Progress::Status() const {
 // Rate and ETA over a sliding window of samples; early on, since the first
 // item started (or since construction).
 void Progress::Rates(ProgressStatus& status, bool all_done) const {
-  auto now = Clock::now();
+  auto now = now_();
   auto origin = started_;
   for (size_t i = 0; i < items_.size(); ++i) {
     int64_t ns = state_->start_ns[i].load();

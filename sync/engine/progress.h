@@ -10,6 +10,7 @@
 #include <chrono>
 #include <condition_variable>
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <mutex>
 #include <string>
@@ -23,15 +24,20 @@ namespace freshet {
 
 class Progress {
  public:
+  using Clock = std::chrono::steady_clock;
+
   struct Item {
     std::string name;  // table name shown to the user
     int64_t estimated_rows = 0;
     int64_t estimated_bytes = 0;  // on-disk size: only a rough guide to stream bytes
   };
 
-  // Tells `log`'s observer.
+  // Tells `log`'s observer every `tick` (real time). `now` is the clock that
+  // times rates and the ETA, called from any thread (tests pass their own;
+  // its readings must lie after the clock's epoch).
   explicit Progress(std::vector<Item> items, const RunLog& log = DefaultLog(),
-                    std::chrono::milliseconds tick = std::chrono::seconds(1));
+                    std::chrono::milliseconds tick = std::chrono::seconds(1),
+                    std::function<Clock::time_point()> now = Clock::now);
   ~Progress();  // stops the reporting thread
   Progress(const Progress&) = delete;
   Progress& operator=(const Progress&) = delete;
@@ -60,7 +66,8 @@ class Progress {
   std::unique_ptr<State> state_;
   RunLog log_;
   std::chrono::milliseconds tick_;
-  std::chrono::steady_clock::time_point started_;
+  std::function<Clock::time_point()> now_;
+  Clock::time_point started_;
   std::thread thread_;
   mutable std::mutex mutex_;
   std::condition_variable wake_;

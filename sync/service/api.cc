@@ -317,7 +317,7 @@ HttpResponse Api::GetRun(Call& call) {
   int64_t id = ParseId(call.params.at("id"), "the run id");
   std::optional<RunManager::LiveRun> run = parts_.runs->Find(id);
   if (!run) throw ApiError(404, fmt::format("no run {}", id));
-  return Json(call.request, 200, RunJson(run->record, run->watch));
+  return JsonResponse(call.request, 200, run_json_.Text(*run, RunJsonCache::Style::kIndented));
 }
 
 HttpResponse Api::CancelRun(Call& call) {
@@ -375,7 +375,7 @@ asio::awaitable<void> Api::StreamEvents(const HttpRequest& request, ResponseWrit
     std::optional<RunManager::LiveRun> run = parts_.runs->Find(id);
     if (!run) break;
     bool finished = IsFinished(run->record.state);
-    std::string data = DumpJson(RunJson(run->record, run->watch));
+    std::string data = run_json_.Text(*run, RunJsonCache::Style::kCompact);
     std::string message;
     if (data != last) message = fmt::format("event: run\ndata: {}\n\n", data);
     if (finished) message += fmt::format("event: end\ndata: {}\n\n", data);

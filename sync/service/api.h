@@ -19,6 +19,7 @@
 #include "sync/service/http_server.h"
 #include "sync/service/previews.h"
 #include "sync/service/rate_limit.h"
+#include "sync/service/run_json_cache.h"
 #include "sync/service/run_manager.h"
 
 namespace freshet {
@@ -75,6 +76,7 @@ class Api {
 
   Parts parts_;
   RateLimiter limiter_;
+  RunJsonCache run_json_;
   std::vector<Route> routes_;
 };
 

@@ -10,7 +10,10 @@
 #include <signal.h>
 
 #include <chrono>
+#include <fstream>
 #include <functional>
+#include <iterator>
+#include <string>
 #include <thread>
 
 #include "tests/integration/sync_helpers.h"
@@ -21,6 +24,12 @@ namespace {
 using ::testing::HasSubstr;
 using ::testing::IsEmpty;
 using ::testing::Not;
+
+// Everything `cluster`'s server has logged so far.
+std::string ServerLog(const PgCluster& cluster) {
+  std::ifstream in(cluster.log_path(), std::ios::binary);
+  return std::string(std::istreambuf_iterator<char>(in), {});
+}
 
 class EngineFidelity : public ::testing::Test {
  protected:
@@ -487,21 +496,37 @@ TEST_F(EngineFidelity, AnInterruptDuringTheChecksEndsTheRunAtOnceWithNothingWrit
   const std::string sleeping =
       "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() AND state = "
       "'active' AND query LIKE '%pg_sleep(%' AND pid <> pg_backend_pid()";
+  const std::string sleeper =
+      "SELECT pid FROM pg_stat_activity WHERE datname = current_database() AND state = "
+      "'active' AND query LIKE '%pg_sleep(%' AND pid <> pg_backend_pid()";
+  // The event: the check's query shows on the source. The bound only turns a
+  // run that never gets there into a failure.
   std::optional<RunResult> ended;
+  std::string pid;
   auto give_up = std::chrono::steady_clock::now() + std::chrono::seconds(120);
-  while (!ended && Prod(sleeping) == "0" && std::chrono::steady_clock::now() < give_up)
+  while (!ended && (pid = Prod(sleeper)).empty() && std::chrono::steady_clock::now() < give_up)
     ended = sync.WaitFor(std::chrono::milliseconds(10));
   ASSERT_FALSE(ended) << "the sync ended before its check ran: " << ended->err;
-  ASSERT_EQ(Prod(sleeping), "1") << "the check's query never showed: " << sync.Stderr();
+  ASSERT_NE(pid, "") << "the check's query never showed: " << sync.Stderr();
+  ASSERT_EQ(Prod(sleeping), "1");
+  // Only what the server logs from here on can be about this backend.
+  const size_t log_before = ServerLog(prod_).size();
   sync.Signal(SIGINT);
   std::optional<RunResult> stopped = sync.WaitFor(std::chrono::seconds(60));
   ASSERT_TRUE(stopped) << "the interrupt did not reach the check's query";
   EXPECT_EQ(stopped->exit_code, 1) << stopped->err;
   EXPECT_THAT(stopped->err, HasSubstr("cancel"));
-  // The server notices the closed session on its own time: wait for that.
-  auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(30);
-  while (Prod(sleeping) != "0" && std::chrono::steady_clock::now() < deadline)
+  // The server's own word that the query was cancelled, not left to run its
+  // ten minutes: its backend logs the cancel, then leaves the query. Waited
+  // for as events; the bound only turns a query that runs on into a failure.
+  const std::string cancelled = "[" + pid + "] ERROR:  canceling statement due to user request";
+  auto logged_cancel = [&] {
+    return ServerLog(prod_).find(cancelled, log_before) != std::string::npos;
+  };
+  auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(120);
+  while (!(logged_cancel() && Prod(sleeping) == "0") && std::chrono::steady_clock::now() < deadline)
     std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  EXPECT_TRUE(logged_cancel()) << prod_.LogTail();
   EXPECT_EQ(Prod(sleeping), "0");
   EXPECT_EQ(DevState(), before);
 }

@@ -1,20 +1,25 @@
 // The test fixture itself: PgCluster starts a usable, private PostgreSQL
 // server and cleans up after itself, and the child-process helpers capture
 // what freshet's end-to-end tests rely on.
+#include <fcntl.h>
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 #include <libpq-fe.h>
+#include <poll.h>
 #include <signal.h>
+#include <sys/inotify.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
 #include <algorithm>
+#include <cerrno>
 #include <chrono>
+#include <cstring>
 #include <filesystem>
 #include <fstream>
 #include <memory>
 #include <string>
-#include <thread>
 
 #include "tests/support/pg_cluster.h"
 
@@ -124,6 +129,31 @@ TEST(PgClusterTest, StartFailureReportsTheServerLog) {
                         HasSubstr("invalid value for parameter \"shared_buffers\""))));
 }
 
+// Blocks until the directory watched on `inotify` (for IN_DELETE_SELF) is
+// removed; false if that has not happened within `bound`, which turns a hang
+// into a failure and is never reached when the directory goes.
+bool WaitUntilRemoved(int inotify, std::chrono::seconds bound) {
+  pollfd ready{inotify, POLLIN, 0};
+  auto deadline = std::chrono::steady_clock::now() + bound;
+  for (;;) {
+    auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
+        deadline - std::chrono::steady_clock::now());
+    if (left.count() <= 0) return false;
+    int polled = poll(&ready, 1, static_cast<int>(left.count()));
+    if (polled < 0 && errno == EINTR) continue;
+    if (polled <= 0) return false;
+    alignas(inotify_event) char buffer[4096];
+    ssize_t n = read(inotify, buffer, sizeof buffer);
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) return false;
+    for (ssize_t at = 0; at < n;) {
+      const auto* event = reinterpret_cast<const inotify_event*>(buffer + at);
+      if (event->mask & (IN_DELETE_SELF | IN_IGNORED)) return true;
+      at += static_cast<ssize_t>(sizeof(inotify_event) + event->len);
+    }
+  }
+}
+
 // The watchdog stops the server and removes the directory when the test
 // process dies without running destructors.
 TEST(PgClusterTest, KilledTestProcessLeavesNoClusterBehind) {
@@ -151,16 +181,25 @@ TEST(PgClusterTest, KilledTestProcessLeavesNoClusterBehind) {
     if (std::count(text.begin(), text.end(), '\n') == 2) break;
   }
   close(report[0]);
+  bool reported = std::count(text.begin(), text.end(), '\n') == 2;
+  std::string dir = reported ? text.substr(0, text.find('\n')) : "";
+  std::string url = reported ? text.substr(dir.size() + 1, text.size() - dir.size() - 2) : "";
+  // Watched while the child lives, so the removal cannot come first.
+  int inotify = inotify_init1(IN_CLOEXEC);
+  bool watched =
+      reported && inotify >= 0 && inotify_add_watch(inotify, dir.c_str(), IN_DELETE_SELF) >= 0;
+  std::string watch_error = watched ? "" : std::strerror(errno);
   kill(child, SIGKILL);
   waitpid(child, nullptr, 0);
-  ASSERT_EQ(std::count(text.begin(), text.end(), '\n'), 2) << "child failed to start a cluster";
-  std::string dir = text.substr(0, text.find('\n'));
-  std::string url = text.substr(dir.size() + 1, text.size() - dir.size() - 2);
+  if (!watched && inotify >= 0) close(inotify);
+  ASSERT_TRUE(reported) << "child failed to start a cluster";
   ASSERT_THAT(dir, StartsWith("/tmp/freshet-pg-"));
+  ASSERT_TRUE(watched) << "cannot watch " << dir << ": " << watch_error;
 
-  auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(60);
-  while (std::filesystem::exists(dir) && std::chrono::steady_clock::now() < deadline)
-    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  // The watchdog's pg_ctl stop may itself take up to 60 s.
+  bool removed = WaitUntilRemoved(inotify, std::chrono::seconds(120));
+  close(inotify);
+  EXPECT_TRUE(removed) << dir << " was never removed";
   EXPECT_FALSE(std::filesystem::exists(dir));
   PGconn* conn = PQconnectdb((url + "?connect_timeout=5").c_str());
   EXPECT_NE(PQstatus(conn), CONNECTION_OK);
@@ -217,11 +256,26 @@ TEST(RunCommandTest, MissingProgramThrows) {
 }
 
 TEST(BackgroundProcessTest, CanBeSignalledAndWaitedFor) {
-  BackgroundProcess process = StartCommand({"sh", "-c", "echo started; exec sleep 60"});
+  // The child cannot end on its own, only by the signal; once its output is
+  // written it says so through a FIFO the test reads.
+  std::string fifo =
+      (std::filesystem::temp_directory_path() / ("freshet-ready-" + std::to_string(getpid())))
+          .string();
+  std::filesystem::remove(fifo);
+  ASSERT_EQ(mkfifo(fifo.c_str(), 0600), 0) << std::strerror(errno);
+  BackgroundProcess process = StartCommand(
+      {"sh", "-c", "echo started; echo ready > \"$1\"; exec sleep infinity", "sh", fifo});
   EXPECT_GT(process.pid(), 0);
-  auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
-  while (process.Stdout() != "started\n" && std::chrono::steady_clock::now() < deadline)
-    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  // Open without waiting for the writer, then wait for its line (bounded:
+  // a child that never writes fails the test instead of hanging it).
+  int ready = open(fifo.c_str(), O_RDONLY | O_NONBLOCK | O_CLOEXEC);
+  pollfd readable{ready, POLLIN, 0};
+  bool said_ready = ready >= 0 && poll(&readable, 1, 10'000) == 1;
+  if (ready >= 0) close(ready);
+  std::filesystem::remove(fifo);
+  ASSERT_TRUE(said_ready) << process.Stderr();
+  ASSERT_EQ(process.Stdout(), "started\n");
+  // Running, and it cannot end by itself: the wait gives up.
   EXPECT_FALSE(process.WaitFor(std::chrono::milliseconds(50)).has_value());
   process.Signal(SIGTERM);
   std::optional<RunResult> result = process.WaitFor(std::chrono::seconds(10));

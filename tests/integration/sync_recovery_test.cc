@@ -6,8 +6,8 @@
 #include <signal.h>
 
 #include <algorithm>
-#include <atomic>
-#include <thread>
+#include <optional>
+#include <string>
 
 #include "tests/integration/sync_helpers.h"
 
@@ -174,45 +174,52 @@ TEST_F(SyncRecovery, SourceTakingWritesDuringSyncStillGivesAConsistentCopy) {
   // Each writer transaction adds a company and a contact of it, and every
   // other one deletes the oldest such pair: without one snapshot, dev would get
   // a contact without its company (the load fails) or pairs split apart.
-  std::atomic<bool> stop{false};
-  std::atomic<int> commits{0};
-  std::string writer_error;
-  std::thread writer([&] {
-    try {
-      for (int i = 0; !stop && i < 2000; ++i) {
-        std::string pair =
-            "WITH c AS (INSERT INTO public.companies (org_id, name) SELECT id, 'writer co' FROM "
-            "public.organizations LIMIT 1 RETURNING id) INSERT INTO public.contacts (company_id, "
-            "first_name, last_name) SELECT id, 'writer', 'contact' FROM c;";
-        std::string drop_oldest =
-            "WITH old AS (DELETE FROM public.contacts WHERE id = (SELECT min(id) FROM "
-            "public.contacts WHERE first_name = 'writer') RETURNING company_id) DELETE FROM "
-            "public.companies WHERE id IN (SELECT company_id FROM old);";
-        prod_.Psql(prod_db_, "BEGIN; " + pair + (i % 2 ? drop_oldest : "") + " COMMIT;");
-        ++commits;
-      }
-    } catch (const std::exception& error) {
-      writer_error = error.what();
-    }
-  });
-  while (commits < 3) std::this_thread::sleep_for(std::chrono::milliseconds(10));
-  int commits_before = commits;
-  RunResult run = Freshet({"sync", "--from", Prod(), "--to", Dev(), "--include", "auth.users",
-                           "--verify", "--jobs", "3"},
-                          {{"FRESHET_TEST_UNIT_DELAY_MS", "150"}});
-  int commits_during = commits;
-  stop = true;
-  writer.join();
-  ASSERT_EQ(writer_error, "");
-  ASSERT_EQ(run.exit_code, 0) << run.err;
-  EXPECT_GT(commits_during, commits_before) << "the writer should commit while the sync runs";
+  int commits = 0;
+  auto write = [&] {
+    std::string pair =
+        "WITH c AS (INSERT INTO public.companies (org_id, name) SELECT id, 'writer co' FROM "
+        "public.organizations LIMIT 1 RETURNING id) INSERT INTO public.contacts (company_id, "
+        "first_name, last_name) SELECT id, 'writer', 'contact' FROM c;";
+    std::string drop_oldest =
+        "WITH old AS (DELETE FROM public.contacts WHERE id = (SELECT min(id) FROM "
+        "public.contacts WHERE first_name = 'writer') RETURNING company_id) DELETE FROM "
+        "public.companies WHERE id IN (SELECT company_id FROM old);";
+    prod_.Psql(prod_db_, "BEGIN; " + pair + (commits % 2 ? drop_oldest : "") + " COMMIT;");
+    ++commits;
+  };
+  const std::string writer_companies_sql =
+      "SELECT count(*) FROM public.companies WHERE name = 'writer co'";
+  const std::string writer_contacts_sql =
+      "SELECT count(*) FROM public.contacts WHERE first_name = 'writer'";
+  for (int i = 0; i < 3; ++i) write();
+  const std::string companies_at_start = prod_.Psql(prod_db_, writer_companies_sql);
 
-  // Writer rows arrive in pairs, and the deleted contacts are gone exactly as
-  // often: the copy is one instant of prod.
-  std::string writer_companies =
-      DevSql("SELECT count(*) FROM public.companies WHERE name = 'writer co'");
-  EXPECT_EQ(DevSql("SELECT count(*) FROM public.contacts WHERE first_name = 'writer'"),
-            writer_companies);
+  // The writes land while the sync runs, at the worst moment: after the first
+  // of companies and contacts is copied and before the other is read (one
+  // job, so nothing else moves while it is paused). They delete the pairs the
+  // snapshot holds and add new ones.
+  PausePoint pause("done copy public.co");
+  BackgroundProcess sync = StartCommand({FreshetBinary(), "sync", "--from", Prod(), "--to", Dev(),
+                                         "--include", "auth.users", "--verify", "--jobs", "1"},
+                                        pause.Env());
+  std::optional<RunResult> ended;
+  std::optional<std::string> point = pause.WaitUntilPaused(sync, &ended);
+  ASSERT_TRUE(point) << "the sync ended before it copied companies or contacts: "
+                     << (ended ? ended->err : "");
+  EXPECT_TRUE(point->starts_with("done copy public.companies") ||
+              point->starts_with("done copy public.contacts"))
+      << *point;
+  for (int i = 0; i < 8; ++i) write();
+  ASSERT_NE(prod_.Psql(prod_db_, writer_companies_sql), companies_at_start);
+  pause.Release();
+  RunResult run = sync.Wait();
+  ASSERT_EQ(run.exit_code, 0) << run.err;
+
+  // Writer rows arrive in pairs, as they were when the run began: the copy is
+  // one instant of prod.
+  std::string writer_companies = DevSql(writer_companies_sql);
+  EXPECT_EQ(writer_companies, companies_at_start);
+  EXPECT_EQ(DevSql(writer_contacts_sql), writer_companies);
   EXPECT_THAT(InvalidConstraintsAndIndexes(dev_, dev_db_), IsEmpty());
 }
 

@@ -536,7 +536,7 @@ class OpenApiTest(unittest.TestCase):
 
     def test_probes_need_no_token(self):
         body = self.check(self.call("GET", "/healthz", token=None), "GET", "/healthz", 200)
-        self.assertEqual(body, {"status": "ok"})
+        self.assertEqual(body, {"status": "ok", "role": "single"})
         body = self.check(self.call("GET", "/readyz", token=None), "GET", "/readyz", 200)
         self.assertEqual(body, {"status": "ready"})
 

@@ -8,7 +8,6 @@
 #include <mutex>
 #include <regex>
 #include <string>
-#include <thread>
 #include <vector>
 
 #include "copy/error.h"
@@ -17,7 +16,6 @@
 namespace freshet {
 namespace {
 
-using std::chrono::milliseconds;
 using std::chrono::seconds;
 
 std::vector<Progress::Item> Items(std::vector<int64_t> estimates) {
@@ -73,11 +71,13 @@ TEST(Progress, StatusLineFallsBackToItemsDoneWithoutEstimates) {
 }
 
 TEST(Progress, StatusLineShowsEtaOnceRowsMove) {
-  Progress progress(Items({1000}));
+  auto now = Progress::Clock::time_point{} + std::chrono::hours(1);
+  Progress progress(Items({1000}), DefaultLog(), seconds(1), [&] { return now; });
   Advance(progress, 0, 500);
-  std::this_thread::sleep_for(milliseconds(300));  // rates need a quarter second
+  now += seconds(10);  // rates need a quarter second: half done in 10 s
   std::string line = progress.StatusLine();
   EXPECT_TRUE(std::regex_search(line, std::regex(R"(ETA \d+:\d\d)"))) << line;
+  EXPECT_NE(line.find("ETA 0:10"), std::string::npos) << line;
 }
 
 TEST(Progress, StatusLineEtaIsUnknownBeforeAnyRow) {

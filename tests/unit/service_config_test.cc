@@ -113,6 +113,20 @@ TEST(ServiceConfig, RefusesWhatServeCannotTakeNamingTheKey) {
               HasSubstr("not 'done'"));
   EXPECT_THAT(ParseError("[service.webhooks.x]\nformat = \"json\"\n"),
               HasSubstr("needs one of url and url_env"));
+  EXPECT_THAT(ParseError("[service]\nstore = \"a.db\"\nstore_env = \"STORE_URL\"\n"),
+              HasSubstr("give one of 'service.store', 'service.store_env'"));
+}
+
+TEST(ServiceConfig, ReadsTheStoreAsAPathAVariableOrAFile) {
+  EXPECT_EQ(Config::Parse("[service]\nstore = \"/var/lib/freshet/serve.db\"\n", "freshet.toml")
+                .service.store,
+            "/var/lib/freshet/serve.db");
+  Config from_env = Config::Parse("[service]\nstore_env = \"FRESHET_STORE_URL\"\n", "freshet.toml");
+  EXPECT_EQ(from_env.service.store_env, "FRESHET_STORE_URL");
+  EXPECT_FALSE(from_env.service.store.has_value());
+  EXPECT_EQ(Config::Parse("[service]\nstore_file = \"/run/secrets/store\"\n", "freshet.toml")
+                .service.store_file,
+            "/run/secrets/store");
 }
 
 TEST(ServiceConfig, ReadsSnapshotAndMigrateJobsWithTheirOptions) {

@@ -11,6 +11,7 @@
 #include <functional>
 #include <mutex>
 #include <optional>
+#include <semaphore>
 #include <thread>
 
 namespace freshet {
@@ -199,12 +200,25 @@ TEST(TaskGraphTest, AFatalFailureStopsTheRunAndIsRethrown) {
   EXPECT_EQ(started.load(), 0);  // the heaviest task ran first and stopped the rest
 }
 
+// Releases `ended` when the thread it belongs to exits: a thread_local's
+// destructor runs at thread exit.
+struct ThreadExit {
+  std::binary_semaphore* ended = nullptr;
+  ~ThreadExit() {
+    if (ended) ended->release();
+  }
+};
+
 TEST(TaskGraphTest, TheFailureRethrownIsTheCauseNotATaskItCancelled) {
   // One stream fails for real; cancelling the other takes a while (as
   // cancelling a COPY does: a round trip to its server), and meanwhile the
-  // other stream fails "cancelled".
+  // other stream fails "cancelled". Here the cancel returns only once the
+  // other stream's worker thread has ended, so its failure is always in
+  // before the cancel ends.
   TaskGraph graph;
   std::atomic<bool> waiting{false};
+  std::binary_semaphore other_worker_ended{0};
+  bool cancel_saw_it_end = false;
   using Callback = std::stop_callback<std::function<void()>>;
   std::optional<Callback> slow_cancel;  // outlives the tasks
   Task cancelled;
@@ -212,10 +226,15 @@ TEST(TaskGraphTest, TheFailureRethrownIsTheCauseNotATaskItCancelled) {
   cancelled.fatal = true;
   cancelled.weight = 2;
   cancelled.run = [&](WorkerSession&, std::stop_token stop) {
-    slow_cancel.emplace(stop, std::function<void()>([] {
-                          std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    thread_local ThreadExit worker_exit;
+    worker_exit.ended = &other_worker_ended;
+    // Bounded: a run whose other worker never ends fails instead of hanging.
+    slow_cancel.emplace(stop, std::function<void()>([&] {
+                          cancel_saw_it_end =
+                              other_worker_ended.try_acquire_for(std::chrono::seconds(30));
                         }));
     waiting = true;
+    waiting.notify_all();
     while (!stop.stop_requested()) std::this_thread::yield();
     throw Error("restoring public.t: cancelled");
   };
@@ -225,7 +244,7 @@ TEST(TaskGraphTest, TheFailureRethrownIsTheCauseNotATaskItCancelled) {
   cause.fatal = true;
   cause.weight = 1;
   cause.run = [&](WorkerSession&, std::stop_token) {
-    while (!waiting) std::this_thread::yield();
+    waiting.wait(false);
     throw Error("restoring public.t: value too long");
   };
   graph.Add(std::move(cause));
@@ -235,6 +254,7 @@ TEST(TaskGraphTest, TheFailureRethrownIsTheCauseNotATaskItCancelled) {
   } catch (const Error& error) {
     EXPECT_STREQ(error.what(), "restoring public.t: value too long");
   }
+  EXPECT_TRUE(cancel_saw_it_end) << "the cancelled task's worker never ended";
 }
 
 TEST(TaskGraphTest, AStopRequestCancelsRunningTasksAndThrows) {
