@@ -23,6 +23,16 @@ extern const char kAccountsRows[];
 // What dev holds before a refresh: one account and one order prod does not have.
 extern const char kAccountsStaleRows[];
 
+// A job `refresh`: sync prod -> dev, one job, verified.
+inline constexpr char kRefreshJob[] = R"toml(
+[jobs.refresh]
+kind = "sync"
+from = "prod"
+to = "dev"
+jobs = 1
+verify = true
+)toml";
+
 // The hex SHA-256 of `text`, as [service.tokens] takes it.
 std::string Sha256Hex(const std::string& text);
 

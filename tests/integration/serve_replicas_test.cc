@@ -10,6 +10,8 @@
 
 #include <chrono>
 #include <fstream>
+#include <optional>
+#include <stdexcept>
 #include <thread>
 
 #include "sync/service/postgres_run_store.h"
@@ -29,14 +31,6 @@ jobs = 1
 verify = true
 schedule = "0 2 * * *"
 tz = "UTC"
-)toml";
-
-constexpr char kRefreshJob[] = R"toml(
-[jobs.refresh]
-kind = "sync"
-from = "prod"
-to = "dev"
-jobs = 1
 )toml";
 
 // The databases, a store database on the dev cluster, and a clock file.
@@ -95,6 +89,27 @@ bool WaitForLog(const ServeProcess& serve, const std::string& text) {
   return WaitFor([&] { return serve.Stderr().find(text) != std::string::npos; });
 }
 
+// Two replicas, a run triggered through the follower, and the leader paused
+// in it after its copy (constraints set aside).
+struct PausedRun {
+  explicit PausedRun(const Replicas& db)
+      : constraints(db.DevConstraints()),
+        pause("done copy"),
+        leader(db.Config(kRefreshJob), db.Env(pause.Env()), {}, db.StoreUrl()) {
+    if (!WaitForRole(leader, "leader")) throw std::runtime_error("no leader: " + leader.Stderr());
+    follower.emplace(db.Config(kRefreshJob), db.Env(), std::string(), db.StoreUrl());
+    id = follower->Trigger("refresh");
+    if (!pause.WaitUntilPaused(leader.process()))
+      throw std::runtime_error("the run never paused: " + leader.Stderr());
+  }
+
+  const std::string constraints;  // dev's before the run
+  PausePoint pause;
+  ServeProcess leader;
+  std::optional<ServeProcess> follower;
+  int64_t id = 0;
+};
+
 TEST(ServeReplicas, OneScheduledRunNotTwoAndTheFollowerTakesOverWhenTheLeaderDies) {
   Replicas db;
   db.SetClock("2026-12-06T01:59:00.000Z");
@@ -136,15 +151,11 @@ TEST(ServeReplicas, OneScheduledRunNotTwoAndTheFollowerTakesOverWhenTheLeaderDie
 
 TEST(ServeReplicas, ARunTriggeredAndCancelledOnTheFollowerRunsOnTheLeaderAndIsRestored) {
   Replicas db;
-  std::string constraints = db.DevConstraints();
-  std::string config = db.Config(kRefreshJob);
-  PausePoint pause("done copy");
-  ServeProcess leader(config, db.Env(pause.Env()), {}, db.StoreUrl());
-  ASSERT_TRUE(WaitForRole(leader, "leader")) << leader.Stderr();
-  ServeProcess follower(config, db.Env(), {}, db.StoreUrl());
-
-  int64_t id = follower.Trigger("refresh");
-  ASSERT_TRUE(pause.WaitUntilPaused(leader.process())) << leader.Stderr();
+  PausedRun paused(db);
+  ServeProcess& leader = paused.leader;
+  ServeProcess& follower = *paused.follower;
+  int64_t id = paused.id;
+  const std::string& constraints = paused.constraints;
   nlohmann::json running = follower.Get(fmt::format("/v1/runs/{}", id)).Json();
   EXPECT_EQ(running["state"], "running") << running.dump(2);
   EXPECT_TRUE(WaitFor([&] {  // the leader publishes what it does through the store
@@ -174,15 +185,11 @@ TEST(ServeReplicas, ARunTriggeredAndCancelledOnTheFollowerRunsOnTheLeaderAndIsRe
 
 TEST(ServeReplicas, LeaderKilledMidRunTheFollowerRepairsTheTargetAndMarksTheRunFailed) {
   Replicas db;
-  std::string constraints = db.DevConstraints();
-  std::string config = db.Config(kRefreshJob);
-  PausePoint pause("done copy");
-  ServeProcess leader(config, db.Env(pause.Env()), {}, db.StoreUrl());
-  ASSERT_TRUE(WaitForRole(leader, "leader")) << leader.Stderr();
-  ServeProcess follower(config, db.Env(), {}, db.StoreUrl());
-
-  int64_t id = follower.Trigger("refresh");
-  ASSERT_TRUE(pause.WaitUntilPaused(leader.process())) << leader.Stderr();
+  PausedRun paused(db);
+  ServeProcess& leader = paused.leader;
+  ServeProcess& follower = *paused.follower;
+  int64_t id = paused.id;
+  const std::string& constraints = paused.constraints;
   EXPECT_EQ(leader.Stop(SIGKILL).signal, SIGKILL);
   EXPECT_NE(db.DevConstraints(), constraints) << "the pause should come with constraints set aside";
 

@@ -77,15 +77,6 @@ struct Databases : ServeDatabases {
   }
 };
 
-constexpr char kRefreshJob[] = R"toml(
-[jobs.refresh]
-kind = "sync"
-from = "prod"
-to = "dev"
-jobs = 1
-verify = true
-)toml";
-
 TEST(Serve, SyncTriggeredThroughTheApiEndsEqualAndServesItsReport) {
   Databases db;
   ServeProcess serve(db.Config(kRefreshJob));
