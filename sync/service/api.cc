@@ -11,6 +11,7 @@
 #include "copy/error.h"
 #include "service_docs.h"
 #include "sync/service/api_error.h"
+#include "sync/service/offload.h"
 #include "sync/service/run_json.h"
 #include "sync/service/static_files.h"
 
@@ -223,10 +224,14 @@ asio::awaitable<std::optional<HttpResponse>> Api::Handle(const HttpRequest& requ
     if (found->async_handler) co_return co_await (this->*found->async_handler)(call);
     if (!found->handler) {  // the events stream writes to the connection itself
       int64_t id = ParseId(call.params.at("id"), "the run id");
-      if (!parts_.runs->Find(id)) throw ApiError(404, fmt::format("no run {}", id));
+      if (!co_await FindRun(id)) throw ApiError(404, fmt::format("no run {}", id));
       co_await StreamEvents(request, writer, id);
       co_return std::nullopt;
     }
+    bool probe = found->handler == &Api::Health || found->handler == &Api::Ready;
+    if (parts_.store->Shared() && !probe)
+      co_return co_await Offload(store_pool_,
+                                 [this, &call, found] { return (this->*found->handler)(call); });
     co_return (this->*found->handler)(call);
   } catch (const ApiError& error) {
     co_return ErrorResponse(request, static_cast<unsigned>(error.status()), error.what());
@@ -359,6 +364,20 @@ HttpResponse Api::RunReport(Call& call) {
   return Json(call.request, 200, run->record.report);
 }
 
+// The same GCC 12 warning as on Handle.
+#if defined(__GNUC__) && !defined(__clang__)
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wmismatched-new-delete"
+#endif
+asio::awaitable<std::optional<RunManager::LiveRun>> Api::FindRun(int64_t id) {
+  if (!parts_.store->Shared()) co_return parts_.runs->Find(id);
+  RunManager& runs = *parts_.runs;
+  co_return co_await Offload(store_pool_, [&runs, &id] { return runs.Find(id); });
+}
+#if defined(__GNUC__) && !defined(__clang__)
+#pragma GCC diagnostic pop
+#endif
+
 asio::awaitable<void> Api::StreamEvents(const HttpRequest& request, ResponseWriter& writer,
                                         int64_t id) {
   constexpr auto kWriteTimeout = std::chrono::seconds(30);  // a client that stopped reading
@@ -372,7 +391,7 @@ asio::awaitable<void> Api::StreamEvents(const HttpRequest& request, ResponseWrit
   std::string last;
   bool last_look = false;  // the service is stopping: the run's state once more, then the end
   for (;;) {
-    std::optional<RunManager::LiveRun> run = parts_.runs->Find(id);
+    std::optional<RunManager::LiveRun> run = co_await FindRun(id);
     if (!run) break;
     bool finished = IsFinished(run->record.state);
     std::string data = run_json_.Text(*run, RunJsonCache::Style::kCompact);

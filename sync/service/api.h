@@ -7,6 +7,7 @@
 #pragma once
 
 #include <boost/asio/awaitable.hpp>
+#include <boost/asio/thread_pool.hpp>
 #include <functional>
 #include <memory>
 #include <nlohmann/json.hpp>
@@ -55,6 +56,8 @@ class Api {
 
  private:
   HttpResponse Answer(Call& call);
+  // The run, from the store pool when the store is shared.
+  boost::asio::awaitable<std::optional<RunManager::LiveRun>> FindRun(int64_t id);
   boost::asio::awaitable<void> StreamEvents(const HttpRequest& request, ResponseWriter& writer,
                                             int64_t id);
 
@@ -77,6 +80,9 @@ class Api {
   Parts parts_;
   RateLimiter limiter_;
   RunJsonCache run_json_;
+  // With a shared (PostgreSQL) store, routes that read it run here, so a
+  // slow or unreachable store never holds the I/O thread (nor /healthz).
+  boost::asio::thread_pool store_pool_{2};
   std::vector<Route> routes_;
 };
 

@@ -14,17 +14,15 @@
 #pragma once
 
 #include <boost/asio/awaitable.hpp>
-#include <boost/asio/co_spawn.hpp>
 #include <boost/asio/thread_pool.hpp>
-#include <boost/asio/use_awaitable.hpp>
 #include <cstdint>
 #include <nlohmann/json.hpp>
 #include <optional>
 #include <string>
-#include <type_traits>
 #include <vector>
 
 #include "sync/service/job.h"
+#include "sync/service/offload.h"
 #include "sync/service/run_manager.h"
 
 namespace freshet {
@@ -91,16 +89,10 @@ class Previews {
   Answer Drop(const std::string& name, const std::optional<std::string>& job);
 
   // Runs `work` (returning an Answer) on the previews' thread and resumes the
-  // caller with its result or its exception. `work` must capture only
-  // references (to the caller's coroutine frame, alive while it waits): g++ 12
-  // destroys the function co_spawn takes by value twice, so a closure that
-  // owns a string frees it twice.
+  // caller with its result or its exception (sync/service/offload.h).
   template <typename Work>
   boost::asio::awaitable<Answer> Offload(Work work) {
-    static_assert(std::is_trivially_destructible_v<Work>, "capture by reference");
-    return boost::asio::co_spawn(
-        pool_, [work]() -> boost::asio::awaitable<Answer> { co_return work(); },
-        boost::asio::use_awaitable);
+    return freshet::Offload(pool_, work);
   }
 
  private:

@@ -14,11 +14,11 @@ std::string Made(const RunManager::LiveRun& run, RunJsonCache::Style style) {
 
 }  // namespace
 
-const std::string& RunJsonCache::Text(const RunManager::LiveRun& run, Style style) {
+std::string RunJsonCache::Text(const RunManager::LiveRun& run, Style style) {
+  std::lock_guard lock(mutex_);
   if (!run.watch || IsFinished(run.record.state)) {
     entries_.erase(run.record.id);
-    uncached_ = Made(run, style);
-    return uncached_;
+    return Made(run, style);
   }
   int64_t second = std::chrono::duration_cast<std::chrono::seconds>(
                        std::chrono::system_clock::now().time_since_epoch())

@@ -3,12 +3,13 @@
 // until the run's watch moves or its state changes, and at least once a
 // second (its `seconds` so far). Finished runs are not cached.
 //
-// Not thread-safe: the API's I/O thread owns it.
+// Thread-safe.
 #pragma once
 
 #include <chrono>
 #include <cstdint>
 #include <map>
+#include <mutex>
 #include <string>
 
 #include "sync/service/run_manager.h"
@@ -20,7 +21,7 @@ class RunJsonCache {
   enum class Style { kCompact, kIndented };
 
   // RunJson(run) as text in `style` (kIndented ends with a newline).
-  const std::string& Text(const RunManager::LiveRun& run, Style style);
+  std::string Text(const RunManager::LiveRun& run, Style style);
 
  private:
   struct Entry {
@@ -29,8 +30,8 @@ class RunJsonCache {
     int64_t second = 0;  // of the system clock when it was made
     std::string compact, indented;
   };
+  std::mutex mutex_;
   std::map<int64_t, Entry> entries_;
-  std::string uncached_;
 };
 
 }  // namespace freshet

@@ -14,6 +14,7 @@
 #include <boost/asio/use_awaitable.hpp>
 #include <csignal>
 #include <cstdlib>
+#include <mutex>
 #include <thread>
 
 #include "copy/conninfo.h"
@@ -66,6 +67,7 @@ struct Parts {
   ServiceMetrics metrics;
   WebhookSender webhooks;
   EventBell bell;
+  std::mutex timetable_mutex;  // GET /v1/jobs may read it off the I/O thread
   Timetable timetable;
   TokenSet tokens;
   std::atomic<bool> ready{false};
@@ -91,7 +93,12 @@ nlohmann::json JobsJson(Parts& parts, const std::vector<JobSpec>& jobs) {
                             {"overridable", job.overridable},
                             {"last_run", nullptr}};
     if (job.schedule) entry["schedule"] = *job.schedule;
-    if (auto next = parts.timetable.NextOf(job.name)) entry["next_run"] = IsoTime(*next);
+    std::optional<Timetable::TimePoint> next;
+    {
+      std::lock_guard lock(parts.timetable_mutex);
+      next = parts.timetable.NextOf(job.name);
+    }
+    if (next) entry["next_run"] = IsoTime(*next);
     std::vector<RunRecord> last = parts.store->List({job.name, std::nullopt, std::nullopt, 1});
     if (!last.empty()) {
       std::optional<RunManager::LiveRun> live = parts.runs.Find(last.front().id);
@@ -111,7 +118,11 @@ asio::awaitable<void> Schedule(Parts& parts, Service::Clock clock,
                                std::chrono::milliseconds longest_wait) {
   asio::steady_timer& timer = parts.schedule_timer;
   while (!parts.stopping) {
-    std::optional<Timetable::TimePoint> next = parts.timetable.Earliest();
+    std::optional<Timetable::TimePoint> next;
+    {
+      std::lock_guard lock(parts.timetable_mutex);
+      next = parts.timetable.Earliest();
+    }
     using Duration = std::chrono::steady_clock::duration;
     Duration wait = longest_wait;
     if (next)
@@ -121,7 +132,12 @@ asio::awaitable<void> Schedule(Parts& parts, Service::Clock clock,
     co_await timer.async_wait(kTuple);
     if (parts.stopping) break;
     if (!parts.runs.leading()) continue;
-    for (const Timetable::Firing& firing : parts.timetable.Due(clock())) {
+    std::vector<Timetable::Firing> due;
+    {
+      std::lock_guard lock(parts.timetable_mutex);
+      due = parts.timetable.Due(clock());
+    }
+    for (const Timetable::Firing& firing : due) {
       const std::string& job = firing.job;
       try {
         int64_t id = parts.runs.Trigger(job, nlohmann::json::object(), "schedule", "schedule",

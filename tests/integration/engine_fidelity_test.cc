@@ -9,10 +9,12 @@
 #include <gtest/gtest.h>
 #include <signal.h>
 
+#include <algorithm>
 #include <chrono>
 #include <fstream>
 #include <functional>
 #include <iterator>
+#include <sstream>
 #include <string>
 #include <thread>
 
@@ -29,6 +31,18 @@ using ::testing::Not;
 std::string ServerLog(const PgCluster& cluster) {
   std::ifstream in(cluster.log_path(), std::ios::binary);
   return std::string(std::istreambuf_iterator<char>(in), {});
+}
+
+// Whether `cluster`'s server logged, past byte `from` of its log, that it
+// cancelled a statement of backend `pid` (lines name the backend "[pid]").
+bool LoggedCancel(const PgCluster& cluster, size_t from, const std::string& pid) {
+  std::string log = ServerLog(cluster);
+  std::istringstream lines(log.substr(std::min(from, log.size())));
+  for (std::string line; std::getline(lines, line);)
+    if (line.find(" [" + pid + "] ") != std::string::npos &&
+        line.find("ERROR:  canceling statement due to user request") != std::string::npos)
+      return true;
+  return false;
 }
 
 class EngineFidelity : public ::testing::Test {
@@ -519,10 +533,7 @@ TEST_F(EngineFidelity, AnInterruptDuringTheChecksEndsTheRunAtOnceWithNothingWrit
   // The server's own word that the query was cancelled, not left to run its
   // ten minutes: its backend logs the cancel, then leaves the query. Waited
   // for as events; the bound only turns a query that runs on into a failure.
-  const std::string cancelled = "[" + pid + "] ERROR:  canceling statement due to user request";
-  auto logged_cancel = [&] {
-    return ServerLog(prod_).find(cancelled, log_before) != std::string::npos;
-  };
+  auto logged_cancel = [&] { return LoggedCancel(prod_, log_before, pid); };
   auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(120);
   while (!(logged_cancel() && Prod(sleeping) == "0") && std::chrono::steady_clock::now() < deadline)
     std::this_thread::sleep_for(std::chrono::milliseconds(20));

@@ -10,10 +10,12 @@
 
 #include <chrono>
 #include <fstream>
+#include <future>
 #include <optional>
 #include <stdexcept>
 #include <thread>
 
+#include "copy/connection.h"
 #include "sync/service/postgres_run_store.h"
 #include "tests/integration/serve_helpers.h"
 
@@ -202,6 +204,28 @@ TEST(ServeReplicas, LeaderKilledMidRunTheFollowerRepairsTheTargetAndMarksTheRunF
 
   EXPECT_EQ(follower.WaitForEnd(follower.Trigger("refresh"))["state"], "succeeded");
   EXPECT_THAT(db.Differing(), ::testing::IsEmpty());
+}
+
+TEST(ServeReplicas, AStoreThatHangsHoldsUpNeitherTheProbesNorTheIoThread) {
+  Replicas db;
+  ServeProcess serve(db.Config(kRefreshJob), db.Env(), {}, db.StoreUrl());
+  ASSERT_TRUE(WaitForRole(serve, "leader")) << serve.Stderr();
+  std::future<HttpResult> get;  // before the lock's session, which ends first
+  Connection locker = Connection::Open(db.StoreUrl(), "test");
+  locker.Exec("BEGIN; LOCK TABLE freshet_service.runs IN ACCESS EXCLUSIVE MODE");
+  get = std::async(std::launch::async, [&] { return serve.Get("/v1/runs/424242"); });
+  // The service's query for that run waits on the lock...
+  ASSERT_TRUE(WaitFor([&] {
+    return db.dev.Psql(db.store_db,
+                       "SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock' "
+                       "AND query LIKE '%FROM freshet_service.runs WHERE id = $1%'") != "0";
+  }));
+  // ... while the probes, on the I/O thread, answer.
+  EXPECT_EQ(HttpCall(serve.address(), "GET", "/healthz").status, 200);
+  EXPECT_EQ(HttpCall(serve.address(), "GET", "/readyz").status, 200);
+  locker.Exec("COMMIT");
+  HttpResult answered = get.get();
+  EXPECT_EQ(answered.status, 404) << answered.body;  // once the store answers: no such run
 }
 
 // The store itself, from two replicas' connections at once.
