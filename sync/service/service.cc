@@ -11,6 +11,7 @@
 #include <boost/asio/post.hpp>
 #include <boost/asio/signal_set.hpp>
 #include <boost/asio/steady_timer.hpp>
+#include <boost/asio/thread_pool.hpp>
 #include <boost/asio/use_awaitable.hpp>
 #include <csignal>
 #include <cstdlib>
@@ -23,6 +24,7 @@
 #include "sync/service/api_error.h"
 #include "sync/service/event_bell.h"
 #include "sync/service/http_server.h"
+#include "sync/service/offload.h"
 #include "sync/service/postgres_run_store.h"
 #include "sync/service/previews.h"
 #include "sync/service/replica_link.h"
@@ -74,6 +76,8 @@ struct Parts {
   std::atomic<bool> stopping{false};  // a signal came: no new runs
   std::atomic<bool> draining{false};  // runs are over: connections and streams end
   RunManager runs;
+  // The scheduler's and the pruning's store calls: never on the I/O thread.
+  asio::thread_pool store_work{1};
 };
 
 nlohmann::json JobsJson(Parts& parts, const std::vector<JobSpec>& jobs) {
@@ -140,8 +144,11 @@ asio::awaitable<void> Schedule(Parts& parts, Service::Clock clock,
     for (const Timetable::Firing& firing : due) {
       const std::string& job = firing.job;
       try {
-        int64_t id = parts.runs.Trigger(job, nlohmann::json::object(), "schedule", "schedule",
-                                        IsoTime(firing.at));
+        RunManager& runs = parts.runs;
+        std::string at = IsoTime(firing.at);
+        int64_t id = co_await Offload(parts.store_work, [&runs, &job, &at] {
+          return runs.Trigger(job, nlohmann::json::object(), "schedule", "schedule", at);
+        });
         spdlog::info("job '{}': scheduled run {} queued", job, id);
       } catch (const ApiError& error) {
         spdlog::warn("job '{}': its scheduled run was not started: {}", job, error.what());
@@ -158,7 +165,10 @@ asio::awaitable<void> Prune(Parts& parts, Service::Clock clock, std::chrono::sec
   asio::steady_timer& timer = parts.prune_timer;
   while (!parts.stopping) {
     try {
-      int pruned = parts.store->Prune(clock() - retention);
+      RunStore& store = *parts.store;
+      std::chrono::system_clock::time_point cutoff = clock() - retention;
+      int pruned =
+          co_await Offload(parts.store_work, [&store, &cutoff] { return store.Prune(cutoff); });
       if (pruned > 0) spdlog::info("store: pruned {} finished run(s) past the retention", pruned);
     } catch (const std::exception& error) {
       spdlog::warn("store: pruning failed: {}", error.what());
