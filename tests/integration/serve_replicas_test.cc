@@ -206,6 +206,27 @@ TEST(ServeReplicas, LeaderKilledMidRunTheFollowerRepairsTheTargetAndMarksTheRunF
   EXPECT_THAT(db.Differing(), ::testing::IsEmpty());
 }
 
+TEST(ServeReplicas, ALeaderThatLosesItsStoreSessionExitsAndTheFollowerTakesOver) {
+  Replicas db;
+  std::string config = db.Config(kRefreshJob);
+  ServeProcess leader(config, db.Env(), {}, db.StoreUrl());
+  ASSERT_TRUE(WaitForRole(leader, "leader")) << leader.Stderr();
+  ServeProcess follower(config, db.Env(), {}, db.StoreUrl());
+  // The session holding the leader lock ends (a network cut, a restarted
+  // pooler): the only advisory lock granted in the store database.
+  EXPECT_EQ(db.dev.Psql(db.store_db,
+                        "SELECT count(pg_terminate_backend(pid)) FROM pg_locks WHERE locktype = "
+                        "'advisory' AND granted AND database = (SELECT oid FROM pg_database "
+                        "WHERE datname = current_database())"),
+            "1");
+  RunResult ended = leader.process().Wait();
+  EXPECT_EQ(ended.exit_code, 1) << ended.err;
+  EXPECT_THAT(ended.err, HasSubstr("lost the leader lock"));
+  ASSERT_TRUE(WaitForRole(follower, "leader")) << follower.Stderr();
+  EXPECT_EQ(follower.WaitForEnd(follower.Trigger("refresh"))["state"], "succeeded");
+  EXPECT_THAT(db.Differing(), ::testing::IsEmpty());
+}
+
 TEST(ServeReplicas, AStoreThatHangsHoldsUpNeitherTheProbesNorTheIoThread) {
   Replicas db;
   ServeProcess serve(db.Config(kRefreshJob), db.Env(), {}, db.StoreUrl());
