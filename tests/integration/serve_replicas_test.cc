@@ -154,33 +154,32 @@ TEST(ServeReplicas, OneScheduledRunNotTwoAndTheFollowerTakesOverWhenTheLeaderDie
 TEST(ServeReplicas, ARunTriggeredAndCancelledOnTheFollowerRunsOnTheLeaderAndIsRestored) {
   Replicas db;
   PausedRun paused(db);
-  ServeProcess& leader = paused.leader;
-  ServeProcess& follower = *paused.follower;
-  int64_t id = paused.id;
-  const std::string& constraints = paused.constraints;
-  nlohmann::json running = follower.Get(fmt::format("/v1/runs/{}", id)).Json();
+  nlohmann::json running = paused.follower->Get(fmt::format("/v1/runs/{}", paused.id)).Json();
   EXPECT_EQ(running["state"], "running") << running.dump(2);
   EXPECT_TRUE(WaitFor([&] {  // the leader publishes what it does through the store
-    return follower.Get(fmt::format("/v1/runs/{}", id)).Json()["last_step"].is_string();
+    return paused.follower->Get(fmt::format("/v1/runs/{}", paused.id))
+        .Json()["last_step"]
+        .is_string();
   })) << "the leader's progress never reached the follower";
 
   // A run queued behind it, cancelled on the follower, never starts.
-  int64_t queued = follower.Trigger("refresh");
-  EXPECT_EQ(follower.Get(fmt::format("/v1/runs/{}", queued)).Json()["state"], "queued");
-  EXPECT_EQ(follower.Post(fmt::format("/v1/runs/{}/cancel", queued)).status, 202);
+  int64_t queued = paused.follower->Trigger("refresh");
+  EXPECT_EQ(paused.follower->Get(fmt::format("/v1/runs/{}", queued)).Json()["state"], "queued");
+  EXPECT_EQ(paused.follower->Post(fmt::format("/v1/runs/{}/cancel", queued)).status, 202);
 
-  HttpResult cancel = follower.Post(fmt::format("/v1/runs/{}/cancel", id));
+  HttpResult cancel = paused.follower->Post(fmt::format("/v1/runs/{}/cancel", paused.id));
   EXPECT_EQ(cancel.status, 202) << cancel.body;
-  nlohmann::json end = follower.WaitForEnd(id);
-  EXPECT_EQ(end["state"], "cancelled") << end.dump(2) << leader.Stderr();
-  EXPECT_EQ(db.DevConstraints(), constraints) << "constraints or indexes not restored";
-  EXPECT_THAT(follower.Get(fmt::format("/v1/runs/{}/log", id)).body, HasSubstr("cancel requested"));
-  EXPECT_EQ(follower.Post(fmt::format("/v1/runs/{}/cancel", id)).status, 409);
-  nlohmann::json never = leader.Get(fmt::format("/v1/runs/{}", queued)).Json();
+  nlohmann::json end = paused.follower->WaitForEnd(paused.id);
+  EXPECT_EQ(end["state"], "cancelled") << end.dump(2) << paused.leader.Stderr();
+  EXPECT_EQ(db.DevConstraints(), paused.constraints) << "constraints or indexes not restored";
+  EXPECT_THAT(paused.follower->Get(fmt::format("/v1/runs/{}/log", paused.id)).body,
+              HasSubstr("cancel requested"));
+  EXPECT_EQ(paused.follower->Post(fmt::format("/v1/runs/{}/cancel", paused.id)).status, 409);
+  nlohmann::json never = paused.leader.Get(fmt::format("/v1/runs/{}", queued)).Json();
   EXPECT_EQ(never["state"], "cancelled") << never.dump(2);
   EXPECT_TRUE(never["started_at"].is_null()) << never.dump(2);
 
-  EXPECT_EQ(follower.WaitForEnd(follower.Trigger("refresh"))["state"], "succeeded");
+  EXPECT_EQ(paused.follower->WaitForEnd(paused.follower->Trigger("refresh"))["state"], "succeeded");
   EXPECT_THAT(db.Differing(), ::testing::IsEmpty());
   EXPECT_EQ(db.StoredRuns("state IN ('queued', 'running')"), 0);
 }
@@ -188,21 +187,19 @@ TEST(ServeReplicas, ARunTriggeredAndCancelledOnTheFollowerRunsOnTheLeaderAndIsRe
 TEST(ServeReplicas, LeaderKilledMidRunTheFollowerRepairsTheTargetAndMarksTheRunFailed) {
   Replicas db;
   PausedRun paused(db);
-  ServeProcess& leader = paused.leader;
-  ServeProcess& follower = *paused.follower;
-  int64_t id = paused.id;
-  const std::string& constraints = paused.constraints;
-  EXPECT_EQ(leader.Stop(SIGKILL).signal, SIGKILL);
-  EXPECT_NE(db.DevConstraints(), constraints) << "the pause should come with constraints set aside";
+  EXPECT_EQ(paused.leader.Stop(SIGKILL).signal, SIGKILL);
+  EXPECT_NE(db.DevConstraints(), paused.constraints)
+      << "the pause should come with constraints set aside";
 
-  ASSERT_TRUE(WaitForRole(follower, "leader")) << follower.Stderr();
-  nlohmann::json end = follower.WaitForEnd(id);
-  EXPECT_EQ(end["state"], "failed") << end.dump(2) << follower.Stderr();
+  ASSERT_TRUE(WaitForRole(*paused.follower, "leader")) << paused.follower->Stderr();
+  nlohmann::json end = paused.follower->WaitForEnd(paused.id);
+  EXPECT_EQ(end["state"], "failed") << end.dump(2) << paused.follower->Stderr();
   EXPECT_THAT(end["error"].get<std::string>(), HasSubstr("service stopped during the run"));
-  EXPECT_EQ(db.DevConstraints(), constraints);
-  EXPECT_THAT(follower.Get(fmt::format("/v1/runs/{}/log", id)).body, HasSubstr("repair: "));
+  EXPECT_EQ(db.DevConstraints(), paused.constraints);
+  EXPECT_THAT(paused.follower->Get(fmt::format("/v1/runs/{}/log", paused.id)).body,
+              HasSubstr("repair: "));
 
-  EXPECT_EQ(follower.WaitForEnd(follower.Trigger("refresh"))["state"], "succeeded");
+  EXPECT_EQ(paused.follower->WaitForEnd(paused.follower->Trigger("refresh"))["state"], "succeeded");
   EXPECT_THAT(db.Differing(), ::testing::IsEmpty());
 }
 
