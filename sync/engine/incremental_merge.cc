@@ -237,6 +237,7 @@ std::vector<MergeCounts> MergeStaged(Connection& target, const Plan& plan, const
     // low random_page_cost keeps the planner on index lookups instead of
     // scanning whole tables for a few thousand keys.
     target.Exec("SET LOCAL random_page_cost = 1.1");
+    target.Exec("SET LOCAL jit = off");  // see incremental_stage.cc
     merger.SetAside(true);
     merger.Upserts();
     TestPause("merge upserted");
