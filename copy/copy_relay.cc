@@ -9,13 +9,15 @@ namespace freshet {
 
 RelayResult RelayCopy(Connection& source, const std::string& copy_out_sql, Connection& target,
                       const std::string& copy_in_sql, const std::string& what,
-                      StreamCounters* counters, std::stop_token stop) {
+                      StreamCounters* counters, std::stop_token stop,
+                      std::vector<RowTransform*> transforms) {
   ServerCopySource reader(source, copy_out_sql);
   ServerCopySink writer(target, copy_in_sql);
   CopySink* const sinks[] = {&writer};
   CopyPipelineOptions options;
   options.counters = counters;
   options.what = what;
+  options.transforms = std::move(transforms);
   CopyPipelineResult result = RunCopyPipeline(reader, sinks, options, std::move(stop));
   if (const std::optional<PipelineFailure>& failure = result.failure) {
     if (failure->stage == PipelineFailure::Stage::kStopped)

@@ -8,6 +8,7 @@
 #include <cstdint>
 #include <stop_token>
 #include <string>
+#include <vector>
 
 #include "copy/connection.h"
 #include "copy/copy_stream.h"
@@ -24,8 +25,11 @@ struct RelayResult {
 // sides. On any failure the target COPY is ended with an error (so nothing of
 // it is kept) and Error is thrown naming `what`, the side and the server's
 // message. Both connections are idle afterwards, even on failure.
+// `transforms` change each row on the way (masking); none: the stream's
+// pieces pass as they are.
 RelayResult RelayCopy(Connection& source, const std::string& copy_out_sql, Connection& target,
                       const std::string& copy_in_sql, const std::string& what,
-                      StreamCounters* counters, std::stop_token stop);
+                      StreamCounters* counters, std::stop_token stop,
+                      std::vector<RowTransform*> transforms = {});
 
 }  // namespace freshet

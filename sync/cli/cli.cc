@@ -182,6 +182,9 @@ int RunCli(int argc, char** argv) {
                         "0: never split)");
   }
   sync->add_flag("--verify", args.verify, "Compare every table after the load");
+  sync->add_flag("--mask-key-ephemeral", args.mask_key_ephemeral,
+                 "Mask with a random key used once (throwaway targets): values differ from run "
+                 "to run");
   sync->add_option("--retries", args.retries,
                    "Retry a stream cut by a lost connection this many times, from the same "
                    "snapshot, with backoff from 1 s (default 3; 0: never)");

@@ -26,8 +26,8 @@
 namespace freshet {
 namespace {
 
-constexpr std::array<std::string_view, 8> kTopKeys = {"sync", "sources", "targets", "migrate",
-                                                      "lint", "tables",  "service", "jobs"};
+constexpr std::array<std::string_view, 9> kTopKeys = {
+    "sync", "sources", "targets", "migrate", "lint", "tables", "service", "jobs", "mask"};
 constexpr std::array<std::string_view, 6> kMigrateKeys = {
     "dir", "db", "lock_timeout", "statement_timeout", "layout", "naming"};
 constexpr std::array<std::string_view, 4> kLintKeys = {"api_schemas", "rules", "profiles",
@@ -36,10 +36,11 @@ constexpr std::array<std::string_view, 9> kSyncKeys = {"from",         "to",    
                                                        "include",      "exclude",     "fk_outside",
                                                        "lock_timeout", "incremental", "deletes"};
 constexpr std::array<std::string_view, 3> kSourceKeys = {"url", "url_env", "url_file"};
-constexpr std::array<std::string_view, 11> kTargetKeys = {
-    "url",           "url_env",      "url_file",         "allow_writes",      "protected",
-    "incremental",   "url_template", "url_template_env", "url_template_file", "name_pattern",
-    "maintenance_db"};
+constexpr std::array<std::string_view, 12> kTargetKeys = {
+    "url",          "url_env",          "url_file",
+    "allow_writes", "protected",        "incremental",
+    "url_template", "url_template_env", "url_template_file",
+    "name_pattern", "maintenance_db",   "masked"};
 constexpr std::array<std::string_view, 3> kTableKeys = {"watermark", "mode", "deletes"};
 
 // password).
@@ -215,6 +216,8 @@ class Reader : public TomlReader {
         endpoint.protected_target = Value<bool>(*flag, path + ".protected", "a boolean").get();
       if (const toml::node* flag = table.get("incremental"))
         endpoint.incremental = Value<bool>(*flag, path + ".incremental", "a boolean").get();
+      if (const toml::node* flag = table.get("masked"))
+        endpoint.masked = Value<bool>(*flag, path + ".masked", "a boolean").get();
       if (endpoint.allow_writes && endpoint.protected_target)
         Fail(table.source(),
              fmt::format("target '{}' is both protected and allow_writes; choose one", name));
@@ -233,6 +236,7 @@ class Reader : public TomlReader {
     if (const toml::node* migrate = root.get("migrate")) ReadMigrate(*migrate, config);
     if (const toml::node* lint = root.get("lint")) ReadLint(*lint, config);
     if (const toml::node* tables = root.get("tables")) ReadTables(*tables, config);
+    if (const toml::node* mask = root.get("mask")) ReadMaskSection(*this, *mask, config.mask);
     if (const toml::node* service = root.get("service"))
       ReadServiceSection(*this, *service, config.service);
     if (const toml::node* jobs = root.get("jobs")) {

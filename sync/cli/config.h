@@ -8,6 +8,7 @@
 #include <string>
 #include <vector>
 
+#include "sync/cli/mask_config.h"
 #include "sync/engine/incremental_mode.h"
 #include "sync/service/api_tokens.h"
 #include "sync/service/job.h"
@@ -25,6 +26,7 @@ struct Endpoint {
   bool protected_target = false;  // `protected = true`: never written
   bool allow_writes = false;      // `allow_writes = true`: remote writes allowed
   bool incremental = false;       // targets: `incremental = true`: sync incrementally
+  bool masked = false;            // targets: `masked = true`: refuse runs without [mask] rules
   std::string role = "endpoint";  // "source" or "target": names it in errors
   // targets only: a preview template instead of one URL, one database per
   // preview name (sync/cli/preview_jobs.h): the URL with `{name}` in its
@@ -105,6 +107,9 @@ struct Config {
   std::map<std::string, std::string> lint_rules;  // rule id -> "error" | "warning" | "off"
   std::vector<std::string> lint_profiles;         // "idempotent", "additive-only" (checked by lint)
   std::vector<std::string> lint_grant_roles;      // roles new API tables must be granted to
+
+  // [mask]: masking rules and where their key comes from (mask_config.h).
+  MaskConfig mask;
 
   // [service] and [jobs.NAME] (`freshet serve`); jobs in file order.
   ServiceConfig service;

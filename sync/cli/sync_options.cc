@@ -4,6 +4,9 @@
 
 #include <algorithm>
 #include <cstdlib>
+#include <fstream>
+#include <iterator>
+#include <memory>
 
 #include "copy/error.h"
 #include "schema/patterns.h"
@@ -65,6 +68,8 @@ SyncOptions ResolveOrThrow(const SyncArguments& args, bool need_source) {
   if (const char* backoff = std::getenv("FRESHET_RETRY_BACKOFF_MS"))
     options.retry.backoff = std::chrono::milliseconds(std::atoi(backoff));
   options.incremental = ResolveIncremental(args, config, target);
+  options.safety.masked_target = target.masked;
+  options.plan.masks = ResolveMasks(config, args.mask_key_ephemeral);
   return options;
 }
 
@@ -94,6 +99,38 @@ IncrementalOptions ResolveIncremental(const SyncArguments& args, const Config& c
   options.diff = args.diff;
   options.deletes = config.deletes.value_or(DeletePolicy::kPropagate);
   return options;
+}
+
+MaskSettings ResolveMasks(const Config& config, bool ephemeral) {
+  MaskSettings settings;
+  settings.rules = config.mask.rules;
+  settings.strict = config.mask.strict;
+  if (ephemeral) {
+    settings.key = std::make_shared<const MaskKey>(MaskKey::Ephemeral());
+    return settings;
+  }
+  std::string variable = config.mask.key_env.value_or("FRESHET_MASK_KEY");
+  try {
+    if (const char* secret = std::getenv(variable.c_str()); secret && *secret) {
+      settings.key = std::make_shared<const MaskKey>(MaskKey::FromSecret(secret));
+    } else if (config.mask.key_file) {
+      std::ifstream file(*config.mask.key_file, std::ios::binary);
+      if (!file)
+        throw Error(fmt::format("cannot read the mask key file {}", *config.mask.key_file));
+      std::string secret((std::istreambuf_iterator<char>(file)), std::istreambuf_iterator<char>());
+      settings.key = std::make_shared<const MaskKey>(MaskKey::FromSecret(secret));
+    } else if (config.mask.key_env) {
+      throw Error(fmt::format("[mask] key_env names {}, which is not set", variable));
+    }
+  } catch (const Error& error) {
+    throw Error(ErrorKind::kUsage,
+                fmt::format("mask key ({}): {}",
+                            config.mask.key_file && !std::getenv(variable.c_str())
+                                ? "file " + *config.mask.key_file
+                                : "$" + variable,
+                            error.what()));
+  }
+  return settings;
 }
 
 SyncOptions ResolveSyncOptions(const SyncArguments& args, bool need_source) {

@@ -30,6 +30,7 @@ struct SyncArguments {
   std::optional<bool> incremental;
   std::vector<std::string> full;  // --full PATTERN
   std::vector<std::string> diff;  // --diff PATTERN
+  bool mask_key_ephemeral = false;  // --mask-key-ephemeral
 };
 
 // Reads the config (--config or $FRESHET_CONFIG) and resolves the arguments
@@ -43,5 +44,12 @@ SyncOptions ResolveSyncOptions(const SyncArguments& args, bool need_source);
 // other. Throws Error (kUsage) naming the flag.
 IncrementalOptions ResolveIncremental(const SyncArguments& args, const Config& config,
                                       const Endpoint& target);
+
+// The masking part: [mask]'s rules, and the key from the environment
+// variable (key_env, default FRESHET_MASK_KEY), key_file, or a random one
+// with --mask-key-ephemeral. No key leaves settings.key null: planning
+// works, a sync refuses. Throws Error (kUsage) on an unreadable key file or
+// a short key, naming the variable or file, never the key.
+MaskSettings ResolveMasks(const Config& config, bool ephemeral);
 
 }  // namespace freshet

@@ -23,7 +23,10 @@ std::string ColumnList(const PlannedTable& table) {
 }  // namespace
 
 std::string CopyOutSql(const PlannedTable& table, const CopyUnit& unit) {
-  std::string columns = table.mapping.columns.empty() ? "" : QuoteIdentList(table.mapping.columns);
+  std::string masked = MaskedSelectList(table.mapping.columns, table.masks);
+  std::string columns = !masked.empty()                 ? masked
+                        : table.mapping.columns.empty() ? ""
+                                                        : QuoteIdentList(table.mapping.columns);
   if (unit.blocks) {  // a TID Range Scan over the chunk's heap blocks
     std::string where = fmt::format("ctid >= '({},0)'::pg_catalog.tid", unit.blocks->begin);
     if (unit.blocks->end)
@@ -31,7 +34,7 @@ std::string CopyOutSql(const PlannedTable& table, const CopyUnit& unit) {
     return fmt::format("COPY (SELECT {} FROM ONLY {} WHERE {}) TO STDOUT {}", columns,
                        unit.source.Quoted(), where, FormatOption(table));
   }
-  if (unit.source_only && !table.mapping.read_with_select)  // reads that table alone, like ONLY
+  if (unit.source_only && !table.mapping.read_with_select && masked.empty())  // like ONLY
     return fmt::format("COPY {}{} TO STDOUT {}", unit.source.Quoted(), ColumnList(table),
                        FormatOption(table));
   return fmt::format("COPY (SELECT {} FROM {}{}) TO STDOUT {}", columns,
@@ -112,9 +115,12 @@ RelayResult LoadTasks::RelayWithRetries(size_t t, const CopyUnit& unit, const st
   for (int attempt = 1;; ++attempt) {
     uint64_t counted = progress_ ? progress_->Counters(t).bytes.load() : 0;
     try {
+      std::unique_ptr<MaskRows> masker = StreamMasker(table.mapping.columns, table.masks);
+      std::vector<RowTransform*> transforms;
+      if (masker) transforms.push_back(masker.get());
       return RelayCopy(session.Source(), CopyOutSql(table, unit), session.Target(),
                        CopyInSql(table, unit), what, progress_ ? &progress_->Counters(t) : nullptr,
-                       stop);
+                       stop, std::move(transforms));
     } catch (const Error& error) {
       if (attempt >= retry_.attempts || stop.stop_requested() || !IsLostConnection(error, session))
         throw;

@@ -488,6 +488,7 @@ Plan BuildPlan(const Catalog& source, const Catalog& target, const PlanOptions& 
   SplitLargeUnits(source, options, plan);
   GuardSelfReferences(target, plan);
   PlanRowSecurity(target, plan);
+  PlanMasks(source, target, options.masks, plan);
 
   // Setting triggers and constraints aside is DDL: it needs the table's owner.
   for (const auto& planned : plan.tables) {
@@ -549,6 +550,9 @@ std::string DescribePlan(const Plan& plan) {
     for (const auto& relation : table.force_row_security)
       out += fmt::format("       FORCE ROW LEVEL SECURITY on {} lifted during the load\n",
                          relation.Display());
+    for (const auto& mask : table.masks)
+      out += fmt::format("       masked: {} by rule \"{}\" {} ({})\n", mask.column, mask.rule.rule,
+                         MaskPlacement(mask), mask.origin);
   }
   out += DescribeIncremental(plan);  // empty unless modes were chosen
   if (!plan.deferred.empty()) {

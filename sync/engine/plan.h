@@ -11,6 +11,7 @@
 #include "schema/catalog.h"
 #include "schema/column_mapping.h"
 #include "sync/engine/incremental_mode.h"
+#include "sync/engine/mask_plan.h"
 
 namespace freshet {
 
@@ -36,6 +37,7 @@ struct PlanOptions {
   // and `jobs`; negative: never split.
   int64_t chunk_bytes = 0;
   int jobs = 4;
+  MaskSettings masks;  // [mask] rules (sync/engine/mask_plan.h)
 };
 
 // Heap blocks [begin, end) of a chunk; no end: to the end of the relation.
@@ -86,6 +88,8 @@ struct PlannedTable {
   std::vector<std::string> verify_target;
   // Incremental runs: how this table is brought up to date (ChooseModes).
   std::optional<TableMode> incremental;
+  // Masked columns (PlanMasks), in no particular order.
+  std::vector<ColumnMask> masks;
   int64_t estimated_rows = 0;
   int64_t estimated_bytes = 0;
 };

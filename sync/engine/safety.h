@@ -15,6 +15,7 @@ struct SafetyOptions {
   bool allow_remote_target = false;  // --allow-remote-target
   bool allow_writes = false;         // allow_writes = true on the config target
   bool protected_target = false;     // protected = true on the config target
+  bool masked_target = false;        // masked = true on the config target: never unmasked data
   std::string target_name;           // for messages: config name or "command line"
 };
 

@@ -89,8 +89,33 @@ Plan PlanOnly(const SyncOptions& options, bool* pending_journal, std::stop_token
   return plan;
 }
 
+namespace {
+
+// Masking needs its key, a masked target needs masking, and incremental runs
+// do not mask yet.
+void CheckMasking(const SyncOptions& options) {
+  const MaskSettings& masks = options.plan.masks;
+  if (options.safety.masked_target && !masks.any())
+    throw Error(ErrorKind::kRefused,
+                fmt::format("refusing to sync: target {} is marked masked = true and this run has "
+                            "no [mask] rules",
+                            options.safety.target_name));
+  if (!masks.any()) return;
+  if (!masks.key)
+    throw Error(ErrorKind::kRefused,
+                "refusing to sync: the [mask] rules need a key; set FRESHET_MASK_KEY (or [mask] "
+                "key_file or key_env), or pass --mask-key-ephemeral for a throwaway target");
+  if (options.incremental.enabled)
+    throw Error(ErrorKind::kRefused,
+                "refusing to sync: masking is not yet supported by incremental runs; run a full "
+                "sync (--no-incremental)");
+}
+
+}  // namespace
+
 void RunSync(const SyncOptions& options, RunReport& report, std::stop_token stop) {
   Observed(options, report, [&] {
+    CheckMasking(options);
     if (options.incremental.enabled)
       IncrementalSync(options, report, stop);
     else

@@ -1,0 +1,351 @@
+#include "sync/engine/mask_plan.h"
+
+#include <fmt/format.h>
+#include <fmt/ranges.h>
+
+#include <algorithm>
+#include <map>
+
+#include "copy/error.h"
+#include "copy/identifiers.h"
+#include "schema/patterns.h"
+#include "sync/engine/plan.h"
+
+namespace freshet {
+namespace {
+
+// A column of a table, as foreign keys and rules name it.
+using ColumnRef = std::pair<QualifiedName, std::string>;
+
+std::string Display(const ColumnRef& column) {
+  return column.first.Display() + "." + column.second;
+}
+
+// Everything that changes a rule's output, so two rules compare equal only
+// when they mask alike.
+std::string Signature(const MaskRule& rule) {
+  std::string paths;
+  for (const auto& [path, sub] : rule.paths) paths += path + "=" + Signature(sub) + ";";
+  return fmt::format("{}|{}|{}|{}|{}|{}|{}|{}|{}|{}|{}|{}|{}|{}|{}|{}|{}|{}", rule.rule,
+                     rule.keep_domain, rule.locale, rule.min.value_or(-0.0), rule.min.has_value(),
+                     rule.max.value_or(-0.0), rule.max.has_value(), rule.noise.value_or(-0.0),
+                     rule.scale.value_or(-1), rule.window, rule.value, rule.keep_first,
+                     rule.keep_last, rule.keep_length, rule.mask_char,
+                     rule.pattern + "\x1f" + rule.replacement, fmt::join(rule.choices, "\x1f"),
+                     paths + "\x1f" + rule.sql);
+}
+
+bool InSelect(const MaskRule& rule) {
+  return rule.rule == "null" || rule.rule == "constant" || rule.rule == "sql";
+}
+
+struct ParsedPattern {
+  TablePattern table;
+  std::string column;  // glob
+  int wildcards = 0;
+};
+
+// Union-find over columns, joined by foreign keys.
+class KeyComponents {
+ public:
+  size_t Id(const ColumnRef& column) {
+    auto [it, added] = ids_.emplace(column, parent_.size());
+    if (added) parent_.push_back(parent_.size());
+    return it->second;
+  }
+  size_t Root(size_t id) {
+    while (parent_[id] != id) id = parent_[id] = parent_[parent_[id]];
+    return id;
+  }
+  void Join(const ColumnRef& a, const ColumnRef& b) { parent_[Root(Id(a))] = Root(Id(b)); }
+
+ private:
+  std::map<ColumnRef, size_t> ids_;
+  std::vector<size_t> parent_;
+};
+
+// The table a foreign key's columns belong to in the plan: a partition's
+// keys count for its root.
+QualifiedName PlannedName(const Catalog& catalog, const QualifiedName& table) {
+  const Table* found = catalog.Find(table);
+  return found && found->partition_root ? *found->partition_root : table;
+}
+
+class MaskPlanner {
+ public:
+  MaskPlanner(const Catalog& source, const Catalog& target, const MaskSettings& settings,
+              Plan& plan)
+      : source_(source), target_(target), settings_(settings), plan_(plan) {}
+
+  void Run() {
+    if (!ParsePatterns()) return;
+    for (const auto& table : plan_.tables)
+      for (const auto& column : table.mapping.columns) Match({table.name, column});
+    Propagate();
+    for (auto& table : plan_.tables) Bind(table);
+  }
+
+ private:
+  bool ParsePatterns() {
+    for (const auto& [text, rule] : settings_.rules) {
+      try {
+        auto [table, column] = SplitColumnPattern(text);
+        int wildcards = static_cast<int>(std::count(text.begin(), text.end(), '*'));
+        patterns_.push_back({TablePattern::Parse(table), column, wildcards});
+      } catch (const Error& error) {
+        plan_.errors.push_back(fmt::format("mask rule '{}': {}", text, error.what()));
+      }
+    }
+    return plan_.errors.empty();
+  }
+
+  // The most specific matching rule, then the first in the file.
+  void Match(const ColumnRef& column) {
+    int best = -1;
+    for (size_t i = 0; i < patterns_.size(); ++i) {
+      const ParsedPattern& pattern = patterns_[i];
+      if (!pattern.table.Matches(column.first) || !GlobMatch(pattern.column, column.second))
+        continue;
+      if (best < 0 || pattern.wildcards < patterns_[best].wildcards) best = static_cast<int>(i);
+    }
+    if (best < 0) return;
+    assigned_[column] = {settings_.rules[best].second, "rule " + settings_.rules[best].first};
+  }
+
+  // Columns joined by a foreign key (on either side) mask alike: one rule
+  // per group, carried to the group's other synced columns.
+  void Propagate() {
+    KeyComponents components;
+    std::map<ColumnRef, std::string> via;  // column -> the key joining it
+    for (const Catalog* catalog : {&source_, &target_})
+      for (const auto& key : catalog->foreign_keys)
+        for (size_t c = 0; c < key.columns.size() && c < key.referenced_columns.size(); ++c) {
+          ColumnRef from{PlannedName(*catalog, key.table), key.columns[c]};
+          ColumnRef to{PlannedName(*catalog, key.referenced), key.referenced_columns[c]};
+          components.Join(from, to);
+          via.emplace(from, fmt::format("{} ({})", Display(to), key.name));
+          via.emplace(to, fmt::format("{} ({})", Display(from), key.name));
+        }
+    std::map<size_t, std::pair<ColumnRef, Assignment>> group_rule;
+    for (const auto& [column, assignment] : assigned_) {
+      size_t root = components.Root(components.Id(column));
+      auto [it, added] = group_rule.emplace(root, std::pair(column, assignment));
+      if (!added && Signature(it->second.second.rule) != Signature(assignment.rule))
+        plan_.errors.push_back(fmt::format(
+            "{} and {} are joined by foreign keys but masked differently ({} and {}): their "
+            "values would no longer match; give them the same rule",
+            Display(it->second.first), Display(column), it->second.second.origin,
+            assignment.origin));
+    }
+    for (const auto& table : plan_.tables)
+      for (const auto& name : table.mapping.columns) {
+        ColumnRef column{table.name, name};
+        if (assigned_.count(column)) continue;
+        auto it = group_rule.find(components.Root(components.Id(column)));
+        if (it == group_rule.end()) continue;
+        auto hop = via.find(column);
+        assigned_[column] = {
+            it->second.second.rule,
+            "follows " + (hop != via.end() ? hop->second : Display(it->second.first))};
+      }
+  }
+
+  void Bind(PlannedTable& table) {
+    const Table* src = source_.Find(table.name);
+    const Table* dst = target_.Find(table.name);
+    if (!src || !dst) return;
+    for (const auto& name : table.mapping.columns) {
+      auto it = assigned_.find({table.name, name});
+      if (it == assigned_.end() || it->second.rule.rule == "keep") continue;
+      const Column* source_column = src->FindColumn(name);
+      const Column* target_column = dst->FindColumn(name);
+      if (!source_column || !target_column) continue;
+      ColumnMask mask{name, it->second.rule, it->second.origin, "", ValueKind::kText, {}, nullptr};
+      std::string where = fmt::format("column {}.{} ({})", table.name.Display(), name, mask.origin);
+      if (!CheckTarget(table, *dst, *target_column, mask, where)) continue;
+      if (InSelect(mask.rule)) {
+        mask.select_expression = SelectExpression(mask.rule, *source_column);
+      } else if (!BindStream(table, *source_column, *target_column, mask, where)) {
+        continue;
+      }
+      VerifyMasked(table, name, mask);
+      table.masks.push_back(std::move(mask));
+    }
+  }
+
+  // Verification compares what the target should hold: the source's
+  // expression for a mask in the SELECT; nothing for one in the stream (only
+  // freshet can compute it), so such a column counts by its rows alone.
+  static void VerifyMasked(PlannedTable& table, const std::string& column, const ColumnMask& mask) {
+    auto at = std::find(table.mapping.columns.begin(), table.mapping.columns.end(), column) -
+              table.mapping.columns.begin();
+    if (table.verify_source.size() != table.mapping.columns.size() ||
+        table.verify_target.size() != table.mapping.columns.size())
+      return;
+    if (mask.select_expression.empty()) {
+      table.verify_source[at] = table.verify_target[at] = "NULL";
+    } else {
+      table.verify_source[at] = mask.select_expression;
+      table.verify_target[at] = QuoteIdent(column);
+    }
+  }
+
+  std::string SelectExpression(const MaskRule& rule, const Column& column) const {
+    if (rule.rule == "null") return fmt::format("NULL::{}", column.type);
+    if (rule.rule == "constant")
+      return fmt::format("{}::{}", QuoteLiteral(rule.value), column.type);
+    return fmt::format("({})::{}", rule.sql, column.type);
+  }
+
+  // The base type a domain stands on, for the codec.
+  std::string BaseType(const std::string& type_id) const {
+    const TypeInfo* type = source_.FindType(type_id);
+    return type && type->kind == 'd' && !type->domain_base_id.empty() ? type->domain_base_id
+                                                                      : type_id;
+  }
+
+  bool BindStream(const PlannedTable& table, const Column& source_column,
+                  const Column& target_column, ColumnMask& mask, const std::string& where) {
+    if (table.mapping.format != CopyFormat::kBinary) {
+      plan_.errors.push_back(fmt::format(
+          "{}: masking in the stream needs the binary COPY format, and {} is copied as text ({})",
+          where, table.name.Display(), table.mapping.format_reason));
+      return false;
+    }
+    std::string base = BaseType(source_column.type_id);
+    std::optional<ValueKind> kind = KindOfType(base);
+    if (!kind) {
+      plan_.errors.push_back(fmt::format(
+          "{}: rule \"{}\" cannot mask type {} in the stream; use rule = \"sql\" with an "
+          "expression, or \"null\" or \"constant\"",
+          where, mask.rule.rule, source_column.type));
+      return false;
+    }
+    if (!RuleTakes(mask.rule, *kind)) {
+      plan_.errors.push_back(fmt::format("{}: rule \"{}\" does not apply to type {} ({} values)",
+                                         where, mask.rule.rule, source_column.type,
+                                         ValueKindName(*kind)));
+      return false;
+    }
+    mask.kind = *kind;
+    mask.limits = LimitsOfType(target_column.type);
+    if (BaseType(target_column.type_id) == "jsonb") mask.limits.jsonb = true;
+    try {
+      static const MaskKey check_key = MaskKey::Ephemeral();
+      const MaskKey& key = settings_.key ? *settings_.key : check_key;
+      mask.masker = MakeMasker(mask.rule, key, *kind, mask.limits);
+    } catch (const Error& error) {
+      plan_.errors.push_back(fmt::format("{}: {}", where, error.what()));
+      return false;
+    }
+    return true;
+  }
+
+  // What the target's constraints demand of the masked values.
+  bool CheckTarget(const PlannedTable& table, const Table& dst, const Column& column,
+                   const ColumnMask& mask, const std::string& where) {
+    if (mask.rule.rule == "null" && column.not_null) {
+      plan_.errors.push_back(
+          fmt::format("{}: rule \"null\" on a NOT NULL column of the target", where));
+      return false;
+    }
+    if (RuleKeepsUnique(mask.rule) && mask.rule.rule != "email") return true;
+    for (const auto& index : target_.indexes) {
+      if (index.table != dst.name || !index.unique) continue;
+      bool covers =
+          std::find(index.keys.begin(), index.keys.end(), mask.column) != index.keys.end() ||
+          std::find(index.keys.begin(), index.keys.end(), QuoteIdent(mask.column)) !=
+              index.keys.end();
+      if (!covers) continue;
+      if (mask.rule.rule == "email") {
+        // Unique while the column holds the hashed local part whole.
+        size_t max_chars = LimitsOfType(column.type).max_chars;
+        if (max_chars == 0 || max_chars >= 40) return true;
+      }
+      plan_.errors.push_back(fmt::format(
+          "{}: rule \"{}\" can give two rows the same value, and unique index {} on {} needs "
+          "them distinct; use a rule that keeps values unique (uuid, hash, email)",
+          where, mask.rule.rule, index.name, table.name.Display()));
+      return false;
+    }
+    return true;
+  }
+
+  struct Assignment {
+    MaskRule rule;
+    std::string origin;
+  };
+
+  const Catalog& source_;
+  const Catalog& target_;
+  const MaskSettings& settings_;
+  Plan& plan_;
+  std::vector<ParsedPattern> patterns_;
+  std::map<ColumnRef, Assignment> assigned_;
+};
+
+}  // namespace
+
+std::pair<std::string, std::string> SplitColumnPattern(const std::string& pattern) {
+  bool quoted = false;
+  size_t last_dot = std::string::npos;
+  for (size_t i = 0; i < pattern.size(); ++i) {
+    if (pattern[i] == '"') quoted = !quoted;  // "" inside quotes toggles twice
+    if (pattern[i] == '.' && !quoted) last_dot = i;
+  }
+  if (quoted) throw Error("unterminated double quote");
+  if (last_dot == std::string::npos || last_dot == 0 || last_dot + 1 == pattern.size())
+    throw Error("expected schema.table.column (each part a name or a `*` pattern)");
+  std::string column = pattern.substr(last_dot + 1);
+  if (column.size() >= 2 && column.front() == '"' && column.back() == '"') {
+    std::string unquoted;
+    for (size_t i = 1; i + 1 < column.size(); ++i) {
+      unquoted += column[i];
+      if (column[i] == '"') ++i;
+    }
+    column = unquoted;
+  }
+  return {pattern.substr(0, last_dot), column};
+}
+
+void PlanMasks(const Catalog& source, const Catalog& target, const MaskSettings& settings,
+               Plan& plan) {
+  if (!settings.any()) return;
+  MaskPlanner(source, target, settings, plan).Run();
+}
+
+std::string MaskedSelectList(const std::vector<std::string>& columns,
+                             const std::vector<ColumnMask>& masks) {
+  bool any = false;
+  std::vector<std::string> items;
+  for (const auto& column : columns) {
+    std::string item = QuoteIdent(column);
+    for (const auto& mask : masks)
+      if (mask.column == column && !mask.select_expression.empty()) {
+        item = mask.select_expression + " AS " + QuoteIdent(column);
+        any = true;
+      }
+    items.push_back(std::move(item));
+  }
+  return any ? fmt::format("{}", fmt::join(items, ", ")) : "";
+}
+
+std::unique_ptr<MaskRows> StreamMasker(const std::vector<std::string>& columns,
+                                       const std::vector<ColumnMask>& masks) {
+  bool any = false;
+  std::vector<std::optional<ColumnMasker>> fields(columns.size());
+  for (size_t i = 0; i < columns.size(); ++i)
+    for (const auto& mask : masks)
+      if (mask.column == columns[i] && mask.select_expression.empty()) {
+        fields[i] = ColumnMasker{mask.kind, mask.limits, mask.masker, mask.column};
+        any = true;
+      }
+  if (!any) return nullptr;
+  return std::make_unique<MaskRows>(StreamFormat::kBinary, std::move(fields));
+}
+
+std::string MaskPlacement(const ColumnMask& mask) {
+  return mask.select_expression.empty() ? "in the stream" : "in the source's SELECT";
+}
+
+}  // namespace freshet

@@ -1,0 +1,269 @@
+// Masking in `freshet sync`: personal data never reaches the target, masked
+// keys stay joined to the columns referencing them, equal inputs mask
+// equally under one key and differently under another, and the plan refuses
+// what masking cannot do safely, before the target is touched.
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+
+#include <fstream>
+
+#include "tests/integration/sync_helpers.h"
+
+namespace freshet::testing {
+namespace {
+
+using ::testing::HasSubstr;
+using ::testing::IsEmpty;
+using ::testing::Not;
+
+constexpr const char* kSchema = R"sql(
+CREATE TABLE public.profiles (
+  id uuid PRIMARY KEY, email text NOT NULL UNIQUE, full_name varchar(60), phone text,
+  born date, last_ip inet);
+CREATE TABLE public.tasks (
+  id bigint PRIMARY KEY, assignee uuid REFERENCES public.profiles(id), title text, note text);
+CREATE TABLE public.events (id bigint PRIMARY KEY, payload jsonb NOT NULL);
+CREATE TABLE public.accounts (org int, handle text, PRIMARY KEY (org, handle));
+CREATE TABLE public.memberships (
+  id int PRIMARY KEY, org int NOT NULL, handle text NOT NULL,
+  FOREIGN KEY (org, handle) REFERENCES public.accounts (org, handle));
+)sql";
+
+constexpr const char* kProdData = R"sql(
+INSERT INTO public.profiles
+SELECT ('00000000-0000-4000-8000-' || lpad(to_hex(g), 12, '0'))::uuid,
+       'person' || g || '@corp-original.test', 'Original Person ' || g,
+       CASE WHEN g % 7 = 0 THEN NULL ELSE '+1 415-555-' || lpad((g % 10000)::text, 4, '0') END,
+       date '1980-01-01' + g, ('10.9.' || (g / 250) || '.' || (g % 250 + 1))::inet
+  FROM generate_series(1, 2000) g;
+INSERT INTO public.tasks
+SELECT g, ('00000000-0000-4000-8000-' || lpad(to_hex(g % 2000 + 1), 12, '0'))::uuid,
+       'task ' || g, 'secret note ' || g
+  FROM generate_series(1, 5000) g;
+INSERT INTO public.events
+SELECT g, jsonb_build_object('summary', 'call ' || g,
+                             'contact', jsonb_build_object('email', 'person' || g || '@corp-original.test',
+                                                           'tier', g % 3))
+  FROM generate_series(1, 1000) g;
+INSERT INTO public.accounts SELECT g % 5, 'original-handle-' || g FROM generate_series(1, 300) g;
+INSERT INTO public.memberships SELECT g, g % 5, 'original-handle-' || g FROM generate_series(1, 300) g;
+)sql";
+
+constexpr const char* kDevData = R"sql(
+INSERT INTO public.profiles VALUES
+  ('00000000-0000-4000-8000-ffffffffffff', 'stale@dev.test', 'Stale', NULL, NULL, NULL);
+)sql";
+
+constexpr const char* kRules = R"toml(
+[mask."public.profiles.id"]
+rule = "uuid"
+[mask."public.profiles.email"]
+rule = "email"
+[mask."*.*.full_name"]
+rule = "full_name"
+[mask."*.*.phone"]
+rule = "phone"
+[mask."public.profiles.born"]
+rule = "date_shift"
+window = "30 days"
+[mask."public.profiles.last_ip"]
+rule = "ip"
+[mask."public.tasks.note"]
+rule = "sql"
+sql = "'note #' || id"
+[mask."public.events.payload"]
+rule = "json"
+paths = { "$.contact.email" = "email" }
+[mask."public.accounts.handle"]
+rule = "hash"
+)toml";
+
+constexpr const char* kKey = "test-mask-key-0123456789abcdef";
+
+class MaskedSync : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    prod_db_ = prod_.CreateUniqueDatabase("prod");
+    prod_.Psql(prod_db_, std::string(kSchema) + kProdData);
+  }
+
+  std::string NewDev() {
+    std::string db = dev_.CreateUniqueDatabase("dev");
+    dev_.Psql(db, std::string(kSchema) + kDevData);
+    return db;
+  }
+
+  std::string WriteConfig(const std::string& text) {
+    std::string path = scratch_ / ("freshet-" + std::to_string(++configs_) + ".toml");
+    std::ofstream(path) << text;
+    return path;
+  }
+
+  RunResult Sync(const std::string& dev_db, const std::string& rules, Environment env,
+                 std::vector<std::string> extra = {}) {
+    std::vector<std::string> args = {"--config",      WriteConfig(rules),  "sync",
+                                     "--from",        prod_.Url(prod_db_), "--to",
+                                     dev_.Url(dev_db)};
+    args.insert(args.end(), extra.begin(), extra.end());
+    return Freshet(args, env);
+  }
+
+  std::string Dev(const std::string& db, const std::string& sql) { return dev_.Psql(db, sql); }
+  std::string Prod(const std::string& sql) { return prod_.Psql(prod_db_, sql); }
+
+  // Rows of every user table on `db` whose text holds `needle`.
+  int64_t RowsHolding(const std::string& db, const std::string& needle) {
+    int64_t found = 0;
+    for (const auto& table : UserTables(dev_, db))
+      found += std::stoll(
+          Dev(db, "SELECT count(*) FROM " + table + " t WHERE t::text LIKE '%" + needle + "%'"));
+    return found;
+  }
+
+  PgCluster& prod_ = SharedClusters::Source();
+  PgCluster& dev_ = SharedClusters::Target();
+  std::string prod_db_;
+  ScratchDir scratch_;
+  int configs_ = 0;
+};
+
+TEST_F(MaskedSync, NoOriginalValueReachesTheTargetAndKeysStayJoined) {
+  std::string dev = NewDev();
+  RunResult run = Sync(dev, kRules, {{"FRESHET_MASK_KEY", kKey}});
+  ASSERT_EQ(run.exit_code, 0) << run.err;
+
+  // No original personal value anywhere on the target.
+  EXPECT_EQ(RowsHolding(dev, "corp-original.test"), 0);
+  EXPECT_EQ(RowsHolding(dev, "Original Person"), 0);
+  EXPECT_EQ(RowsHolding(dev, "415-555-"), 0);
+  EXPECT_EQ(RowsHolding(dev, "secret note"), 0);
+  EXPECT_EQ(RowsHolding(dev, "original-handle"), 0);
+  EXPECT_EQ(RowsHolding(dev, "10.9."), 0);
+  EXPECT_EQ(RowsHolding(dev, "00000000-0000-4000-8000"), 0);
+  // Nor in what freshet printed.
+  EXPECT_THAT(run.out + run.err, Not(HasSubstr("corp-original")));
+  EXPECT_THAT(run.out + run.err, Not(HasSubstr(kKey)));
+
+  // Every row arrived; masked keys still join (uuid and composite).
+  EXPECT_EQ(Dev(dev, "SELECT count(*) FROM public.profiles"), "2000");
+  EXPECT_EQ(Dev(dev,
+                "SELECT count(*) FROM public.tasks t JOIN public.profiles p ON p.id = "
+                "t.assignee"),
+            "5000");
+  EXPECT_EQ(Dev(dev,
+                "SELECT count(*) FROM public.memberships m JOIN public.accounts a USING "
+                "(org, handle)"),
+            "300");
+  EXPECT_THAT(InvalidConstraintsAndIndexes(dev_, dev), IsEmpty());
+  // Unique stays unique; uuids keep their version; NULLs stay NULL.
+  EXPECT_EQ(Dev(dev, "SELECT count(DISTINCT email) FROM public.profiles"), "2000");
+  EXPECT_EQ(Dev(dev, "SELECT count(*) FROM public.profiles WHERE substr(id::text, 15, 1) = '4'"),
+            "2000");
+  EXPECT_EQ(Dev(dev, "SELECT count(*) FROM public.profiles WHERE phone IS NULL"),
+            Prod("SELECT count(*) FROM public.profiles WHERE phone IS NULL"));
+  // Shapes kept: phones keep their layout, dates move at most 30 days.
+  EXPECT_EQ(Dev(dev,
+                "SELECT count(*) FROM public.profiles WHERE phone !~ "
+                "'^\\+1 [0-9]{3}-[0-9]{3}-[0-9]{4}$'"),
+            "0");
+  EXPECT_EQ(Dev(dev,
+                "SELECT count(*) FROM public.profiles WHERE born IS NULL OR born < date "
+                "'1980-01-01' - 30 OR born > date '1980-01-01' + 2030"),
+            "0");
+  // The sql rule ran on the source; json paths outside the rule are untouched.
+  EXPECT_EQ(Dev(dev, "SELECT count(*) FROM public.tasks WHERE note = 'note #' || id"), "5000");
+  EXPECT_EQ(Dev(dev,
+                "SELECT md5(string_agg(payload->>'summary' || (payload->'contact'->>'tier'), "
+                "',' ORDER BY id)) FROM public.events"),
+            Prod("SELECT md5(string_agg(payload->>'summary' || (payload->'contact'->>'tier'), ',' "
+                 "ORDER BY id)) FROM public.events"));
+  // The same address masks alike in two tables.
+  EXPECT_EQ(Dev(dev,
+                "SELECT count(*) FROM public.events e JOIN public.profiles p ON p.email = "
+                "e.payload->'contact'->>'email'"),
+            "1000");
+}
+
+TEST_F(MaskedSync, SameKeyMasksAlikeAndAnotherKeyDiffers) {
+  std::string first = NewDev(), second = NewDev(), other = NewDev();
+  ASSERT_EQ(Sync(first, kRules, {{"FRESHET_MASK_KEY", kKey}}).exit_code, 0);
+  ASSERT_EQ(Sync(second, kRules, {{"FRESHET_MASK_KEY", kKey}}).exit_code, 0);
+  RunResult third = Sync(other, kRules, {{"FRESHET_MASK_KEY", "another-key-0123456789abcdef"}});
+  ASSERT_EQ(third.exit_code, 0) << third.err;
+  const std::string digest =
+      "SELECT md5(string_agg(id::text || email || full_name || coalesce(phone, '') || born, ',' "
+      "ORDER BY email)) FROM public.profiles";
+  EXPECT_EQ(Dev(first, digest), Dev(second, digest));
+  EXPECT_NE(Dev(first, digest), Dev(other, digest));
+  // Under another key, no masked email or id coincides.
+  std::string emails =
+      Dev(first, "SELECT string_agg(quote_literal(email), ',') FROM public.profiles");
+  EXPECT_EQ(Dev(other, "SELECT count(*) FROM public.profiles WHERE email IN (" + emails + ")"),
+            "0");
+}
+
+TEST_F(MaskedSync, WithoutAKeyTheRunIsRefusedAndTheTargetUntouched) {
+  std::string dev = NewDev();
+  RunResult run = Sync(dev, kRules, {});
+  EXPECT_NE(run.exit_code, 0);
+  EXPECT_THAT(run.err, HasSubstr("FRESHET_MASK_KEY"));
+  EXPECT_EQ(Dev(dev, "SELECT email FROM public.profiles"), "stale@dev.test");
+  // A throwaway target may take a random key.
+  RunResult ephemeral = Sync(dev, kRules, {}, {"--mask-key-ephemeral"});
+  ASSERT_EQ(ephemeral.exit_code, 0) << ephemeral.err;
+  EXPECT_EQ(RowsHolding(dev, "corp-original.test"), 0);
+}
+
+TEST_F(MaskedSync, AMaskedTargetRefusesARunWithoutRules) {
+  std::string dev = NewDev();
+  std::string config = "[targets.dev]\nurl = \"" + dev_.Url(dev) + "\"\nmasked = true\n";
+  RunResult run = Freshet(
+      {"--config", WriteConfig(config), "sync", "--from", prod_.Url(prod_db_), "--to", "dev"});
+  EXPECT_NE(run.exit_code, 0);
+  EXPECT_THAT(run.err, HasSubstr("masked = true"));
+  EXPECT_EQ(Dev(dev, "SELECT email FROM public.profiles"), "stale@dev.test");
+}
+
+TEST_F(MaskedSync, ThePlanRefusesWhatWouldBreakConstraintsOrJoins) {
+  std::string dev = NewDev();
+  // A rule that can repeat values on a unique column; a referencing column
+  // masked unlike its key; a NOT NULL column nulled.
+  std::string conflicting = R"toml(
+[mask."public.profiles.id"]
+rule = "uuid"
+[mask."public.profiles.email"]
+rule = "first_name"
+[mask."public.tasks.assignee"]
+rule = "hash"
+[mask."public.events.payload"]
+rule = "null"
+)toml";
+  RunResult plan = Freshet({"--config", WriteConfig(conflicting), "plan", "--from",
+                            prod_.Url(prod_db_), "--to", dev_.Url(dev)});
+  EXPECT_NE(plan.exit_code, 0);
+  std::string said = plan.out + plan.err;
+  EXPECT_THAT(said, HasSubstr("public.profiles.email"));
+  EXPECT_THAT(said, HasSubstr("profiles_email_key"));
+  EXPECT_THAT(said, HasSubstr("public.tasks.assignee"));
+  EXPECT_THAT(said, HasSubstr("masked differently"));
+  EXPECT_THAT(said, HasSubstr("rule \"null\" on a NOT NULL column"));
+  RunResult sync = Sync(dev, conflicting, {{"FRESHET_MASK_KEY", kKey}});
+  EXPECT_NE(sync.exit_code, 0);
+  EXPECT_EQ(Dev(dev, "SELECT email FROM public.profiles"), "stale@dev.test");
+}
+
+TEST_F(MaskedSync, ThePlanSaysWhereEachColumnIsMasked) {
+  std::string dev = NewDev();
+  RunResult plan = Freshet({"--config", WriteConfig(kRules), "plan", "--from", prod_.Url(prod_db_),
+                            "--to", dev_.Url(dev)});
+  ASSERT_EQ(plan.exit_code, 0) << plan.err;
+  EXPECT_THAT(plan.out, HasSubstr("masked: email by rule \"email\" in the stream (rule "
+                                  "public.profiles.email)"));
+  EXPECT_THAT(plan.out, HasSubstr("masked: note by rule \"sql\" in the source's SELECT"));
+  // The referencing column follows its key's rule.
+  EXPECT_THAT(plan.out, HasSubstr("masked: assignee by rule \"uuid\" in the stream (follows "
+                                  "public.profiles.id"));
+}
+
+}  // namespace
+}  // namespace freshet::testing
