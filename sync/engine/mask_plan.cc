@@ -249,7 +249,10 @@ class MaskPlanner {
           fmt::format("{}: rule \"null\" on a NOT NULL column of the target", where));
       return false;
     }
-    if (RuleKeepsUnique(mask.rule) && mask.rule.rule != "email") return true;
+    // Hashes and addresses stay unique while the column holds them whole.
+    size_t max_chars = LimitsOfType(column.type).max_chars;
+    size_t whole = mask.rule.rule == "email" ? 38 : mask.rule.rule == "hash" ? 32 : 0;
+    if (RuleKeepsUnique(mask.rule) && (max_chars == 0 || max_chars >= whole)) return true;
     for (const auto& index : target_.indexes) {
       if (index.table != dst.name || !index.unique) continue;
       bool covers =
@@ -257,14 +260,10 @@ class MaskPlanner {
           std::find(index.keys.begin(), index.keys.end(), QuoteIdent(mask.column)) !=
               index.keys.end();
       if (!covers) continue;
-      if (mask.rule.rule == "email") {
-        // Unique while the column holds the hashed local part whole.
-        size_t max_chars = LimitsOfType(column.type).max_chars;
-        if (max_chars == 0 || max_chars >= 40) return true;
-      }
       plan_.errors.push_back(fmt::format(
           "{}: rule \"{}\" can give two rows the same value, and unique index {} on {} needs "
-          "them distinct; use a rule that keeps values unique (uuid, hash, email)",
+          "them distinct; use a rule that keeps values unique (uuid; hash or email in a column "
+          "of at least 32 or 38 characters)",
           where, mask.rule.rule, index.name, table.name.Display()));
       return false;
     }

@@ -227,6 +227,7 @@ std::string RenderText(const RunReport& report) {
     for (const std::string& item : items) out += fmt::format("  {}\n", item);
   };
   list("deferred constraints", report.deferred_constraints);
+  list("masked columns", report.masked_columns);
   list("restored journal entries", report.restored);
   list("tables only in the source (not copied)", report.source_only_tables);
   list("tables only in the target (left alone)", report.target_only_tables);
@@ -298,6 +299,7 @@ nlohmann::json RenderJson(const RunReport& report) {
         {"retries", report.TotalRetries()}}},
       {"tables", tables},
       {"deferred_constraints", report.deferred_constraints},
+      {"masked_columns", report.masked_columns},
       {"restored", report.restored},
       {"warnings", report.warnings},
       {"source_only_tables", report.source_only_tables},
@@ -347,6 +349,7 @@ std::string RenderMarkdown(const RunReport& report) {
     }
   }
   Section(out, "Deferred constraints", report.deferred_constraints, true);
+  Section(out, "Masked columns", report.masked_columns, false);
   Section(out, "Restored journal entries", report.restored, false);
   Section(out, "Tables only in the source (not copied)", report.source_only_tables, true);
   Section(out, "Tables only in the target (left alone)", report.target_only_tables, true);

@@ -63,6 +63,9 @@ struct RunReport {
   std::string error;  // set when the run failed
   std::vector<TableReport> tables;
   std::vector<std::string> deferred_constraints;  // "public.tasks.tasks_x_fkey (cycle)"
+  // Masked columns, never their values: "public.profiles.email: rule email,
+  // in the stream (rule public.profiles.email)".
+  std::vector<std::string> masked_columns;
   std::vector<std::string> restored;              // journal entries restored at start/end
   std::vector<std::string> warnings;
   std::vector<std::string> source_only_tables;

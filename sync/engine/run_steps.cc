@@ -92,6 +92,11 @@ void FillPlanReport(const Plan& plan, RunReport& report) {
   for (const auto& name : plan.target_only_tables)
     report.target_only_tables.push_back(name.Display());
   report.warnings.insert(report.warnings.end(), plan.warnings.begin(), plan.warnings.end());
+  for (const auto& table : plan.tables)
+    for (const auto& mask : table.masks)
+      report.masked_columns.push_back(fmt::format("{}.{}: rule {}, {} ({})", table.name.Display(),
+                                                  mask.column, mask.rule.rule, MaskPlacement(mask),
+                                                  mask.origin));
   for (const auto& table : plan.tables) {
     TableReport row;
     row.table = table.name.Display();

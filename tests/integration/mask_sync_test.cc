@@ -6,6 +6,7 @@
 #include <gtest/gtest.h>
 
 #include <fstream>
+#include <iterator>
 
 #include "tests/integration/sync_helpers.h"
 
@@ -129,8 +130,17 @@ class MaskedSync : public ::testing::Test {
 
 TEST_F(MaskedSync, NoOriginalValueReachesTheTargetAndKeysStayJoined) {
   std::string dev = NewDev();
-  RunResult run = Sync(dev, kRules, {{"FRESHET_MASK_KEY", kKey}});
+  std::string report_path = scratch_ / "report.json";
+  RunResult run = Sync(dev, kRules, {{"FRESHET_MASK_KEY", kKey}}, {"--report", report_path});
   ASSERT_EQ(run.exit_code, 0) << run.err;
+  std::ifstream report_file(report_path);
+  std::string report((std::istreambuf_iterator<char>(report_file)),
+                     std::istreambuf_iterator<char>());
+  // The report says what was masked, by which rule, and nothing of the values.
+  EXPECT_THAT(report, HasSubstr("public.profiles.email: rule email, in the stream"));
+  EXPECT_THAT(report, HasSubstr("public.tasks.assignee: rule uuid, in the stream (follows"));
+  EXPECT_THAT(report, Not(HasSubstr("corp-original")));
+  EXPECT_THAT(report, Not(HasSubstr(kKey)));
 
   // No original personal value anywhere on the target.
   EXPECT_EQ(RowsHolding(dev, "corp-original.test"), 0);
