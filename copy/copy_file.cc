@@ -46,12 +46,14 @@ uint64_t ReadCopyOut(Connection& source, const std::string& sql, std::span<CopyS
 
 CaptureResult CaptureCopy(Connection& source, const std::string& copy_out_sql, StreamFormat format,
                           SnapshotFileWriter& writer, const std::string& what,
-                          StreamCounters* counters, std::stop_token stop) {
+                          StreamCounters* counters, std::stop_token stop,
+                          std::vector<RowTransform*> transforms) {
   CaptureResult result;
   FileCopySink file(writer);
   CopySink* const sinks[] = {&file};
   CopyPipelineOptions options;
   options.format = format;
+  options.transforms = std::move(transforms);
   options.digest = &result.digest;
   options.counters = counters;
   result.rows =

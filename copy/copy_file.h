@@ -28,9 +28,11 @@ struct CaptureResult {
 // without being parsed (the binary header is split off the first one). A stop
 // request cancels the source. Throws Error naming `what`; on failure the
 // writer is left unfinished (its destructor removes the file).
+// `transforms` change each row before it is written and digested (masking).
 CaptureResult CaptureCopy(Connection& source, const std::string& copy_out_sql, StreamFormat format,
                           SnapshotFileWriter& writer, const std::string& what,
-                          StreamCounters* counters, std::stop_token stop);
+                          StreamCounters* counters, std::stop_token stop,
+                          std::vector<RowTransform*> transforms = {});
 
 struct RestoreTarget {
   Connection* connection = nullptr;

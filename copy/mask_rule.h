@@ -47,4 +47,12 @@ struct MaskRule {
   std::string reason;
 };
 
+// Everything that changes a rule's output, as text: two rules mask alike
+// exactly when their signatures are equal.
+std::string RuleSignature(const MaskRule& rule);
+
+// 16 hex digits of a SHA-256 over a rule set (patterns and signatures, in
+// order): tells two rule sets apart in a snapshot manifest.
+std::string RuleSetFingerprint(const std::vector<std::pair<std::string, MaskRule>>& rules);
+
 }  // namespace freshet

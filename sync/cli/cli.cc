@@ -16,6 +16,7 @@
 
 #include "copy/conninfo.h"
 #include "sync/cli/config.h"
+#include "sync/cli/mask_cli.h"
 #include "sync/cli/migrate_cli.h"
 #include "sync/cli/serve_cli.h"
 #include "sync/cli/signal_stop.h"
@@ -188,6 +189,12 @@ int RunCli(int argc, char** argv) {
   sync->add_option("--retries", args.retries,
                    "Retry a stream cut by a lost connection this many times, from the same "
                    "snapshot, with backoff from 1 s (default 3; 0: never)");
+  CLI::App* mask = app.add_subcommand("mask", "Masking of personal data: check coverage");
+  mask->require_subcommand(1);
+  CLI::App* mask_check = mask->add_subcommand(
+      "check", "List copied columns that look personal and have no [mask] rule (exit 3 if any)");
+  AddEndpointOptions(mask_check, args, true);
+  AddSelectionOptions(mask_check, args);
   MigrateArguments migrate_args;
   CLI::App* migrate = AddMigrateCommands(app, migrate_args);
   SnapshotArguments snapshot_args;
@@ -210,6 +217,7 @@ int RunCli(int argc, char** argv) {
   std::string command = app.get_subcommands().front()->get_name();
   try {
     if (command == "migrate") return RunMigrate(migrate, migrate_args, args.config_path);
+    if (command == "mask") return RunMaskCheck(args);
     if (command == "serve") return RunServe(serve_args, args.config_path);
     if (command == "snapshot") {
       SignalStop signals;

@@ -6,6 +6,7 @@
 
 #include <iostream>
 
+#include "sync/cli/sync_options.h"
 #include "sync/cli/terminal_progress.h"
 #include "sync/engine/report.h"
 
@@ -89,6 +90,11 @@ CaptureOptions ResolveCaptureOptions(const SnapshotArguments& args, const Config
   options.jobs = options.plan.jobs;
   options.compression.level = args.level;
   options.compression.threads = args.threads;
+  options.plan.masks = ResolveMasks(config, args.mask_key_ephemeral);
+  if (args.mask && !options.plan.masks.any())
+    throw Error(ErrorKind::kUsage,
+                "--mask needs [mask] rules in the config (none were found), so that the snapshot "
+                "holds masked data only");
   return options;
 }
 
@@ -105,6 +111,7 @@ RestoreOptions ResolveRestoreOptions(const SnapshotArguments& args, const Config
     safety.protected_target = endpoint.protected_target;
     safety.allow_writes = endpoint.allow_writes;
     safety.allow_remote_target = args.allow_remote_target;
+    safety.masked_target = endpoint.masked;
     options.targets.push_back({endpoint.ResolveUrl(), safety});
   }
   options.plan = SelectionOptions(args, config);
@@ -119,6 +126,7 @@ RestoreOptions ResolveRestoreOptions(const SnapshotArguments& args, const Config
                   : args.targets_order == "together"                 ? TargetOrder::kTogether
                                                                      : TargetOrder::kAuto;
   options.lock_timeout = args.lock_timeout;
+  options.require_masked = !config.mask.rules.empty();
   return options;
 }
 
@@ -158,6 +166,10 @@ CLI::App* AddSnapshotCommands(CLI::App& app, SnapshotArguments& args) {
       ->check(CLI::Range(0, 64));
   capture->add_option("--chunk-size", args.chunk_mb,
                       "Split tables larger than this many MB into ctid ranges (0: never)");
+  capture->add_flag("--mask", args.mask,
+                    "Require the config's [mask] rules (they apply whenever the config has them)");
+  capture->add_flag("--mask-key-ephemeral", args.mask_key_ephemeral,
+                    "Mask with a random key used once: values differ from other captures");
 
   CLI::App* restore =
       snapshot->add_subcommand("restore", "Restore a snapshot into one or more targets");

@@ -35,7 +35,9 @@ struct SnapshotArguments {
   std::string targets_order = "auto";  // auto, together or in-turn
   bool one_by_one = false;             // the same as targets_order = in-turn
   std::string report_path;
-  std::string summary_path;  // restore --summary: Markdown, one section per target
+  std::string summary_path;         // restore --summary: Markdown, one section per target
+  bool mask = false;                // capture --mask: [mask] rules required
+  bool mask_key_ephemeral = false;  // capture --mask-key-ephemeral
 };
 
 // The options of `snapshot capture` and `snapshot restore` resolved over the

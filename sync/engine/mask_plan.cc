@@ -9,6 +9,7 @@
 #include "copy/error.h"
 #include "copy/identifiers.h"
 #include "schema/patterns.h"
+#include "sync/engine/mask_coverage.h"
 #include "sync/engine/plan.h"
 
 namespace freshet {
@@ -19,20 +20,6 @@ using ColumnRef = std::pair<QualifiedName, std::string>;
 
 std::string Display(const ColumnRef& column) {
   return column.first.Display() + "." + column.second;
-}
-
-// Everything that changes a rule's output, so two rules compare equal only
-// when they mask alike.
-std::string Signature(const MaskRule& rule) {
-  std::string paths;
-  for (const auto& [path, sub] : rule.paths) paths += path + "=" + Signature(sub) + ";";
-  return fmt::format("{}|{}|{}|{}|{}|{}|{}|{}|{}|{}|{}|{}|{}|{}|{}|{}|{}|{}", rule.rule,
-                     rule.keep_domain, rule.locale, rule.min.value_or(-0.0), rule.min.has_value(),
-                     rule.max.value_or(-0.0), rule.max.has_value(), rule.noise.value_or(-0.0),
-                     rule.scale.value_or(-1), rule.window, rule.value, rule.keep_first,
-                     rule.keep_last, rule.keep_length, rule.mask_char,
-                     rule.pattern + "\x1f" + rule.replacement, fmt::join(rule.choices, "\x1f"),
-                     paths + "\x1f" + rule.sql);
 }
 
 bool InSelect(const MaskRule& rule) {
@@ -83,6 +70,7 @@ class MaskPlanner {
       for (const auto& column : table.mapping.columns) Match({table.name, column});
     Propagate();
     for (auto& table : plan_.tables) Bind(table);
+    Coverage();
   }
 
  private:
@@ -130,7 +118,7 @@ class MaskPlanner {
     for (const auto& [column, assignment] : assigned_) {
       size_t root = components.Root(components.Id(column));
       auto [it, added] = group_rule.emplace(root, std::pair(column, assignment));
-      if (!added && Signature(it->second.second.rule) != Signature(assignment.rule))
+      if (!added && RuleSignature(it->second.second.rule) != RuleSignature(assignment.rule))
         plan_.errors.push_back(fmt::format(
             "{} and {} are joined by foreign keys but masked differently ({} and {}): their "
             "values would no longer match; give them the same rule",
@@ -241,6 +229,25 @@ class MaskPlanner {
     return true;
   }
 
+  // Columns that look personal (by name and type) with no rule: warnings,
+  // or errors under `strict = true`.
+  void Coverage() {
+    std::vector<std::string> kept;
+    for (const auto& [column, assignment] : assigned_)
+      if (assignment.rule.rule == "keep") kept.push_back(QuotedColumn(column));
+    for (const auto& found : FindPersonalColumns(source_, plan_, kept, nullptr)) {
+      std::string text = fmt::format(
+          "column {}.{} looks personal ({}) and has no [mask] rule; add one (e.g. rule = \"{}\") "
+          "or rule = \"keep\" with a reason",
+          found.table.Display(), found.column, found.why, found.suggested);
+      (settings_.strict ? plan_.errors : plan_.warnings).push_back(std::move(text));
+    }
+  }
+
+  static std::string QuotedColumn(const ColumnRef& column) {
+    return column.first.Quoted() + "." + QuoteIdent(column.second);
+  }
+
   // What the target's constraints demand of the masked values.
   bool CheckTarget(const PlannedTable& table, const Table& dst, const Column& column,
                    const ColumnMask& mask, const std::string& where) {
@@ -309,7 +316,7 @@ std::pair<std::string, std::string> SplitColumnPattern(const std::string& patter
 
 void PlanMasks(const Catalog& source, const Catalog& target, const MaskSettings& settings,
                Plan& plan) {
-  if (!settings.any()) return;
+  if (!settings.any() && !settings.strict) return;
   MaskPlanner(source, target, settings, plan).Run();
 }
 

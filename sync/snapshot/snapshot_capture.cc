@@ -116,6 +116,16 @@ SnapshotManifest StartManifest(const CaptureOptions& options, Connection& contro
   manifest.source_xmin = std::to_string(horizon.xmin);
   manifest.source_snapshot = horizon.snapshot;
   manifest.catalog = CapturedCatalog(catalog, plan);
+  if (options.plan.masks.any()) {
+    SnapshotMasking masking;
+    masking.rules = RuleSetFingerprint(options.plan.masks.rules);
+    if (options.plan.masks.key) masking.key = options.plan.masks.key->Fingerprint();
+    for (const auto& table : plan.tables)
+      for (const auto& mask : table.masks)
+        masking.columns.push_back(
+            fmt::format("{}.{}: {}", table.name.Display(), mask.column, mask.rule.rule));
+    manifest.masking = std::move(masking);
+  }
   for (const auto& table : plan.tables) {
     SnapshotTable entry;
     entry.name = table.name;
@@ -165,9 +175,12 @@ void CaptureFiles(const CaptureOptions& options, const RunLog& log, SourceSnapsh
         if (progress.MarkStarted(t)) log.observer().TableStarted(table.name.Display());
         SnapshotFileWriter writer =
             SnapshotFileWriter::Create(partial / relative, options.compression);
+        std::unique_ptr<MaskRows> masker = StreamMasker(table.mapping.columns, table.masks);
+        std::vector<RowTransform*> transforms;
+        if (masker) transforms.push_back(masker.get());
         CaptureResult captured =
             CaptureCopy(session.Source(), CopyOutSql(table, unit), FormatOf(table), writer, what,
-                        &progress.Counters(t), token);
+                        &progress.Counters(t), token, std::move(transforms));
         if (delay.count() > 0) std::this_thread::sleep_for(delay);
         std::unique_lock lock(mutex);
         SnapshotTable& entry = manifest.tables[t];
@@ -257,6 +270,11 @@ SnapshotManifest RunCapture(const CaptureOptions& options, std::stop_token stop)
   Catalog catalog = ReadCatalog(control);
   CheckPatterns(catalog, options.plan);
   Plan plan = BuildPlan(catalog, catalog, options.plan);
+  ThrowIfPlanErrors(plan);
+  if (options.plan.masks.any() && !options.plan.masks.key)
+    throw Error(ErrorKind::kRefused,
+                "refusing to capture: the [mask] rules need a key; set FRESHET_MASK_KEY (or "
+                "[mask] key_file or key_env), or pass --mask-key-ephemeral");
   SnapshotManifest manifest = StartManifest(options, control, catalog, plan);
 
   CreateDataDirectory(paths.partial);

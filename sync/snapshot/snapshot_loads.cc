@@ -101,6 +101,11 @@ std::string SnapshotLoads::Describe() const {
 }
 
 void SnapshotLoads::Check(std::stop_token stop) {
+  if (options_.require_masked && !manifest_.masking)
+    throw Error(ErrorKind::kRefused,
+                fmt::format("refusing to restore: the config has [mask] rules, and snapshot {} was "
+                            "captured without masking; capture it again with the rules",
+                            options_.dir.string()));
   CheckFiles(options_.dir, manifest_, options_.jobs, stop);
 }
 
@@ -201,6 +206,11 @@ void SnapshotLoads::RouteTables(TargetRun& target, const Catalog& target_catalog
 }
 
 void SnapshotLoads::ThrowIfRefused(const TargetRun& target) const {
+  if (target.safety.masked_target && !manifest_.masking)
+    throw Error(ErrorKind::kRefused,
+                fmt::format("refusing to restore into {}: it is marked masked = true and snapshot "
+                            "{} holds unmasked data",
+                            target.report->target, options_.dir.string()));
   if (!target.plan.ok())
     throw Error(
         ErrorKind::kPlan,

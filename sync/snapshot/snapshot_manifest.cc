@@ -14,6 +14,8 @@
 //   "source_server_version": "15.18",
 //   "source_xmin": "749",                      // the capture snapshot's xmin (xid8);
 //   "source_snapshot": "749:753:749,751",      // both "" or absent in older snapshots
+//   "masking": null | {"rules": "<hex>", "key": "<hex>",  // masked captures: fingerprints
+//                      "columns": ["public.profiles.email: email"]},  // (at the end)
 //   "compression": {"algorithm": "zstd", "level": 3, "threads": 0},
 //   "catalog": {
 //     "system_identifier": "7312345678901234567",  // uint64 as a decimal string
@@ -345,6 +347,10 @@ std::string ManifestToJson(const SnapshotManifest& manifest) {
       {"catalog", CatalogToJson(manifest.catalog)},
       {"tables", tables},
       {"sequences", sequences},
+      {"masking", manifest.masking ? ordered_json{{"rules", manifest.masking->rules},
+                                                  {"key", manifest.masking->key},
+                                                  {"columns", manifest.masking->columns}}
+                                   : ordered_json(nullptr)},
   };
   try {
     return out.dump(2) + "\n";
@@ -392,6 +398,15 @@ SnapshotManifest ManifestFromJson(const std::string& text, const std::string& or
     manifest.tables.push_back(SnapshotTableFrom(table));
   for (const JsonNode& sequence : root.Field("sequences").Elements())
     manifest.sequences.push_back(SequenceFrom(sequence));
+  if (root.Has("masking") && !root.Field("masking").IsNull()) {
+    const JsonNode masking = root.Field("masking");
+    SnapshotMasking out;
+    out.rules = masking.Field("rules").String();
+    out.key = masking.Field("key").String();
+    for (const JsonNode& column : masking.Field("columns").Elements())
+      out.columns.push_back(column.String());
+    manifest.masking = std::move(out);
+  }
   CheckFilesDistinct(manifest.tables, root);
   return manifest;
 }

@@ -45,6 +45,12 @@ struct SnapshotSequence {
   std::optional<int64_t> last_value;  // none: never used (or not readable)
 };
 
+struct SnapshotMasking {
+  std::string rules;  // RuleSetFingerprint of the [mask] rules
+  std::string key;    // MaskKey::Fingerprint
+  std::vector<std::string> columns;
+};
+
 struct SnapshotManifest {
   int version = kSnapshotFormatVersion;
   std::string freshet_version;
@@ -64,6 +70,11 @@ struct SnapshotManifest {
   Catalog catalog;
   std::vector<SnapshotTable> tables;  // in capture order
   std::vector<SnapshotSequence> sequences;
+  // Set when the capture masked its data ([mask] rules): which rule set and
+  // which key (fingerprints that tell sets and keys apart and reveal
+  // nothing of the key), and the masked columns ("public.profiles.email:
+  // email"). Unset: the files hold the source's values.
+  std::optional<SnapshotMasking> masking;
 
   const SnapshotTable* Find(const QualifiedName& name) const;
   uint64_t TotalRows() const;

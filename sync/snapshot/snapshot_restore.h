@@ -50,6 +50,8 @@ struct RestoreOptions {
   bool verify = false;
   TargetOrder order = TargetOrder::kAuto;  // several targets
   std::string lock_timeout = "30s";
+  // The config has [mask] rules: only a masked snapshot may be restored.
+  bool require_masked = false;
   RunObserver* observer = nullptr;  // none: log through spdlog's default logger
 };
 

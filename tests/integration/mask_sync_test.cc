@@ -275,5 +275,101 @@ TEST_F(MaskedSync, ThePlanSaysWhereEachColumnIsMasked) {
                                   "public.profiles.id"));
 }
 
+TEST_F(MaskedSync, AMaskedCaptureRestoresMaskedDataAndRecordsItsRulesNotItsKey) {
+  std::string dev = NewDev();
+  std::string snapshot = scratch_ / "masked";
+  std::string config = WriteConfig(kRules);
+  RunResult capture = Freshet({"--config", config, "snapshot", "capture", "--mask", "--from",
+                               prod_.Url(prod_db_), "--out", snapshot},
+                              {{"FRESHET_MASK_KEY", kKey}});
+  ASSERT_EQ(capture.exit_code, 0) << capture.err;
+  std::ifstream manifest_file(snapshot + "/manifest.json");
+  std::string manifest((std::istreambuf_iterator<char>(manifest_file)),
+                       std::istreambuf_iterator<char>());
+  EXPECT_THAT(manifest, HasSubstr("\"masking\""));
+  EXPECT_THAT(manifest, HasSubstr("public.profiles.email: email"));
+  EXPECT_THAT(manifest, Not(HasSubstr(kKey)));
+  EXPECT_THAT(manifest, Not(HasSubstr("corp-original")));
+
+  RunResult restore =
+      Freshet({"--config", config, "snapshot", "restore", snapshot, "--to", dev_.Url(dev)});
+  ASSERT_EQ(restore.exit_code, 0) << restore.err;
+  EXPECT_EQ(RowsHolding(dev, "corp-original.test"), 0);
+  EXPECT_EQ(RowsHolding(dev, "Original Person"), 0);
+  EXPECT_EQ(Dev(dev,
+                "SELECT count(*) FROM public.tasks t JOIN public.profiles p ON p.id = "
+                "t.assignee"),
+            "5000");
+  // Masked alike to a sync with the same key.
+  std::string synced = NewDev();
+  ASSERT_EQ(Sync(synced, kRules, {{"FRESHET_MASK_KEY", kKey}}).exit_code, 0);
+  const std::string digest =
+      "SELECT md5(string_agg(id::text || email || full_name, ',' ORDER BY email)) FROM "
+      "public.profiles";
+  EXPECT_EQ(Dev(dev, digest), Dev(synced, digest));
+}
+
+TEST_F(MaskedSync, AnUnmaskedSnapshotIsRefusedWhereMaskingIsRequired) {
+  std::string snapshot = scratch_ / "plain";
+  RunResult capture =
+      Freshet({"snapshot", "capture", "--from", prod_.Url(prod_db_), "--out", snapshot});
+  ASSERT_EQ(capture.exit_code, 0) << capture.err;
+  std::string dev = NewDev();
+  // The config has rules: restoring unmasked data would bypass them.
+  RunResult with_rules = Freshet(
+      {"--config", WriteConfig(kRules), "snapshot", "restore", snapshot, "--to", dev_.Url(dev)});
+  EXPECT_NE(with_rules.exit_code, 0);
+  EXPECT_THAT(with_rules.err, HasSubstr("captured without masking"));
+  // A target marked masked never takes it.
+  std::string masked_target = "[targets.dev]\nurl = \"" + dev_.Url(dev) + "\"\nmasked = true\n";
+  RunResult into_masked = Freshet(
+      {"--config", WriteConfig(masked_target), "snapshot", "restore", snapshot, "--to", "dev"});
+  EXPECT_NE(into_masked.exit_code, 0);
+  EXPECT_THAT(into_masked.err, HasSubstr("masked = true"));
+  EXPECT_EQ(Dev(dev, "SELECT email FROM public.profiles"), "stale@dev.test");
+  // --mask without rules is refused before anything is read.
+  RunResult no_rules = Freshet({"snapshot", "capture", "--mask", "--from", prod_.Url(prod_db_),
+                                "--out", scratch_ / "never"});
+  EXPECT_NE(no_rules.exit_code, 0);
+  EXPECT_THAT(no_rules.err, HasSubstr("--mask needs [mask] rules"));
+}
+
+TEST_F(MaskedSync, MaskCheckListsPersonalColumnsWithoutARuleAndStrictRefusesThem) {
+  std::string dev = NewDev();
+  // Every rule but the phone's, and an oddly named column holding addresses.
+  Prod(
+      "ALTER TABLE public.tasks ADD COLUMN reach text; UPDATE public.tasks SET reach = 'p' || id "
+      "|| '@corp-original.test'");
+  Dev(dev, "ALTER TABLE public.tasks ADD COLUMN reach text");
+  std::string rules = kRules;
+  rules.replace(rules.find("[mask.\"*.*.phone\"]\nrule = \"phone\"\n"),
+                std::string("[mask.\"*.*.phone\"]\nrule = \"phone\"\n").size(), "");
+  std::string config = WriteConfig(rules);
+  RunResult check = Freshet(
+      {"--config", config, "mask", "check", "--from", prod_.Url(prod_db_), "--to", dev_.Url(dev)});
+  EXPECT_EQ(check.exit_code, 3) << check.err;
+  EXPECT_THAT(check.out, HasSubstr("NO RULE: public.profiles.phone (text)"));
+  EXPECT_THAT(check.out, HasSubstr("NO RULE: public.tasks.reach (text): "));
+  EXPECT_THAT(check.out, HasSubstr("sampled values look like email addresses"));
+  EXPECT_THAT(check.out, HasSubstr("masked: public.profiles.email by rule \"email\""));
+  EXPECT_THAT(check.out + check.err, Not(HasSubstr("corp-original")));
+  // A plan warns; with strict = true it refuses, and nothing is written.
+  RunResult plan =
+      Freshet({"--config", config, "plan", "--from", prod_.Url(prod_db_), "--to", dev_.Url(dev)});
+  EXPECT_EQ(plan.exit_code, 0) << plan.err;
+  EXPECT_THAT(plan.out + plan.err, HasSubstr("column public.profiles.phone looks personal"));
+  RunResult strict = Sync(dev, "[mask]\nstrict = true\n" + rules, {{"FRESHET_MASK_KEY", kKey}});
+  EXPECT_EQ(strict.exit_code, 3);
+  EXPECT_THAT(strict.err, HasSubstr("column public.profiles.phone looks personal"));
+  EXPECT_EQ(Dev(dev, "SELECT email FROM public.profiles"), "stale@dev.test");
+  // A kept column is no longer listed.
+  std::string kept = rules +
+                     "[mask.\"public.profiles.phone\"]\nrule = \"keep\"\nreason = "
+                     "\"test numbers\"\n[mask.\"public.tasks.reach\"]\nrule = \"email\"\n";
+  RunResult clean = Freshet({"--config", WriteConfig(kept), "mask", "check", "--from",
+                             prod_.Url(prod_db_), "--to", dev_.Url(dev)});
+  EXPECT_EQ(clean.exit_code, 0) << clean.out << clean.err;
+}
+
 }  // namespace
 }  // namespace freshet::testing

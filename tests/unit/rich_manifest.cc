@@ -257,6 +257,10 @@ SnapshotManifest RichManifest() {
   manifest.sequences = {{Name("public", "accounts_id_seq"), kMaxSigned},
                         {Name("public", "accounts_legacy_id_seq"), kMinSigned},
                         {Name("Sales", "never used"), std::nullopt}};
+  manifest.masking =
+      SnapshotMasking{"0123456789abcdef",
+                      "fedcba9876543210",
+                      {"public.accounts.email: email", "Sales.\"Bestellpositionen äöü\".x: null"}};
   return manifest;
 }
 
@@ -447,6 +451,12 @@ void ExpectSame(const SnapshotManifest& a, const SnapshotManifest& b) {
   ExpectSame(a.catalog, b.catalog);
   ExpectSameList(a.tables, b.tables);
   ExpectSameList(a.sequences, b.sequences);
+  ASSERT_EQ(a.masking.has_value(), b.masking.has_value());
+  if (a.masking) {
+    EXPECT_EQ(a.masking->rules, b.masking->rules);
+    EXPECT_EQ(a.masking->key, b.masking->key);
+    EXPECT_EQ(a.masking->columns, b.masking->columns);
+  }
 }
 
 nlohmann::json ValidDocument() { return nlohmann::json::parse(ManifestToJson(RichManifest())); }
