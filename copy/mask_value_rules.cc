@@ -151,10 +151,15 @@ void CheckRangeOrNoise(const Build& b) {
   }
 }
 
-// A keyed offset in [-spread, spread], spread capped so 2*spread+1 fits.
+// A keyed offset in [-spread, -1] or [1, spread], spread at least 1 (so a
+// small value or a small share never leaves the original as it was) and
+// capped so 2*spread fits.
 int64_t Offset(const KeyedHash& hash, std::string_view value, long double spread) {
-  uint64_t bound = static_cast<uint64_t>(std::min(std::floor(spread), 4e18L));
-  return static_cast<int64_t>(hash.Below(value, 2 * bound + 1)) - static_cast<int64_t>(bound);
+  uint64_t bound =
+      std::max<uint64_t>(1, static_cast<uint64_t>(std::min(std::floor(spread), 4e18L)));
+  int64_t pick = static_cast<int64_t>(hash.Below(value, 2 * bound));
+  int64_t signed_bound = static_cast<int64_t>(bound);
+  return pick < signed_bound ? pick - signed_bound : pick - signed_bound + 1;
 }
 
 }  // namespace

@@ -81,10 +81,19 @@ class MaskReader {
       rule.keep_last = Int(*node, path + ".keep_last");
     if (const toml::node* node = table.get("choices"))
       rule.choices = reader_.Strings(*node, path + ".choices");
-    if (const toml::node* node = table.get("paths"))
+    if (const toml::node* node = table.get("paths")) {
+      // toml++ keeps keys sorted; the first path listed wins an overlap, so
+      // they go back in file order.
+      std::vector<std::pair<toml::source_position, std::pair<std::string, MaskRule>>> read;
       for (const auto& [key, value] : reader_.Table(*node, path + ".paths"))
-        rule.paths.emplace_back(std::string(key.str()),
-                                Rule(value, path + ".paths." + PathPart(key.str())));
+        read.emplace_back(
+            key.source().begin,
+            std::pair(std::string(key.str()), Rule(value, path + ".paths." + PathPart(key.str()))));
+      std::stable_sort(read.begin(), read.end(), [](const auto& a, const auto& b) {
+        return std::pair(a.first.line, a.first.column) < std::pair(b.first.line, b.first.column);
+      });
+      for (auto& entry : read) rule.paths.push_back(std::move(entry.second));
+    }
   }
 
   // What each rule cannot do without.
@@ -148,6 +157,8 @@ void ReadMaskSection(const TomlReader& reader, const toml::node& node, MaskConfi
     return std::pair(a.first.line, a.first.column) < std::pair(b.first.line, b.first.column);
   });
   for (auto& entry : read) config.rules.push_back(std::move(entry.second));
+  if (config.key_file && config.key_env)
+    reader.Fail(node.source(), "[mask] has both key_file and key_env; keep one");
 }
 
 }  // namespace freshet

@@ -211,6 +211,7 @@ void PreviewJobs::Load(const RunContext& context, const std::string& url, const 
     options.target_name = label;
     options.protected_target = target.protected_target;
     options.allow_writes = target.allow_writes;
+    options.masked_target = target.masked;
   };
   if (IsSource(config_, job.from)) {
     SyncArguments args;

@@ -126,7 +126,7 @@ RestoreOptions ResolveRestoreOptions(const SnapshotArguments& args, const Config
                   : args.targets_order == "together"                 ? TargetOrder::kTogether
                                                                      : TargetOrder::kAuto;
   options.lock_timeout = args.lock_timeout;
-  options.require_masked = !config.mask.rules.empty();
+  if (!config.mask.rules.empty()) options.required_rules = RuleSetFingerprint(config.mask.rules);
   return options;
 }
 

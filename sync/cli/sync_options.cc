@@ -109,11 +109,15 @@ MaskSettings ResolveMasks(const Config& config, bool ephemeral) {
     settings.key = std::make_shared<const MaskKey>(MaskKey::Ephemeral());
     return settings;
   }
+  // A configured source wins: key_env, then key_file; FRESHET_MASK_KEY
+  // only when the config names neither (a stray variable must not swap the
+  // key the config chose).
   std::string variable = config.mask.key_env.value_or("FRESHET_MASK_KEY");
+  bool from_env = config.mask.key_env || !config.mask.key_file;
   try {
-    if (const char* secret = std::getenv(variable.c_str()); secret && *secret) {
+    if (const char* secret = std::getenv(variable.c_str()); from_env && secret && *secret) {
       settings.key = std::make_shared<const MaskKey>(MaskKey::FromSecret(secret));
-    } else if (config.mask.key_file) {
+    } else if (config.mask.key_file && !config.mask.key_env) {
       std::ifstream file(*config.mask.key_file, std::ios::binary);
       if (!file)
         throw Error(fmt::format("cannot read the mask key file {}", *config.mask.key_file));
@@ -123,12 +127,10 @@ MaskSettings ResolveMasks(const Config& config, bool ephemeral) {
       throw Error(fmt::format("[mask] key_env names {}, which is not set", variable));
     }
   } catch (const Error& error) {
-    throw Error(ErrorKind::kUsage,
-                fmt::format("mask key ({}): {}",
-                            config.mask.key_file && !std::getenv(variable.c_str())
-                                ? "file " + *config.mask.key_file
-                                : "$" + variable,
-                            error.what()));
+    throw Error(
+        ErrorKind::kUsage,
+        fmt::format("mask key ({}): {}",
+                    from_env ? "$" + variable : "file " + *config.mask.key_file, error.what()));
   }
   return settings;
 }

@@ -6,6 +6,7 @@
 #include <cstdlib>
 #include <thread>
 
+#include "sync/engine/target_rules.h"
 #include "sync/engine/test_hooks.h"
 
 namespace freshet {
@@ -122,8 +123,13 @@ RelayResult LoadTasks::RelayWithRetries(size_t t, const CopyUnit& unit, const st
                        CopyInSql(table, unit), what, progress_ ? &progress_->Counters(t) : nullptr,
                        stop, std::move(transforms));
     } catch (const Error& error) {
-      if (attempt >= retry_.attempts || stop.stop_requested() || !IsLostConnection(error, session))
-        throw;
+      if (attempt >= retry_.attempts || stop.stop_requested() ||
+          !IsLostConnection(error, session)) {
+        // A server message can quote a value (a failed cast of an sql
+        // rule's result): not for a table with masked columns.
+        if (table.masks.empty()) throw;
+        throw Error(WithoutValues(error.what()), error.sqlstate(), error.kind());
+      }
       log_.Warn("{}; retrying this stream from the same snapshot in {} ms (attempt {} of {})",
                 error.what(), backoff.count(), attempt + 1, retry_.attempts);
       if (progress_) {  // the failed attempt's bytes were rolled back with it

@@ -66,8 +66,15 @@ class MaskPlanner {
 
   void Run() {
     if (!ParsePatterns()) return;
+    matched_.assign(patterns_.size(), false);
     for (const auto& table : plan_.tables)
       for (const auto& column : table.mapping.columns) Match({table.name, column});
+    for (size_t i = 0; i < patterns_.size(); ++i)
+      if (!matched_[i])
+        plan_.warnings.push_back(fmt::format(
+            "mask rule '{}' matches no copied column (a partitioned table's columns are named "
+            "by the partitioned table, not its partitions)",
+            settings_.rules[i].first));
     Propagate();
     for (auto& table : plan_.tables) Bind(table);
     Coverage();
@@ -94,6 +101,7 @@ class MaskPlanner {
       const ParsedPattern& pattern = patterns_[i];
       if (!pattern.table.Matches(column.first) || !GlobMatch(pattern.column, column.second))
         continue;
+      matched_[i] = true;
       if (best < 0 || pattern.wildcards < patterns_[best].wildcards) best = static_cast<int>(i);
     }
     if (best < 0) return;
@@ -132,6 +140,14 @@ class MaskPlanner {
         auto it = group_rule.find(components.Root(components.Id(column)));
         if (it == group_rule.end()) continue;
         auto hop = via.find(column);
+        if (it->second.second.rule.rule == "sql") {  // it reads its own table's columns
+          plan_.errors.push_back(fmt::format(
+              "{} is masked by an sql expression and joined by a foreign key to {}, which has no "
+              "rule: an expression reads each table's own columns, so the values would no longer "
+              "match; use a keyed rule (uuid, hash, integer...) on the key instead",
+              Display(it->second.first), Display(column)));
+          continue;
+        }
         assigned_[column] = {
             it->second.second.rule,
             "follows " + (hop != via.end() ? hop->second : Display(it->second.first))};
@@ -185,11 +201,20 @@ class MaskPlanner {
     return fmt::format("({})::{}", rule.sql, column.type);
   }
 
-  // The base type a domain stands on, for the codec.
+  // The base type a domain stands on (through domains over domains), for
+  // the codec: its name, or with `modifier` its text ("character varying(20)").
+  static std::string BaseType(const Catalog& catalog, std::string type_id, std::string text,
+                              bool modifier) {
+    for (int depth = 0; depth < 32; ++depth) {
+      const TypeInfo* type = catalog.FindType(type_id);
+      if (!type || type->kind != 'd' || type->domain_base_id.empty()) break;
+      type_id = type->domain_base_id;
+      text = type->domain_base.empty() ? type_id : type->domain_base;
+    }
+    return modifier ? text : type_id;
+  }
   std::string BaseType(const std::string& type_id) const {
-    const TypeInfo* type = source_.FindType(type_id);
-    return type && type->kind == 'd' && !type->domain_base_id.empty() ? type->domain_base_id
-                                                                      : type_id;
+    return BaseType(source_, type_id, type_id, false);
   }
 
   bool BindStream(const PlannedTable& table, const Column& source_column,
@@ -216,8 +241,8 @@ class MaskPlanner {
       return false;
     }
     mask.kind = *kind;
-    mask.limits = LimitsOfType(target_column.type);
-    if (BaseType(target_column.type_id) == "jsonb") mask.limits.jsonb = true;
+    mask.limits = LimitsOfType(BaseType(target_, target_column.type_id, target_column.type, true));
+    if (BaseType(target_, target_column.type_id, "", false) == "jsonb") mask.limits.jsonb = true;
     try {
       static const MaskKey check_key = MaskKey::Ephemeral();
       const MaskKey& key = settings_.key ? *settings_.key : check_key;
@@ -287,6 +312,7 @@ class MaskPlanner {
   const MaskSettings& settings_;
   Plan& plan_;
   std::vector<ParsedPattern> patterns_;
+  std::vector<bool> matched_;  // per pattern
   std::map<ColumnRef, Assignment> assigned_;
 };
 

@@ -101,11 +101,18 @@ std::string SnapshotLoads::Describe() const {
 }
 
 void SnapshotLoads::Check(std::stop_token stop) {
-  if (options_.require_masked && !manifest_.masking)
+  if (!options_.required_rules.empty() && !manifest_.masking)
     throw Error(ErrorKind::kRefused,
                 fmt::format("refusing to restore: the config has [mask] rules, and snapshot {} was "
                             "captured without masking; capture it again with the rules",
                             options_.dir.string()));
+  if (!options_.required_rules.empty() && manifest_.masking->rules != options_.required_rules)
+    throw Error(
+        ErrorKind::kRefused,
+        fmt::format("refusing to restore: snapshot {} was masked by other [mask] rules "
+                    "(rule set {}, the config's is {}); capture it again with the current "
+                    "rules",
+                    options_.dir.string(), manifest_.masking->rules, options_.required_rules));
   CheckFiles(options_.dir, manifest_, options_.jobs, stop);
 }
 
@@ -206,7 +213,7 @@ void SnapshotLoads::RouteTables(TargetRun& target, const Catalog& target_catalog
 }
 
 void SnapshotLoads::ThrowIfRefused(const TargetRun& target) const {
-  if (target.safety.masked_target && !manifest_.masking)
+  if (target.safety.masked_target && (!manifest_.masking || manifest_.masking->columns.empty()))
     throw Error(ErrorKind::kRefused,
                 fmt::format("refusing to restore into {}: it is marked masked = true and snapshot "
                             "{} holds unmasked data",

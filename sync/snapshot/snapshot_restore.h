@@ -50,8 +50,9 @@ struct RestoreOptions {
   bool verify = false;
   TargetOrder order = TargetOrder::kAuto;  // several targets
   std::string lock_timeout = "30s";
-  // The config has [mask] rules: only a masked snapshot may be restored.
-  bool require_masked = false;
+  // The config's [mask] rules (RuleSetFingerprint), when it has any: only a
+  // snapshot masked by the same rules may be restored.
+  std::string required_rules;
   RunObserver* observer = nullptr;  // none: log through spdlog's default logger
 };
 

@@ -260,6 +260,38 @@ rule = "null"
   RunResult sync = Sync(dev, conflicting, {{"FRESHET_MASK_KEY", kKey}});
   EXPECT_NE(sync.exit_code, 0);
   EXPECT_EQ(Dev(dev, "SELECT email FROM public.profiles"), "stale@dev.test");
+  // An sql expression reads its own table's columns: it cannot follow a key.
+  RunResult sql_key = Freshet(
+      {"--config",
+       WriteConfig("[mask.\"public.profiles.id\"]\nrule = \"sql\"\nsql = \"gen_random_uuid()\"\n"),
+       "plan", "--from", prod_.Url(prod_db_), "--to", dev_.Url(dev)});
+  EXPECT_EQ(sql_key.exit_code, 3);
+  EXPECT_THAT(sql_key.out + sql_key.err,
+              HasSubstr("public.profiles.id is masked by an sql expression and joined by a "
+                        "foreign key to public.tasks.assignee"));
+}
+
+TEST_F(MaskedSync, DomainsAreMaskedByTheirBaseTypeAndFittedToItsLimits) {
+  const char* schema = R"sql(
+CREATE DOMAIN public.short_text AS varchar(20);
+CREATE DOMAIN public.small_score AS smallint CHECK (VALUE BETWEEN 1 AND 100);
+CREATE TABLE public.notes (id int PRIMARY KEY, handle public.short_text, score public.small_score);
+)sql";
+  prod_.Psql(prod_db_, std::string(schema) +
+                           "INSERT INTO public.notes SELECT g, 'u' || g || '@orig.test',"
+                           " g % 100 + 1 FROM generate_series(1, 500) g;");
+  std::string dev = NewDev();
+  Dev(dev, schema);
+  std::string rules = std::string(kRules) +
+                      "[mask.\"public.notes.handle\"]\nrule = \"email\"\n"
+                      "[mask.\"public.notes.score\"]\nrule = \"integer\"\nmin = 1\nmax = 100\n";
+  RunResult run = Sync(dev, rules, {{"FRESHET_MASK_KEY", kKey}});
+  ASSERT_EQ(run.exit_code, 0) << run.err;
+  EXPECT_EQ(Dev(dev,
+                "SELECT count(*) FROM public.notes WHERE length(handle) <= 20 AND score "
+                "BETWEEN 1 AND 100"),
+            "500");
+  EXPECT_EQ(RowsHolding(dev, "@orig.test"), 0);
 }
 
 TEST_F(MaskedSync, ThePlanSaysWhereEachColumnIsMasked) {
@@ -326,6 +358,21 @@ TEST_F(MaskedSync, AnUnmaskedSnapshotIsRefusedWhereMaskingIsRequired) {
       {"--config", WriteConfig(masked_target), "snapshot", "restore", snapshot, "--to", "dev"});
   EXPECT_NE(into_masked.exit_code, 0);
   EXPECT_THAT(into_masked.err, HasSubstr("masked = true"));
+  EXPECT_EQ(Dev(dev, "SELECT email FROM public.profiles"), "stale@dev.test");
+  // A snapshot masked by other rules than the config's is refused too.
+  std::string masked = scratch_ / "masked-by-fewer-rules";
+  std::string fewer = WriteConfig(kRules);
+  ASSERT_EQ(Freshet({"--config", fewer, "snapshot", "capture", "--from", prod_.Url(prod_db_),
+                     "--out", masked},
+                    {{"FRESHET_MASK_KEY", kKey}})
+                .exit_code,
+            0);
+  RunResult more_rules = Freshet(
+      {"--config",
+       WriteConfig(std::string(kRules) + "[mask.\"public.tasks.title\"]\nrule = \"redact\"\n"),
+       "snapshot", "restore", masked, "--to", dev_.Url(dev)});
+  EXPECT_NE(more_rules.exit_code, 0);
+  EXPECT_THAT(more_rules.err, HasSubstr("was masked by other [mask] rules"));
   EXPECT_EQ(Dev(dev, "SELECT email FROM public.profiles"), "stale@dev.test");
   // --mask without rules is refused before anything is read.
   RunResult no_rules = Freshet({"snapshot", "capture", "--mask", "--from", prod_.Url(prod_db_),

@@ -2,9 +2,15 @@
 // key's sources, and errors that name the line and the key.
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
+#include <unistd.h>
+
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
 
 #include "copy/error.h"
 #include "sync/cli/config.h"
+#include "sync/cli/sync_options.h"
 #include "sync/engine/mask_plan.h"
 
 namespace freshet {
@@ -77,6 +83,42 @@ TEST(MaskConfig, ErrorsNameTheLineTheKeyAndWhatIsMissing) {
               ::testing::Not(HasSubstr("secret-in-the-config")));
   EXPECT_THAT(ParseError("[targets.dev]\nurl = \"postgres://x/y\"\nmasked = 1\n"),
               HasSubstr("'targets.dev.masked' must be a boolean"));
+}
+
+TEST(MaskConfig, JsonPathsKeepTheirFileOrder) {
+  Config config = Config::Parse(R"(
+[mask."public.t.doc"]
+rule = "json"
+paths = { "$.zeta" = "email", "$.alpha" = "phone", "$..x" = "hash" }
+)",
+                                "freshet.toml");
+  const MaskRule& json = config.mask.rules.at(0).second;
+  ASSERT_EQ(json.paths.size(), 3u);
+  EXPECT_EQ(json.paths[0].first, "$.zeta");
+  EXPECT_EQ(json.paths[1].first, "$.alpha");
+  EXPECT_EQ(json.paths[2].first, "$..x");
+}
+
+TEST(MaskConfig, AConfiguredKeyFileWinsOverAStrayVariable) {
+  std::filesystem::path file =
+      std::filesystem::temp_directory_path() / ("freshet-mask-key-" + std::to_string(getpid()));
+  std::ofstream(file) << "key-from-the-file-0123456789\n";
+  ::setenv("FRESHET_MASK_KEY", "key-from-the-environment-0123456789", 1);
+  Config config = Config::Parse(
+      "[mask]\nkey_file = \"" + file.string() + "\"\n[mask.\"public.t.c\"]\nrule = \"hash\"\n",
+      "freshet.toml");
+  MaskSettings settings = ResolveMasks(config, false);
+  ASSERT_TRUE(settings.key);
+  EXPECT_EQ(settings.key->Fingerprint(),
+            MaskKey::FromSecret("key-from-the-file-0123456789").Fingerprint());
+  // Without a key_file the variable is the key.
+  config.mask.key_file.reset();
+  EXPECT_EQ(ResolveMasks(config, false).key->Fingerprint(),
+            MaskKey::FromSecret("key-from-the-environment-0123456789").Fingerprint());
+  ::unsetenv("FRESHET_MASK_KEY");
+  std::filesystem::remove(file);
+  EXPECT_THAT(ParseError("[mask]\nkey_file = \"a\"\nkey_env = \"B\"\n"),
+              HasSubstr("both key_file and key_env"));
 }
 
 using Split = std::pair<std::string, std::string>;

@@ -466,7 +466,13 @@ TEST(MaskTransformersTest, IntegerNoiseMovesByAtMostTheShare) {
     EXPECT_LE(std::abs(masked - v), v / 10);
     moved += masked != v;
   }
-  EXPECT_GT(moved, 1900);
+  EXPECT_EQ(moved, 2000);  // never left as it was
+  // Small values (and zero) move too, by at least one unit.
+  for (int64_t v = -9; v <= 9; ++v) {
+    int64_t masked = MaskInteger(rule, ValueKind::kInteger, v);
+    EXPECT_NE(masked, v);
+    EXPECT_LE(std::abs(masked - v), 1);
+  }
   EXPECT_EQ(MaskInteger(rule, ValueKind::kInteger, 32767, 2) <= 32767, true);
   rule.noise = -1;
   EXPECT_NE(MakeError(rule, ValueKind::kInteger).find("'integer'"), std::string::npos);
@@ -501,7 +507,8 @@ TEST(MaskTransformersTest, NumericKeepsScaleAndRange) {
   std::string masked = MaskNumeric(noise, "-1200.500");
   EXPECT_EQ(masked.size() - masked.find('.'), 4u) << masked;
   EXPECT_LE(std::abs(std::stod(masked) + 1200.5), 600.25);
-  EXPECT_EQ(MaskInteger(noise, ValueKind::kInteger, 0), 0);
+  // Zero is not left as it was: it moves by one unit.
+  EXPECT_EQ(std::abs(MaskInteger(noise, ValueKind::kInteger, 0)), 1);
   std::string error = MaskError(noise, ValueKind::kNumeric, "12abc34");
   EXPECT_NE(error.find("'numeric'"), std::string::npos);
   EXPECT_EQ(error.find("12abc34"), std::string::npos);
