@@ -28,8 +28,8 @@ struct SyncArguments {
   bool verbose = false, quiet = false;
   // --incremental / --no-incremental; unset: from the config.
   std::optional<bool> incremental;
-  std::vector<std::string> full;  // --full PATTERN
-  std::vector<std::string> diff;  // --diff PATTERN
+  std::vector<std::string> full;    // --full PATTERN
+  std::vector<std::string> diff;    // --diff PATTERN
   bool mask_key_ephemeral = false;  // --mask-key-ephemeral
 };
 

@@ -66,7 +66,7 @@ struct RunReport {
   // Masked columns, never their values: "public.profiles.email: rule email,
   // in the stream (rule public.profiles.email)".
   std::vector<std::string> masked_columns;
-  std::vector<std::string> restored;              // journal entries restored at start/end
+  std::vector<std::string> restored;  // journal entries restored at start/end
   std::vector<std::string> warnings;
   std::vector<std::string> source_only_tables;
   std::vector<std::string> target_only_tables;
