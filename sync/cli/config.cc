@@ -26,8 +26,8 @@
 namespace freshet {
 namespace {
 
-constexpr std::array<std::string_view, 9> kTopKeys = {
-    "sync", "sources", "targets", "migrate", "lint", "tables", "service", "jobs", "mask"};
+constexpr std::array<std::string_view, 10> kTopKeys = {
+    "sync", "sources", "targets", "migrate", "lint", "tables", "service", "jobs", "mask", "subset"};
 constexpr std::array<std::string_view, 6> kMigrateKeys = {
     "dir", "db", "lock_timeout", "statement_timeout", "layout", "naming"};
 constexpr std::array<std::string_view, 4> kLintKeys = {"api_schemas", "rules", "profiles",
@@ -237,6 +237,8 @@ class Reader : public TomlReader {
     if (const toml::node* lint = root.get("lint")) ReadLint(*lint, config);
     if (const toml::node* tables = root.get("tables")) ReadTables(*tables, config);
     if (const toml::node* mask = root.get("mask")) ReadMaskSection(*this, *mask, config.mask);
+    if (const toml::node* subset = root.get("subset"))
+      ReadSubsetSection(*this, *subset, config.subset);
     if (const toml::node* service = root.get("service"))
       ReadServiceSection(*this, *service, config.service);
     if (const toml::node* jobs = root.get("jobs")) {

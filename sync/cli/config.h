@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "sync/cli/mask_config.h"
+#include "sync/cli/subset_config.h"
 #include "sync/engine/incremental_mode.h"
 #include "sync/service/api_tokens.h"
 #include "sync/service/job.h"
@@ -110,6 +111,8 @@ struct Config {
 
   // [mask]: masking rules and where their key comes from (mask_config.h).
   MaskConfig mask;
+  // [subset]: part of the source, references whole (subset_config.h).
+  SubsetSettings subset;
 
   // [service] and [jobs.NAME] (`freshet serve`); jobs in file order.
   ServiceConfig service;

@@ -91,6 +91,7 @@ CaptureOptions ResolveCaptureOptions(const SnapshotArguments& args, const Config
   options.compression.level = args.level;
   options.compression.threads = args.threads;
   options.plan.masks = ResolveMasks(config, args.mask_key_ephemeral);
+  options.plan.subset = config.subset;
   if (args.mask && !options.plan.masks.any())
     throw Error(ErrorKind::kUsage,
                 "--mask needs [mask] rules in the config (none were found), so that the snapshot "

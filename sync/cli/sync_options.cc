@@ -70,6 +70,7 @@ SyncOptions ResolveOrThrow(const SyncArguments& args, bool need_source) {
   options.incremental = ResolveIncremental(args, config, target);
   options.safety.masked_target = target.masked;
   options.plan.masks = ResolveMasks(config, args.mask_key_ephemeral);
+  options.plan.subset = config.subset;
   return options;
 }
 

@@ -35,6 +35,10 @@ std::string CopyOutSql(const PlannedTable& table, const CopyUnit& unit) {
     return fmt::format("COPY (SELECT {} FROM ONLY {} WHERE {}) TO STDOUT {}", columns,
                        unit.source.Quoted(), where, FormatOption(table));
   }
+  if (!unit.row_filter.empty())  // a subset's rows, by ctid
+    return fmt::format("COPY (SELECT {} FROM {}{} WHERE {}) TO STDOUT {}", columns,
+                       unit.source_only ? "ONLY " : "", unit.source.Quoted(), unit.row_filter,
+                       FormatOption(table));
   if (unit.source_only && !table.mapping.read_with_select && masked.empty())  // like ONLY
     return fmt::format("COPY {}{} TO STDOUT {}", unit.source.Quoted(), ColumnList(table),
                        FormatOption(table));

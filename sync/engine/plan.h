@@ -12,6 +12,7 @@
 #include "schema/column_mapping.h"
 #include "sync/engine/incremental_mode.h"
 #include "sync/engine/mask_plan.h"
+#include "sync/engine/subset.h"
 
 namespace freshet {
 
@@ -37,7 +38,8 @@ struct PlanOptions {
   // and `jobs`; negative: never split.
   int64_t chunk_bytes = 0;
   int jobs = 4;
-  MaskSettings masks;  // [mask] rules (sync/engine/mask_plan.h)
+  MaskSettings masks;     // [mask] rules (sync/engine/mask_plan.h)
+  SubsetSettings subset;  // [subset] (sync/engine/subset.h)
 };
 
 // Heap blocks [begin, end) of a chunk; no end: to the end of the relation.
@@ -54,6 +56,9 @@ struct CopyUnit {
   int64_t estimated_rows = 0;
   int64_t estimated_bytes = 0;
   std::optional<BlockRange> blocks;  // set on chunks of a split relation
+  // Subsets: which rows of `source` are read, as a WHERE condition over it
+  // (its rows by ctid, in the run's snapshot); empty: all of them.
+  std::string row_filter;
 };
 
 struct SequenceSync {
@@ -90,6 +95,10 @@ struct PlannedTable {
   std::optional<TableMode> incremental;
   // Masked columns (PlanMasks), in no particular order.
   std::vector<ColumnMask> masks;
+  // Subsets (ApplySubset): the rows kept, and the same rows as a WHERE
+  // condition over the top-level table for verification. Unset: every row.
+  std::optional<int64_t> subset_rows;
+  std::string subset_filter;
   int64_t estimated_rows = 0;
   int64_t estimated_bytes = 0;
 };
@@ -132,6 +141,8 @@ struct Plan {
   // Target columns outside the sync that share a synced table's sequence:
   // their rows count when the sequence is set after the load.
   std::vector<std::pair<QualifiedName, ColumnSequence>> unsynced_sequence_columns;
+  // A subset was taken (ApplySubset): what it kept, for the plan and report.
+  std::optional<SubsetOutcome> subset;
   std::vector<std::string> errors;  // the sync must not start
   std::vector<std::string> warnings;
 

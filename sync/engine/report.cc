@@ -228,6 +228,7 @@ std::string RenderText(const RunReport& report) {
   };
   list("deferred constraints", report.deferred_constraints);
   list("masked columns", report.masked_columns);
+  if (!report.subset.empty()) out += fmt::format("subset: {}\n", report.subset);
   list("restored journal entries", report.restored);
   list("tables only in the source (not copied)", report.source_only_tables);
   list("tables only in the target (left alone)", report.target_only_tables);
@@ -300,6 +301,7 @@ nlohmann::json RenderJson(const RunReport& report) {
       {"tables", tables},
       {"deferred_constraints", report.deferred_constraints},
       {"masked_columns", report.masked_columns},
+      {"subset", report.subset.empty() ? json(nullptr) : json(report.subset)},
       {"restored", report.restored},
       {"warnings", report.warnings},
       {"source_only_tables", report.source_only_tables},
@@ -350,6 +352,7 @@ std::string RenderMarkdown(const RunReport& report) {
   }
   Section(out, "Deferred constraints", report.deferred_constraints, true);
   Section(out, "Masked columns", report.masked_columns, false);
+  if (!report.subset.empty()) out += fmt::format("\n**Subset:** {}\n", MarkdownCell(report.subset));
   Section(out, "Restored journal entries", report.restored, false);
   Section(out, "Tables only in the source (not copied)", report.source_only_tables, true);
   Section(out, "Tables only in the target (left alone)", report.target_only_tables, true);

@@ -97,6 +97,7 @@ void FillPlanReport(const Plan& plan, RunReport& report) {
       report.masked_columns.push_back(fmt::format("{}.{}: rule {}, {} ({})", table.name.Display(),
                                                   mask.column, mask.rule.rule, MaskPlacement(mask),
                                                   mask.origin));
+  if (plan.subset) report.subset = SubsetSummary(*plan.subset);
   for (const auto& table : plan.tables) {
     TableReport row;
     row.table = table.name.Display();

@@ -59,6 +59,15 @@ void VerifyAgainstSource(const Plan& plan, const SourceSnapshot& snapshot,
   CheckVerification(report);
 }
 
+// Incremental runs move changed rows of whole tables: a subset's closure is
+// not kept up to date by them.
+void CheckSubsetRun(const SyncOptions& options) {
+  if (options.plan.subset.any() && options.incremental.enabled)
+    throw Error(ErrorKind::kRefused,
+                "refusing to sync: a [subset] is taken by full syncs only; run without "
+                "--incremental (or without the [subset] section)");
+}
+
 }  // namespace
 
 Plan PlanOnly(const SyncOptions& options, bool* pending_journal, std::stop_token stop) {
@@ -76,6 +85,7 @@ Plan PlanOnly(const SyncOptions& options, bool* pending_journal, std::stop_token
   RunLog log(ObserverOf(options));
   Plan plan;
   if (options.incremental.enabled) {
+    CheckSubsetRun(options);
     plan = PlanIncremental(source, source_catalog, target, target_catalog, options,
                            ReadHorizon(source), log);
   } else {
@@ -83,6 +93,11 @@ Plan PlanOnly(const SyncOptions& options, bool* pending_journal, std::stop_token
     // The same data check as a sync, so that plan and sync agree.
     if (plan.ok()) CheckSourceFits(source, source_catalog, target_catalog, plan, log);
     if (plan.ok()) CheckTargetRules(source, target, source_catalog, target_catalog, plan, log);
+    if (plan.ok() && options.plan.subset.any()) {  // in one snapshot, as a sync takes it
+      source.Exec("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY");
+      ApplySubset(source, source_catalog, target_catalog, options.plan.subset, plan, log);
+      source.Exec("COMMIT");
+    }
   }
   ThrowIfStopped(stop, "plan");
   log.observer().PlanReady(plan);
@@ -116,6 +131,7 @@ void CheckMasking(const SyncOptions& options) {
 void RunSync(const SyncOptions& options, RunReport& report, std::stop_token stop) {
   Observed(options, report, [&] {
     CheckMasking(options);
+    CheckSubsetRun(options);
     if (options.incremental.enabled)
       IncrementalSync(options, report, stop);
     else
@@ -164,6 +180,8 @@ class SyncLoads final : public LoadSource {
     if (plan.ok()) CheckSourceFits(snapshot_->control(), catalog_, target_catalog, plan, log);
     if (plan.ok())
       CheckTargetRules(snapshot_->control(), *target.control, catalog_, target_catalog, plan, log);
+    if (plan.ok())
+      ApplySubset(snapshot_->control(), catalog_, target_catalog, options_.plan.subset, plan, log);
     FillPlanReport(plan, *target.report);
   }
 
@@ -213,6 +231,7 @@ class SyncLoads final : public LoadSource {
   // The target now holds the source as of this run's snapshot: recorded, so
   // the next incremental run moves only what changed since.
   void Loaded(TargetRun& target) override {
+    if (target.plan.subset) return;  // a subset is no base for incremental runs
     Plan modes = target.plan;
     ChooseModes(modes, catalog_, target_catalog_, {}, options_.incremental);
     if (auto problem =
@@ -263,6 +282,7 @@ void VerifyRun(const SyncOptions& options, RunReport& report, std::stop_token st
   Connection target = OpenTarget(options.target_url);
   Catalog target_catalog = ReadCatalog(target);
   Plan plan = BuildPlan(source_catalog, target_catalog, options.plan);
+  ApplySubset(snapshot.control(), source_catalog, target_catalog, options.plan.subset, plan, log);
   FillPlanReport(plan, report);
   // Plan errors concern writing (ownership, foreign keys leaving the sync,
   // NOT NULL target-only columns); the shared columns compare regardless.

@@ -8,12 +8,12 @@
 namespace freshet {
 
 std::string ChecksumSql(const QualifiedName& table, const std::vector<std::string>& values,
-                        bool from_only) {
+                        bool from_only, const std::string& where) {
   std::string row = "ROW(" + fmt::format("{}", fmt::join(values, ", ")) + ")::text";
   return fmt::format(
       "SELECT count(*), coalesce(sum(('x' || substr(md5({}), 1, 16))::bit(64)::bigint::numeric), "
-      "0)::text FROM {}{}",
-      row, from_only ? "ONLY " : "", table.Quoted());
+      "0)::text FROM {}{}{}",
+      row, from_only ? "ONLY " : "", table.Quoted(), where.empty() ? "" : " WHERE " + where);
 }
 
 namespace {
@@ -37,7 +37,7 @@ TableChecksum Checksum(Connection& connection, const std::string& sql) {
 TableVerification VerifyTable(const PlannedTable& table, Connection& source, Connection& target) {
   TableVerification result;
   result.source = Checksum(source, ChecksumSql(table.name, ValuesOf(table, table.verify_source),
-                                               !table.source_partitioned));
+                                               !table.source_partitioned, table.subset_filter));
   std::string target_sql = ChecksumSql(table.name, ValuesOf(table, table.verify_target),
                                        table.target_kind == TableKind::kTable);
   if (table.force_row_security.empty()) {

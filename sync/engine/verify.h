@@ -16,9 +16,10 @@ namespace freshet {
 
 // The checksum query for one side over `values` (SQL expressions over the
 // table's columns, already quoted): `from_only` reads the table without its
-// inheritance children (ordinary tables) or, false, with its partitions.
+// inheritance children (ordinary tables) or, false, with its partitions;
+// `where`, if any, narrows the rows (a subset's).
 std::string ChecksumSql(const QualifiedName& table, const std::vector<std::string>& values,
-                        bool from_only);
+                        bool from_only, const std::string& where = "");
 
 // One TableVerification per plan table, in plan order.
 std::vector<TableVerification> VerifyTables(const Plan& plan, const SourceSnapshot& snapshot,

@@ -275,7 +275,9 @@ SnapshotManifest RunCapture(const CaptureOptions& options, std::stop_token stop)
     throw Error(ErrorKind::kRefused,
                 "refusing to capture: the [mask] rules need a key; set FRESHET_MASK_KEY (or "
                 "[mask] key_file or key_env), or pass --mask-key-ephemeral");
+  ApplySubset(control, catalog, catalog, options.plan.subset, plan, log);
   SnapshotManifest manifest = StartManifest(options, control, catalog, plan);
+  if (plan.subset) manifest.subset = SubsetSummary(*plan.subset);
 
   CreateDataDirectory(paths.partial);
   try {

@@ -543,6 +543,7 @@ namespace freshet {
 
 void SnapshotLoads::Loaded(TargetRun& target) {
   if (manifest_.source_xmin.empty()) return;  // captured before freshet recorded it
+  if (!manifest_.subset.empty()) return;       // a subset is no base for incremental runs
   Plan modes = target.plan;
   ChooseModes(modes, manifest_.catalog, target_catalogs_.at(target.index), {}, {});
   if (auto problem = RecordFullLoad(*target.control, manifest_.catalog, manifest_.source,

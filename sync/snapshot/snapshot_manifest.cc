@@ -16,6 +16,7 @@
 //   "source_snapshot": "749:753:749,751",      // both "" or absent in older snapshots
 //   "masking": null | {"rules": "<hex>", "key": "<hex>",  // masked captures: fingerprints
 //                      "columns": ["public.profiles.email: email"]},  // (at the end)
+//   "subset": null | "5% of public.organizations: 1234 rows in 9 tables; ...",
 //   "compression": {"algorithm": "zstd", "level": 3, "threads": 0},
 //   "catalog": {
 //     "system_identifier": "7312345678901234567",  // uint64 as a decimal string
@@ -351,6 +352,7 @@ std::string ManifestToJson(const SnapshotManifest& manifest) {
                                                   {"key", manifest.masking->key},
                                                   {"columns", manifest.masking->columns}}
                                    : ordered_json(nullptr)},
+      {"subset", manifest.subset.empty() ? ordered_json(nullptr) : ordered_json(manifest.subset)},
   };
   try {
     return out.dump(2) + "\n";
@@ -407,6 +409,8 @@ SnapshotManifest ManifestFromJson(const std::string& text, const std::string& or
       out.columns.push_back(column.String());
     manifest.masking = std::move(out);
   }
+  if (root.Has("subset") && !root.Field("subset").IsNull())
+    manifest.subset = root.Field("subset").String();
   CheckFilesDistinct(manifest.tables, root);
   return manifest;
 }

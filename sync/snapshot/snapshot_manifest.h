@@ -75,6 +75,9 @@ struct SnapshotManifest {
   // nothing of the key), and the masked columns ("public.profiles.email:
   // email"). Unset: the files hold the source's values.
   std::optional<SnapshotMasking> masking;
+  // Set when the capture took a [subset]: what it kept (sync/engine/subset.h).
+  // A subset is no base for incremental runs after a restore.
+  std::string subset;
 
   const SnapshotTable* Find(const QualifiedName& name) const;
   uint64_t TotalRows() const;

@@ -1,0 +1,73 @@
+#include "sync/cli/subset_config.h"
+
+#include <algorithm>
+#include <array>
+#include <utility>
+
+namespace freshet {
+namespace {
+
+constexpr std::array<std::string_view, 5> kKeys = {"root", "where", "percent", "children",
+                                                   "limits"};
+
+QualifiedName TableName(const TomlReader& reader, const toml::node& node, std::string_view text,
+                        const std::string& path) {
+  std::optional<QualifiedName> name = ParseTableName(text);
+  if (!name)
+    reader.Fail(node.source(),
+                fmt::format("'{}' must name a table as \"schema.table\", not \"{}\"", path, text));
+  return *name;
+}
+
+}  // namespace
+
+std::optional<QualifiedName> ParseTableName(std::string_view text) {
+  size_t dot = text.find('.');
+  if (dot == std::string_view::npos) {
+    if (text.empty()) return std::nullopt;
+    return QualifiedName{"public", std::string(text)};
+  }
+  if (dot == 0 || dot + 1 == text.size() || text.find('.', dot + 1) != std::string_view::npos)
+    return std::nullopt;
+  return QualifiedName{std::string(text.substr(0, dot)), std::string(text.substr(dot + 1))};
+}
+
+void ReadSubsetSection(const TomlReader& reader, const toml::node& node, SubsetSettings& subset) {
+  const toml::table& table = reader.Table(node, "subset");
+  reader.CheckKeys(table, "subset", kKeys);
+  if (const toml::node* root = table.get("root"))
+    subset.root =
+        TableName(reader, *root, reader.NonEmptyString(*root, "subset.root"), "subset.root");
+  if (const toml::node* where = table.get("where"))
+    subset.where = reader.NonEmptyString(*where, "subset.where");
+  if (const toml::node* percent = table.get("percent")) {
+    double value = percent->is_integer()
+                       ? static_cast<double>(percent->as_integer()->get())
+                       : reader.Value<double>(*percent, "subset.percent", "a number").get();
+    if (!(value > 0 && value <= 100))
+      reader.Fail(percent->source(), "'subset.percent' must be more than 0 and at most 100");
+    subset.percent = value;
+  }
+  if (const toml::node* children = table.get("children"))
+    subset.children = reader.Value<bool>(*children, "subset.children", "a boolean").get();
+  if (const toml::node* limits = table.get("limits")) {
+    std::vector<std::pair<toml::source_position, std::pair<QualifiedName, int64_t>>> read;
+    for (const auto& [key, value] : reader.Table(*limits, "subset.limits")) {
+      std::string path = "subset.limits." + PathPart(key.str());
+      int64_t limit = reader.Value<int64_t>(value, path, "an integer").get();
+      if (limit < 0) reader.Fail(value.source(), fmt::format("'{}' must not be negative", path));
+      read.emplace_back(value.source().begin,
+                        std::pair(TableName(reader, value, key.str(), path), limit));
+    }
+    std::stable_sort(read.begin(), read.end(), [](const auto& a, const auto& b) {
+      return std::pair(a.first.line, a.first.column) < std::pair(b.first.line, b.first.column);
+    });
+    for (auto& entry : read) subset.limits.push_back(std::move(entry.second));
+  }
+  if (!subset.root && (subset.percent || !subset.where.empty()))
+    reader.Fail(node.source(), "[subset] where and percent need a root = \"schema.table\"");
+  if (!subset.any())
+    reader.Fail(node.source(), "[subset] needs a root = \"schema.table\" or limits");
+}
+
+}  // namespace freshet

@@ -1,0 +1,98 @@
+// The closure of a subset over foreign keys (sync/engine/subset.h), computed
+// on the source: rows are identified by (relation, ctid) in the caller's
+// snapshot, and only the key columns that references use are read. Each
+// round reads every table once at most, for all the keys found in the
+// round before, so the number of queries grows with the depth of the
+// reference graph, not with the number of rows.
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <optional>
+#include <string>
+#include <unordered_map>
+#include <unordered_set>
+#include <vector>
+
+#include "copy/connection.h"
+#include "copy/identifiers.h"
+
+namespace freshet {
+
+// A block and line pointer, as in a ctid.
+struct RowPlace {
+  uint32_t block = 0;
+  uint16_t offset = 0;
+};
+
+struct ClosureTable {
+  QualifiedName name;
+  bool partitioned = false;          // read with its partitions (else ONLY)
+  std::vector<std::string> columns;  // key columns the edges use (source names)
+  std::vector<std::string> types;    // their types, for casting looked-up values
+  bool root = false;                 // seeded; never entered from above
+  std::string seed_condition;        // roots: which rows seed it (SQL), "" = all
+  std::optional<int64_t> limit;      // rows taken by choice (seed or from above)
+};
+
+// `child`'s `child_columns` reference `parent`'s `parent_columns` (indexes
+// into each table's `columns`).
+struct ClosureEdge {
+  size_t child = 0;
+  size_t parent = 0;
+  std::vector<size_t> child_at;
+  std::vector<size_t> parent_at;
+};
+
+class SubsetClosure {
+ public:
+  SubsetClosure(Connection& source, std::vector<ClosureTable> tables,
+                std::vector<ClosureEdge> edges, bool children);
+
+  // Seeds the roots and follows references until nothing new is found.
+  void Run();
+
+  // Kept rows of table `t`, by relation OID (partitions apart).
+  std::map<uint32_t, std::vector<RowPlace>> Kept(size_t t) const;
+  int64_t KeptCount(size_t t) const { return static_cast<int64_t>(state_[t].kept.size()); }
+  int rounds() const { return rounds_; }
+
+ private:
+  using Values = std::vector<std::optional<std::string>>;
+  struct State {
+    std::unordered_set<uint64_t> kept;  // in the subset
+    std::unordered_set<uint64_t> down;  // taken by choice: their referencing rows follow
+    int64_t taken = 0;
+    std::vector<Values> new_kept;  // kept this round: their references follow next
+    std::vector<Values> new_down;  // taken this round: their referencing rows follow next
+  };
+  struct Lookup {
+    std::vector<size_t> at;                      // the searched table's columns
+    std::vector<std::vector<std::string>> keys;  // values to find
+    bool down = false;                           // finds referencing rows (else referenced)
+  };
+
+  void Seed(size_t t);
+  bool CollectLookups(std::map<size_t, std::vector<Lookup>>& lookups);
+  void AddKeys(const std::vector<Values>& rows, const std::vector<size_t>& from,
+               std::unordered_set<std::string>& asked, Lookup& lookup) const;
+  void Fetch(size_t t, const std::vector<Lookup>& lookups);
+  void Take(size_t t, const Result& result, bool any_down, bool any_up);
+  std::string SelectList(size_t t) const;
+  uint64_t RowId(std::string_view oid, std::string_view ctid);
+
+  Connection& source_;
+  std::vector<ClosureTable> tables_;
+  std::vector<ClosureEdge> edges_;
+  bool children_;
+  std::vector<State> state_;
+  std::vector<std::unordered_set<std::string>> asked_up_, asked_down_;  // per edge
+  std::vector<uint32_t> relations_;                                     // index -> OID
+  std::unordered_map<uint32_t, uint16_t> relation_index_;               // OID -> index
+  int rounds_ = 0;
+};
+
+// A PostgreSQL array literal of `values`, every element quoted.
+std::string ArrayLiteral(const std::vector<std::string>& values);
+
+}  // namespace freshet
