@@ -418,5 +418,64 @@ TEST_F(MaskedSync, MaskCheckListsPersonalColumnsWithoutARuleAndStrictRefusesThem
   EXPECT_EQ(clean.exit_code, 0) << clean.out << clean.err;
 }
 
+// A million distinct addresses, of which a third are pairs differing only in
+// case, and some in other formats: the same query makes them on the source
+// and, to look for them, on the target.
+constexpr const char* kMillionAddresses = R"sql(
+SELECT i AS id,
+       CASE WHEN i % 2 = 0 THEN 'user' || i / 2 || '@example.com'
+            WHEN i / 2 % 3 = 0 THEN 'User' || i / 2 || '@Example.com'
+            WHEN i / 2 % 3 = 1 THEN 'first.last+' || i / 2 || '@mail.example.org'
+            ELSE '"user ' || i / 2 || '"@sub.example.net' END AS email
+  FROM generate_series(0, 999999) i
+)sql";
+
+TEST_F(MaskedSync, UniquenessIsKeptOnAUniqueEmailColumnOfAMillionRows) {
+  const char* schema =
+      "CREATE TABLE public.subscribers (id int PRIMARY KEY, email text NOT NULL "
+      "CONSTRAINT subscribers_email_key UNIQUE);";
+  Prod(std::string(schema) + "INSERT INTO public.subscribers " + kMillionAddresses + ";");
+  std::string dev = NewDev();
+  Dev(dev, std::string(schema) + "INSERT INTO public.subscribers VALUES (1, 'stale@dev.test');");
+  const std::string unique_valid =
+      "SELECT count(*) FROM pg_constraint c JOIN pg_index i ON i.indexrelid = c.conindid "
+      "WHERE c.conname = 'subscribers_email_key' AND c.contype = 'u' AND c.convalidated "
+      "AND i.indisvalid AND i.indisunique AND i.indisready";
+  const std::string originals_found =
+      std::string("SELECT count(*) FROM public.subscribers s JOIN (") + kMillionAddresses +
+      ") o ON o.email = s.email";
+  const std::string domains =
+      "SELECT string_agg(domain || ':' || n, ',' ORDER BY domain) FROM (SELECT "
+      "substr(email, length(email) - strpos(reverse(email), '@') + 2) AS domain, count(*) AS n "
+      "FROM public.subscribers GROUP BY 1) d";
+
+  for (bool keep_domain : {false, true}) {
+    SCOPED_TRACE(keep_domain ? "keep_domain = true" : "keep_domain = false");
+    std::string rules = "[mask.\"public.subscribers.email\"]\nrule = \"email\"\n";
+    if (keep_domain) rules += "keep_domain = true\n";
+    RunResult run = Sync(dev, rules, {{"FRESHET_MASK_KEY", kKey}});
+    ASSERT_EQ(run.exit_code, 0) << run.err;
+    EXPECT_EQ(Dev(dev, unique_valid), "1");
+    EXPECT_THAT(InvalidConstraintsAndIndexes(dev_, dev), IsEmpty());
+    // Rows, distinct addresses, and local parts that are not the keyed
+    // hash's 26 base32 characters.
+    EXPECT_EQ(Dev(dev,
+                  "SELECT count(*), count(DISTINCT email), count(*) FILTER (WHERE email !~ "
+                  "'^[a-z2-7]{26}@') FROM public.subscribers"),
+              "1000000|1000000|0");
+    // Not one original address, compared with all million of them.
+    EXPECT_EQ(Dev(dev, originals_found), "0");
+    if (keep_domain) {
+      // Each address keeps its own domain, case and all.
+      EXPECT_EQ(Dev(dev, domains), Prod(domains));
+    } else {
+      EXPECT_EQ(Dev(dev,
+                    "SELECT count(*) FROM public.subscribers WHERE email !~ "
+                    "'@example\\.(com|org|net)$'"),
+                "0");
+    }
+  }
+}
+
 }  // namespace
 }  // namespace freshet::testing
