@@ -261,6 +261,7 @@ SnapshotManifest RichManifest() {
       SnapshotMasking{"0123456789abcdef",
                       "fedcba9876543210",
                       {"public.accounts.email: email", "Sales.\"Bestellpositionen äöü\".x: null"}};
+  manifest.subset = "5% of public.accounts: 12 rows in 3 tables; 1 tables copied whole";
   return manifest;
 }
 
@@ -457,6 +458,7 @@ void ExpectSame(const SnapshotManifest& a, const SnapshotManifest& b) {
     EXPECT_EQ(a.masking->key, b.masking->key);
     EXPECT_EQ(a.masking->columns, b.masking->columns);
   }
+  EXPECT_EQ(a.subset, b.subset);
 }
 
 nlohmann::json ValidDocument() { return nlohmann::json::parse(ManifestToJson(RichManifest())); }

@@ -55,7 +55,7 @@ TEST(ManifestJson, KnowsEveryFieldOfTheStructsItSerializes) {
   [[maybe_unused]] auto [s1, s2, s3, s4, s5] = SnapshotFile{};
   [[maybe_unused]] auto [b1, b2, b3, b4, b5, b6] = SnapshotTable{};
   [[maybe_unused]] auto [n1, n2] = SnapshotSequence{};
-  [[maybe_unused]] auto [m1, m2, m3, m4, m5, m6, m7, m8, m9, m10, m11, m12, m13] =
+  [[maybe_unused]] auto [m1, m2, m3, m4, m5, m6, m7, m8, m9, m10, m11, m12, m13, m14] =
       SnapshotManifest{};
   [[maybe_unused]] auto [mk1, mk2, mk3] = SnapshotMasking{};
 }
@@ -85,7 +85,8 @@ TEST(ManifestJson, TopLevelKeysComeInTheDocumentedOrder) {
   EXPECT_EQ(keys, (std::vector<std::string>{"format", "version", "freshet_version", "created_at",
                                             "snapshot_time", "source", "source_server_version",
                                             "source_xmin", "source_snapshot", "compression",
-                                            "catalog", "tables", "sequences", "masking"}));
+                                            "catalog", "tables", "sequences", "masking",
+                                            "subset"}));
   EXPECT_EQ(document["format"], "freshet-snapshot");
   EXPECT_EQ(document["version"], 1);
   EXPECT_EQ(document["compression"]["algorithm"], "zstd");
@@ -96,10 +97,12 @@ TEST(ManifestJson, ManifestsWithoutTheCaptureHorizonStillRead) {
   document.erase("source_xmin");
   document.erase("source_snapshot");
   document.erase("masking");
+  document.erase("subset");
   SnapshotManifest read = ManifestFromJson(document.dump(), kOrigin);
   EXPECT_EQ(read.source_xmin, "");
   EXPECT_EQ(read.source_snapshot, "");
   EXPECT_FALSE(read.masking.has_value());
+  EXPECT_EQ(read.subset, "");
 }
 
 TEST(ManifestJson, LargeUnsignedValuesAreWrittenExactly) {
