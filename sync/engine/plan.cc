@@ -64,8 +64,10 @@ void PlanUnits(const Catalog& source, const Catalog& target, const Table& src, c
                PlannedTable& planned) {
   std::vector<const Table*> src_parts = PartitionsOf(source, src.name);
   auto whole_source = [&]() {
-    CopyUnit unit{src.name, src.kind == TableKind::kTable, dst.name, src.estimated_rows,
-                  src.bytes, std::nullopt, {}};
+    CopyUnit unit{src.name,  src.kind == TableKind::kTable,
+                  dst.name,  src.estimated_rows,
+                  src.bytes, std::nullopt,
+                  {}};
     for (const Table* part : src_parts) {
       unit.estimated_rows += part->estimated_rows;
       unit.estimated_bytes += part->bytes;
@@ -553,15 +555,14 @@ std::string DescribePlan(const Plan& plan) {
     for (const auto& mask : table.masks)
       out += fmt::format("       masked: {} by rule \"{}\" {} ({})\n", mask.column, mask.rule.rule,
                          MaskPlacement(mask), mask.origin);
-    if (table.subset_rows)
-      out += fmt::format("       subset: {} rows kept\n", *table.subset_rows);
+    if (table.subset_rows) out += fmt::format("       subset: {} rows kept\n", *table.subset_rows);
   }
   if (plan.subset)
     out += fmt::format(
-        "Subset: {}: {} rows in {} tables (references followed in {} rounds, {:.1f} s); {} "
+        "Subset: {}: {} rows in {} tables (references followed in {} queries, {:.1f} s); {} "
         "tables in no reference to it copied whole\n",
-        plan.subset->description, plan.subset->rows, plan.subset->tables_cut,
-        plan.subset->rounds, plan.subset->seconds, plan.subset->tables_whole);
+        plan.subset->description, plan.subset->rows, plan.subset->tables_cut, plan.subset->queries,
+        plan.subset->seconds, plan.subset->tables_whole);
   out += DescribeIncremental(plan);  // empty unless modes were chosen
   if (!plan.deferred.empty()) {
     out += "Deferred constraints (dropped for the load, journaled, re-added after):\n";

@@ -261,12 +261,12 @@ void ApplySubset(Connection& source, const Catalog& source_catalog, const Catalo
   Graph graph = BuildGraph(source_catalog, target_catalog, plan);
   std::vector<size_t> component = Components(graph);
   std::set<size_t> rooted = MarkRoots(settings, source_catalog, graph, component);
-  SubsetClosure closure(source, graph.tables, graph.edges, settings.children);
+  SubsetClosure closure(source, graph.tables, graph.edges, settings.children, log);
   closure.Run();
   std::map<QualifiedName, uint32_t> oids = SourceOids(source, plan);
   SubsetOutcome outcome;
   outcome.description = Describe(settings);
-  outcome.rounds = closure.rounds();
+  outcome.queries = closure.queries();
   for (size_t t = 0; t < plan.tables.size(); ++t) {
     if (!rooted.count(component[t])) {
       ++outcome.tables_whole;
@@ -278,9 +278,9 @@ void ApplySubset(Connection& source, const Catalog& source_catalog, const Catalo
   }
   outcome.seconds =
       std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
-  log.Info("subset ({}): {} rows in {} tables, {} tables whole; {} rounds, {:.1f} s",
+  log.Info("subset ({}): {} rows in {} tables, {} tables whole; {} queries, {:.1f} s",
            outcome.description, outcome.rows, outcome.tables_cut, outcome.tables_whole,
-           outcome.rounds, outcome.seconds);
+           outcome.queries, outcome.seconds);
   plan.subset = std::move(outcome);
 }
 

@@ -43,7 +43,7 @@ struct SubsetOutcome {
   int tables_cut = 0;       // tables holding only the closure
   int tables_whole = 0;     // tables outside every root's relations, copied whole
   int64_t rows = 0;         // rows kept over the cut tables
-  int rounds = 0;           // closure rounds (the longest chain of references followed)
+  int queries = 0;          // reads of the source that followed references
   double seconds = 0;
 };
 

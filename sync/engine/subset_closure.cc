@@ -5,6 +5,8 @@
 
 #include <algorithm>
 #include <charconv>
+#include <chrono>
+#include <functional>
 
 #include "copy/error.h"
 
@@ -66,24 +68,94 @@ std::string ArrayLiteral(const std::vector<std::string>& values) {
 }
 
 SubsetClosure::SubsetClosure(Connection& source, std::vector<ClosureTable> tables,
-                             std::vector<ClosureEdge> edges, bool children)
+                             std::vector<ClosureEdge> edges, bool children, const RunLog& log)
     : source_(source),
+      log_(log),
       tables_(std::move(tables)),
       edges_(std::move(edges)),
       children_(children),
       state_(tables_.size()),
       asked_up_(edges_.size()),
-      asked_down_(edges_.size()) {}
+      asked_down_(edges_.size()),
+      up_done_(edges_.size()),
+      down_done_(edges_.size()) {}
 
 void SubsetClosure::Run() {
   for (size_t t = 0; t < tables_.size(); ++t)
     if (tables_[t].root) Seed(t);
-  for (;;) {
-    std::map<size_t, std::vector<Lookup>> lookups;
-    if (!CollectLookups(lookups)) break;
-    ++rounds_;
-    for (const auto& [t, list] : lookups) Fetch(t, list);
+  std::vector<std::vector<size_t>> order = ComponentsInOrder();
+  if (children_)
+    for (const auto& component : order)
+      while (Expand(component, true)) {
+      }
+  for (auto it = order.rbegin(); it != order.rend(); ++it)
+    while (Expand(*it, false)) {
+    }
+}
+
+// Strongly connected components of the graph parent -> child, sources
+// first (Kosaraju: finish order on the graph, then the reversed graph).
+std::vector<std::vector<size_t>> SubsetClosure::ComponentsInOrder() const {
+  const size_t n = tables_.size();
+  std::vector<std::vector<size_t>> children(n), parents(n);
+  for (const auto& edge : edges_) {
+    children[edge.parent].push_back(edge.child);
+    parents[edge.child].push_back(edge.parent);
   }
+  std::vector<char> seen(n, 0);
+  std::vector<size_t> finished;
+  std::function<void(size_t)> visit = [&](size_t t) {
+    seen[t] = 1;
+    for (size_t c : children[t])
+      if (!seen[c]) visit(c);
+    finished.push_back(t);
+  };
+  for (size_t t = 0; t < n; ++t)
+    if (!seen[t]) visit(t);
+  std::vector<std::vector<size_t>> components;
+  std::vector<char> placed(n, 0);
+  std::function<void(size_t)> gather = [&](size_t t) {
+    placed[t] = 1;
+    components.back().push_back(t);
+    for (size_t p : parents[t])
+      if (!placed[p]) gather(p);
+  };
+  for (auto it = finished.rbegin(); it != finished.rend(); ++it)
+    if (!placed[*it]) {
+      components.emplace_back();
+      gather(*it);
+    }
+  return components;
+}
+
+// Reads each table of `component` once for the keys not followed yet: going
+// down, the rows referencing taken rows of its parents; going up, the rows
+// its children's kept rows reference. False: nothing was left to follow.
+bool SubsetClosure::Expand(const std::vector<size_t>& component, bool down) {
+  bool read = false;
+  for (size_t t : component) {
+    std::vector<Lookup> lookups;
+    for (size_t e = 0; e < edges_.size(); ++e) {
+      const ClosureEdge& edge = edges_[e];
+      if (down && edge.child == t && !tables_[t].root) {
+        const auto& rows = state_[edge.parent].down_rows;
+        Lookup lookup{edge.child_at, {}, true};
+        AddKeys(rows, down_done_[e], edge.parent_at, asked_down_[e], lookup);
+        down_done_[e] = rows.size();
+        if (!lookup.keys.empty()) lookups.push_back(std::move(lookup));
+      } else if (!down && edge.parent == t) {
+        const auto& rows = state_[edge.child].kept_rows;
+        Lookup lookup{edge.parent_at, {}, false};
+        AddKeys(rows, up_done_[e], edge.child_at, asked_up_[e], lookup);
+        up_done_[e] = rows.size();
+        if (!lookup.keys.empty()) lookups.push_back(std::move(lookup));
+      }
+    }
+    if (lookups.empty()) continue;
+    Fetch(t, lookups);
+    read = true;
+  }
+  return read;
 }
 
 std::string SubsetClosure::SelectList(size_t t) const {
@@ -110,36 +182,14 @@ void SubsetClosure::Seed(size_t t) {
   Take(t, result, true, false);
 }
 
-// Turns last round's new rows into lookups; clears them. False: none left.
-bool SubsetClosure::CollectLookups(std::map<size_t, std::vector<Lookup>>& lookups) {
-  for (size_t e = 0; e < edges_.size(); ++e) {
-    const ClosureEdge& edge = edges_[e];
-    const State& child = state_[edge.child];
-    const State& parent = state_[edge.parent];
-    if (!child.new_kept.empty()) {  // what kept rows reference is kept
-      Lookup lookup{edge.parent_at, {}, false};
-      AddKeys(child.new_kept, edge.child_at, asked_up_[e], lookup);
-      if (!lookup.keys.empty()) lookups[edge.parent].push_back(std::move(lookup));
-    }
-    if (children_ && !parent.new_down.empty() && !tables_[edge.child].root) {
-      Lookup lookup{edge.child_at, {}, true};
-      AddKeys(parent.new_down, edge.parent_at, asked_down_[e], lookup);
-      if (!lookup.keys.empty()) lookups[edge.child].push_back(std::move(lookup));
-    }
-  }
-  for (State& state : state_) {
-    state.new_kept.clear();
-    state.new_down.clear();
-  }
-  return !lookups.empty();
-}
-
 // The keys of `rows` at `from` not looked up through this edge before. A
 // NULL in a key references nothing (MATCH SIMPLE; MATCH FULL allows only
 // all-NULL keys, which reference nothing either).
-void SubsetClosure::AddKeys(const std::vector<Values>& rows, const std::vector<size_t>& from,
-                            std::unordered_set<std::string>& asked, Lookup& lookup) const {
-  for (const Values& row : rows) {
+void SubsetClosure::AddKeys(const std::vector<Values>& rows, size_t first,
+                            const std::vector<size_t>& from, std::unordered_set<std::string>& asked,
+                            Lookup& lookup) const {
+  for (size_t r = first; r < rows.size(); ++r) {
+    const Values& row = rows[r];
     std::vector<std::string> key;
     std::string joined;
     bool null = false;
@@ -184,6 +234,7 @@ void SubsetClosure::Fetch(size_t t, const std::vector<Lookup>& lookups) {
       fmt::format("SELECT {}, {}, {} FROM {}{} WHERE {}", SelectList(t), any(down), any(up),
                   table.partitioned ? "" : "ONLY ", table.name.Quoted(), fmt::join(all, " OR "));
   Result result;
+  auto started = std::chrono::steady_clock::now();
   try {
     result = source_.Exec(sql, params);
   } catch (const Error& error) {
@@ -191,7 +242,12 @@ void SubsetClosure::Fetch(size_t t, const std::vector<Lookup>& lookups) {
                             error.what()),
                 error.sqlstate(), error.kind());
   }
+  size_t before = state_[t].kept.size();
   Take(t, result, !down.empty(), !up.empty());
+  ++queries_;
+  log_.Debug("subset query {}: {} by {} conditions: {} rows read, {} new, {:.2f} s", queries_,
+             table.name.Display(), lookups.size(), result.Rows(), state_[t].kept.size() - before,
+             std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count());
 }
 
 // Rows read from table `t` with their flags (found from above: taken by
@@ -211,9 +267,9 @@ void SubsetClosure::Take(size_t t, const Result& result, bool any_down, bool any
     if (take) {
       state.down.insert(id);
       ++state.taken;
-      state.new_down.push_back(values);
+      state.down_rows.push_back(values);
     }
-    if (state.kept.insert(id).second) state.new_kept.push_back(std::move(values));
+    if (state.kept.insert(id).second) state.kept_rows.push_back(std::move(values));
   }
 }
 

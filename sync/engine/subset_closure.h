@@ -1,9 +1,14 @@
 // The closure of a subset over foreign keys (sync/engine/subset.h), computed
 // on the source: rows are identified by (relation, ctid) in the caller's
-// snapshot, and only the key columns that references use are read. Each
-// round reads every table once at most, for all the keys found in the
-// round before, so the number of queries grows with the depth of the
-// reference graph, not with the number of rows.
+// snapshot, and only the key columns that references use are read. Two
+// passes over the tables, grouped in strongly connected components of the
+// reference graph: down in topological order (parents first), taking the
+// rows that reference taken rows; then up in reverse order (children
+// first), keeping the rows kept rows reference. Rows found going up never
+// lead down again, so each table is read about once per pass (tables in a
+// cycle until nothing new turns up), with all the keys the tables before
+// it found: the number of queries grows with the number of tables, not of
+// rows.
 #pragma once
 
 #include <cstdint>
@@ -16,6 +21,7 @@
 
 #include "copy/connection.h"
 #include "copy/identifiers.h"
+#include "sync/engine/run_observer.h"
 
 namespace freshet {
 
@@ -47,7 +53,7 @@ struct ClosureEdge {
 class SubsetClosure {
  public:
   SubsetClosure(Connection& source, std::vector<ClosureTable> tables,
-                std::vector<ClosureEdge> edges, bool children);
+                std::vector<ClosureEdge> edges, bool children, const RunLog& log);
 
   // Seeds the roots and follows references until nothing new is found.
   void Run();
@@ -55,7 +61,7 @@ class SubsetClosure {
   // Kept rows of table `t`, by relation OID (partitions apart).
   std::map<uint32_t, std::vector<RowPlace>> Kept(size_t t) const;
   int64_t KeptCount(size_t t) const { return static_cast<int64_t>(state_[t].kept.size()); }
-  int rounds() const { return rounds_; }
+  int queries() const { return queries_; }
 
  private:
   using Values = std::vector<std::optional<std::string>>;
@@ -63,8 +69,8 @@ class SubsetClosure {
     std::unordered_set<uint64_t> kept;  // in the subset
     std::unordered_set<uint64_t> down;  // taken by choice: their referencing rows follow
     int64_t taken = 0;
-    std::vector<Values> new_kept;  // kept this round: their references follow next
-    std::vector<Values> new_down;  // taken this round: their referencing rows follow next
+    std::vector<Values> kept_rows;  // key values of the kept rows, in the order kept
+    std::vector<Values> down_rows;  // and of the taken ones
   };
   struct Lookup {
     std::vector<size_t> at;                      // the searched table's columns
@@ -73,8 +79,9 @@ class SubsetClosure {
   };
 
   void Seed(size_t t);
-  bool CollectLookups(std::map<size_t, std::vector<Lookup>>& lookups);
-  void AddKeys(const std::vector<Values>& rows, const std::vector<size_t>& from,
+  std::vector<std::vector<size_t>> ComponentsInOrder() const;
+  bool Expand(const std::vector<size_t>& component, bool down);
+  void AddKeys(const std::vector<Values>& rows, size_t first, const std::vector<size_t>& from,
                std::unordered_set<std::string>& asked, Lookup& lookup) const;
   void Fetch(size_t t, const std::vector<Lookup>& lookups);
   void Take(size_t t, const Result& result, bool any_down, bool any_up);
@@ -82,14 +89,16 @@ class SubsetClosure {
   uint64_t RowId(std::string_view oid, std::string_view ctid);
 
   Connection& source_;
+  const RunLog& log_;
   std::vector<ClosureTable> tables_;
   std::vector<ClosureEdge> edges_;
   bool children_;
   std::vector<State> state_;
   std::vector<std::unordered_set<std::string>> asked_up_, asked_down_;  // per edge
-  std::vector<uint32_t> relations_;                                     // index -> OID
-  std::unordered_map<uint32_t, uint16_t> relation_index_;               // OID -> index
-  int rounds_ = 0;
+  std::vector<size_t> up_done_, down_done_;  // per edge: rows of kept_rows/down_rows followed
+  std::vector<uint32_t> relations_;          // index -> OID
+  std::unordered_map<uint32_t, uint16_t> relation_index_;  // OID -> index
+  int queries_ = 0;
 };
 
 // A PostgreSQL array literal of `values`, every element quoted.
