@@ -75,7 +75,8 @@ RowDigest DigestCopy(Connection& connection, const std::string& copy_out_sql, St
 void RestoreCopy(SnapshotFileReader& reader, StreamFormat format,
                  const std::optional<std::vector<bool>>& keep, std::vector<RestoreTarget>& targets,
                  const std::string& what, StreamCounters* counters, std::stop_token stop,
-                 RowDigest* projected, OnTargetFailure on_failure) {
+                 RowDigest* projected, OnTargetFailure on_failure,
+                 std::vector<RowTransform*> transforms) {
   std::vector<std::unique_ptr<ServerCopySink>> writers;
   std::vector<CopySink*> sinks;
   for (RestoreTarget& target : targets) {
@@ -90,6 +91,8 @@ void RestoreCopy(SnapshotFileReader& reader, StreamFormat format,
   CopyPipelineOptions options;
   options.format = format;
   if (projection && !projection->keeps_all()) options.transforms.push_back(&*projection);
+  for (RowTransform* transform : transforms)  // after the projection: on the fields sent
+    if (transform) options.transforms.push_back(transform);
   options.digest = projected ? &digest : nullptr;
   options.counters = counters;
   options.on_sink_failure = on_failure == OnTargetFailure::kDropTarget ? OnSinkFailure::kDropSink

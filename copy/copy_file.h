@@ -48,25 +48,29 @@ enum class OnTargetFailure {
 };
 
 // Streams `reader` into every target's COPY ... FROM STDIN. When `keep` is
-// given (and does not keep every field), rows are projected first. `projected`
-// (if not null) receives the digest of the rows sent, projected or not (asking
-// for it makes an unprojected restore parse the rows). A corrupt or truncated
-// file or a stop request ends every target's COPY with an error (nothing of it
-// is kept) and throws Error naming `what` and the reason. A failing target
-// (naming `what`, the target and the server's reason in its `failure`) either
-// does the same to all (kAbortAll, and RestoreCopy throws its error) or leaves
-// alone (kDropTarget: RestoreCopy returns normally, even if every target
-// failed; check each `failure`). All connections are idle afterwards. One case
-// is out of reach for kAbortAll: a target that fails only when its COPY is
-// ended cannot undo the other targets' COPYs, which completed; callers that
-// need all or nothing run the restore inside a transaction on each target.
-// Without projection the file is sent as it is, in pieces of about 1 MB
-// (counted as `counters` messages).
+// given (and does not keep every field), rows are projected first; then
+// `transforms` (masking) change each row, so every target gets the same rows.
+// `projected` (if not null) receives the digest of the rows sent, projected
+// and transformed or not (asking for it makes a plain restore parse the
+// rows). A corrupt or truncated file or a stop request ends every target's
+// COPY with an error (nothing of it is kept) and throws Error naming `what`
+// and the reason. A failing target (naming `what`, the target and the
+// server's reason in its `failure`) either does the same to all (kAbortAll,
+// and RestoreCopy throws its error) or leaves alone (kDropTarget: RestoreCopy
+// returns normally, even if every target failed; check each `failure`). All
+// connections are idle afterwards. One case is out of reach for kAbortAll: a
+// target that fails only when its COPY is ended cannot undo the other
+// targets' COPYs, which completed; callers that need all or nothing run the
+// restore inside a transaction on each target. Without projection or
+// transforms the file is sent as it is, in pieces of about 1 MB (counted as
+// `counters` messages). The transforms must outlive the call; they are used
+// from the calling thread only.
 void RestoreCopy(SnapshotFileReader& reader, StreamFormat format,
                  const std::optional<std::vector<bool>>& keep, std::vector<RestoreTarget>& targets,
                  const std::string& what, StreamCounters* counters, std::stop_token stop,
                  RowDigest* projected = nullptr,
-                 OnTargetFailure on_failure = OnTargetFailure::kAbortAll);
+                 OnTargetFailure on_failure = OnTargetFailure::kAbortAll,
+                 std::vector<RowTransform*> transforms = {});
 
 // Digest of the rows `copy_out_sql` yields on `connection` (for verifying a
 // restored table against the manifest). Throws Error naming `what`.

@@ -561,6 +561,14 @@ void MaskRows::Apply(std::string_view row, std::string& out) {
 void MaskRows::MaskField(const ColumnMasker& column, std::optional<std::string_view> field,
                          std::string& out) {
   constexpr uint64_t kNull = 0xffffffff;  // length -1
+  if (column.constant) {
+    if (field) ++masked_fields_;
+    if (column.constant->size() > static_cast<size_t>(std::numeric_limits<int32_t>::max()))
+      Fail("the constant is longer than a COPY field can be");
+    AppendBigEndian(out, column.constant->size(), 4);
+    out.append(*column.constant);
+    return;
+  }
   if (!field) {
     AppendBigEndian(out, kNull, 4);
     return;

@@ -40,6 +40,10 @@ struct ColumnMasker {
   ValueLimits limits;
   std::shared_ptr<const ValueMasker> masker;  // null: the field becomes NULL
   std::string column;                         // names it in errors
+  // When set, every row's field becomes these bytes (a value's binary form,
+  // without the length word), NULL or not: rule `constant` applied in the
+  // stream, as `'value'::type` in a SELECT would give it. `masker` is unused.
+  std::optional<std::string> constant = std::nullopt;
 };
 
 class MaskRows final : public RowTransform {
@@ -49,7 +53,7 @@ class MaskRows final : public RowTransform {
   MaskRows(StreamFormat format, std::vector<std::optional<ColumnMasker>> columns);
   void Apply(std::string_view row, std::string& out) override;
 
-  // Non-NULL fields replaced so far (masked, or made NULL).
+  // Non-NULL fields replaced so far (masked, made NULL, or a constant).
   uint64_t masked_fields() const { return masked_fields_; }
 
  private:

@@ -127,7 +127,16 @@ RestoreOptions ResolveRestoreOptions(const SnapshotArguments& args, const Config
                   : args.targets_order == "together"                 ? TargetOrder::kTogether
                                                                      : TargetOrder::kAuto;
   options.lock_timeout = args.lock_timeout;
-  if (!config.mask.rules.empty()) options.required_rules = RuleSetFingerprint(config.mask.rules);
+  if (!config.mask.rules.empty()) {
+    options.required_rules = RuleSetFingerprint(config.mask.rules);
+    try {
+      options.plan.masks = ResolveMasks(config, args.mask_key_ephemeral);
+    } catch (const Error& error) {  // a masked snapshot restores without the key
+      options.plan.masks.rules = config.mask.rules;
+      options.plan.masks.strict = config.mask.strict;
+      options.mask_key_problem = error.what();
+    }
+  }
   return options;
 }
 
@@ -185,6 +194,9 @@ CLI::App* AddSnapshotCommands(CLI::App& app, SnapshotArguments& args) {
                    "or in-turn (one after another)")
       ->check(CLI::IsMember({"auto", "together", "in-turn"}));
   restore->add_flag("--one-by-one", args.one_by_one, "The same as --targets in-turn");
+  restore->add_flag("--mask-key-ephemeral", args.mask_key_ephemeral,
+                    "An unmasked snapshot restored with the config's [mask] rules: mask with a "
+                    "random key used once (values differ from other runs)");
   restore->add_flag("--allow-remote-target", args.allow_remote_target,
                     "Allow targets that are not on this machine");
   restore->add_option("--lock-timeout", args.lock_timeout,

@@ -4,7 +4,11 @@
 #include <fmt/ranges.h>
 
 #include <algorithm>
+#include <charconv>
+#include <cstdint>
+#include <limits>
 #include <thread>
+#include <tuple>
 
 #include "schema/type_graph.h"
 #include "schema/type_limits.h"
@@ -61,6 +65,110 @@ void RollBack(Connection& connection) {
   }
 }
 
+constexpr const char* kCaptureMasked =
+    "capture the snapshot with --mask instead (the capture masks on the source), and restore "
+    "that";
+
+size_t Utf8Characters(std::string_view text) {
+  return static_cast<size_t>(std::count_if(text.begin(), text.end(), [](char c) {
+    return (static_cast<unsigned char>(c) & 0xc0) != 0x80;
+  }));
+}
+
+// The binary COPY form of rule `constant`'s `value` as the column's type,
+// as `'value'::type` in a sync's SELECT gives it, for the types where that
+// is plain: text, varchar and integers of the same type on both sides.
+// Otherwise nullopt, with `problem` saying why (never the value).
+std::optional<std::string> ConstantField(const Column& source, const Column& target,
+                                         const std::string& value, std::string& problem) {
+  if (source.type_id != target.type_id) {
+    problem = fmt::format("the column is {} in the snapshot and {} on the target", source.type,
+                          target.type);
+    return std::nullopt;
+  }
+  const std::string& type = source.type_id;
+  if (type == "text" || type == "character varying") {
+    auto limit_of = [](const std::string& type_text) {
+      size_t chars = LimitsOfType(type_text).max_chars;
+      return chars == 0 ? std::numeric_limits<size_t>::max() : chars;
+    };
+    size_t limit = std::min(limit_of(source.type), limit_of(target.type));
+    if (value.find('\0') != std::string::npos) {
+      problem = "its value holds a NUL character";
+      return std::nullopt;
+    }
+    if (Utf8Characters(value) > limit) {
+      problem = fmt::format("its value is longer than the column's {} characters", limit);
+      return std::nullopt;
+    }
+    return value;
+  }
+  int bytes = type == "smallint" ? 2 : type == "integer" ? 4 : type == "bigint" ? 8 : 0;
+  if (bytes == 0) {
+    problem = fmt::format("masks type {} only in the source's SELECT", source.type);
+    return std::nullopt;
+  }
+  std::string_view digits = value;
+  while (!digits.empty() && digits.front() == ' ') digits.remove_prefix(1);
+  while (!digits.empty() && digits.back() == ' ') digits.remove_suffix(1);
+  if (!digits.empty() && digits.front() == '+') digits.remove_prefix(1);
+  int64_t number = 0;
+  auto [end, error] = std::from_chars(digits.data(), digits.data() + digits.size(), number);
+  int64_t bound =
+      bytes == 8 ? std::numeric_limits<int64_t>::max() : (int64_t{1} << (8 * bytes - 1)) - 1;
+  if (digits.empty() || error != std::errc() || end != digits.data() + digits.size() ||
+      number > bound || number < -bound - 1) {
+    problem = fmt::format("its value is not a decimal {} this restore can write", source.type);
+    return std::nullopt;
+  }
+  std::string out;
+  for (int i = bytes - 1; i >= 0; --i)
+    out.push_back(static_cast<char>((static_cast<uint64_t>(number) >> (8 * i)) & 0xff));
+  return out;
+}
+
+// One masked column of a restore's stream, from its planned mask; nullopt
+// (and a plan error naming the column) when the stream cannot do it.
+std::optional<ColumnMasker> StreamField(const Catalog& source, const Catalog& target,
+                                        const PlannedTable& table, const ColumnMask& mask,
+                                        std::vector<std::string>& errors) {
+  std::string where =
+      fmt::format("column {}.{} ({})", table.name.Display(), mask.column, mask.origin);
+  ColumnMasker field{mask.kind, mask.limits, mask.masker, mask.column, std::nullopt};
+  if (mask.select_expression.empty()) return field;
+  if (mask.rule.rule == "null") {
+    field.masker = nullptr;  // every field NULL
+    return field;
+  }
+  if (mask.rule.rule == "constant") {
+    const Column* from = FindColumn(source, table.name, mask.column);
+    const Column* to = FindColumn(target, table.name, mask.column);
+    std::string problem = "the column is missing";
+    if (from && to)
+      if (auto bytes = ConstantField(*from, *to, mask.rule.value, problem)) {
+        field.constant = std::move(*bytes);
+        return field;
+      }
+    errors.push_back(fmt::format(
+        "{}: rule \"constant\" cannot be applied while restoring an unmasked snapshot: {}; {}",
+        where, problem, kCaptureMasked));
+    return std::nullopt;
+  }
+  errors.push_back(fmt::format(
+      "{}: rule \"{}\" is an expression the source evaluates, and a restore of an unmasked "
+      "snapshot has no source to evaluate it; {}",
+      where, mask.rule.rule, kCaptureMasked));
+  return std::nullopt;
+}
+
+// What tells two streams' masking apart (the run has one key).
+std::string FieldSignature(const ColumnMasker& field, const ColumnMask& mask) {
+  return fmt::format("{}\x1f{}\x1f{}\x1f{}\x1f{}\x1f{}\x1f{}\x1f{}\x1f{}", field.column,
+                     RuleSignature(mask.rule), static_cast<int>(field.kind), field.limits.max_chars,
+                     field.limits.integer_bytes, field.limits.cidr, field.limits.jsonb,
+                     field.masker != nullptr, field.constant ? "=" + *field.constant : "");
+}
+
 // Every file present with the size and checksum the manifest records: cheap
 // (no decompression), and done before any target is touched.
 void CheckFiles(const fs::path& dir, const SnapshotManifest& manifest, int jobs,
@@ -101,24 +209,51 @@ std::string SnapshotLoads::Describe() const {
 }
 
 void SnapshotLoads::Check(std::stop_token stop) {
-  if (!options_.required_rules.empty() && !manifest_.masking)
+  if (!options_.required_rules.empty() && !manifest_.masking && !options_.plan.masks.any())
     throw Error(ErrorKind::kRefused,
                 fmt::format("refusing to restore: the config has [mask] rules, and snapshot {} was "
                             "captured without masking; capture it again with the rules",
                             options_.dir.string()));
-  if (!options_.required_rules.empty() && manifest_.masking->rules != options_.required_rules)
+  if (!options_.required_rules.empty() && manifest_.masking &&
+      manifest_.masking->rules != options_.required_rules)
     throw Error(
         ErrorKind::kRefused,
         fmt::format("refusing to restore: snapshot {} was masked by other [mask] rules "
                     "(rule set {}, the config's is {}); capture it again with the current "
                     "rules",
                     options_.dir.string(), manifest_.masking->rules, options_.required_rules));
+  if (MasksInStream() && !options_.plan.masks.key)
+    throw Error(
+        ErrorKind::kRefused,
+        fmt::format(
+            "refusing to restore: snapshot {} was captured without masking, and "
+            "masking it while restoring with the config's [mask] rules needs a "
+            "key{}; set FRESHET_MASK_KEY (or [mask] key_file or key_env), or pass "
+            "--mask-key-ephemeral for a throwaway target",
+            options_.dir.string(),
+            options_.mask_key_problem.empty() ? "" : " (" + options_.mask_key_problem + ")"));
   CheckFiles(options_.dir, manifest_, options_.jobs, stop);
+  if (MasksInStream())
+    log_.Info(
+        "snapshot {} was captured without masking: its rows are masked while they are restored, "
+        "by the config's [mask] rules",
+        options_.dir.string());
 }
 
-// A snapshot's identity in the target's record of loaded files.
+bool SnapshotLoads::MasksInStream() const {
+  return options_.plan.masks.any() && !manifest_.masking;
+}
+
+// A snapshot's identity in the target's record of loaded files, with what
+// masks it while restoring (rule set and key fingerprints): files loaded
+// unmasked, or masked another way, are never resumed as masked ones.
 std::string SnapshotLoads::ResumeKey() const {
-  return fmt::format("{} {} {}", manifest_.created_at, manifest_.snapshot_time, manifest_.source);
+  std::string key =
+      fmt::format("{} {} {}", manifest_.created_at, manifest_.snapshot_time, manifest_.source);
+  if (MasksInStream())
+    key += fmt::format(" masked {} {}", RuleSetFingerprint(options_.plan.masks.rules),
+                       options_.plan.masks.key ? options_.plan.masks.key->Fingerprint() : "");
+  return key;
 }
 
 SnapshotLoads::TargetFiles& SnapshotLoads::FilesOf(size_t target) {
@@ -134,9 +269,12 @@ void SnapshotLoads::PlanTarget(TargetRun& target, const Catalog& target_catalog,
   // By default a restore covers what was captured, platform tables included.
   if (no_chunks.includes.empty())
     for (const auto& table : manifest_.tables) no_chunks.includes.push_back(table.name.Quoted());
+  // A masked snapshot's rows are masked already (Check refused other rules).
+  if (!MasksInStream()) no_chunks.masks = {};
   target.plan = BuildPlan(manifest_.catalog, target_catalog, no_chunks);
   target_catalogs_[target.index] = target_catalog;
   RouteTables(target, target_catalog);
+  if (MasksInStream()) PlanStreamMasks(target, target_catalog);
   TargetFiles& files = FilesOf(target.index);
   if (target.plan.ok())
     for (const auto& [name, route] : files.routes) {
@@ -148,6 +286,12 @@ void SnapshotLoads::PlanTarget(TargetRun& target, const Catalog& target_catalog,
     }
   if (target.plan.ok()) TrialLoad(target, target_catalog, stop, log);
   FillPlanReport(target.plan, *target.report);
+  target.report->masked_columns.clear();  // a restore masks every column in its stream
+  for (const auto& table : target.plan.tables)
+    for (const auto& mask : table.masks)
+      target.report->masked_columns.push_back(fmt::format("{}.{}: rule {}, in the stream ({})",
+                                                          table.name.Display(), mask.column,
+                                                          mask.rule.rule, mask.origin));
   for (const auto& [name, route] : files.routes)  // the files' format, whatever sync would use
     target.report->tables[route.plan_index].format =
         route.snapshot->format == StreamFormat::kBinary ? "binary" : "text";
@@ -179,7 +323,9 @@ void SnapshotLoads::RouteTables(TargetRun& target, const Catalog& target_catalog
                                         table.name.Display()));
       continue;
     }
-    TableRoute route{t, snapshot, std::nullopt, ""};
+    TableRoute route;
+    route.plan_index = t;
+    route.snapshot = snapshot;
     std::vector<bool> keep;
     std::vector<std::string> kept;
     for (const auto& column : snapshot->columns) {
@@ -212,11 +358,49 @@ void SnapshotLoads::RouteTables(TargetRun& target, const Catalog& target_catalog
   files.projected.resize(plan.tables.size());
 }
 
+void SnapshotLoads::PlanStreamMasks(TargetRun& target, const Catalog& target_catalog) {
+  Plan& plan = target.plan;
+  for (auto& [name, route] : FilesOf(target.index).routes) {
+    const PlannedTable& table = plan.tables[route.plan_index];
+    if (table.masks.empty()) continue;
+    if (route.snapshot->format != StreamFormat::kBinary) {
+      plan.errors.push_back(fmt::format(
+          "table {} has masked columns and snapshot {} holds it in the text COPY format; masking "
+          "while restoring needs the binary format: {}",
+          table.name.Display(), options_.dir.string(), kCaptureMasked));
+      continue;
+    }
+    std::vector<std::optional<ColumnMasker>> fields;
+    std::string signature;
+    bool complete = true;
+    for (size_t i = 0; i < route.snapshot->columns.size(); ++i) {
+      if (route.keep && !(*route.keep)[i]) continue;  // not sent
+      const std::string& column = route.snapshot->columns[i];
+      auto mask = std::find_if(table.masks.begin(), table.masks.end(),
+                               [&](const ColumnMask& m) { return m.column == column; });
+      if (mask == table.masks.end()) {
+        fields.emplace_back();
+        continue;
+      }
+      std::optional<ColumnMasker> field =
+          StreamField(manifest_.catalog, target_catalog, table, *mask, plan.errors);
+      complete = complete && field.has_value();
+      if (field) signature += FieldSignature(*field, *mask) + "\x1e";
+      fields.push_back(std::move(field));
+    }
+    if (!complete) continue;
+    route.masks = std::move(fields);
+    route.mask_signature = std::move(signature);
+  }
+}
+
 void SnapshotLoads::ThrowIfRefused(const TargetRun& target) const {
-  if (target.safety.masked_target && (!manifest_.masking || manifest_.masking->columns.empty()))
+  bool masked_snapshot = manifest_.masking && !manifest_.masking->columns.empty();
+  if (target.safety.masked_target && !masked_snapshot && !MasksInStream())
     throw Error(ErrorKind::kRefused,
                 fmt::format("refusing to restore into {}: it is marked masked = true and snapshot "
-                            "{} holds unmasked data",
+                            "{} holds unmasked data (a restore masks it only with [mask] rules in "
+                            "the config)",
                             target.report->target, options_.dir.string()));
   if (!target.plan.ok())
     throw Error(
@@ -267,7 +451,9 @@ void SnapshotLoads::PlanJobs(const std::vector<TargetRun>& targets) {
     for (size_t s = 0; s < manifest_.tables.size(); ++s) {
       const SnapshotTable& snapshot_table = manifest_.tables[s];
       for (const SnapshotFile& file : snapshot_table.files) {
-        std::map<std::pair<std::string, std::vector<bool>>, std::vector<size_t>> groups;
+        // By statement, projection and masking: one stream of rows per task.
+        std::map<std::tuple<std::string, std::vector<bool>, std::string>, std::vector<size_t>>
+            groups;
         for (size_t i = 0; i < targets.size(); ++i) {
           const TargetFiles& files = files_[i];
           auto route = files.routes.find(snapshot_table.name);
@@ -278,10 +464,12 @@ void SnapshotLoads::PlanJobs(const std::vector<TargetRun>& targets) {
           std::string sql =
               fmt::format("COPY {}{} FROM STDIN {}", TargetRelation(table, file).Quoted(),
                           route->second.column_list, FormatOption(snapshot_table.format));
-          groups[{sql, route->second.keep.value_or(std::vector<bool>{})}].push_back(i);
+          groups[{sql, route->second.keep.value_or(std::vector<bool>{}),
+                  route->second.mask_signature}]
+              .push_back(i);
         }
         for (auto& [key, members] : groups) {
-          jobs_.push_back({s, &file, key.first, members, rank});
+          jobs_.push_back({s, &file, std::get<0>(key), members, rank});
           ++tasks_left_[s];
           for (size_t i : members) ++files_[i].files_left[s];
         }
@@ -391,9 +579,12 @@ void SnapshotLoads::RunJob(LoadRun& run, const FileJob& job, WorkerSession& sess
   try {
     if (!outs.empty()) {
       SnapshotFileReader reader = SnapshotFileReader::Open(options_.dir / job.file->path);
+      std::optional<MaskRows> masker;  // one per stream: it is not thread-safe
+      if (!route.masks.empty()) masker.emplace(StreamFormat::kBinary, route.masks);
       RestoreCopy(reader, snapshot_table.format, route.keep, outs,
                   fmt::format("{} ({})", snapshot_table.name.Display(), job.file->path), &pieces,
-                  stop, route.keep ? &projected : nullptr, OnTargetFailure::kDropTarget);
+                  stop, route.rewrites() ? &projected : nullptr, OnTargetFailure::kDropTarget,
+                  masker ? std::vector<RowTransform*>{&*masker} : std::vector<RowTransform*>{});
     }
   } catch (...) {
     unregister();
@@ -401,7 +592,7 @@ void SnapshotLoads::RunJob(LoadRun& run, const FileJob& job, WorkerSession& sess
     throw;
   }
   unregister();
-  CommitOuts(run, job, outs, live, route.keep ? projected : job.file->digest);
+  CommitOuts(run, job, outs, live, route.rewrites() ? projected : job.file->digest);
   Account(run, job, outs, live, projected, started);
 }
 
@@ -497,7 +688,7 @@ SequenceOutcome SnapshotLoads::Sequences(TargetRun& target) {
 }
 
 // Each restored table's rows against the manifest's digest (or, when
-// projected, the digest of the rows sent).
+// projected or masked, the digest of the rows sent).
 void SnapshotLoads::Verify(TargetRun& target, std::stop_token stop) {
   const TargetFiles& files = files_[target.index];
   std::vector<const TableRoute*> routes;
@@ -525,7 +716,8 @@ void SnapshotLoads::Verify(TargetRun& target, std::stop_token stop) {
   for (size_t i = 0; i < routes.size(); ++i) {
     const TableRoute& route = *routes[i];
     if (errors[i]) throw Error(ExceptionMessage(errors[i]));
-    RowDigest expected = route.keep ? files.projected[route.plan_index] : route.snapshot->digest;
+    RowDigest expected =
+        route.rewrites() ? files.projected[route.plan_index] : route.snapshot->digest;
     report.tables[route.plan_index].verification = {{expected.rows(), expected.ToString()},
                                                     {found[i]->rows(), found[i]->ToString()}};
   }
@@ -543,7 +735,7 @@ namespace freshet {
 
 void SnapshotLoads::Loaded(TargetRun& target) {
   if (manifest_.source_xmin.empty()) return;  // captured before freshet recorded it
-  if (!manifest_.subset.empty()) return;       // a subset is no base for incremental runs
+  if (!manifest_.subset.empty()) return;      // a subset is no base for incremental runs
   Plan modes = target.plan;
   ChooseModes(modes, manifest_.catalog, target_catalogs_.at(target.index), {}, {});
   if (auto problem = RecordFullLoad(*target.control, manifest_.catalog, manifest_.source,

@@ -13,6 +13,7 @@
 #include <vector>
 
 #include "copy/copy_file.h"
+#include "copy/mask_codec.h"
 #include "sync/engine/target_run.h"
 #include "sync/snapshot/snapshot_manifest.h"
 #include "sync/snapshot/snapshot_restore.h"
@@ -49,6 +50,13 @@ class SnapshotLoads final : public LoadSource {
     const SnapshotTable* snapshot = nullptr;
     std::optional<std::vector<bool>> keep;  // none: every column of the files
     std::string column_list;                // " (a, b)"
+    // Masking while restoring an unmasked snapshot: one entry per field sent
+    // (after `keep`), nullopt passing it through; empty: no masking.
+    std::vector<std::optional<ColumnMasker>> masks;
+    std::string mask_signature;  // tells routes masking alike (one key per run)
+
+    // Whether the rows sent differ from the files' (their digest too).
+    bool rewrites() const { return keep.has_value() || !masks.empty(); }
   };
   // What the restore keeps per target, beside its TargetRun.
   struct TargetFiles {
@@ -99,6 +107,13 @@ class SnapshotLoads final : public LoadSource {
   void LoadStage(Connection& trial, TargetRun& target, const Catalog& target_catalog,
                  TrialStage& stage, std::stop_token stop);
   void RouteTables(TargetRun& target, const Catalog& target_catalog);
+  // Whether this restore masks: the config has [mask] rules (and, once
+  // Check passed, a key) and the snapshot was captured without masking.
+  bool MasksInStream() const;
+  // Each route's masks in the stream, from the plan's (PlanMasks): the
+  // rules a sync runs in the SELECT become NULL or constant fields, or plan
+  // errors (sql, constants of other types, tables stored as text).
+  void PlanStreamMasks(TargetRun& target, const Catalog& target_catalog);
   void ScheduleTargets(std::vector<TargetRun>& targets);
   void PlanJobs(const std::vector<TargetRun>& targets);
   std::vector<size_t> Gate(size_t target, const QualifiedName& relation) const;

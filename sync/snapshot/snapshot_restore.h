@@ -46,13 +46,18 @@ struct RestoreOptions {
   std::filesystem::path dir;
   std::vector<SnapshotTarget> targets;
   int jobs = 4;
-  PlanOptions plan;  // includes, excludes, strategy, fk_outside
+  PlanOptions plan;  // includes, excludes, strategy, fk_outside, masks
   bool verify = false;
   TargetOrder order = TargetOrder::kAuto;  // several targets
   std::string lock_timeout = "30s";
-  // The config's [mask] rules (RuleSetFingerprint), when it has any: only a
-  // snapshot masked by the same rules may be restored.
+  // The config's [mask] rules (RuleSetFingerprint), when it has any: a
+  // snapshot masked by other rules is refused; one masked by the same rules
+  // restores as it is; an unmasked one is masked while it is restored, by
+  // `plan.masks` (rules and key), exactly as a masked sync would mask it.
   std::string required_rules;
+  // Why `plan.masks.key` could not be read, when it could not (the key
+  // itself is never in it): only a restore that masks needs the key.
+  std::string mask_key_problem;
   RunObserver* observer = nullptr;  // none: log through spdlog's default logger
 };
 

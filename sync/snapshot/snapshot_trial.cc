@@ -74,7 +74,8 @@ bool SnapshotLoads::FindStageFiles(TrialStage& stage) const {
 
 // Loads `stage`'s files into its temporary table (columns and types of the
 // target's relation, NOT NULL only where the restore writes the column), in
-// a savepoint. A row the target's types refuse is a plan error.
+// a savepoint, masked as the load will mask them. A row the target's types
+// refuse is a plan error.
 void SnapshotLoads::LoadStage(Connection& trial, TargetRun& target, const Catalog& target_catalog,
                               TrialStage& stage, std::stop_token stop) {
   const TableRoute* route = nullptr;
@@ -97,9 +98,14 @@ void SnapshotLoads::LoadStage(Connection& trial, TargetRun& target, const Catalo
   for (const SnapshotFile* file : stage.files) {
     std::vector<RestoreTarget> outs{{&trial, sql}};
     SnapshotFileReader reader = SnapshotFileReader::Open(options_.dir / file->path);
+    // Masked as the load will be: the rules see those values, and the
+    // originals never reach the target, not even a temporary table.
+    std::optional<MaskRows> masker;
+    if (!route->masks.empty()) masker.emplace(StreamFormat::kBinary, route->masks);
     RestoreCopy(reader, stage.snapshot->format, route->keep, outs,
                 fmt::format("{} ({})", stage.snapshot->name.Display(), file->path), nullptr, stop,
-                nullptr, OnTargetFailure::kDropTarget);
+                nullptr, OnTargetFailure::kDropTarget,
+                masker ? std::vector<RowTransform*>{&*masker} : std::vector<RowTransform*>{});
     if (outs.front().failure) {
       RollBackTo(trial, "freshet_trial");
       target.plan.errors.push_back(fmt::format(
