@@ -1,9 +1,12 @@
 // ChooseModes and SchemaFingerprint (sync/engine/incremental_mode.h).
 #include <fmt/format.h>
+#include <fmt/ranges.h>
 #include <xxhash.h>
 
 #include <algorithm>
+#include <optional>
 #include <set>
+#include <string_view>
 
 #include "schema/patterns.h"
 #include "sync/engine/incremental_mode.h"
@@ -117,6 +120,84 @@ std::vector<std::string> CommonKey(const PlannedTable& planned, const Table& sou
   return target.primary_key;
 }
 
+bool IsMasked(const PlannedTable& planned, const std::string& column) {
+  return !column.empty() &&
+         std::any_of(planned.masks.begin(), planned.masks.end(),
+                     [&](const ColumnMask& mask) { return mask.column == column; });
+}
+
+// Masking and the state. A masked target holds masked values, so the rows a
+// later run stages must be masked exactly alike: a table must never mix
+// unmasked rows with masked ones, or rows masked under two keys or two rule
+// sets (they would no longer join, compare or stay unique). So the
+// fingerprint the state keeps of a masked table carries what masks it: per
+// masked column its rule's signature and where it is masked (the SELECT or
+// the stream), and MaskKey::Fingerprint of the key the stream's rules use
+// (which tells keys apart and reveals nothing of them). It is appended to
+// the schema's hash rather than kept in a column of its own: any change
+// refreshes the table whole either way, the state table keeps its layout,
+// and an unmasked table's fingerprint stays what earlier versions recorded.
+// It is per table rather than the whole rule set's RuleSetFingerprint: a
+// rule added for another table leaves this one incremental, while any
+// change that reaches this table's columns (directly, or by following a
+// foreign key) refreshes it. A full sync records the same fingerprint
+// (RecordFullLoad), so a masked full sync is followed by incremental runs.
+constexpr std::string_view kMaskPart = "|mask:";
+constexpr std::string_view kKeyPart = "|key:";
+constexpr std::string_view kKeyUnknown = "?";  // `freshet plan` without the key
+constexpr std::string_view kKeyUnused = "-";   // only SELECT rules: no key
+
+std::string MaskFingerprint(const PlannedTable& planned) {
+  if (planned.masks.empty()) return "";
+  std::vector<std::string> columns;
+  std::string key;
+  for (const ColumnMask& mask : planned.masks) {
+    columns.push_back(fmt::format("{}\x1f{}\x1f{}", mask.column, RuleSignature(mask.rule),
+                                  mask.select_expression));
+    if (mask.select_expression.empty() && key.empty())
+      key = mask.key_fingerprint.empty() ? std::string(kKeyUnknown) : mask.key_fingerprint;
+  }
+  std::sort(columns.begin(), columns.end());
+  std::string text = fmt::format("{}", fmt::join(columns, "\x1e"));
+  return fmt::format("{}{:016x}{}{}", kMaskPart, XXH3_64bits(text.data(), text.size()), kKeyPart,
+                     key.empty() ? kKeyUnused : std::string_view(key));
+}
+
+struct FingerprintParts {
+  std::string schema;
+  std::string masks;  // empty: the table was not masked
+  std::string key;
+};
+
+FingerprintParts SplitFingerprint(const std::string& fingerprint) {
+  FingerprintParts parts;
+  size_t mask = fingerprint.find(kMaskPart);
+  parts.schema = fingerprint.substr(0, mask);
+  if (mask == std::string::npos) return parts;
+  size_t from = mask + kMaskPart.size();
+  size_t key = fingerprint.find(kKeyPart, from);
+  parts.masks = fingerprint.substr(from, key == std::string::npos ? key : key - from);
+  if (key != std::string::npos) parts.key = fingerprint.substr(key + kKeyPart.size());
+  return parts;
+}
+
+// Why the state the last run recorded (`recorded`) no longer accounts for
+// the table's rows as this run would write them (`now`); nullopt when it does.
+std::optional<std::string> StateOutdated(const std::string& recorded, const std::string& now) {
+  if (recorded == now) return std::nullopt;
+  FingerprintParts was = SplitFingerprint(recorded), is = SplitFingerprint(now);
+  if (was.schema != is.schema)
+    return "the copied columns, their types, the key or the watermark changed since the last run";
+  if (was.masks.empty())
+    return "masked by this run's [mask] rules and not by the last run's: refreshed whole, masked";
+  if (is.masks.empty())
+    return "masked by the last run and by no rule of this run: refreshed whole, unmasked";
+  if (was.masks != is.masks)
+    return "its [mask] rules changed since the last run: refreshed whole, masked by this run's";
+  if (is.key == kKeyUnknown) return std::nullopt;  // a plan without the key; a sync has it
+  return "the mask key changed since the last run: refreshed whole, masked under this run's key";
+}
+
 const TableState* StateOf(const std::vector<TableState>& states, const QualifiedName& name) {
   for (const auto& state : states)
     if (state.table == name) return &state;
@@ -135,7 +216,8 @@ TableMode ChooseOne(const PlannedTable& planned, const Table& source, const Tabl
   std::string watermark_reason =
       FindWatermark(planned, source, source_catalog, settings, mode, error);
   if (!error.empty()) return mode;
-  mode.fingerprint = SchemaFingerprint(source, target, planned.mapping.columns, mode.watermark);
+  mode.fingerprint = SchemaFingerprint(source, target, planned.mapping.columns, mode.watermark) +
+                     MaskFingerprint(planned);
   bool forced_full = AnyMatches(options.full, planned.name) || settings.mode == SyncMode::kFull;
   bool forced_diff = AnyMatches(options.diff, planned.name) || settings.mode == SyncMode::kDiff;
   auto set = [&](SyncMode chosen, std::string reason) {
@@ -147,9 +229,8 @@ TableMode ChooseOne(const PlannedTable& planned, const Table& source, const Tabl
         settings.mode == SyncMode::kFull ? "configured: mode = \"full\"" : "asked for: --full");
   } else if (!state) {
     set(SyncMode::kFull, "first run: no state for this table on the target");
-  } else if (state->fingerprint != mode.fingerprint) {
-    set(SyncMode::kFull,
-        "the copied columns, their types, the key or the watermark changed since the last run");
+  } else if (auto outdated = StateOutdated(state->fingerprint, mode.fingerprint)) {
+    set(SyncMode::kFull, std::move(*outdated));
   } else if (mode.key.empty()) {
     if (settings.mode == SyncMode::kWatermark)
       error = fmt::format("{}: mode \"watermark\" needs a primary key ({})", planned.name.Display(),
@@ -168,6 +249,11 @@ TableMode ChooseOne(const PlannedTable& planned, const Table& source, const Tabl
           planned.name.Display());
     set(SyncMode::kDiff, "no watermark column");
   }
+  if (auto masked = MaskedComparison(planned, mode)) set(SyncMode::kFull, std::move(*masked));
+  if (IsMasked(planned, mode.watermark)) {  // the staged rows' greatest value would be masked
+    mode.watermark.clear();
+    mode.watermark_type.clear();
+  }
   if (mode.mode == SyncMode::kWatermark) {
     mode.xmin_horizon = state->xmin_horizon;
     if (state->watermark_column == mode.watermark) mode.watermark_from = state->watermark_reached;
@@ -180,6 +266,28 @@ TableMode ChooseOne(const PlannedTable& planned, const Table& source, const Tabl
 }
 
 }  // namespace
+
+std::optional<std::string> MaskedComparison(const PlannedTable& planned, const TableMode& mode) {
+  if (planned.masks.empty() || mode.mode == SyncMode::kFull) return std::nullopt;
+  auto display = [&](const std::string& column) { return planned.name.Display() + "." + column; };
+  for (const auto& column : mode.key)
+    if (IsMasked(planned, column))
+      return fmt::format(
+          "masked key column {}: the target's keys are masked, so they cannot be matched with "
+          "the source's; refreshed whole, masked",
+          display(column));
+  if (mode.mode == SyncMode::kWatermark && IsMasked(planned, mode.watermark))
+    return fmt::format("masked watermark column {}: refreshed whole, masked",
+                       display(mode.watermark));
+  if (mode.mode == SyncMode::kDiff)
+    for (const auto& column : planned.mapping.columns)
+      if (IsMasked(planned, column))
+        return fmt::format(
+            "{}, but a diff would compare masked column {} with the target's masked values: "
+            "refreshed whole, masked",
+            mode.reason, display(column));
+  return std::nullopt;
+}
 
 std::string SchemaFingerprint(const Table& source, const Table& target,
                               const std::vector<std::string>& columns,

@@ -21,6 +21,7 @@
 namespace freshet {
 
 struct Plan;
+struct PlannedTable;
 
 enum class SyncMode { kWatermark, kDiff, kFull };
 enum class DeletePolicy { kPropagate, kIgnore };
@@ -76,7 +77,9 @@ struct TableMode {
   uint64_t xmin_horizon = 0;                  // rows of transactions at or above this xid move
   DeletePolicy deletes = DeletePolicy::kPropagate;
   std::vector<std::string> key;  // primary key columns; empty: the table has none
-  std::string fingerprint;       // of this run's schema, stored with the state
+  // Of this run's schema and masking (SchemaFingerprint, then what masks the
+  // table: see incremental_choose.cc), stored with the state.
+  std::string fingerprint;
 };
 
 // A hash of what the state of `table` depends on: the columns copied (names,
@@ -86,10 +89,21 @@ std::string SchemaFingerprint(const Table& source, const Table& target,
                               const std::vector<std::string>& columns,
                               const std::string& watermark);
 
+// Why `mode` cannot run on `planned` as chosen: it would compare a column
+// the target holds masked (planned.masks) with the source's original values
+// (a masked key column: deletes are found by comparing keys; a masked
+// watermark; any masked column in a diff, which compares whole rows). The
+// table is then refreshed whole, masked like a full sync; nullopt when the
+// mode compares no masked column (or is full).
+std::optional<std::string> MaskedComparison(const PlannedTable& planned, const TableMode& mode);
+
 // Chooses every planned table's mode (plan.tables[i].incremental) and adds
 // plan errors for settings that cannot hold (a configured watermark column
 // that is missing or of the wrong type, a mode that needs a key the table
-// lacks). `states`: what the target holds for this source.
+// lacks). `states`: what the target holds for this source. Masked tables
+// (plan.tables[i].masks) stay incremental only where no masked column is
+// compared (MaskedComparison), and are refreshed whole when their masking
+// (rules or key) differs from what the state recorded.
 void ChooseModes(Plan& plan, const Catalog& source, const Catalog& target,
                  const std::vector<TableState>& states, const IncrementalOptions& options);
 

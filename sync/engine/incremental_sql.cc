@@ -217,9 +217,12 @@ std::string IncrementalSql::CopyIntoStage(const QualifiedName& stage, bool keys_
 }
 
 std::string IncrementalSql::CopyChangedRows(const std::string& where) const {
+  // Masked columns read as their rules' expressions, as in a full sync
+  // (CopyOutSql); the stream's rules are the relay's transform.
+  std::string masked = MaskedSelectList(columns_, table_.masks);
   return fmt::format(
-      "COPY (SELECT {} FROM {}{}) TO STDOUT {}", QuoteIdentList(columns_), From(Side::kSource),
-      where.empty() ? "" : " WHERE " + where,
+      "COPY (SELECT {} FROM {}{}) TO STDOUT {}", masked.empty() ? QuoteIdentList(columns_) : masked,
+      From(Side::kSource), where.empty() ? "" : " WHERE " + where,
       table_.mapping.format == CopyFormat::kBinary ? "(FORMAT binary)" : "(FORMAT text)");
 }
 

@@ -74,9 +74,11 @@ class IncrementalSql {
   std::string CopyIntoStage(const QualifiedName& stage, bool keys_only) const;
 
   // Source reads (COPY ... TO STDOUT): rows matching `where`, or every row
-  // (empty `where`).
+  // (empty `where`); masked columns read through the SELECT's masks
+  // (MaskedSelectList), the stream's masks are left to the relay.
   std::string CopyChangedRows(const std::string& where) const;
-  // Source rows of `FromBuckets(Side::kSource, ...)`.
+  // Source rows of `FromBuckets(Side::kSource, ...)`, unmasked: diff mode,
+  // which never runs on a masked table (MaskedComparison).
   std::string CopyRowsFrom(const std::string& from) const;
   // The watermark mode's predicate: rows at or above the watermark, with no
   // watermark, or written by a transaction at or after `xmin_horizon`.

@@ -5,6 +5,7 @@
 #include <atomic>
 #include <chrono>
 #include <future>
+#include <memory>
 #include <mutex>
 
 #include "copy/copy_relay.h"
@@ -12,6 +13,7 @@
 #include "sync/engine/incremental_rowdiff.h"
 #include "sync/engine/incremental_sql.h"
 #include "sync/engine/run_steps.h"
+#include "sync/engine/target_rules.h"
 #include "sync/engine/task_graph.h"
 #include "sync/engine/test_hooks.h"
 
@@ -78,6 +80,11 @@ class TableStager {
         log_(log) {}
 
   TableStage Run() {
+    // The modes are chosen so that no masked column is compared with the
+    // target's; a mode that would compare one must not stage anything.
+    if (auto masked = MaskedComparison(table_, mode_))
+      throw Error(fmt::format("{}: cannot run in {} mode: {}", table_.name.Display(),
+                              SyncModeName(mode_.mode), *masked));
     // Staging joins small sets of keys to the target's key indexes (see the
     // merge); this session is freshet's own.
     Target().Exec("SET random_page_cost = 1.1");
@@ -123,10 +130,16 @@ class TableStager {
     result_.staged_rows = true;
   }
 
+  // Streams rows into the staging table, masked as a full sync masks them:
+  // the SELECT's masks are in `copy_out` (IncrementalSql), the stream's
+  // are this transform, on the same relay as a full sync's.
   uint64_t AddRows(const std::string& copy_out) {
+    std::unique_ptr<MaskRows> masker = StreamMasker(table_.mapping.columns, table_.masks);
+    std::vector<RowTransform*> transforms;
+    if (masker) transforms.push_back(masker.get());
     RelayResult relayed =
         RelayCopy(session_.Source(), copy_out, Target(), sql_.CopyIntoStage(stage_.rows, false),
-                  table_.name.Display(), nullptr, stop_);
+                  table_.name.Display(), nullptr, stop_, std::move(transforms));
     result_.rows += relayed.rows;
     result_.bytes += relayed.bytes;
     return relayed.rows;
@@ -380,7 +393,15 @@ std::vector<TableStage> StageChanges(const Plan& plan, const Catalog& target,
       CancelOnStop cancel_source(session.Source(), token);
       CancelOnStop cancel_target(session.Target(0), token);
       TableStager stager(planned, *target_table, target, i, session, token, log);
-      TableStage staged = stager.Run();
+      TableStage staged;
+      try {
+        staged = stager.Run();
+      } catch (const Error& error) {
+        // A server message can quote a value (a failed cast of an sql
+        // rule's result): not for a table with masked columns.
+        if (planned.masks.empty()) throw;
+        throw Error(WithoutValues(error.what()), error.sqlstate(), error.kind());
+      }
       staged.seconds =
           std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
       log.Debug("staged {}: {} rows, {} bytes, {} differing buckets of {}", planned.name.Display(),

@@ -1,8 +1,9 @@
 // The first half of an incremental run: per table, in parallel on the run's
 // workers (each source session joined to the run's snapshot), find what
 // changed and stream it into staging tables on the target (UNLOGGED, schema
-// _freshet): the changed rows through the engine's COPY pipeline, and the
-// keys to delete. Nothing of the target's own tables changes here; the merge
+// _freshet): the changed rows through the engine's COPY pipeline (masked
+// as a full sync masks them: the plan's masks in the SELECT and the stream),
+// and the keys to delete. Nothing of the target's own tables changes here; the merge
 // (incremental_merge.h) applies the staging in one transaction.
 #pragma once
 

@@ -164,7 +164,8 @@ class MaskPlanner {
       const Column* source_column = src->FindColumn(name);
       const Column* target_column = dst->FindColumn(name);
       if (!source_column || !target_column) continue;
-      ColumnMask mask{name, it->second.rule, it->second.origin, "", ValueKind::kText, {}, nullptr};
+      ColumnMask mask{name, it->second.rule, it->second.origin, "", ValueKind::kText, {}, nullptr,
+                      ""};
       std::string where = fmt::format("column {}.{} ({})", table.name.Display(), name, mask.origin);
       if (!CheckTarget(table, *dst, *target_column, mask, where)) continue;
       if (InSelect(mask.rule)) {
@@ -247,6 +248,7 @@ class MaskPlanner {
       static const MaskKey check_key = MaskKey::Ephemeral();
       const MaskKey& key = settings_.key ? *settings_.key : check_key;
       mask.masker = MakeMasker(mask.rule, key, *kind, mask.limits);
+      if (settings_.key) mask.key_fingerprint = settings_.key->Fingerprint();
     } catch (const Error& error) {
       plan_.errors.push_back(fmt::format("{}: {}", where, error.what()));
       return false;

@@ -49,6 +49,11 @@ struct ColumnMask {
   ValueKind kind = ValueKind::kText;
   ValueLimits limits;
   std::shared_ptr<const ValueMasker> masker;  // in the stream
+  // In the stream: MaskKey::Fingerprint of the key `masker` is keyed by;
+  // empty when the plan had no key (rules checked with a throwaway one).
+  // Incremental runs record it, so rows masked under another key never mix
+  // with the target's (sync/engine/incremental_choose.cc).
+  std::string key_fingerprint;
 };
 
 // Splits "schema.table.column" (parts may be double-quoted; `*` globs) into

@@ -106,8 +106,10 @@ Plan PlanOnly(const SyncOptions& options, bool* pending_journal, std::stop_token
 
 namespace {
 
-// Masking needs its key, a masked target needs masking, and incremental runs
-// do not mask yet.
+// Masking needs its key, and a masked target needs masking. Incremental
+// runs mask as a full sync does: ChooseModes refreshes a masked table whole
+// where its mode would compare masked columns, or where its masking changed
+// since the last run (sync/engine/incremental_choose.cc).
 void CheckMasking(const SyncOptions& options) {
   const MaskSettings& masks = options.plan.masks;
   if (options.safety.masked_target && !masks.any())
@@ -120,10 +122,6 @@ void CheckMasking(const SyncOptions& options) {
     throw Error(ErrorKind::kRefused,
                 "refusing to sync: the [mask] rules need a key; set FRESHET_MASK_KEY (or [mask] "
                 "key_file or key_env), or pass --mask-key-ephemeral for a throwaway target");
-  if (options.incremental.enabled)
-    throw Error(ErrorKind::kRefused,
-                "refusing to sync: masking is not yet supported by incremental runs; run a full "
-                "sync (--no-incremental)");
 }
 
 }  // namespace

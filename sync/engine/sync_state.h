@@ -1,6 +1,8 @@
 // The state incremental runs keep on the target (`_freshet.sync_state`): per
 // source database and table, the transaction horizon and watermark reached,
-// the schema fingerprint and when the table was last refreshed whole. Read
+// the schema fingerprint (which also records what masked the table: rules
+// and key fingerprint, so a change refreshes it whole; see
+// incremental_choose.cc) and when the table was last refreshed whole. Read
 // before planning; written inside the merge transaction, so it always
 // accounts for exactly the rows committed with it.
 #pragma once
