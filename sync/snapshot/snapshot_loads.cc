@@ -736,6 +736,10 @@ namespace freshet {
 void SnapshotLoads::Loaded(TargetRun& target) {
   if (manifest_.source_xmin.empty()) return;  // captured before freshet recorded it
   if (!manifest_.subset.empty()) return;      // a subset is no base for incremental runs
+  // Captured masked: the rows are masked but this plan does not say how, so
+  // a state recorded now would let an unmasked incremental run add original
+  // rows to them. None is recorded: the next incremental run refreshes whole.
+  if (manifest_.masking) return;
   Plan modes = target.plan;
   ChooseModes(modes, manifest_.catalog, target_catalogs_.at(target.index), {}, {});
   if (auto problem = RecordFullLoad(*target.control, manifest_.catalog, manifest_.source,

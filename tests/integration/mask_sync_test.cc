@@ -332,6 +332,13 @@ TEST_F(MaskedSync, AMaskedCaptureRestoresMaskedDataAndRecordsItsRulesNotItsKey) 
                 "SELECT count(*) FROM public.tasks t JOIN public.profiles p ON p.id = "
                 "t.assignee"),
             "5000");
+  // No incremental state: a later run without rules must not add original
+  // rows to these tables as if they were unmasked.
+  EXPECT_EQ(Dev(dev,
+                "SELECT CASE WHEN to_regclass('_freshet.sync_state') IS NULL THEN 0 ELSE "
+                "(xpath('/row/c/text()', query_to_xml('SELECT count(*) AS c FROM "
+                "_freshet.sync_state', false, true, '')))[1]::text::int END"),
+            "0");
   // Masked alike to a sync with the same key.
   std::string synced = NewDev();
   ASSERT_EQ(Sync(synced, kRules, {{"FRESHET_MASK_KEY", kKey}}).exit_code, 0);
