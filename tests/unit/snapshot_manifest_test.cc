@@ -82,11 +82,10 @@ TEST(ManifestJson, TopLevelKeysComeInTheDocumentedOrder) {
   nlohmann::ordered_json document = nlohmann::ordered_json::parse(ManifestToJson(RichManifest()));
   std::vector<std::string> keys;
   for (const auto& item : document.items()) keys.push_back(item.key());
-  EXPECT_EQ(keys, (std::vector<std::string>{"format", "version", "freshet_version", "created_at",
-                                            "snapshot_time", "source", "source_server_version",
-                                            "source_xmin", "source_snapshot", "compression",
-                                            "catalog", "tables", "sequences", "masking",
-                                            "subset"}));
+  EXPECT_EQ(keys, (std::vector<std::string>{
+                      "format", "version", "freshet_version", "created_at", "snapshot_time",
+                      "source", "source_server_version", "source_xmin", "source_snapshot",
+                      "compression", "catalog", "tables", "sequences", "masking", "subset"}));
   EXPECT_EQ(document["format"], "freshet-snapshot");
   EXPECT_EQ(document["version"], 1);
   EXPECT_EQ(document["compression"]["algorithm"], "zstd");
