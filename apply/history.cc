@@ -3,6 +3,7 @@
 #include <fmt/format.h>
 
 #include "apply/prisma_history.h"
+#include "copy/identifiers.h"
 
 namespace freshet {
 namespace {
@@ -177,21 +178,6 @@ std::vector<std::string> HistoryStatements(const std::string& content,
     size_t end = statement.offset + statement.text.size();
     out.push_back(TrimSpace(std::string_view(content).substr(start, end - start)));
   }
-  return out;
-}
-
-std::string TextArrayLiteral(const std::vector<std::string>& elements) {
-  std::string out = "{";
-  for (size_t i = 0; i < elements.size(); ++i) {
-    if (i > 0) out += ',';
-    out += '"';
-    for (char c : elements[i]) {
-      if (c == '"' || c == '\\') out += '\\';
-      out += c;
-    }
-    out += '"';
-  }
-  out += '}';
   return out;
 }
 

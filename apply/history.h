@@ -91,7 +91,4 @@ void RecordApplied(Connection& connection, const MigrationFile& file,
 // versions are ignored.
 void DeleteHistory(Connection& connection, const std::vector<std::string>& versions, Layout layout);
 
-// `{"a","b"}`: a text[] literal for a $n parameter.
-std::string TextArrayLiteral(const std::vector<std::string>& elements);
-
 }  // namespace freshet

@@ -2,6 +2,8 @@
 
 #include <fmt/format.h>
 
+#include "copy/identifiers.h"
+
 namespace freshet::prisma_history {
 namespace {
 

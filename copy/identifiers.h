@@ -16,6 +16,10 @@ std::string QuoteIdent(std::string_view name);
 // which freshet pins on every connection).
 std::string QuoteLiteral(std::string_view text);
 
+// `{"a","b"}`: a text[] (or any array's) literal, every element quoted, for
+// a $n parameter or inside QuoteLiteral.
+std::string TextArrayLiteral(const std::vector<std::string>& elements);
+
 // A schema-qualified relation name.
 struct QualifiedName {
   std::string schema;

@@ -182,7 +182,7 @@ std::map<QualifiedName, uint32_t> SourceOids(Connection& source, const Plan& pla
   Result result = source.Exec(
       "SELECT r::pg_catalog.regclass::pg_catalog.oid::pg_catalog.int8 "
       "FROM pg_catalog.unnest($1::pg_catalog.text[]) WITH ORDINALITY AS u(r, n) ORDER BY n",
-      Params{ArrayLiteral(quoted)});
+      Params{TextArrayLiteral(quoted)});
   std::map<QualifiedName, uint32_t> oids;
   for (int row = 0; row < result.Rows(); ++row)
     oids[names[row]] = static_cast<uint32_t>(result.GetInt(row, 0));

@@ -52,21 +52,6 @@ std::string Condition(const std::vector<std::string>& columns,
 
 }  // namespace
 
-std::string ArrayLiteral(const std::vector<std::string>& values) {
-  std::string out = "{";
-  for (size_t i = 0; i < values.size(); ++i) {
-    if (i) out += ',';
-    out += '"';
-    for (char c : values[i]) {
-      if (c == '"' || c == '\\') out += '\\';
-      out += c;
-    }
-    out += '"';
-  }
-  out += '}';
-  return out;
-}
-
 SubsetClosure::SubsetClosure(Connection& source, std::vector<ClosureTable> tables,
                              std::vector<ClosureEdge> edges, bool children, const RunLog& log)
     : source_(source),
@@ -219,7 +204,7 @@ void SubsetClosure::Fetch(size_t t, const std::vector<Lookup>& lookups) {
       std::vector<std::string> values;
       values.reserve(lookup.keys.size());
       for (const auto& key : lookup.keys) values.push_back(key[i]);
-      params.push_back(ArrayLiteral(values));
+      params.push_back(TextArrayLiteral(values));
     }
     int first = static_cast<int>(params.size() - columns.size()) + 1;
     (lookup.down ? down : up).push_back(Condition(columns, types, first));

@@ -101,7 +101,4 @@ class SubsetClosure {
   int queries_ = 0;
 };
 
-// A PostgreSQL array literal of `values`, every element quoted.
-std::string ArrayLiteral(const std::vector<std::string>& values);
-
 }  // namespace freshet

@@ -471,19 +471,6 @@ Result TryOn(Connection& connection, const std::string& sql) {
   }
 }
 
-std::string TextArrayLiteral(const std::vector<std::string>& values) {
-  std::string out = "{";
-  for (size_t i = 0; i < values.size(); ++i) {
-    out += i ? ",\"" : "\"";
-    for (char c : values[i]) {
-      if (c == '"' || c == '\\') out.push_back('\\');
-      out.push_back(c);
-    }
-    out += "\"";
-  }
-  return out + "}";
-}
-
 // The names the target cannot resolve. to_reg* answers NULL instead of
 // failing; regconfig and regdictionary have none in PostgreSQL 15, so each
 // name is cast on its own there.
