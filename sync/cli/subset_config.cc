@@ -7,8 +7,8 @@
 namespace freshet {
 namespace {
 
-constexpr std::array<std::string_view, 5> kKeys = {"root", "where", "percent", "children",
-                                                   "limits"};
+constexpr std::array<std::string_view, 6> kKeys = {"root",     "where",           "percent",
+                                                   "children", "children_except", "limits"};
 
 QualifiedName TableName(const TomlReader& reader, const toml::node& node, std::string_view text,
                         const std::string& path) {
@@ -32,6 +32,16 @@ std::optional<QualifiedName> ParseTableName(std::string_view text) {
   return QualifiedName{std::string(text.substr(0, dot)), std::string(text.substr(dot + 1))};
 }
 
+std::optional<ForeignKeyName> ParseForeignKeyName(std::string_view text) {
+  size_t last = text.rfind('.');
+  if (last == std::string_view::npos || last + 1 == text.size()) return std::nullopt;
+  std::string_view table = text.substr(0, last);
+  if (table.find('.') == std::string_view::npos) return std::nullopt;  // the schema is needed
+  std::optional<QualifiedName> name = ParseTableName(table);
+  if (!name) return std::nullopt;
+  return ForeignKeyName{*name, std::string(text.substr(last + 1))};
+}
+
 void ReadSubsetSection(const TomlReader& reader, const toml::node& node, SubsetSettings& subset) {
   const toml::table& table = reader.Table(node, "subset");
   reader.CheckKeys(table, "subset", kKeys);
@@ -50,6 +60,18 @@ void ReadSubsetSection(const TomlReader& reader, const toml::node& node, SubsetS
   }
   if (const toml::node* children = table.get("children"))
     subset.children = reader.Value<bool>(*children, "subset.children", "a boolean").get();
+  if (const toml::node* except = table.get("children_except")) {
+    for (const std::string& text : reader.Strings(*except, "subset.children_except")) {
+      std::optional<ForeignKeyName> name = ParseForeignKeyName(text);
+      if (!name)
+        reader.Fail(
+            except->source(),
+            fmt::format("'subset.children_except' must name foreign keys as "
+                        "\"schema.table.column\" or \"schema.table.constraint\", not \"{}\"",
+                        text));
+      subset.children_except.push_back(std::move(*name));
+    }
+  }
   if (const toml::node* limits = table.get("limits")) {
     std::vector<std::pair<toml::source_position, std::pair<QualifiedName, int64_t>>> read;
     for (const auto& [key, value] : reader.Table(*limits, "subset.limits")) {

@@ -4,6 +4,9 @@
 //   where = "plan = 'team'"           # SQL over the root's columns
 //   percent = 5                       # of the root's matching rows, (0, 100]
 //   children = true                   # follow referencing rows down (default)
+//   children_except = ["public.activities.actor_id"]  # but not through these
+//                                     # foreign keys ("schema.table.column" or
+//                                     # "schema.table.constraint_name")
 //   limits = { "public.audit_log" = 10000 }  # rows taken by choice, per table
 // Checked here: keys, types, ranges, table names. Whether the tables exist
 // is the planner's business.
@@ -22,5 +25,9 @@ void ReadSubsetSection(const TomlReader& reader, const toml::node& node, SubsetS
 
 // "schema.table" (or "table", in public) as a name; "" when it is not one.
 std::optional<QualifiedName> ParseTableName(std::string_view text);
+
+// "schema.table.column" or "schema.table.constraint"; nullopt when it has
+// not three non-empty parts.
+std::optional<ForeignKeyName> ParseForeignKeyName(std::string_view text);
 
 }  // namespace freshet

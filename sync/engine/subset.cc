@@ -8,6 +8,7 @@
 #include <map>
 #include <numeric>
 #include <set>
+#include <tuple>
 
 #include "schema/catalog.h"
 #include "sync/engine/plan.h"
@@ -38,17 +39,20 @@ size_t ColumnAt(ClosureTable& table, const Table& source, const std::string& col
 
 // The closure's tables (one per planned table) and its edges: the foreign
 // keys of both catalogs among planned tables whose columns the source has.
+// An edge both catalogs hold is one edge, known by both names.
 struct Graph {
   std::vector<ClosureTable> tables;
   std::vector<ClosureEdge> edges;
-  std::vector<std::string> edge_names;
+  std::vector<std::vector<std::string>> edge_names;    // constraint names
+  std::vector<std::vector<std::string>> edge_columns;  // the referencing columns
 };
 
 Graph BuildGraph(const Catalog& source, const Catalog& target, const Plan& plan) {
   Graph graph;
   for (const auto& planned : plan.tables)
     graph.tables.push_back({planned.name, planned.source_partitioned, {}, {}, false, "", {}});
-  std::set<std::tuple<size_t, size_t, std::vector<std::string>, std::vector<std::string>>> seen;
+  std::map<std::tuple<size_t, size_t, std::vector<std::string>, std::vector<std::string>>, size_t>
+      seen;
   auto add = [&](const ForeignKey& fk, const Catalog& catalog) {
     auto child = PlannedIndex(plan, catalog, fk.table);
     auto parent = PlannedIndex(plan, catalog, fk.referenced);
@@ -59,18 +63,46 @@ Graph BuildGraph(const Catalog& source, const Catalog& target, const Plan& plan)
       if (!child_source || !child_source->FindColumn(column)) return;
     for (const auto& column : fk.referenced_columns)
       if (!parent_source || !parent_source->FindColumn(column)) return;
-    if (!seen.insert({*child, *parent, fk.columns, fk.referenced_columns}).second) return;
+    auto [at, added] =
+        seen.try_emplace({*child, *parent, fk.columns, fk.referenced_columns}, graph.edges.size());
+    if (!added) {
+      graph.edge_names[at->second].push_back(fk.name);
+      return;
+    }
     ClosureEdge edge{*child, *parent, {}, {}};
     for (const auto& column : fk.columns)
       edge.child_at.push_back(ColumnAt(graph.tables[*child], *child_source, column));
     for (const auto& column : fk.referenced_columns)
       edge.parent_at.push_back(ColumnAt(graph.tables[*parent], *parent_source, column));
     graph.edges.push_back(std::move(edge));
-    graph.edge_names.push_back(fk.name);
+    graph.edge_names.push_back({fk.name});
+    graph.edge_columns.push_back(fk.columns);
   };
   for (const auto& fk : source.foreign_keys) add(fk, source);
   for (const auto& fk : target.foreign_keys) add(fk, target);
   return graph;
+}
+
+// Marks the edges `children_except` names as not followed down. A name that
+// matches no edge is a usage error: a typo would otherwise widen the subset.
+void ExceptChildren(const SubsetSettings& settings, Graph& graph) {
+  for (const ForeignKeyName& except : settings.children_except) {
+    bool found = false;
+    for (size_t e = 0; e < graph.edges.size(); ++e) {
+      if (graph.tables[graph.edges[e].child].name != except.table) continue;
+      const auto& names = graph.edge_names[e];
+      bool named = std::find(names.begin(), names.end(), except.name) != names.end();
+      bool column = graph.edge_columns[e] == std::vector<std::string>{except.name};
+      if (!named && !column) continue;
+      graph.edges[e].down = false;
+      found = true;
+    }
+    if (!found)
+      throw Error(ErrorKind::kUsage,
+                  fmt::format("[subset] children_except \"{}\": no foreign key of {} among the "
+                              "tables this run copies is named {} or is on that one column",
+                              except.Display(), except.table.Display(), except.name));
+  }
 }
 
 // Connected components of the reference graph (directions ignored).
@@ -115,8 +147,15 @@ std::string Describe(const SubsetSettings& settings) {
   }
   for (const auto& [table, limit] : settings.limits)
     parts.push_back(fmt::format("at most {} rows of {}", limit, table.Display()));
-  return fmt::format("{}{}", fmt::join(parts, "; "),
-                     settings.children ? "" : " (no referencing rows followed)");
+  std::string children = " (no referencing rows followed)";
+  if (settings.children) {
+    std::vector<std::string> except;
+    for (const auto& name : settings.children_except) except.push_back(name.Display());
+    children = except.empty() ? ""
+                              : fmt::format(" (referencing rows not followed through {})",
+                                            fmt::join(except, ", "));
+  }
+  return fmt::format("{}{}", fmt::join(parts, "; "), children);
 }
 
 }  // namespace
@@ -140,6 +179,12 @@ void CheckSubset(const SubsetSettings& settings, Plan& plan) {
     plan.errors.push_back("[subset] percent must be more than 0 and at most 100");
   if ((settings.percent || !settings.where.empty()) && !settings.root)
     plan.errors.push_back("[subset] where and percent need a root table");
+  for (const ForeignKeyName& except : settings.children_except)
+    if (!planned(except.table))
+      plan.errors.push_back(
+          fmt::format("[subset] children_except \"{}\": {} is not a table this "
+                      "run copies",
+                      except.Display(), except.table.Display()));
   for (const auto& [table, limit] : settings.limits) {
     if (!planned(table))
       plan.errors.push_back(
@@ -259,6 +304,7 @@ void ApplySubset(Connection& source, const Catalog& source_catalog, const Catalo
   if (!settings.any()) return;
   auto started = std::chrono::steady_clock::now();
   Graph graph = BuildGraph(source_catalog, target_catalog, plan);
+  ExceptChildren(settings, graph);
   std::vector<size_t> component = Components(graph);
   std::set<size_t> rooted = MarkRoots(settings, source_catalog, graph, component);
   SubsetClosure closure(source, graph.tables, graph.edges, settings.children, log);

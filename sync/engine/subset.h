@@ -3,7 +3,8 @@
 // (and the target's, so that every constraint of the target validates):
 //  - the root table's rows matching `where` and `percent`;
 //  - with `children`, every row referencing a chosen row, and so on down
-//    (never back into a root table), up to a per-table limit;
+//    (never back into a root table, nor through the foreign keys named in
+//    `children_except`), up to a per-table limit;
 //  - always, every row a chosen row references, and so on up (cycles and
 //    self-references included), whatever the limits.
 // Tables in no foreign-key relation to a root are copied whole, or their
@@ -27,11 +28,21 @@ class RunLog;
 struct Catalog;
 struct Plan;
 
+// A foreign key named by its table and its constraint name or its column
+// (a one-column key): "public.activities.actor_id".
+struct ForeignKeyName {
+  QualifiedName table;
+  std::string name;
+
+  std::string Display() const { return table.Display() + "." + name; }
+};
+
 struct SubsetSettings {
   std::optional<QualifiedName> root;
   std::string where;              // SQL over the root's columns; empty: every row
   std::optional<double> percent;  // of the root's (matching) rows, by a hash of the key
   bool children = true;           // follow referencing rows down from the root's
+  std::vector<ForeignKeyName> children_except;            // foreign keys never followed down
   std::vector<std::pair<QualifiedName, int64_t>> limits;  // rows taken by choice, per table
 
   bool any() const { return root.has_value() || !limits.empty(); }

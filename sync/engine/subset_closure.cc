@@ -122,7 +122,7 @@ bool SubsetClosure::Expand(const std::vector<size_t>& component, bool down) {
     std::vector<Lookup> lookups;
     for (size_t e = 0; e < edges_.size(); ++e) {
       const ClosureEdge& edge = edges_[e];
-      if (down && edge.child == t && !tables_[t].root) {
+      if (down && edge.down && edge.child == t && !tables_[t].root) {
         const auto& rows = state_[edge.parent].down_rows;
         Lookup lookup{edge.child_at, {}, true};
         AddKeys(rows, down_done_[e], edge.parent_at, asked_down_[e], lookup);

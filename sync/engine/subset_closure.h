@@ -42,12 +42,15 @@ struct ClosureTable {
 };
 
 // `child`'s `child_columns` reference `parent`'s `parent_columns` (indexes
-// into each table's `columns`).
+// into each table's `columns`). Every edge is followed up (a kept child
+// keeps its parent); `down` edges are also followed from taken parents to
+// their children.
 struct ClosureEdge {
   size_t child = 0;
   size_t parent = 0;
   std::vector<size_t> child_at;
   std::vector<size_t> parent_at;
+  bool down = true;
 };
 
 class SubsetClosure {

@@ -209,6 +209,41 @@ TEST_F(SubsetSync, PercentChoosesTheSameRootsEveryRunAndCanSkipChildren) {
         << "org " << id;
 }
 
+TEST_F(SubsetSync, ChildrenExceptIsNotFollowedDownButStillUp) {
+  // Events of org 20's projects done by a profile of org 3.
+  Prod(
+      "UPDATE public.events SET actor = '00000000-0000-4000-8000-00000000012d' "
+      "WHERE project_org = 20 AND id % 3 = 0");
+  const std::string org20_events = "SELECT count(*) FROM public.events WHERE project_org = 20";
+  const std::string orgs = "SELECT string_agg(id::text, ',' ORDER BY id) FROM public.orgs";
+
+  // By default they follow org 3's profile down, and bring org 20's
+  // projects and org 20 up with them.
+  std::string every = NewDev();
+  ASSERT_EQ(Sync(every, kFirstTen).exit_code, 0);
+  ExpectReferencesWhole(every);
+  EXPECT_EQ(Dev(every, org20_events), Prod(org20_events + " AND id % 3 = 0"));
+  EXPECT_THAT(Dev(every, orgs), HasSubstr(",20,"));
+
+  // Named by its column, the actor key is only followed up: the chosen
+  // orgs' events (and their actors) all came, org 20's did not.
+  std::string except = NewDev();
+  RunResult run =
+      Sync(except, std::string(kFirstTen) + "children_except = [\"public.events.actor\"]\n");
+  ASSERT_EQ(run.exit_code, 0) << run.err;
+  ExpectReferencesWhole(except);
+  EXPECT_EQ(Dev(except, org20_events), "0");
+  EXPECT_EQ(Dev(except, orgs), "1,2,3,4,5,6,7,8,9,10,51,52,53,54,55,56,57,58,59,60");
+  std::string events_sql =
+      "SELECT count(*) || ':' || md5(string_agg(e::text, ',' ORDER BY id)) FROM public.events e "
+      "WHERE project_org <= 10";
+  EXPECT_EQ(Dev(except, events_sql), Prod(events_sql));
+  EXPECT_EQ(Dev(except,
+                "SELECT count(*) FROM public.events e WHERE NOT EXISTS (SELECT FROM "
+                "public.profiles p WHERE p.id = e.actor)"),
+            "0");
+}
+
 TEST_F(SubsetSync, MaskedSubsetCapturedAndRestoredEqualsTheSync) {
   const std::string config = std::string(kFirstTen) + R"toml(
 [mask."public.profiles.id"]
@@ -253,6 +288,14 @@ TEST_F(SubsetSync, BadSettingsAreRefusedBeforeTheTargetIsTouched) {
   RunResult percent = Sync(dev, "[subset]\nroot = \"public.orgs\"\npercent = 0\n");
   EXPECT_NE(percent.exit_code, 0);
   EXPECT_THAT(percent.err, HasSubstr("'subset.percent' must be more than 0"));
+  RunResult except = Sync(dev,
+                          "[subset]\nroot = \"public.orgs\"\n"
+                          "children_except = [\"public.events.events_actor_fkey\", "
+                          "\"public.events.nobody\"]\n");
+  EXPECT_NE(except.exit_code, 0);
+  EXPECT_THAT(except.err, HasSubstr("[subset] children_except \"public.events.nobody\": no foreign "
+                                    "key of public.events among the tables this run copies is "
+                                    "named nobody or is on that one column"));
   RunResult incremental = Sync(dev, "[subset]\nroot = \"public.orgs\"\n", {"--incremental"});
   EXPECT_NE(incremental.exit_code, 0);
   EXPECT_THAT(incremental.err, HasSubstr("a [subset] is taken by full syncs only"));

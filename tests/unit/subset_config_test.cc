@@ -1,5 +1,6 @@
 // [subset] in freshet.toml: the root, its filter and share, limits in file
 // order, and errors that name the line and the key; the plan's own checks.
+#include <fmt/format.h>
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
@@ -28,6 +29,7 @@ root = "public.organizations"
 where = "plan = 'team'"
 percent = 2.5
 children = false
+children_except = ["public.activities.actor_id", "crm.deals.deals_owner_fkey"]
 limits = { "public.audit_log" = 1000, "events" = 0 }
 )",
                                 "freshet.toml");
@@ -37,6 +39,10 @@ limits = { "public.audit_log" = 1000, "events" = 0 }
   EXPECT_EQ(subset.where, "plan = 'team'");
   EXPECT_DOUBLE_EQ(*subset.percent, 2.5);
   EXPECT_FALSE(subset.children);
+  ASSERT_EQ(subset.children_except.size(), 2u);
+  EXPECT_EQ(subset.children_except[0].table.Display(), "public.activities");
+  EXPECT_EQ(subset.children_except[0].name, "actor_id");
+  EXPECT_EQ(subset.children_except[1].Display(), "crm.deals.deals_owner_fkey");
   ASSERT_EQ(subset.limits.size(), 2u);
   EXPECT_EQ(subset.limits[0].first.Display(), "public.audit_log");
   EXPECT_EQ(subset.limits[0].second, 1000);
@@ -69,6 +75,17 @@ TEST(SubsetConfig, ErrorsNameTheLineAndTheKey) {
               HasSubstr("'subset.limits.\"public.x\"' must not be negative"));
   EXPECT_THAT(ParseError("[subset]\nroot = \"public.orgs\"\nlimits = { \"public.x\" = \"ten\" }\n"),
               HasSubstr("must be an integer"));
+  for (const char* bad : {"actor_id", "activities.actor_id", "public.activities.", ".a.b"})
+    EXPECT_THAT(ParseError(fmt::format("[subset]\nroot = \"public.orgs\"\nchildren_except = "
+                                       "[\"{}\"]\n",
+                                       bad)),
+                HasSubstr(fmt::format("'subset.children_except' must name foreign keys as "
+                                      "\"schema.table.column\" or \"schema.table.constraint\", "
+                                      "not \"{}\"",
+                                      bad)))
+        << bad;
+  EXPECT_THAT(ParseError("[subset]\nroot = \"public.orgs\"\nchildren_except = \"public.a.b\"\n"),
+              HasSubstr("'subset.children_except' must be an array of strings"));
 }
 
 TEST(SubsetPlan, TheRootAndLimitedTablesMustBeCopied) {
@@ -80,10 +97,13 @@ TEST(SubsetPlan, TheRootAndLimitedTablesMustBeCopied) {
   settings.root = QualifiedName{"public", "organisations"};
   settings.limits.push_back({{"public", "orgs"}, 5});
   settings.limits.push_back({{"public", "gone"}, 5});
+  settings.children_except.push_back({{"public", "events"}, "actor"});
   CheckSubset(settings, plan);
-  ASSERT_EQ(plan.errors.size(), 2u);
+  ASSERT_EQ(plan.errors.size(), 3u);
   EXPECT_THAT(plan.errors[0], HasSubstr("[subset] root public.organisations is not a table"));
-  EXPECT_THAT(plan.errors[1], HasSubstr("[subset] limit on public.gone: not a table"));
+  EXPECT_THAT(plan.errors[1],
+              HasSubstr("[subset] children_except \"public.events.actor\": public.events is not"));
+  EXPECT_THAT(plan.errors[2], HasSubstr("[subset] limit on public.gone: not a table"));
 }
 
 }  // namespace
