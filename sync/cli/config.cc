@@ -99,7 +99,7 @@ class Reader : public TomlReader {
   // pattern. toml++ keeps a table's keys sorted by name, so the entries are
   // put back in the order they appear in the file.
   void ReadTables(const toml::node& node, Config& config) const {
-    std::vector<std::pair<toml::source_position, std::pair<std::string, TableSyncSettings>>> read;
+    Positioned<std::pair<std::string, TableSyncSettings>> read;
     for (const auto& [key, value] : Table(node, "tables")) {
       std::string pattern(key.str());
       std::string path = "tables." + PathPart(pattern);
@@ -112,10 +112,7 @@ class Reader : public TomlReader {
       }
       read.emplace_back(where.begin, std::pair(pattern, ReadTable(value, path)));
     }
-    std::stable_sort(read.begin(), read.end(), [](const auto& a, const auto& b) {
-      return std::pair(a.first.line, a.first.column) < std::pair(b.first.line, b.first.column);
-    });
-    for (auto& entry : read) config.tables.push_back(std::move(entry.second));
+    AppendInFileOrder(read, config.tables);
   }
 
   TableSyncSettings ReadTable(const toml::node& node, const std::string& path) const {

@@ -84,15 +84,12 @@ class MaskReader {
     if (const toml::node* node = table.get("paths")) {
       // toml++ keeps keys sorted; the first path listed wins an overlap, so
       // they go back in file order.
-      std::vector<std::pair<toml::source_position, std::pair<std::string, MaskRule>>> read;
+      Positioned<std::pair<std::string, MaskRule>> read;
       for (const auto& [key, value] : reader_.Table(*node, path + ".paths"))
         read.emplace_back(
             key.source().begin,
             std::pair(std::string(key.str()), Rule(value, path + ".paths." + PathPart(key.str()))));
-      std::stable_sort(read.begin(), read.end(), [](const auto& a, const auto& b) {
-        return std::pair(a.first.line, a.first.column) < std::pair(b.first.line, b.first.column);
-      });
-      for (auto& entry : read) rule.paths.push_back(std::move(entry.second));
+      AppendInFileOrder(read, rule.paths);
     }
   }
 
@@ -128,7 +125,7 @@ const std::vector<std::string>& MaskRuleNames() {
 
 void ReadMaskSection(const TomlReader& reader, const toml::node& node, MaskConfig& config) {
   const toml::table& mask = reader.Table(node, "mask");
-  std::vector<std::pair<toml::source_position, std::pair<std::string, MaskRule>>> read;
+  Positioned<std::pair<std::string, MaskRule>> read;
   MaskReader rules(reader);
   for (const auto& [key, value] : mask) {
     std::string name(key.str());
@@ -153,10 +150,7 @@ void ReadMaskSection(const TomlReader& reader, const toml::node& node, MaskConfi
       read.emplace_back(where.begin, std::pair(name, rules.Rule(value, path)));
     }
   }
-  std::stable_sort(read.begin(), read.end(), [](const auto& a, const auto& b) {
-    return std::pair(a.first.line, a.first.column) < std::pair(b.first.line, b.first.column);
-  });
-  for (auto& entry : read) config.rules.push_back(std::move(entry.second));
+  AppendInFileOrder(read, config.rules);
   if (config.key_file && config.key_env)
     reader.Fail(node.source(), "[mask] has both key_file and key_env; keep one");
 }

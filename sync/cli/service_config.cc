@@ -413,7 +413,7 @@ std::string Endpoint::ResolveUrlTemplate() const {
 }
 
 void ReadJobsSection(const TomlReader& reader, const toml::node& node, std::vector<JobSpec>& out) {
-  std::vector<std::pair<toml::source_position, JobSpec>> read;
+  Positioned<JobSpec> read;
   for (const auto& [key, value] : reader.Table(node, "jobs")) {
     std::string name(key.str());
     bool valid = !name.empty() && std::all_of(name.begin(), name.end(), [](char c) {
@@ -426,10 +426,7 @@ void ReadJobsSection(const TomlReader& reader, const toml::node& node, std::vect
                                      PathPart(name)));
     read.emplace_back(where.begin, ReadJob(reader, name, value));
   }
-  std::stable_sort(read.begin(), read.end(), [](const auto& a, const auto& b) {
-    return std::pair(a.first.line, a.first.column) < std::pair(b.first.line, b.first.column);
-  });
-  for (auto& entry : read) out.push_back(std::move(entry.second));
+  AppendInFileOrder(read, out);
 }
 
 }  // namespace freshet

@@ -73,7 +73,7 @@ void ReadSubsetSection(const TomlReader& reader, const toml::node& node, SubsetS
     }
   }
   if (const toml::node* limits = table.get("limits")) {
-    std::vector<std::pair<toml::source_position, std::pair<QualifiedName, int64_t>>> read;
+    Positioned<std::pair<QualifiedName, int64_t>> read;
     for (const auto& [key, value] : reader.Table(*limits, "subset.limits")) {
       std::string path = "subset.limits." + PathPart(key.str());
       int64_t limit = reader.Value<int64_t>(value, path, "an integer").get();
@@ -81,10 +81,7 @@ void ReadSubsetSection(const TomlReader& reader, const toml::node& node, SubsetS
       read.emplace_back(value.source().begin,
                         std::pair(TableName(reader, value, key.str(), path), limit));
     }
-    std::stable_sort(read.begin(), read.end(), [](const auto& a, const auto& b) {
-      return std::pair(a.first.line, a.first.column) < std::pair(b.first.line, b.first.column);
-    });
-    for (auto& entry : read) subset.limits.push_back(std::move(entry.second));
+    AppendInFileOrder(read, subset.limits);
   }
   if (!subset.root && (subset.percent || !subset.where.empty()))
     reader.Fail(node.source(), "[subset] where and percent need a root = \"schema.table\"");

@@ -14,6 +14,7 @@
 #include <span>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 #include "copy/error.h"
@@ -24,6 +25,19 @@ std::string_view TypeName(toml::node_type type);
 // A key as written in a dotted path: bare when it can be, else quoted.
 std::string PathPart(std::string_view key);
 size_t EditDistance(std::string_view a, std::string_view b);
+
+// Entries read from a TOML table with the position of their key: toml++
+// keeps a table's keys sorted, so they are put back in the order the file
+// gives them and appended to `out`.
+template <typename T>
+using Positioned = std::vector<std::pair<toml::source_position, T>>;
+template <typename T>
+void AppendInFileOrder(Positioned<T>& read, std::vector<T>& out) {
+  std::stable_sort(read.begin(), read.end(), [](const auto& a, const auto& b) {
+    return std::pair(a.first.line, a.first.column) < std::pair(b.first.line, b.first.column);
+  });
+  for (auto& entry : read) out.push_back(std::move(entry.second));
+}
 // PostgreSQL-style duration: a number with an optional unit (us, ms, s, min, h, d).
 bool IsDuration(std::string_view text);
 
