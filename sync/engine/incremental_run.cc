@@ -114,6 +114,7 @@ Plan PlanIncremental(Connection& source, const Catalog& source_catalog, Connecti
   plan_options.chunk_bytes = -1;
   Plan plan = BuildPlan(source_catalog, target_catalog, plan_options);
   if (plan.ok()) CheckSourceFits(source, source_catalog, target_catalog, plan, log);
+  PlanSampledCoverage(source, source_catalog, options.plan.masks, plan);
   if (plan.ok()) CheckTargetRules(source, target, source_catalog, target_catalog, plan, log);
   std::vector<TableState> states = UsableStates(
       ReadStates(target,

@@ -444,11 +444,18 @@ void SampleTable(Connection& source, const Table& table, int64_t estimated_rows,
     found.push_back({table.name, columns[i]->name, columns[i]->type,
                      fmt::format("{} of {} sampled values look like {}", matches, values,
                                  email ? "email addresses" : "phone numbers"),
-                     email ? "email" : "phone"});
+                     email ? "email" : "phone", true});
   }
 }
 
 }  // namespace
+
+std::string UnruledColumnMessage(const PersonalColumn& column) {
+  return fmt::format(
+      "column {}.{} looks personal ({}) and has no [mask] rule; add one (e.g. rule = \"{}\") or "
+      "rule = \"keep\" with a reason",
+      column.table.Display(), column.column, column.why, column.suggested);
+}
 
 std::vector<PersonalColumn> FindPersonalColumns(const Catalog& catalog, const Plan& plan,
                                                 const std::vector<std::string>& kept,

@@ -27,7 +27,12 @@ struct PersonalColumn {
   // "first_name", "last_name", "street_address", "city", "ip", "date_shift",
   // "integer", "hash", "redact", or "json" for json columns.
   std::string suggested;
+  bool sampled = false;  // found by a sample of its values (not its name or type)
 };
+
+// The plan's words for an unruled personal column: "column s.t.c looks
+// personal (why) and has no [mask] rule; ...".
+std::string UnruledColumnMessage(const PersonalColumn& column);
 
 // The copied columns (PlannedTable::mapping.columns) of `plan`'s tables that
 // look personal and have no mask (PlannedTable::masks) and no `keep` rule

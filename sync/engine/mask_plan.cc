@@ -262,13 +262,8 @@ class MaskPlanner {
     std::vector<std::string> kept;
     for (const auto& [column, assignment] : assigned_)
       if (assignment.rule.rule == "keep") kept.push_back(QuotedColumn(column));
-    for (const auto& found : FindPersonalColumns(source_, plan_, kept, nullptr)) {
-      std::string text = fmt::format(
-          "column {}.{} looks personal ({}) and has no [mask] rule; add one (e.g. rule = \"{}\") "
-          "or rule = \"keep\" with a reason",
-          found.table.Display(), found.column, found.why, found.suggested);
-      (settings_.strict ? plan_.errors : plan_.warnings).push_back(std::move(text));
-    }
+    for (const auto& found : FindPersonalColumns(source_, plan_, kept, nullptr))
+      (settings_.strict ? plan_.errors : plan_.warnings).push_back(UnruledColumnMessage(found));
   }
 
   static std::string QuotedColumn(const ColumnRef& column) {
@@ -346,6 +341,17 @@ void PlanMasks(const Catalog& source, const Catalog& target, const MaskSettings&
                Plan& plan) {
   if (!settings.any() && !settings.strict) return;
   MaskPlanner(source, target, settings, plan).Run();
+}
+
+void PlanSampledCoverage(Connection& source, const Catalog& source_catalog,
+                         const MaskSettings& settings, Plan& plan) {
+  if (!settings.any() && !settings.strict) return;
+  std::vector<std::string> kept;
+  for (const auto& [pattern, rule] : settings.rules)
+    if (rule.rule == "keep") kept.push_back(pattern);
+  for (const auto& found : FindPersonalColumns(source_catalog, plan, kept, &source))
+    if (found.sampled)
+      (settings.strict ? plan.errors : plan.warnings).push_back(UnruledColumnMessage(found));
 }
 
 std::string MaskedSelectList(const std::vector<std::string>& columns,

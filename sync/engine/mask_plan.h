@@ -22,6 +22,7 @@
 
 namespace freshet {
 
+class Connection;
 struct Plan;
 
 struct MaskSettings {
@@ -64,6 +65,14 @@ std::pair<std::string, std::string> SplitColumnPattern(const std::string& patter
 // warnings to the plan.
 void PlanMasks(const Catalog& source, const Catalog& target, const MaskSettings& settings,
                Plan& plan);
+
+// The content half of the coverage PlanMasks judges by names and types:
+// with the source at hand (inside the run's snapshot or not), the copied
+// text columns with no rule whose sampled values look like email addresses
+// or phone numbers (sync/engine/mask_coverage.h). Warnings, or errors under
+// `strict`; nothing when the config has no [mask] section in use.
+void PlanSampledCoverage(Connection& source, const Catalog& source_catalog,
+                         const MaskSettings& settings, Plan& plan);
 
 // The select list reading `columns` with the masks that are expressions in
 // place of their columns; empty when no mask is one.

@@ -92,6 +92,7 @@ Plan PlanOnly(const SyncOptions& options, bool* pending_journal, std::stop_token
     plan = BuildPlan(source_catalog, target_catalog, options.plan);
     // The same data check as a sync, so that plan and sync agree.
     if (plan.ok()) CheckSourceFits(source, source_catalog, target_catalog, plan, log);
+    PlanSampledCoverage(source, source_catalog, options.plan.masks, plan);
     if (plan.ok()) CheckTargetRules(source, target, source_catalog, target_catalog, plan, log);
     if (plan.ok() && options.plan.subset.any()) {  // in one snapshot, as a sync takes it
       source.Exec("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY");
@@ -176,6 +177,7 @@ class SyncLoads final : public LoadSource {
     plan = BuildPlan(catalog_, target_catalog, options_.plan);
     target_catalog_ = target_catalog;
     if (plan.ok()) CheckSourceFits(snapshot_->control(), catalog_, target_catalog, plan, log);
+    PlanSampledCoverage(snapshot_->control(), catalog_, options_.plan.masks, plan);
     if (plan.ok())
       CheckTargetRules(snapshot_->control(), *target.control, catalog_, target_catalog, plan, log);
     if (plan.ok())

@@ -270,6 +270,7 @@ SnapshotManifest RunCapture(const CaptureOptions& options, std::stop_token stop)
   Catalog catalog = ReadCatalog(control);
   CheckPatterns(catalog, options.plan);
   Plan plan = BuildPlan(catalog, catalog, options.plan);
+  PlanSampledCoverage(control, catalog, options.plan.masks, plan);
   ThrowIfPlanErrors(plan);
   if (options.plan.masks.any() && !options.plan.masks.key)
     throw Error(ErrorKind::kRefused,
