@@ -103,9 +103,18 @@ const Endpoint& PreviewJobs::Target(const JobSpec& job) const {
 
 void PreviewJobs::Check(const JobSpec& job) const {
   CheckNamingTheJob(job, [&] {
-    Target(job).ResolveUrlTemplate();
+    const Endpoint& target = Target(job);
+    target.ResolveUrlTemplate();
     CheckMigrationsJob(config_, job);
-    if (IsSource(config_, job.from)) ResolveEndpoint(config_.sources, job.from).ResolveUrl();
+    if (!IsSource(config_, job.from)) return;
+    ResolveEndpoint(config_.sources, job.from).ResolveUrl();
+    // Every run would be refused after creating its database: say so now.
+    // (From snapshots, a masked snapshot needs no rules; the restore checks.)
+    if (target.masked && config_.mask.rules.empty())
+      throw Error(ErrorKind::kUsage,
+                  fmt::format("target '{}' is marked masked = true and the config has no [mask] "
+                              "rules, so no preview could be synced from '{}'",
+                              target.name, job.from));
   });
 }
 

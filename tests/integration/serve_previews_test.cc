@@ -166,6 +166,54 @@ TEST(ServePreviews, CreateMigratesAndRestoresTheLatestSnapshotAndPostAgainRefres
     EXPECT_THAT(text, Not(HasSubstr(kPassword)));
 }
 
+// A preview target marked masked = true gets masked rows only: synced from
+// the source through the config's [mask] rules, no original email reaches
+// the preview and orders still join their accounts. Without rules the
+// service refuses the job when it starts, before any preview exists.
+TEST(ServePreviews, AMaskedPreviewTargetGetsMaskedRowsOnly) {
+  Clusters setup;
+  std::string masked_target = setup.Config("prod");
+  masked_target.insert(masked_target.find("url_template = "), "masked = true\n");
+  std::string key_file = setup.scratch / "mask.key";
+  std::ofstream(key_file) << "preview-mask-key-0123456789abcdef";
+  const std::string original =
+      "SELECT count(*) FROM accounts WHERE email ~ '^user[0-9]+@example\\.com$'";
+  ASSERT_EQ(setup.prod.Psql(setup.prod_db, original), "2000");
+
+  ServeProcess serve(masked_target + fmt::format(R"toml(
+[mask]
+key_file = "{}"
+[mask."public.accounts.email"]
+rule = "email"
+)toml",
+                                                 key_file));
+  HttpResult created = CreatePreview(serve, "pr-masked");
+  ASSERT_EQ(created.status, 202) << created.body;
+  nlohmann::json end = serve.WaitForEnd(created.Json()["id"].get<int64_t>());
+  ASSERT_EQ(end["state"], "succeeded") << end.dump(2) << serve.Stderr();
+  std::string db = setup.Database("pr-masked");
+  EXPECT_EQ(setup.server.Psql(db, original), "0");
+  EXPECT_EQ(setup.server.Psql(db, "SELECT count(DISTINCT email) FROM accounts"), "2000");
+  EXPECT_EQ(setup.server.Psql(db,
+                              "SELECT count(*) FROM orders JOIN accounts a ON "
+                              "a.id = orders.account_id"),
+            "30000");
+  EXPECT_THAT(setup.Differing("pr-masked"), ::testing::ElementsAre("public.accounts"));
+
+  ScratchDir other;
+  std::ofstream(other / "freshet.toml") << masked_target;
+  BackgroundProcess refused =
+      StartCommand({FreshetBinary(), "serve", "--config", other / "freshet.toml", "--listen",
+                    "127.0.0.1:0", "--store", other / "runs.db"},
+                   {{"FRESHET_API_TOKEN", kAdminToken}});
+  std::optional<RunResult> exited = refused.WaitFor(std::chrono::seconds(120));
+  ASSERT_TRUE(exited) << "the service started with a masked preview target and no rules";
+  EXPECT_NE(exited->exit_code, 0);
+  EXPECT_THAT(exited->err, HasSubstr("job 'previews': target 'preview' is marked masked = true "
+                                     "and the config has no [mask] rules, so no preview could "
+                                     "be synced from 'prod'"));
+}
+
 TEST(ServePreviews, TheJobsRouteTakesThePreviewNameAsAnOverride) {
   Clusters setup;
   ServeProcess serve(setup.Config("prod"));
