@@ -64,19 +64,10 @@ class IncrementalSync : public ::testing::Test {
     return ReadReport();
   }
 
-  json ReadReport() const {
-    std::ifstream in(report_path_);
-    if (!in) return json::object();
-    return json::parse(in);
-  }
+  json ReadReport() const { return ReadJsonReport(report_path_); }
 
-  // The report's entry for `table` ("schema.table").
   static json Entry(const json& report, const std::string& table) {
-    if (report.contains("tables"))
-      for (const auto& entry : report["tables"])
-        if (entry.value("table", "") == table) return entry;
-    ADD_FAILURE() << "no report entry for " << table << " in " << report.dump();
-    return json::object();
+    return ReportEntry(report, table);
   }
 
   static uint64_t Moved(const json& entry) {

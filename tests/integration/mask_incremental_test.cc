@@ -9,10 +9,9 @@
 #include <gtest/gtest.h>
 
 #include <filesystem>
-#include <fstream>
 #include <nlohmann/json.hpp>
 
-#include "tests/integration/sync_helpers.h"
+#include "tests/integration/prod_dev_test.h"
 
 namespace freshet::testing {
 namespace {
@@ -117,24 +116,11 @@ window = "2 days"
 constexpr const char* kKey = "test-mask-key-0123456789abcdef";
 constexpr const char* kOtherKey = "another-key-0123456789abcdef";
 
-class MaskedIncremental : public ::testing::Test {
+class MaskedIncremental : public ProdDevTest {
  protected:
-  void SetUp() override {
-    prod_db_ = prod_.CreateUniqueDatabase("prod");
-    prod_.Psql(prod_db_, std::string(kSchema) + kProdData);
-  }
+  void SetUp() override { CreateProd(std::string(kSchema) + kProdData); }
 
-  std::string NewDev() {
-    std::string db = dev_.CreateUniqueDatabase("dev");
-    dev_.Psql(db, kSchema);
-    return db;
-  }
-
-  std::string WriteConfig(const std::string& text) {
-    std::string path = scratch_ / ("freshet-" + std::to_string(++configs_) + ".toml");
-    std::ofstream(path) << text;
-    return path;
-  }
+  std::string NewDev() { return ProdDevTest::NewDev(kSchema); }
 
   // A sync of prod into `db` under `rules` and `key` (none when empty).
   RunResult Run(const std::string& db, const std::string& rules, const std::string& key,
@@ -162,18 +148,10 @@ class MaskedIncremental : public ::testing::Test {
     return ReadReport();
   }
 
-  json ReadReport() const {
-    std::ifstream in(report_path_);
-    if (!in) return json::object();
-    return json::parse(in);
-  }
+  json ReadReport() const { return ReadJsonReport(report_path_); }
 
   static json Entry(const json& report, const std::string& table) {
-    if (report.contains("tables"))
-      for (const auto& entry : report["tables"])
-        if (entry.value("table", "") == table) return entry;
-    ADD_FAILURE() << "no report entry for " << table << " in " << report.dump();
-    return json::object();
+    return ReportEntry(report, table);
   }
   static std::string Mode(const json& report, const std::string& table) {
     return Entry(report, table).value("mode", "");
@@ -192,17 +170,8 @@ class MaskedIncremental : public ::testing::Test {
     return DifferingTables(dev_, a, dev_, b, {"public"});
   }
 
-  // Rows of every user table on `db` whose text holds `needle`.
-  int64_t RowsHolding(const std::string& db, const std::string& needle) const {
-    int64_t found = 0;
-    for (const auto& table : UserTables(dev_, db, {"public"}))
-      found += std::stoll(dev_.Psql(
-          db, "SELECT count(*) FROM " + table + " t WHERE t::text LIKE '%" + needle + "%'"));
-    return found;
-  }
-
   // No original value of a masked column anywhere on `db`.
-  void ExpectNoOriginals(const std::string& db) const {
+  void ExpectNoOriginals(const std::string& db) {
     EXPECT_EQ(RowsHolding(db, "corp-original.test"), 0);
     EXPECT_EQ(RowsHolding(db, "Original "), 0);
     EXPECT_EQ(RowsHolding(db, "secret note"), 0);
@@ -217,12 +186,7 @@ class MaskedIncremental : public ::testing::Test {
               "0");
   }
 
-  PgCluster& prod_ = SharedClusters::Source();
-  PgCluster& dev_ = SharedClusters::Target();
-  std::string prod_db_;
-  ScratchDir scratch_;
   std::string report_path_ = scratch_ / "report.json";
-  int configs_ = 0;
 };
 
 TEST_F(MaskedIncremental, AnIncrementalRunLeavesWhatAFreshMaskedFullSyncLeaves) {

@@ -5,10 +5,7 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
-#include <fstream>
-#include <iterator>
-
-#include "tests/integration/sync_helpers.h"
+#include "tests/integration/prod_dev_test.h"
 
 namespace freshet::testing {
 namespace {
@@ -81,24 +78,11 @@ rule = "hash"
 
 constexpr const char* kKey = "test-mask-key-0123456789abcdef";
 
-class MaskedSync : public ::testing::Test {
+class MaskedSync : public ProdDevTest {
  protected:
-  void SetUp() override {
-    prod_db_ = prod_.CreateUniqueDatabase("prod");
-    prod_.Psql(prod_db_, std::string(kSchema) + kProdData);
-  }
+  void SetUp() override { CreateProd(std::string(kSchema) + kProdData); }
 
-  std::string NewDev() {
-    std::string db = dev_.CreateUniqueDatabase("dev");
-    dev_.Psql(db, std::string(kSchema) + kDevData);
-    return db;
-  }
-
-  std::string WriteConfig(const std::string& text) {
-    std::string path = scratch_ / ("freshet-" + std::to_string(++configs_) + ".toml");
-    std::ofstream(path) << text;
-    return path;
-  }
+  std::string NewDev() { return ProdDevTest::NewDev(std::string(kSchema) + kDevData); }
 
   RunResult Sync(const std::string& dev_db, const std::string& rules, Environment env,
                  std::vector<std::string> extra = {}) {
@@ -108,24 +92,6 @@ class MaskedSync : public ::testing::Test {
     args.insert(args.end(), extra.begin(), extra.end());
     return Freshet(args, env);
   }
-
-  std::string Dev(const std::string& db, const std::string& sql) { return dev_.Psql(db, sql); }
-  std::string Prod(const std::string& sql) { return prod_.Psql(prod_db_, sql); }
-
-  // Rows of every user table on `db` whose text holds `needle`.
-  int64_t RowsHolding(const std::string& db, const std::string& needle) {
-    int64_t found = 0;
-    for (const auto& table : UserTables(dev_, db))
-      found += std::stoll(
-          Dev(db, "SELECT count(*) FROM " + table + " t WHERE t::text LIKE '%" + needle + "%'"));
-    return found;
-  }
-
-  PgCluster& prod_ = SharedClusters::Source();
-  PgCluster& dev_ = SharedClusters::Target();
-  std::string prod_db_;
-  ScratchDir scratch_;
-  int configs_ = 0;
 };
 
 TEST_F(MaskedSync, NoOriginalValueReachesTheTargetAndKeysStayJoined) {
@@ -133,9 +99,7 @@ TEST_F(MaskedSync, NoOriginalValueReachesTheTargetAndKeysStayJoined) {
   std::string report_path = scratch_ / "report.json";
   RunResult run = Sync(dev, kRules, {{"FRESHET_MASK_KEY", kKey}}, {"--report", report_path});
   ASSERT_EQ(run.exit_code, 0) << run.err;
-  std::ifstream report_file(report_path);
-  std::string report((std::istreambuf_iterator<char>(report_file)),
-                     std::istreambuf_iterator<char>());
+  std::string report = ReadTextFile(report_path);
   // The report says what was masked, by which rule, and nothing of the values.
   EXPECT_THAT(report, HasSubstr("public.profiles.email: rule email, in the stream"));
   EXPECT_THAT(report, HasSubstr("public.tasks.assignee: rule uuid, in the stream (follows"));
@@ -315,9 +279,7 @@ TEST_F(MaskedSync, AMaskedCaptureRestoresMaskedDataAndRecordsItsRulesNotItsKey) 
                                prod_.Url(prod_db_), "--out", snapshot},
                               {{"FRESHET_MASK_KEY", kKey}});
   ASSERT_EQ(capture.exit_code, 0) << capture.err;
-  std::ifstream manifest_file(snapshot + "/manifest.json");
-  std::string manifest((std::istreambuf_iterator<char>(manifest_file)),
-                       std::istreambuf_iterator<char>());
+  std::string manifest = ReadTextFile(snapshot + "/manifest.json");
   EXPECT_THAT(manifest, HasSubstr("\"masking\""));
   EXPECT_THAT(manifest, HasSubstr("public.profiles.email: email"));
   EXPECT_THAT(manifest, Not(HasSubstr(kKey)));
@@ -412,10 +374,28 @@ TEST_F(MaskedSync, MaskCheckListsPersonalColumnsWithoutARuleAndStrictRefusesThem
       Freshet({"--config", config, "plan", "--from", prod_.Url(prod_db_), "--to", dev_.Url(dev)});
   EXPECT_EQ(plan.exit_code, 0) << plan.err;
   EXPECT_THAT(plan.out + plan.err, HasSubstr("column public.profiles.phone looks personal"));
+  EXPECT_THAT(plan.out + plan.err, HasSubstr("column public.tasks.reach looks personal ("));
   RunResult strict = Sync(dev, "[mask]\nstrict = true\n" + rules, {{"FRESHET_MASK_KEY", kKey}});
   EXPECT_EQ(strict.exit_code, 3);
   EXPECT_THAT(strict.err, HasSubstr("column public.profiles.phone looks personal"));
   EXPECT_EQ(Dev(dev, "SELECT email FROM public.profiles"), "stale@dev.test");
+  // Strict judges content too: with the phone kept, the column found only by
+  // its sampled values still refuses the sync, and the capture.
+  std::string phone_kept =
+      "[mask]\nstrict = true\n" + rules +
+      "[mask.\"public.profiles.phone\"]\nrule = \"keep\"\nreason = \"test numbers\"\n";
+  RunResult sampled = Sync(dev, phone_kept, {{"FRESHET_MASK_KEY", kKey}});
+  EXPECT_EQ(sampled.exit_code, 3) << sampled.err;
+  EXPECT_THAT(sampled.err, HasSubstr("column public.tasks.reach looks personal ("));
+  EXPECT_THAT(sampled.err, HasSubstr("sampled values look like email addresses"));
+  EXPECT_THAT(sampled.err, Not(HasSubstr("public.profiles.phone looks personal")));
+  EXPECT_THAT(sampled.out + sampled.err, Not(HasSubstr("corp-original")));
+  EXPECT_EQ(Dev(dev, "SELECT email FROM public.profiles"), "stale@dev.test");
+  RunResult capture = Freshet({"--config", WriteConfig(phone_kept), "snapshot", "capture", "--mask",
+                               "--from", prod_.Url(prod_db_), "--out", scratch_ / "strict.snap"},
+                              {{"FRESHET_MASK_KEY", kKey}});
+  EXPECT_NE(capture.exit_code, 0);
+  EXPECT_THAT(capture.err, HasSubstr("column public.tasks.reach looks personal"));
   // A kept column is no longer listed.
   std::string kept = rules +
                      "[mask.\"public.profiles.phone\"]\nrule = \"keep\"\nreason = "

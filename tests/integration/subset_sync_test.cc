@@ -9,10 +9,8 @@
 #include <gtest/gtest.h>
 
 #include <algorithm>
-#include <fstream>
-#include <iterator>
 
-#include "tests/integration/sync_helpers.h"
+#include "tests/integration/prod_dev_test.h"
 
 namespace freshet::testing {
 namespace {
@@ -80,23 +78,14 @@ constexpr const char* kDevData = R"sql(
 INSERT INTO public.countries VALUES ('stale', 'Stale dev row');
 )sql";
 
-class SubsetSync : public ::testing::Test {
+class SubsetSync : public ProdDevTest {
  protected:
-  void SetUp() override {
-    prod_db_ = prod_.CreateUniqueDatabase("prod");
-    prod_.Psql(prod_db_, std::string(kSchema) + kProdData + "ANALYZE;");
-  }
+  void SetUp() override { CreateProd(std::string(kSchema) + kProdData + "ANALYZE;"); }
 
-  std::string NewDev() {
-    std::string db = dev_.CreateUniqueDatabase("dev");
-    dev_.Psql(db, std::string(kSchema) + kDevData);
-    return db;
-  }
+  std::string NewDev() { return ProdDevTest::NewDev(std::string(kSchema) + kDevData); }
 
   std::string WriteConfig(const std::string& text) {
-    std::string path = scratch_ / ("freshet-" + std::to_string(++configs_) + ".toml");
-    std::ofstream(path) << "[sync]\ninclude = [\"public.*\", \"auth.*\"]\n" << text;
-    return path;
+    return ProdDevTest::WriteConfig("[sync]\ninclude = [\"public.*\", \"auth.*\"]\n" + text);
   }
 
   RunResult Sync(const std::string& dev_db, const std::string& config,
@@ -107,9 +96,6 @@ class SubsetSync : public ::testing::Test {
     args.insert(args.end(), extra.begin(), extra.end());
     return Freshet(args, env);
   }
-
-  std::string Dev(const std::string& db, const std::string& sql) { return dev_.Psql(db, sql); }
-  std::string Prod(const std::string& sql) { return prod_.Psql(prod_db_, sql); }
 
   // Every foreign key of prod is on dev and valid, and no row dangles.
   void ExpectReferencesWhole(const std::string& dev) {
@@ -122,12 +108,6 @@ class SubsetSync : public ::testing::Test {
                   "public.profiles m WHERE m.id = p.manager))"),
               "0");
   }
-
-  PgCluster& prod_ = SharedClusters::Source();
-  PgCluster& dev_ = SharedClusters::Target();
-  std::string prod_db_;
-  ScratchDir scratch_;
-  int configs_ = 0;
 };
 
 constexpr const char* kFirstTen = R"toml(
@@ -174,9 +154,7 @@ TEST_F(SubsetSync, KeepsTheRootsChildrenAndEveryParentAndNothingElse) {
   EXPECT_EQ(Dev(dev, "SELECT count(*) FROM public.audit"), "300");
   EXPECT_EQ(Dev(dev, "SELECT count(*) FROM public.countries"), "5");
 
-  std::ifstream report_file(report_path);
-  std::string report((std::istreambuf_iterator<char>(report_file)),
-                     std::istreambuf_iterator<char>());
+  std::string report = ReadTextFile(report_path);
   EXPECT_THAT(report, HasSubstr("\"subset\": \"public.orgs where id <= 10; at most 5 rows of "
                                 "public.countries: "));
   EXPECT_THAT(report, HasSubstr("\"verified\": true"));
@@ -270,9 +248,7 @@ rule = "email"
   ASSERT_EQ(restore.exit_code, 0) << restore.err;
   ExpectReferencesWhole(restored);
   EXPECT_THAT(DifferingTables(dev_, synced, dev_, restored), IsEmpty());
-  std::ifstream manifest_file(snapshot + "/manifest.json");
-  std::string manifest((std::istreambuf_iterator<char>(manifest_file)),
-                       std::istreambuf_iterator<char>());
+  std::string manifest = ReadTextFile(snapshot + "/manifest.json");
   EXPECT_THAT(manifest, HasSubstr("\"subset\": \"public.orgs where id <= 10"));
 }
 

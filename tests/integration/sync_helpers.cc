@@ -222,6 +222,29 @@ std::optional<std::string> PausePoint::WaitUntilPaused(BackgroundProcess& proces
   }
 }
 
+std::string ReadTextFile(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) {
+    ADD_FAILURE() << "cannot read " << path;
+    return "";
+  }
+  return std::string(std::istreambuf_iterator<char>(in), {});
+}
+
+nlohmann::json ReadJsonReport(const std::string& path) {
+  std::ifstream in(path);
+  if (!in) return nlohmann::json::object();
+  return nlohmann::json::parse(in);
+}
+
+nlohmann::json ReportEntry(const nlohmann::json& report, const std::string& table) {
+  if (report.contains("tables"))
+    for (const auto& entry : report["tables"])
+      if (entry.value("table", "") == table) return entry;
+  ADD_FAILURE() << "no report entry for " << table << " in " << report.dump();
+  return nlohmann::json::object();
+}
+
 void PausePoint::Release() { std::ofstream(dir_ / "release") << "go"; }
 
 }  // namespace freshet::testing

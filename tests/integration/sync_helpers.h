@@ -4,6 +4,7 @@
 #pragma once
 
 #include <filesystem>
+#include <nlohmann/json.hpp>
 #include <optional>
 #include <string>
 #include <vector>
@@ -44,6 +45,18 @@ std::vector<std::string> InvalidConstraintsAndIndexes(const PgCluster& cluster,
 
 // "schema.table.name" of every foreign key in the database, sorted.
 std::vector<std::string> ForeignKeys(const PgCluster& cluster, const std::string& db);
+
+// The whole text of a file the run wrote (a report, a manifest); a test
+// failure and "" when it cannot be read.
+std::string ReadTextFile(const std::string& path);
+
+// The JSON report at `path`; an empty object when there is none (a run that
+// failed before writing it).
+nlohmann::json ReadJsonReport(const std::string& path);
+
+// The report's entry for `table` ("schema.table"); a test failure and an
+// empty object when it has none.
+nlohmann::json ReportEntry(const nlohmann::json& report, const std::string& table);
 
 // Lines of psql output (-A -t), split on newlines; empty output gives {}.
 std::vector<std::string> Lines(const std::string& text);
