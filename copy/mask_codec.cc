@@ -103,6 +103,28 @@ void CheckText(std::string_view text, size_t max_chars, const char* type) {
          max_chars);
 }
 
+// Appends `text` (checked by CheckText) as the server stores it in a column
+// with `limits`: spaces beyond varchar(n)'s or char(n)'s n dropped, and a
+// char(n) value padded with spaces to n characters. So the bytes sent are
+// the bytes a restore's verification reads back.
+void AppendStoredText(std::string_view text, const ValueLimits& limits, std::string& out) {
+  if (limits.max_chars == 0) {
+    out.append(text);
+    return;
+  }
+  size_t chars = 0, end = text.size();
+  for (size_t i = 0; i < text.size(); ++i) {
+    if ((static_cast<uint8_t>(text[i]) & 0xc0) == 0x80) continue;
+    if (chars == limits.max_chars) {
+      end = i;
+      break;
+    }
+    ++chars;
+  }
+  out.append(text.substr(0, end));
+  if (limits.pad_chars && chars < limits.max_chars) out.append(limits.max_chars - chars, ' ');
+}
+
 // ---- integers, dates, timestamps ----------------------------------------
 
 int64_t DecodeInteger(std::string_view field) {
@@ -474,7 +496,7 @@ void EncodeField(const MaskValue& value, const ValueLimits& limits, std::string&
   switch (value.kind) {
     case ValueKind::kText:
       CheckText(value.text, limits.max_chars, "text");
-      out.append(value.text);
+      AppendStoredText(value.text, limits, out);
       return;
     case ValueKind::kInteger:
       EncodeInteger(value.integer, limits.integer_bytes, out);

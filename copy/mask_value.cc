@@ -28,6 +28,20 @@ std::string WithoutModifiers(std::string_view type) {
 
 // The first number inside the modifier of `type` ("character varying(50)"
 // -> 50), or nullopt when it has none.
+// numeric(p, s)'s s (0 for numeric(p)); nullopt without modifiers.
+std::optional<int> NumericScale(std::string_view type) {
+  size_t open = type.find('(');
+  if (open == std::string_view::npos) return std::nullopt;
+  size_t comma = type.find(',', open);
+  if (comma == std::string_view::npos) return 0;
+  size_t begin = type.find_first_not_of(' ', comma + 1);
+  if (begin == std::string_view::npos) return std::nullopt;
+  int value = 0;
+  auto [stop, error] = std::from_chars(type.data() + begin, type.data() + type.size(), value);
+  if (error != std::errc()) return std::nullopt;
+  return value;
+}
+
 std::optional<size_t> FirstModifier(std::string_view type) {
   size_t open = type.find('(');
   if (open == std::string_view::npos) return std::nullopt;
@@ -120,14 +134,18 @@ ValueLimits LimitsOfType(std::string_view type) {
     // SQL's CHARACTER without a length is CHARACTER(1). A bpchar column
     // without a modifier is unbounded, and format_type spells that "bpchar".
     limits.max_chars = modifier.value_or(1);
+    limits.pad_chars = true;
   } else if (name == "bpchar") {
     limits.max_chars = modifier.value_or(0);
+    limits.pad_chars = modifier.has_value();
   } else if (name == "smallint" || name == "int2") {
     limits.integer_bytes = 2;
   } else if (name == "integer" || name == "int4") {
     limits.integer_bytes = 4;
   } else if (name == "bigint" || name == "int8") {
     limits.integer_bytes = 8;
+  } else if (name == "numeric" || name == "decimal") {
+    limits.numeric_scale = NumericScale(type);
   } else if (name == "cidr") {
     limits.cidr = true;
   } else if (name == "jsonb") {

@@ -40,7 +40,10 @@ struct MaskValue {
 
 // What a transformer must fit its output to, from the column's type.
 struct ValueLimits {
-  size_t max_chars = 0;   // varchar(n) / bpchar(n): at most n characters; 0: no limit
+  size_t max_chars = 0;    // varchar(n) / bpchar(n): at most n characters; 0: no limit
+  bool pad_chars = false;  // character(n): stored padded with spaces to n characters
+  std::optional<int> numeric_scale =
+      std::nullopt;       // numeric(p, s): s (values are stored rounded to it)
   int integer_bytes = 8;  // kInteger: 2, 4 or 8
   bool cidr = false;      // kInet: the column is cidr (host bits zero)
   bool jsonb = false;     // kJson: binary form is jsonb's (a version byte first)

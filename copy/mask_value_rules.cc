@@ -286,6 +286,9 @@ std::unique_ptr<ValueMasker> MakeNumeric(const Build& b) {
   if (b.rule.scale && (*b.rule.scale < 0 || *b.rule.scale > kMaxScale)) {
     throw b.Fail("scale must be between 0 and " + std::to_string(kMaxScale));
   }
+  if (b.rule.scale && b.limits.numeric_scale && *b.rule.scale > *b.limits.numeric_scale)
+    throw b.Fail("scale " + std::to_string(*b.rule.scale) + " is more than the column keeps (" +
+                 std::to_string(*b.limits.numeric_scale) + " digits after the point)");
   NumericParams p{b.rule.rule,  b.rule.min,   b.rule.max,
                   b.rule.noise, b.rule.scale, b.kind == ValueKind::kInteger};
   std::string domain = "numeric/" +

@@ -30,6 +30,7 @@ CREATE TABLE public.accounts (org int, handle text, PRIMARY KEY (org, handle));
 CREATE TABLE public.memberships (
   id int PRIMARY KEY, org int NOT NULL, handle text NOT NULL,
   FOREIGN KEY (org, handle) REFERENCES public.accounts (org, handle));
+CREATE TABLE public.cards (id int PRIMARY KEY, holder character(16), balance numeric(10,2));
 )sql";
 
 constexpr const char* kSourceOnly = "ALTER TABLE public.tasks ADD COLUMN legacy text;";
@@ -54,6 +55,7 @@ SELECT g, jsonb_build_object('summary', 'call ' || g,
   FROM generate_series(1, 1000) g;
 INSERT INTO public.accounts SELECT g % 5, 'original-handle-' || g FROM generate_series(1, 300) g;
 INSERT INTO public.memberships SELECT g, g % 5, 'original-handle-' || g FROM generate_series(1, 300) g;
+INSERT INTO public.cards SELECT g, 'Holder ' || g, g * 10.25 FROM generate_series(1, 400) g;
 )sql";
 
 constexpr const char* kDevData = R"sql(
@@ -63,7 +65,9 @@ INSERT INTO public.profiles VALUES
 
 // Every kind of rule a restore can apply in its stream: keyed transformers,
 // a key followed by the columns referencing it, json paths, null, and
-// constants (text, applied to NULLs too, and integer).
+// constants (text, applied to NULLs too, and integer); a char(n) and a
+// numeric(p,s) column, whose masked values must be sent as the server
+// stores them (padded, at the column's scale) for --verify to match.
 constexpr const char* kRules = R"toml(
 [mask."public.profiles.id"]
 rule = "uuid"
@@ -91,6 +95,11 @@ rule = "json"
 paths = { "$.contact.email" = "email" }
 [mask."public.accounts.handle"]
 rule = "hash"
+[mask."public.cards.holder"]
+rule = "first_name"
+[mask."public.cards.balance"]
+rule = "numeric"
+noise = 0.2
 )toml";
 
 constexpr const char* kKey = "test-mask-key-0123456789abcdef";
@@ -134,8 +143,8 @@ class MaskedRestore : public ProdDevTest {
   void ExpectNoOriginals(const std::string& db, bool fixed_key = true) {
     SCOPED_TRACE(db);
     std::vector<std::string> originals = {
-        "corp-original.test", "Original Person", "nick-original",          "secret note",
-        "original-handle",    "legacy secret",   "00000000-0000-4000-8000"};
+        "corp-original.test", "Original Person", "nick-original",           "secret note",
+        "original-handle",    "legacy secret",   "00000000-0000-4000-8000", "Holder "};
     if (fixed_key) originals.insert(originals.end(), {"415-555-", "10.9."});
     for (const std::string& original : originals)
       EXPECT_EQ(RowsHolding(db, original), 0) << original;

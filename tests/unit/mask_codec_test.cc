@@ -123,6 +123,24 @@ TEST(MaskValueTest, LimitsOfTypeReadsLengthsAndWidths) {
   EXPECT_TRUE(Limits("jsonb").jsonb);
   EXPECT_FALSE(Limits("json").jsonb);
   EXPECT_STREQ(ValueKindName(ValueKind::kTimestamp), "timestamp");
+  EXPECT_TRUE(Limits("character(2)").pad_chars);
+  EXPECT_TRUE(Limits("bpchar(3)").pad_chars);
+  EXPECT_FALSE(Limits("bpchar").pad_chars);
+  EXPECT_FALSE(Limits("character varying(5)").pad_chars);
+}
+
+// Text is sent as the column stores it, so a restore that digests the bytes
+// it sent reads the same bytes back: char(n) padded to n characters, spaces
+// beyond n dropped (as bpchar and varchar input do), other characters beyond
+// n refused.
+TEST(MaskValueTest, TextIsEncodedAsTheColumnStoresIt) {
+  EXPECT_EQ(Encoded(TextValue(ValueKind::kText, "Bob"), Limits("character(6)")), "Bob   ");
+  EXPECT_EQ(Encoded(TextValue(ValueKind::kText, "Zoë"), Limits("character(4)")), "Zoë ");
+  EXPECT_EQ(Encoded(TextValue(ValueKind::kText, "ab  "), Limits("character(3)")), "ab ");
+  EXPECT_EQ(Encoded(TextValue(ValueKind::kText, "abc   "), Limits("character varying(4)")), "abc ");
+  EXPECT_EQ(Encoded(TextValue(ValueKind::kText, "Bob"), Limits("character varying(6)")), "Bob");
+  EXPECT_EQ(Encoded(TextValue(ValueKind::kText, "Bob"), Limits("bpchar")), "Bob");
+  EXPECT_THROW(Encoded(TextValue(ValueKind::kText, "Robert"), Limits("character(3)")), Error);
 }
 
 // ---- numeric ----------------------------------------------------------------
@@ -383,7 +401,8 @@ TEST(MaskCodecTest, TextMustBeUtf8WithoutNul) {
 TEST(MaskCodecTest, TextLongerThanTheColumnIsRefusedUnlessOnlySpacesOverflow) {
   ValueLimits varchar5 = Limits("character varying(5)");
   EXPECT_EQ(Encoded(TextValue(ValueKind::kText, "äöüßé"), varchar5), "äöüßé");  // 5 characters
-  EXPECT_EQ(Encoded(TextValue(ValueKind::kText, "abc     "), varchar5), "abc     ");
+  // The spaces beyond 5 are dropped, as varchar input drops them.
+  EXPECT_EQ(Encoded(TextValue(ValueKind::kText, "abc     "), varchar5), "abc  ");
   EXPECT_THAT(ErrorOf([&] { Encoded(TextValue(ValueKind::kText, "secret"), varchar5); }),
               AllOf(HasSubstr("6 characters, more than the column's 5"), Not(HasSubstr("secret"))));
   ValueLimits char1 = Limits("character");

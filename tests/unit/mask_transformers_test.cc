@@ -512,6 +512,16 @@ TEST(MaskTransformersTest, NumericKeepsScaleAndRange) {
   std::string error = MaskError(noise, ValueKind::kNumeric, "12abc34");
   EXPECT_NE(error.find("'numeric'"), std::string::npos);
   EXPECT_EQ(error.find("12abc34"), std::string::npos);
+  // A scale the column would round away is refused when the masker is made
+  // (the column would hold other values than those sent).
+  MaskRule fine = Rule("numeric");
+  fine.noise = 0.5;
+  fine.scale = 4;
+  EXPECT_NE(MakeError(fine, ValueKind::kNumeric, LimitsOfType("numeric(10,2)"))
+                .find("scale 4 is more than the column keeps (2 digits after the point)"),
+            std::string::npos);
+  EXPECT_EQ(MakeError(fine, ValueKind::kNumeric, LimitsOfType("numeric(12, 4)")), "");
+  EXPECT_EQ(MakeError(fine, ValueKind::kNumeric, LimitsOfType("numeric")), "");
 }
 
 TEST(MaskTransformersTest, DateShiftStaysWithinTheWindow) {
