@@ -41,6 +41,28 @@ std::string TextArrayLiteral(const std::vector<std::string>& elements) {
   return out;
 }
 
+std::vector<std::string> SplitDottedName(std::string_view text) {
+  std::vector<std::string> parts(1);
+  bool quoted = false;
+  for (size_t i = 0; i < text.size(); ++i) {
+    char c = text[i];
+    if (quoted && c == '"' && i + 1 < text.size() && text[i + 1] == '"') {
+      parts.back() += '"';
+      ++i;
+    } else if (c == '"') {
+      quoted = !quoted;
+    } else if (c == '.' && !quoted) {
+      parts.emplace_back();
+    } else {
+      parts.back() += c;
+    }
+  }
+  if (quoted) return {};
+  for (const std::string& part : parts)
+    if (part.empty()) return {};  // PostgreSQL has no empty names
+  return parts;
+}
+
 std::string QuoteIdentList(const std::vector<std::string>& names) {
   std::string out;
   for (size_t i = 0; i < names.size(); ++i) {

@@ -34,4 +34,11 @@ struct QualifiedName {
 // "a", "b", "c" — a quoted column list without parentheses.
 std::string QuoteIdentList(const std::vector<std::string>& names);
 
+// The parts of a dotted name as the config writes it: `public.deals.owner_id`
+// gives {"public", "deals", "owner_id"}; a part in double quotes may hold
+// dots, and "" for a quote (`"my.schema"."Deals"` gives {"my.schema",
+// "Deals"}). Unquoted parts are taken as written (no case folding). Empty
+// when a part is empty (quoted or not) or a quote is not closed.
+std::vector<std::string> SplitDottedName(std::string_view text);
+
 }  // namespace freshet

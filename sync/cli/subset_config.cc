@@ -22,24 +22,17 @@ QualifiedName TableName(const TomlReader& reader, const toml::node& node, std::s
 }  // namespace
 
 std::optional<QualifiedName> ParseTableName(std::string_view text) {
-  size_t dot = text.find('.');
-  if (dot == std::string_view::npos) {
-    if (text.empty()) return std::nullopt;
-    return QualifiedName{"public", std::string(text)};
-  }
-  if (dot == 0 || dot + 1 == text.size() || text.find('.', dot + 1) != std::string_view::npos)
-    return std::nullopt;
-  return QualifiedName{std::string(text.substr(0, dot)), std::string(text.substr(dot + 1))};
+  std::vector<std::string> parts = SplitDottedName(text);
+  if (parts.size() == 1) return QualifiedName{"public", std::move(parts[0])};
+  if (parts.size() == 2) return QualifiedName{std::move(parts[0]), std::move(parts[1])};
+  return std::nullopt;
 }
 
 std::optional<ForeignKeyName> ParseForeignKeyName(std::string_view text) {
-  size_t last = text.rfind('.');
-  if (last == std::string_view::npos || last + 1 == text.size()) return std::nullopt;
-  std::string_view table = text.substr(0, last);
-  if (table.find('.') == std::string_view::npos) return std::nullopt;  // the schema is needed
-  std::optional<QualifiedName> name = ParseTableName(table);
-  if (!name) return std::nullopt;
-  return ForeignKeyName{*name, std::string(text.substr(last + 1))};
+  std::vector<std::string> parts = SplitDottedName(text);
+  if (parts.size() != 3) return std::nullopt;  // the schema is needed
+  return ForeignKeyName{QualifiedName{std::move(parts[0]), std::move(parts[1])},
+                        std::move(parts[2])};
 }
 
 void ReadSubsetSection(const TomlReader& reader, const toml::node& node, SubsetSettings& subset) {

@@ -23,11 +23,12 @@ namespace freshet {
 
 void ReadSubsetSection(const TomlReader& reader, const toml::node& node, SubsetSettings& subset);
 
-// "schema.table" (or "table", in public) as a name; "" when it is not one.
+// "schema.table" (or "table", in public) as a name; nullopt when it is not
+// one. Parts in double quotes may hold dots (SplitDottedName).
 std::optional<QualifiedName> ParseTableName(std::string_view text);
 
-// "schema.table.column" or "schema.table.constraint"; nullopt when it has
-// not three non-empty parts.
+// "schema.table.column" or "schema.table.constraint" (parts quoted as in
+// ParseTableName); nullopt when it has not three non-empty parts.
 std::optional<ForeignKeyName> ParseForeignKeyName(std::string_view text);
 
 }  // namespace freshet

@@ -74,5 +74,15 @@ TEST(QuoteIdentListTest, JoinsQuotedNamesWithCommas) {
   EXPECT_EQ(QuoteIdentList({}), "");
 }
 
+TEST(SplitDottedNameTest, QuotedPartsHoldDotsAndQuotes) {
+  using Parts = std::vector<std::string>;
+  EXPECT_EQ(SplitDottedName("public.deals.owner_id"), (Parts{"public", "deals", "owner_id"}));
+  EXPECT_EQ(SplitDottedName("\"my.schema\".\"Deals\""), (Parts{"my.schema", "Deals"}));
+  EXPECT_EQ(SplitDottedName("s.\"a \"\"b\"\"\".c"), (Parts{"s", "a \"b\"", "c"}));
+  EXPECT_EQ(SplitDottedName("Kunden"), (Parts{"Kunden"}));  // as written, no folding
+  for (const char* bad : {"", "a..b", ".a", "a.", "\"a.b", "a.\"\""})
+    EXPECT_TRUE(SplitDottedName(bad).empty()) << bad;
+}
+
 }  // namespace
 }  // namespace freshet

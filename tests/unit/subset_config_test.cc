@@ -50,6 +50,23 @@ limits = { "public.audit_log" = 1000, "events" = 0 }
   EXPECT_EQ(subset.limits[1].second, 0);
 }
 
+TEST(SubsetConfig, NamesInDoubleQuotesMayHoldDots) {
+  Config config = Config::Parse(R"(
+[subset]
+root = '"crm.v2"."Orgs"'
+children_except = ['"crm.v2"."Deals"."owner.id"']
+limits = { '"crm.v2".events' = 10 }
+)",
+                                "freshet.toml");
+  const SubsetSettings& subset = config.subset;
+  EXPECT_EQ(*subset.root, (QualifiedName{"crm.v2", "Orgs"}));
+  ASSERT_EQ(subset.children_except.size(), 1u);
+  EXPECT_EQ(subset.children_except[0].table, (QualifiedName{"crm.v2", "Deals"}));
+  EXPECT_EQ(subset.children_except[0].name, "owner.id");
+  ASSERT_EQ(subset.limits.size(), 1u);
+  EXPECT_EQ(subset.limits[0].first, (QualifiedName{"crm.v2", "events"}));
+}
+
 TEST(SubsetConfig, IntegerPercentAndNoSectionMeanWhatTheySay) {
   EXPECT_DOUBLE_EQ(*Config::Parse("[subset]\nroot = \"a.b\"\npercent = 5\n", "f").subset.percent,
                    5.0);
