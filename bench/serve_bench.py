@@ -290,8 +290,12 @@ def psql(url: str, sql: str) -> None:
 
 
 def reset_dev(args) -> None:
+    """Recreates dev from its template, then checkpoints both servers, so that
+    no run pays for the copy's dirty pages or WAL left by the one before."""
     psql(args.dev_admin, f"DROP DATABASE IF EXISTS {args.dev_db} WITH (FORCE)")
     psql(args.dev_admin, f"CREATE DATABASE {args.dev_db} TEMPLATE {args.dev_template}")
+    psql(args.dev_admin, "CHECKPOINT")
+    psql(args.prod_admin, "CHECKPOINT")
 
 
 def verify_dev(args) -> None:
@@ -418,7 +422,7 @@ def print_sync(args, cli_times, cli_cpu, runs: list[ServiceRun], quiet: list[Ser
     order = "CLI, polled service" + (", service without pollers" if quiet else "")
     print(f"Job `{args.job}`: `sync --from {args.source} --to {args.target} {args.sync_args}`, "
           f"the same options in `[jobs.{args.job}]`. {args.runs} runs of each, alternating "
-          f"(in odd rounds {order}; reversed in even ones); dev recreated from its template before every run and "
+          f"(in odd rounds {order}; reversed in even ones); dev recreated from its template and both servers checkpointed before every run, and "
           f"verified equal to prod after it (not timed). CLI time: process start to exit. "
           f"Service time: `POST /v1/jobs/{args.job}/runs` sent to the first SSE `end` event read. "
           f"During every service run, {args.pollers} pollers (one keep-alive connection each) "
@@ -618,6 +622,7 @@ def main() -> None:
     sync.add_argument("--target", required=True)
     sync.add_argument("--sync-args", default="")
     sync.add_argument("--dev-admin", required=True)
+    sync.add_argument("--prod-admin", required=True)
     sync.add_argument("--dev-db", default="dev")
     sync.add_argument("--dev-template", default="dev_template")
     memory = commands.choices["memory"]

@@ -109,7 +109,7 @@ if ((do_sync)); then
     --store "$CLUSTERS_DIR/sync.db" --log "$logs/serve-sync.log" --job refresh-dev \
     --runs "$runs" --pollers "$pollers" --sse "$sse" --poll-interval "$interval" \
     --source prod --target dev --sync-args "--include auth.users --jobs 4" \
-    --dev-admin "$dev_admin" "${quiet_flag[@]}" >>"$sections"
+    --dev-admin "$dev_admin" --prod-admin "${prod%/prod}/postgres" "${quiet_flag[@]}" >>"$sections"
 fi
 if ((do_memory)); then
   "${bench[@]}" memory "${common[@]}" --config "$CLUSTERS_DIR/serve.toml" \
