@@ -6,6 +6,7 @@
 #include <unistd.h>
 
 #include <CLI/CLI.hpp>
+#include <chrono>
 #include <csignal>
 #include <cstdlib>
 #include <filesystem>
@@ -92,7 +93,8 @@ class ReportFiles final : public RunObserver {
 int Run(const std::string& command, const Arguments& args) {
   if (command == "repair") {
     SyncOptions options = ResolveSyncOptions(args, false);
-    RestoreOutcome outcome = RunRepair(options.target_url, options.jobs);
+    RestoreOutcome outcome =
+        RunRepair(options.target_url, options.jobs, std::chrono::seconds(args.repair_wait));
     if (outcome.restored.empty() && outcome.problems.empty())
       std::cerr << "nothing to repair: no interrupted run left changes on "
                 << ConnInfo::Parse(options.target_url).Describe() << "\n";
@@ -152,6 +154,11 @@ int RunCli(int argc, char** argv) {
     AddSelectionOptions(command, args);
   }
   AddEndpointOptions(repair, args, false);
+  repair
+      ->add_option("--wait", args.repair_wait,
+                   "Wait up to SECONDS for a run still writing to the target to end (default 0: "
+                   "fail at once)")
+      ->check(CLI::NonNegativeNumber);
   for (CLI::App* command : {sync, verify}) AddReportOptions(command, args);
   for (CLI::App* command : {sync, plan}) {
     command->add_flag("--allow-remote-target", args.allow_remote_target,

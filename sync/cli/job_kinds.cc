@@ -3,6 +3,8 @@
 #include <fmt/format.h>
 
 #include <algorithm>
+#include <cctype>
+#include <optional>
 
 #include "copy/conninfo.h"
 #include "copy/error.h"
@@ -32,9 +34,34 @@ std::string TargetKey(const Config& config, const std::string& target) {
   return "target:" + ConnInfo::Parse(target).Describe();
 }
 
+std::optional<std::string> DatabaseKey(const std::string& url) {
+  try {
+    ConnInfo info = ConnInfo::Parse(url);
+    auto value = [&](const char* key) {
+      auto it = info.values.find(key);
+      return it == info.values.end() ? std::string() : it->second;
+    };
+    std::string host = value("host").empty() ? value("hostaddr") : value("host");
+    std::transform(host.begin(), host.end(), host.begin(),
+                   [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
+    std::string database = value("dbname").empty() ? value("user") : value("dbname");
+    return fmt::format("database:{}:{}/{}", host, value("port"), database);
+  } catch (const Error&) {
+    return std::nullopt;  // the run says what is wrong with it when it starts
+  }
+}
+
 std::vector<std::string> TargetKeys(const Config& config, const std::vector<std::string>& targets) {
   std::vector<std::string> keys;
   for (const std::string& target : targets) keys.push_back(TargetKey(config, target));
+  for (const std::string& target : targets) {
+    std::optional<std::string> key;
+    try {
+      key = DatabaseKey(ResolveEndpoint(config.targets, target).ResolveUrl());
+    } catch (const Error&) {  // an unset url_env: the run fails when it starts, naming it
+    }
+    if (key && std::find(keys.begin(), keys.end(), *key) == keys.end()) keys.push_back(*key);
+  }
   return keys;
 }
 
@@ -47,7 +74,7 @@ std::vector<std::string> SyncTargetNames(const Config& config, const JobSpec& jo
 
 std::vector<std::string> RepairTarget(const std::string& url, int jobs) {
   std::vector<std::string> lines;
-  RestoreOutcome outcome = RunRepair(url, jobs);
+  RestoreOutcome outcome = RunRepair(url, jobs, kRepairLockWait);
   std::string where = ConnInfo::Parse(url).Describe();
   if (outcome.restored.empty() && outcome.problems.empty())
     lines.push_back(fmt::format("{}: nothing to restore", where));
@@ -70,7 +97,8 @@ std::vector<std::string> TargetsOfRun(const Config& config, const std::vector<st
     matched.push_back(key);
   }
   for (const std::string& key : run.targets)
-    if (std::find(matched.begin(), matched.end(), key) == matched.end())
+    if (!key.starts_with("database:") &&
+        std::find(matched.begin(), matched.end(), key) == matched.end())
       lines.push_back(fmt::format(
           "{}: problem: the job no longer writes there, so it was not repaired; run `freshet "
           "repair --to URL` on it",

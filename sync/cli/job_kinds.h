@@ -55,7 +55,14 @@ void RefuseOverrides(const JobSpec& job, const nlohmann::json& overrides);
 // connection string (never its password): what two runs must not write at
 // once.
 std::string TargetKey(const Config& config, const std::string& target);
-// TargetKey of each of `targets`.
+// "database:host:port/dbname" for a connection string (host lower-cased,
+// libpq's defaults filled in, no user or password), or nothing when `url`
+// does not parse: the same database named by two targets, or by a target
+// and a URL, gets one key.
+std::optional<std::string> DatabaseKey(const std::string& url);
+// TargetKey of each of `targets`, then the DatabaseKey each resolves to (when
+// it resolves now), so that runs writing one database never run at once
+// whatever they call it.
 std::vector<std::string> TargetKeys(const Config& config, const std::vector<std::string>& targets);
 
 // The targets a sync-like job writes: its `to`, or [sync] to. Throws Error

@@ -3,6 +3,7 @@
 #include <fmt/format.h>
 
 #include <filesystem>
+#include <optional>
 #include <regex>
 
 #include "copy/connection.h"
@@ -154,7 +155,14 @@ std::vector<std::string> PreviewJobs::Targets(const JobSpec& job,
         400,
         fmt::format(R"(job '{}' makes previews: say which, as {{"name": "pr-123"}})", job.name));
   CheckName(job, name);
-  return {fmt::format("target:{}/{}", job.to.at(0), name)};
+  std::vector<std::string> keys = {fmt::format("target:{}/{}", job.to.at(0), name)};
+  std::optional<std::string> database;
+  try {
+    database = DatabaseKey(PreviewUrl(Target(job).ResolveUrlTemplate(), name));
+  } catch (const Error&) {  // an unset url_template_env: the run fails when it starts, naming it
+  }
+  if (database) keys.push_back(*database);
+  return keys;
 }
 
 bool PreviewJobs::EnsureDatabase(const JobSpec& job, const std::string& name,

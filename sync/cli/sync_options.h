@@ -31,6 +31,7 @@ struct SyncArguments {
   std::vector<std::string> full;    // --full PATTERN
   std::vector<std::string> diff;    // --diff PATTERN
   bool mask_key_ephemeral = false;  // --mask-key-ephemeral
+  int repair_wait = 0;              // repair --wait SECONDS
 };
 
 // Reads the config (--config or $FRESHET_CONFIG) and resolves the arguments

@@ -18,6 +18,25 @@ namespace {
 
 // Session advisory lock key: one freshet run per target database at a time.
 constexpr std::string_view kLockSql = "SELECT pg_catalog.pg_try_advisory_lock(1718773092, 1)";
+constexpr std::string_view kWaitForLockSql = "SELECT pg_catalog.pg_advisory_lock(1718773092, 1)";
+constexpr std::string_view kLockNotAvailable = "55P03";
+
+// Waits on the lock under `lock_timeout` = `wait`, then puts the session's
+// lock_timeout back. False when the wait ran out.
+bool WaitForTargetLock(Connection& target, std::chrono::seconds wait) {
+  std::string before = target.Exec("SELECT pg_catalog.current_setting('lock_timeout')").Get(0, 0);
+  target.Exec("SELECT pg_catalog.set_config('lock_timeout', $1, false)",
+              {fmt::format("{}s", wait.count())});
+  bool locked = true;
+  try {
+    target.Exec(kWaitForLockSql);
+  } catch (const Error& error) {
+    if (error.sqlstate() != kLockNotAvailable) throw;
+    locked = false;
+  }
+  target.Exec("SELECT pg_catalog.set_config('lock_timeout', $1, false)", {before});
+  return locked;
+}
 
 }  // namespace
 
@@ -41,12 +60,17 @@ Connection OpenTarget(const std::string& url) {
   return target;
 }
 
-void LockTarget(Connection& target) {
-  if (!target.Exec(kLockSql).GetBool(0, 0))
+void LockTarget(Connection& target, std::chrono::seconds wait) {
+  if (target.Exec(kLockSql).GetBool(0, 0)) return;
+  if (wait.count() <= 0)
     throw Error(
         fmt::format("{}: another freshet run is writing to this database; wait for it "
                     "to finish",
                     target.Describe()));
+  if (!WaitForTargetLock(target, wait))
+    throw Error(fmt::format(
+        "{}: another freshet run is writing to this database, and it did not end within {}s",
+        target.Describe(), wait.count()));
 }
 
 void RecordRestore(const RestoreOutcome& outcome, RunReport& report, RestoreCause cause,

@@ -3,6 +3,7 @@
 // and setting aside (journaled) what the load must not maintain.
 #pragma once
 
+#include <chrono>
 #include <string>
 
 #include "copy/connection.h"
@@ -21,8 +22,10 @@ std::string NowIso();
 
 // A target connection with sync settings pinned.
 Connection OpenTarget(const std::string& url);
-// Takes the per-database advisory lock; throws Error if another run holds it.
-void LockTarget(Connection& target);
+// Takes the per-database advisory lock. If another run holds it, waits up
+// to `wait` for it to end (0: not at all), then throws Error naming the
+// database.
+void LockTarget(Connection& target, std::chrono::seconds wait = std::chrono::seconds(0));
 
 // Whose set-aside work a journal restore put back.
 enum class RestoreCause {

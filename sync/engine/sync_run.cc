@@ -295,9 +295,9 @@ void VerifyRun(const SyncOptions& options, RunReport& report, std::stop_token st
 
 }  // namespace
 
-RestoreOutcome RunRepair(const std::string& target_url, int jobs) {
+RestoreOutcome RunRepair(const std::string& target_url, int jobs, std::chrono::seconds lock_wait) {
   Connection target = OpenTarget(target_url);
-  LockTarget(target);
+  LockTarget(target, lock_wait);
   DropStaging(target);  // an interrupted incremental run's staging tables
   Journal journal(target, "repair");
   return journal.Restore(target_url, jobs);

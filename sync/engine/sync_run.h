@@ -4,6 +4,7 @@
 // renders reports.
 #pragma once
 
+#include <chrono>
 #include <stop_token>
 #include <string>
 
@@ -51,6 +52,9 @@ void RunSync(const SyncOptions& options, RunReport& report, std::stop_token stop
 void RunVerify(const SyncOptions& options, RunReport& report, std::stop_token stop);
 
 // `freshet repair`: restores what an interrupted run left in the journal.
-RestoreOutcome RunRepair(const std::string& target_url, int jobs);
+// A run still writing to the target is waited for, up to `lock_wait` (0: the
+// repair fails at once, naming the database).
+RestoreOutcome RunRepair(const std::string& target_url, int jobs,
+                         std::chrono::seconds lock_wait = std::chrono::seconds(0));
 
 }  // namespace freshet

@@ -115,18 +115,26 @@ class PostgresRunStore final : public RunStore {
         "finished");
   }
 
-  void Finish(const RunRecord& run) override {
-    Changed(
+  bool Finish(const RunRecord& run) override {
+    return Changed(
         "UPDATE freshet_service.runs SET state = $2, started_at = $3, finished_at = $4, "
         "exit_status = $5, error = $6, report = $7, rows_moved = $8, bytes_moved = $9, "
-        "report_markdown = $10, live = NULL WHERE id = $1 RETURNING id",
+        "report_markdown = $10, live = NULL WHERE id = $1 AND state IN ('queued', 'running') "
+        "AND claimed_by IN ('', $11) RETURNING id",
         {std::to_string(run.id), std::string(RunStateName(run.state)), run.started_at,
          run.finished_at,
          run.exit_status ? std::optional<std::string>(std::to_string(*run.exit_status))
                          : std::nullopt,
          run.error, run.report.is_null() ? std::nullopt : std::optional(DumpJson(run.report)),
-         std::to_string(run.rows), std::to_string(run.bytes), run.report_markdown},
+         std::to_string(run.rows), std::to_string(run.bytes), run.report_markdown, replica_},
         "finished");
+  }
+
+  bool TakeOver(int64_t id) override {
+    return Changed(
+        "UPDATE freshet_service.runs SET claimed_by = $2 WHERE id = $1 AND state = 'running' "
+        "RETURNING id",
+        {std::to_string(id), replica_}, "running");
   }
 
   void AppendLog(int64_t id, const RunLogLine& line) override {

@@ -115,6 +115,10 @@ std::vector<std::string> RunManager::Recover() {
     const JobSpec* job = FindJob(run.job);
     std::vector<std::string> repaired;
     std::string problem;
+    if (run.state == RunState::kRunning && !store_.TakeOver(run.id)) {
+      done.push_back(fmt::format("run {} ({}) ended on the replica that ran it", run.id, run.job));
+      continue;  // that replica restored its targets as the run ended
+    }
     if (job && run.state == RunState::kRunning) {
       try {
         repaired = executor_.Repair(*job, run);
@@ -404,7 +408,11 @@ void RunManager::Finish(const std::shared_ptr<ActiveRun>& run, RunRecord record)
                  fmt::format("run {} {}{}", record.id, RunStateName(record.state),
                              record.error.empty() ? "" : ": " + record.error));
   try {
-    store_.Finish(record);
+    if (!store_.Finish(record) && log_)
+      log_->warn(
+          "run {}: its end is not recorded by this replica: the leading replica took the run "
+          "over (and repaired its targets) after this one lost the lead",
+          record.id);
   } catch (const std::exception& error) {
     if (log_) log_->error("run {}: cannot store its end: {}", record.id, error.what());
   }

@@ -39,7 +39,9 @@ class RunStore {
   // error), if it still is queued; false when it is not.
   virtual bool EndQueued(const RunRecord& run) = 0;
   // Records the end: state, times, exit status, error, report, totals.
-  virtual void Finish(const RunRecord& run) = 0;
+  // False when the run is not this replica's to end: it ended already, or
+  // another replica took it over (TakeOver) after this one lost the lead.
+  virtual bool Finish(const RunRecord& run) = 0;
   virtual void AppendLog(int64_t id, const RunLogLine& line) = 0;
   virtual std::optional<RunRecord> Get(int64_t id) = 0;
   // Newest first, without their reports (`report` null, `report_markdown`
@@ -65,6 +67,10 @@ class RunStore {
   virtual std::vector<int64_t> CancelRequested() { return {}; }
   // Stores what an unfinished run's JSON shows live (run_json.h LiveJson).
   virtual void PublishLive(int64_t /*id*/, const nlohmann::json& /*live*/) {}
+  // Makes a run another replica left running this replica's (the new
+  // leader's, before it repairs the run's targets): from then on only this
+  // replica's Finish ends it. False when it is not running any more.
+  virtual bool TakeOver(int64_t /*id*/) { return true; }
 };
 
 // The SQLite store at `path` (created with its schema when missing; WAL

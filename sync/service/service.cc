@@ -24,6 +24,7 @@
 #include "sync/service/api_error.h"
 #include "sync/service/event_bell.h"
 #include "sync/service/http_server.h"
+#include "sync/service/job_executor.h"
 #include "sync/service/offload.h"
 #include "sync/service/postgres_run_store.h"
 #include "sync/service/previews.h"
@@ -188,10 +189,6 @@ Service::Service(ServiceSettings settings, std::vector<JobSpec> jobs, JobExecuto
       clock_(std::move(clock)) {}
 
 namespace {
-
-// How long a run has to end once it was cancelled at shutdown before the
-// service exits without it (its targets are then repaired at the next start).
-constexpr auto kCancelGrace = std::chrono::seconds(120);
 
 // The completion of a coroutine of the service: an exception is logged.
 auto LogIfThrown(std::string what) {

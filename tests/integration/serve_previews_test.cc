@@ -68,6 +68,10 @@ struct Clusters : ServeDatabases {
     return fmt::format("pv{}x{}", ::getpid(), counter++);
   }
   std::string Database(const std::string& name) const { return prefix + "_" + name; }
+  // The run key of the preview's database (no user, no password).
+  std::string DatabaseKey(const std::string& name) const {
+    return fmt::format("database:127.0.0.1:{}/{}", server.port(), Database(name));
+  }
   bool Exists(const std::string& name) const {
     return server.Psql("postgres", "SELECT count(*) FROM pg_database WHERE datname = '" +
                                        Database(name) + "'") == "1";
@@ -121,7 +125,7 @@ TEST(ServePreviews, CreateMigratesAndRestoresTheLatestSnapshotAndPostAgainRefres
   HttpResult created = CreatePreview(serve, "pr-1");
   ASSERT_EQ(created.status, 202) << created.body;
   nlohmann::json run = created.Json();
-  EXPECT_EQ(run["targets"], nlohmann::json({"target:preview/pr-1"}));
+  EXPECT_EQ(run["targets"], nlohmann::json({"target:preview/pr-1", setup.DatabaseKey("pr-1")}));
   EXPECT_EQ(run["preview"]["exists"], false);
   EXPECT_THAT(run["preview"]["url"].get<std::string>(), HasSubstr(kPassword)) << "admin sees it";
   EXPECT_THAT(run["preview"]["url"].get<std::string>(), HasSubstr("/" + setup.Database("pr-1")));
@@ -220,7 +224,7 @@ TEST(ServePreviews, TheJobsRouteTakesThePreviewNameAsAnOverride) {
   int64_t id = serve.Trigger("previews", R"({"name": "pr-2"})");
   nlohmann::json end = serve.WaitForEnd(id);
   ASSERT_EQ(end["state"], "succeeded") << end.dump(2) << serve.Stderr();
-  EXPECT_EQ(end["targets"], nlohmann::json({"target:preview/pr-2"}));
+  EXPECT_EQ(end["targets"], nlohmann::json({"target:preview/pr-2", setup.DatabaseKey("pr-2")}));
   EXPECT_THAT(setup.Differing("pr-2"), IsEmpty());
   HttpResult none = serve.Post("/v1/jobs/previews/runs");
   EXPECT_EQ(none.status, 400);

@@ -203,24 +203,57 @@ TEST(ServeReplicas, LeaderKilledMidRunTheFollowerRepairsTheTargetAndMarksTheRunF
   EXPECT_THAT(db.Differing(), ::testing::IsEmpty());
 }
 
+// Ends the session holding the leader lock (a network cut, a restarted
+// pooler): the only advisory lock granted in the store database. Returns how
+// many sessions it ended.
+std::string EndLeaderLockSession(const Replicas& db) {
+  return db.dev.Psql(db.store_db,
+                     "SELECT count(pg_terminate_backend(pid)) FROM pg_locks WHERE locktype = "
+                     "'advisory' AND granted AND database = (SELECT oid FROM pg_database "
+                     "WHERE datname = current_database())");
+}
+
 TEST(ServeReplicas, ALeaderThatLosesItsStoreSessionExitsAndTheFollowerTakesOver) {
   Replicas db;
   std::string config = db.Config(kRefreshJob);
   ServeProcess leader(config, db.Env(), {}, db.StoreUrl());
   ASSERT_TRUE(WaitForRole(leader, "leader")) << leader.Stderr();
   ServeProcess follower(config, db.Env(), {}, db.StoreUrl());
-  // The session holding the leader lock ends (a network cut, a restarted
-  // pooler): the only advisory lock granted in the store database.
-  EXPECT_EQ(db.dev.Psql(db.store_db,
-                        "SELECT count(pg_terminate_backend(pid)) FROM pg_locks WHERE locktype = "
-                        "'advisory' AND granted AND database = (SELECT oid FROM pg_database "
-                        "WHERE datname = current_database())"),
-            "1");
+  EXPECT_EQ(EndLeaderLockSession(db), "1");
   RunResult ended = leader.process().Wait();
   EXPECT_EQ(ended.exit_code, 1) << ended.err;
   EXPECT_THAT(ended.err, HasSubstr("lost the leader lock"));
   ASSERT_TRUE(WaitForRole(follower, "leader")) << follower.Stderr();
   EXPECT_EQ(follower.WaitForEnd(follower.Trigger("refresh"))["state"], "succeeded");
+  EXPECT_THAT(db.Differing(), ::testing::IsEmpty());
+}
+
+// The leader loses the lead while its run is paused mid-copy: the lost
+// lead stops the run, whose cancel puts the target back while the follower
+// takes over (the new leader's repair waits for the target's lock if the
+// cancel still holds it). Whichever records the end first, the run ends
+// once, and the target is whole for the next run.
+TEST(ServeReplicas, ARunOfALeaderThatLostTheLeadEndsOnceAndLeavesTheTargetWhole) {
+  Replicas db;
+  PausedRun paused(db);
+  EXPECT_EQ(EndLeaderLockSession(db), "1");
+  ASSERT_TRUE(WaitForRole(*paused.follower, "leader")) << paused.follower->Stderr();
+  RunResult old_leader = paused.leader.process().Wait();
+  EXPECT_EQ(old_leader.exit_code, 1) << old_leader.err;
+
+  nlohmann::json end = paused.follower->WaitForEnd(paused.id);
+  std::string log = paused.follower->Get(fmt::format("/v1/runs/{}/log", paused.id)).body;
+  if (end["state"] == "failed") {  // the new leader took it over, and repaired after the cancel
+    EXPECT_THAT(end["error"].get<std::string>(),
+                HasSubstr("the service stopped during the run; its targets were restored"));
+    EXPECT_THAT(log, HasSubstr("repair: "));
+    EXPECT_EQ(log.find("repair failed"), std::string::npos) << log;
+  } else {  // the old leader recorded its cancel before the new one looked
+    EXPECT_EQ(end["state"], "cancelled") << end.dump(2);
+  }
+  EXPECT_EQ(db.StoredRuns("state IN ('queued', 'running')"), 0);
+  EXPECT_EQ(db.DevConstraints(), paused.constraints) << log;
+  EXPECT_EQ(paused.follower->WaitForEnd(paused.follower->Trigger("refresh"))["state"], "succeeded");
   EXPECT_THAT(db.Differing(), ::testing::IsEmpty());
 }
 
@@ -281,6 +314,20 @@ TEST(PostgresRunStore, EachRunIsClaimedOnceAndEachScheduledTimeQueuedOnce) {
   EXPECT_FALSE(b->Claim(other.id, "2026-12-06T02:00:03.000Z")) << "a cancelled run claimed";
   EXPECT_EQ(a->Unfinished().size(), 1u);
   EXPECT_EQ(a->Describe().find("@"), a->Describe().rfind("@"));  // one endpoint, no password
+
+  // b, which claimed the run, lost the lead; a takes the run over: b's end
+  // is refused from then on, a's is recorded once.
+  EXPECT_TRUE(a->TakeOver(run.id));
+  RunRecord ended = run;
+  ended.state = RunState::kCancelled;
+  ended.finished_at = "2026-12-06T02:00:04.000Z";
+  EXPECT_FALSE(b->Finish(ended)) << "the replica that lost the run ended it";
+  ended.state = RunState::kFailed;
+  EXPECT_TRUE(a->Finish(ended));
+  EXPECT_FALSE(a->Finish(ended)) << "a finished run ended again";
+  EXPECT_FALSE(b->TakeOver(run.id)) << "a finished run taken over";
+  EXPECT_EQ(b->Get(run.id)->state, RunState::kFailed);
+  EXPECT_TRUE(a->Unfinished().empty());
 }
 
 }  // namespace

@@ -275,25 +275,53 @@ TEST(Serve, RunsTriggeredWhileTheLastRunIsRepairedWaitForTheRepair) {
   EXPECT_THAT(InvalidConstraintsAndIndexes(db.dev, db.dev_db), ::testing::IsEmpty());
 }
 
+// Jobs writing dev by another name: a key=value connection string to the
+// same database, and a URL with other parameters.
+std::string DevByOtherNames(const Databases& db) {
+  return fmt::format(R"toml(
+[jobs.by-url]
+kind = "sync"
+from = "prod"
+to = "host=127.0.0.1 port={0} dbname={1} user=postgres"
+jobs = 1
+[jobs.by-url-strict]
+kind = "sync"
+from = "prod"
+to = "postgresql://postgres@127.0.0.1:{0}/{1}?application_name=other"
+when_busy = "reject"
+)toml",
+                     db.dev.port(), db.dev_db);
+}
+
 TEST(Serve, RunsForABusyTargetQueueBehindItOrAreRefused) {
   Databases db;
   PausePoint pause("done copy");
-  ServeProcess serve(db.Config(kTwoJobs), pause.Env());
+  ServeProcess serve(db.Config(std::string(kTwoJobs) + DevByOtherNames(db)), pause.Env());
   int64_t first = serve.Trigger("refresh");
   ASSERT_TRUE(pause.WaitUntilPaused(serve.process())) << serve.Stderr();
-  HttpResult refused = serve.Post("/v1/jobs/strict/runs");
-  EXPECT_EQ(refused.status, 409);
-  EXPECT_THAT(refused.Json()["error"].get<std::string>(),
-              HasSubstr(fmt::format("run {} (refresh) is running", first)));
+  std::string database = fmt::format("database:127.0.0.1:{}/{}", db.dev.port(), db.dev_db);
+  EXPECT_EQ(serve.Get(fmt::format("/v1/runs/{}", first)).Json()["targets"],
+            nlohmann::json({"target:dev", database}));
+  for (const char* job : {"strict", "by-url-strict"}) {
+    HttpResult refused = serve.Post(fmt::format("/v1/jobs/{}/runs", job));
+    EXPECT_EQ(refused.status, 409) << job;
+    EXPECT_THAT(refused.Json()["error"].get<std::string>(),
+                HasSubstr(fmt::format("run {} (refresh) is running", first)));
+  }
   int64_t second = serve.Trigger("refresh");
-  EXPECT_EQ(serve.Get(fmt::format("/v1/runs/{}", second)).Json()["state"], "queued");
+  int64_t third = serve.Trigger("by-url");  // same database, named by a connection string
+  for (int64_t queued : {second, third})
+    EXPECT_EQ(serve.Get(fmt::format("/v1/runs/{}", queued)).Json()["state"], "queued");
   pause.Release();
   nlohmann::json first_end = serve.WaitForEnd(first);
   nlohmann::json second_end = serve.WaitForEnd(second);
-  EXPECT_EQ(first_end["state"], "succeeded");
-  EXPECT_EQ(second_end["state"], "succeeded");
+  nlohmann::json third_end = serve.WaitForEnd(third);
+  for (const nlohmann::json& end : {first_end, second_end, third_end})
+    EXPECT_EQ(end["state"], "succeeded") << end.dump(2);
   EXPECT_GE(second_end["started_at"].get<std::string>(),
             first_end["finished_at"].get<std::string>());
+  EXPECT_GE(third_end["started_at"].get<std::string>(),
+            second_end["finished_at"].get<std::string>());
   EXPECT_THAT(db.Differing(), ::testing::IsEmpty());
 }
 

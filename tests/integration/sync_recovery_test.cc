@@ -6,6 +6,7 @@
 #include <signal.h>
 
 #include <algorithm>
+#include <chrono>
 #include <optional>
 #include <string>
 
@@ -142,6 +143,45 @@ TEST_F(SyncRecovery, RepairAfterSigkillRestoresWhatItCanAndJournalsTheRest) {
   RunResult again = Freshet({"repair", "--to", Dev()});
   EXPECT_EQ(again.exit_code, 0);
   EXPECT_THAT(again.err, HasSubstr("nothing to repair"));
+}
+
+// `repair` while another run still writes to the target: refused at once
+// by default, or after --wait runs out; with a long enough --wait it waits
+// for that run to end (its session queued on the target's lock), then finds
+// the target whole.
+TEST_F(SyncRecovery, RepairWaitsForARunStillWritingToTheTarget) {
+  PausePoint pause("done copy");
+  BackgroundProcess sync = StartCommand({FreshetBinary(), "sync", "--from", Prod(), "--to", Dev(),
+                                         "--include", "auth.users", "--jobs", "1"},
+                                        pause.Env());
+  ASSERT_TRUE(pause.WaitUntilPaused(sync)) << sync.Stderr();
+  std::string journal = DevSql("SELECT count(*) FROM _freshet.journal");
+  ASSERT_NE(journal, "0");
+
+  RunResult refused = Freshet({"repair", "--to", Dev()});
+  EXPECT_NE(refused.exit_code, 0);
+  EXPECT_THAT(refused.err, HasSubstr(dev_db_ + ": another freshet run is writing"));
+  RunResult gave_up = Freshet({"repair", "--to", Dev(), "--wait", "1"});
+  EXPECT_NE(gave_up.exit_code, 0);
+  EXPECT_THAT(gave_up.err, HasSubstr("did not end within 1s"));
+  EXPECT_EQ(DevSql("SELECT count(*) FROM _freshet.journal"), journal) << "a refused repair wrote";
+
+  BackgroundProcess repair =
+      StartCommand({FreshetBinary(), "repair", "--to", Dev(), "--wait", "600"});
+  // A readiness probe, not a time window: ends once the repair's session
+  // waits on the advisory lock (or the repair ended, which fails below).
+  while (!repair.WaitFor(std::chrono::milliseconds(0)) &&
+         DevSql("SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock' AND "
+                "wait_event = 'advisory' AND datname = current_database()") != "1") {
+  }
+  pause.Release();
+  RunResult synced = sync.Wait();
+  EXPECT_EQ(synced.exit_code, 0) << synced.err;
+  RunResult repaired = repair.Wait();
+  EXPECT_EQ(repaired.exit_code, 0) << repaired.err;
+  EXPECT_THAT(repaired.err, HasSubstr("nothing to repair"));
+  EXPECT_THAT(DifferingTables(prod_, prod_db_, dev_, dev_db_), IsEmpty());
+  EXPECT_THAT(InvalidConstraintsAndIndexes(dev_, dev_db_), IsEmpty());
 }
 
 TEST_F(SyncRecovery, RerunAfterSigkillDuringIndexRebuildRestoresEveryIndexAndConstraint) {

@@ -607,7 +607,8 @@ class OpenApiTest(unittest.TestCase):
         self.assertEqual((running["trigger"], running["requested_by"]), ("api", "FRESHET_API_TOKEN"))
         self.assertEqual(running["url"], f"/v1/runs/{running['id']}")
         self.assertEqual(self.seen["trigger_a"].headers["location"], running["url"])
-        self.assertEqual(running["targets"], ["target:dev"])
+        dev_port = self.serve.clusters.ports["dev"]
+        self.assertEqual(running["targets"], ["target:dev", f"database:127.0.0.1:{dev_port}/postgres"])
         queued = self.check(self.seen["trigger_b"], "POST", path, 202)
         self.assertEqual(queued["state"], "queued")
         self.assertEqual((queued["started_at"], queued["exit_status"], queued["progress"]),
@@ -796,7 +797,10 @@ class OpenApiTest(unittest.TestCase):
         collection, item = "/v1/previews", "/v1/previews/{name}"
         made = self.check(self.call("POST", collection, json.dumps({"name": "pr-7"})), "POST",
                           collection, 202, "application/json")
-        self.assertEqual((made["job"], made["targets"]), ("previews", ["target:preview/pr-7"]))
+        dev_port = self.serve.clusters.ports["dev"]
+        self.assertEqual((made["job"], made["targets"]),
+                         ("previews", ["target:preview/pr-7",
+                                       f"database:127.0.0.1:{dev_port}/preview_pr-7"]))
         self.assertEqual(made["preview"]["name"], "pr-7")
         self.assertIn(PREVIEW_PASSWORD, made["preview"]["url"])  # an admin token: the password
         runs = self.check_events(EventStream(self.serve.port, made["id"]).rest(),
