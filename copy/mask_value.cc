@@ -26,8 +26,6 @@ std::string WithoutModifiers(std::string_view type) {
   return name;
 }
 
-// The first number inside the modifier of `type` ("character varying(50)"
-// -> 50), or nullopt when it has none.
 // numeric(p, s)'s s (0 for numeric(p)); nullopt without modifiers.
 std::optional<int> NumericScale(std::string_view type) {
   size_t open = type.find('(');
@@ -42,6 +40,8 @@ std::optional<int> NumericScale(std::string_view type) {
   return value;
 }
 
+// The first number inside the modifier of `type` ("character varying(50)"
+// -> 50), or nullopt when it has none.
 std::optional<size_t> FirstModifier(std::string_view type) {
   size_t open = type.find('(');
   if (open == std::string_view::npos) return std::nullopt;
