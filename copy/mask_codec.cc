@@ -108,7 +108,8 @@ void CheckText(std::string_view text, size_t max_chars, const char* type) {
 // char(n) value padded with spaces to n characters. So the bytes sent are
 // the bytes a restore's verification reads back.
 void AppendStoredText(std::string_view text, const ValueLimits& limits, std::string& out) {
-  if (limits.max_chars == 0) {
+  // Fewer bytes than n: no more than n characters, so nothing to drop.
+  if (limits.max_chars == 0 || (!limits.pad_chars && text.size() <= limits.max_chars)) {
     out.append(text);
     return;
   }

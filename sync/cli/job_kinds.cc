@@ -34,9 +34,9 @@ std::string TargetKey(const Config& config, const std::string& target) {
   return "target:" + ConnInfo::Parse(target).Describe();
 }
 
-std::optional<std::string> DatabaseKey(const std::string& url) {
+std::optional<std::string> DatabaseKey(const std::function<std::string()>& url) {
   try {
-    ConnInfo info = ConnInfo::Parse(url);
+    ConnInfo info = ConnInfo::Parse(url());
     auto value = [&](const char* key) {
       auto it = info.values.find(key);
       return it == info.values.end() ? std::string() : it->second;
@@ -46,8 +46,8 @@ std::optional<std::string> DatabaseKey(const std::string& url) {
                    [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
     std::string database = value("dbname").empty() ? value("user") : value("dbname");
     return fmt::format("database:{}:{}/{}", host, value("port"), database);
-  } catch (const Error&) {
-    return std::nullopt;  // the run says what is wrong with it when it starts
+  } catch (const Error&) {  // an unset url_env, a malformed URL: the run names it when it starts
+    return std::nullopt;
   }
 }
 
@@ -55,11 +55,8 @@ std::vector<std::string> TargetKeys(const Config& config, const std::vector<std:
   std::vector<std::string> keys;
   for (const std::string& target : targets) keys.push_back(TargetKey(config, target));
   for (const std::string& target : targets) {
-    std::optional<std::string> key;
-    try {
-      key = DatabaseKey(ResolveEndpoint(config.targets, target).ResolveUrl());
-    } catch (const Error&) {  // an unset url_env: the run fails when it starts, naming it
-    }
+    std::optional<std::string> key =
+        DatabaseKey([&] { return ResolveEndpoint(config.targets, target).ResolveUrl(); });
     if (key && std::find(keys.begin(), keys.end(), *key) == keys.end()) keys.push_back(*key);
   }
   return keys;

@@ -55,11 +55,11 @@ void RefuseOverrides(const JobSpec& job, const nlohmann::json& overrides);
 // connection string (never its password): what two runs must not write at
 // once.
 std::string TargetKey(const Config& config, const std::string& target);
-// "database:host:port/dbname" for a connection string (host lower-cased,
-// libpq's defaults filled in, no user or password), or nothing when `url`
-// does not parse: the same database named by two targets, or by a target
-// and a URL, gets one key.
-std::optional<std::string> DatabaseKey(const std::string& url);
+// "database:host:port/dbname" for the connection string `url` returns (host
+// lower-cased, libpq's defaults filled in, no user or password), or nothing
+// when `url` throws Error (an unset variable) or it does not parse: the same
+// database named by two targets, or by a target and a URL, gets one key.
+std::optional<std::string> DatabaseKey(const std::function<std::string()>& url);
 // TargetKey of each of `targets`, then the DatabaseKey each resolves to (when
 // it resolves now), so that runs writing one database never run at once
 // whatever they call it.

@@ -156,12 +156,9 @@ std::vector<std::string> PreviewJobs::Targets(const JobSpec& job,
         fmt::format(R"(job '{}' makes previews: say which, as {{"name": "pr-123"}})", job.name));
   CheckName(job, name);
   std::vector<std::string> keys = {fmt::format("target:{}/{}", job.to.at(0), name)};
-  std::optional<std::string> database;
-  try {
-    database = DatabaseKey(PreviewUrl(Target(job).ResolveUrlTemplate(), name));
-  } catch (const Error&) {  // an unset url_template_env: the run fails when it starts, naming it
-  }
-  if (database) keys.push_back(*database);
+  if (std::optional<std::string> database =
+          DatabaseKey([&] { return PreviewUrl(Target(job).ResolveUrlTemplate(), name); }))
+    keys.push_back(*database);
   return keys;
 }
 
