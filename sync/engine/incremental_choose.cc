@@ -257,6 +257,7 @@ TableMode ChooseOne(const PlannedTable& planned, const Table& source, const Tabl
   if (mode.mode == SyncMode::kWatermark) {
     mode.xmin_horizon = state->xmin_horizon;
     if (state->watermark_column == mode.watermark) mode.watermark_from = state->watermark_reached;
+    mode.stored_key_sums = state->key_sums;
   }
   if (mode.mode == SyncMode::kDiff) {
     mode.watermark.clear();

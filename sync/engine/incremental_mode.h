@@ -59,6 +59,9 @@ struct TableState {
   uint64_t xmin_horizon = 0;                     // xid8: the source snapshot's xmin
   std::string fingerprint;                       // SchemaFingerprint at that run
   std::string last_full_at;                      // ISO 8601, empty: never
+  // The source's key summary at that run (bucket_sums.h), when it
+  // propagated deletes in watermark mode; empty: none.
+  std::string key_sums;
 };
 
 // The source of a state: the source cluster and database it came from.
@@ -80,6 +83,8 @@ struct TableMode {
   // Of this run's schema and masking (SchemaFingerprint, then what masks the
   // table: see incremental_choose.cc), stored with the state.
   std::string fingerprint;
+  // kWatermark: the last run's source key summary (TableState::key_sums).
+  std::string stored_key_sums;
 };
 
 // A hash of what the state of `table` depends on: the columns copied (names,

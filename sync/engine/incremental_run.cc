@@ -74,8 +74,8 @@ std::vector<StateUpdate> StateUpdates(const Plan& plan, const std::vector<TableS
   for (size_t i = 0; i < plan.tables.size(); ++i) {
     const auto& mode = plan.tables[i].incremental;
     if (!mode) continue;
-    updates.push_back(
-        {plan.tables[i].name, *mode, stages[i].watermark_reached, mode->mode == SyncMode::kFull});
+    updates.push_back({plan.tables[i].name, *mode, stages[i].watermark_reached,
+                       mode->mode == SyncMode::kFull, stages[i].key_sums});
   }
   return updates;
 }
@@ -111,7 +111,6 @@ Plan PlanIncremental(Connection& source, const Catalog& source_catalog, Connecti
                      const SourceHorizon& horizon, const RunLog& log) {
   PlanOptions plan_options = options.plan;
   plan_options.strategy = StrategyChoice::kOrdered;  // indexes stay: the upserts need them
-  plan_options.chunk_bytes = -1;
   Plan plan = BuildPlan(source_catalog, target_catalog, plan_options);
   if (plan.ok()) CheckSourceFits(source, source_catalog, target_catalog, plan, log);
   PlanSampledCoverage(source, source_catalog, options.plan.masks, plan);
@@ -130,7 +129,8 @@ std::optional<std::string> RecordFullLoad(Connection& target, const Catalog& sou
                                           const std::string& run_id) {
   std::vector<StateUpdate> updates;
   for (const auto& table : modes.tables)
-    if (table.incremental) updates.push_back({table.name, *table.incremental, std::nullopt, true});
+    if (table.incremental)
+      updates.push_back({table.name, *table.incremental, std::nullopt, true, std::nullopt});
   try {
     EnsureStateTable(target);
     InTransaction(target, [&] {
@@ -183,7 +183,7 @@ void IncrementalSync(const SyncOptions& options, RunReport& report, std::stop_to
   std::vector<TableStage> stages;
   try {
     StageOptions stage_options{options.jobs, [&snapshot] { return snapshot.OpenWorker(); },
-                               options.target_url};
+                               options.target_url, horizon.xmin};
     stages = StageChanges(plan, target_catalog, stage_options, stop, log);
     ThrowIfStopped(stop, "sync");
   } catch (...) {

@@ -6,6 +6,8 @@
 #include <algorithm>
 #include <set>
 
+#include "sync/engine/loader.h"
+
 namespace freshet {
 namespace {
 
@@ -226,6 +228,19 @@ std::string IncrementalSql::CopyChangedRows(const std::string& where) const {
       table_.mapping.format == CopyFormat::kBinary ? "(FORMAT binary)" : "(FORMAT text)");
 }
 
+std::string IncrementalSql::CopyChangedRowsOf(const CopyUnit& unit,
+                                              const std::string& where) const {
+  std::vector<std::string> conditions;
+  if (unit.blocks) conditions.push_back(BlocksPredicate(*unit.blocks));
+  if (!where.empty()) conditions.push_back(where);
+  std::string masked = MaskedSelectList(columns_, table_.masks);
+  return fmt::format(
+      "COPY (SELECT {} FROM {}{}{}) TO STDOUT {}",
+      masked.empty() ? QuoteIdentList(columns_) : masked, unit.source_only ? "ONLY " : "",
+      unit.source.Quoted(), conditions.empty() ? "" : " WHERE " + Join(conditions, " AND "),
+      table_.mapping.format == CopyFormat::kBinary ? "(FORMAT binary)" : "(FORMAT text)");
+}
+
 std::string IncrementalSql::QualifiedList(const std::vector<std::string>& columns) const {
   std::vector<std::string> parts;
   for (const auto& column : columns)
@@ -300,35 +315,49 @@ std::string IncrementalSql::InBuckets(Side side, const std::string& bitmap,
                      Bucket(side, bucketing, alias));
 }
 
-std::string IncrementalSql::BucketSums(Side side, const Bucketing& bucketing, bool row_hash,
-                                       const QualifiedName* plus_staged_new) const {
-  // Hash buckets of keys: the key's hash is both the bucket and what is
-  // summed, computed once.
-  // Range buckets of keys sum the leading column: with the count, that tells
-  // a bucket with a deleted key from its peers (the target's keys plus the
-  // staged ones are a superset of the source's), without hashing each key.
-  bool shared = !bucketing.range && !row_hash;
-  auto summed_of = [&](Side of, const std::string& alias) {
-    if (row_hash) return RowHash(of);
-    if (bucketing.range) return HashValue(key_index_[0], of, alias) + "::pg_catalog.int8";
-    return KeyHash(of, alias);
-  };
-  std::string summed = summed_of(side, "");
-  std::string inner =
-      shared ? fmt::format("SELECT {0} AS k, {0} AS h, false AS n FROM {1}", summed, From(side))
-             : fmt::format("SELECT {} AS k, {} AS h, false AS n FROM {}",
-                           Bucket(side, bucketing, ""), summed, From(side));
-  if (plus_staged_new)
-    inner += fmt::format(
-        " UNION ALL SELECT {}, {}, true FROM {} s WHERE NOT EXISTS (SELECT 1 FROM {} WHERE {})",
-        shared ? KeyHash(Side::kTarget, "s") : Bucket(Side::kTarget, bucketing, "s"),
-        summed_of(Side::kTarget, "s"), plus_staged_new->Quoted(), From(Side::kTarget),
-        KeyMatch(table_.name.Quoted(), "s"));
+std::string IncrementalSql::BucketSums(Side side, const Bucketing& bucketing, bool row_hash) const {
+  return SumByBucket(bucketing,
+                     fmt::format("SELECT {}, false AS n FROM {}",
+                                 BucketedHash(side, bucketing, row_hash, ""), From(side)));
+}
+
+std::string IncrementalSql::StagedNewSums(const Bucketing& bucketing,
+                                          const QualifiedName& stage) const {
+  return SumByBucket(bucketing, StagedNew(bucketing, stage));
+}
+
+// `k` (the bucket, or the key's hash to mask into one) and `h` (what is
+// summed) of each row of `side` (aliased `alias` when not empty).
+// Hash buckets of keys: the key's hash is both the bucket and what is
+// summed, computed once.
+// Range buckets of keys sum the leading column: with the count, that tells
+// a bucket with a deleted key from its peers (the target's keys plus the
+// staged ones are a superset of the source's), without hashing each key.
+std::string IncrementalSql::BucketedHash(Side side, const Bucketing& bucketing, bool row_hash,
+                                         const std::string& alias) const {
+  std::string summed = row_hash ? RowHash(side)
+                       : bucketing.range
+                           ? HashValue(key_index_[0], side, alias) + "::pg_catalog.int8"
+                           : KeyHash(side, alias);
+  if (!bucketing.range && !row_hash) return fmt::format("{0} AS k, {0} AS h", summed);
+  return fmt::format("{} AS k, {} AS h", Bucket(side, bucketing, alias), summed);
+}
+
+// The staged keys the target lacks (rows about to be inserted), as
+// BucketedHash's rows with n = true.
+std::string IncrementalSql::StagedNew(const Bucketing& bucketing,
+                                      const QualifiedName& stage) const {
+  return fmt::format("SELECT {}, true AS n FROM {} s WHERE NOT EXISTS (SELECT 1 FROM {} WHERE {})",
+                     BucketedHash(Side::kTarget, bucketing, false, "s"), stage.Quoted(),
+                     From(Side::kTarget), KeyMatch(table_.name.Quoted(), "s"));
+}
+
+std::string IncrementalSql::SumByBucket(const Bucketing& bucketing, const std::string& rows) const {
   std::string bucket = bucketing.range ? "k" : fmt::format("k & {}", bucketing.count - 1);
   return fmt::format(
       "SELECT ({})::pg_catalog.int4 AS b, count(*), sum(h)::pg_catalog.text, "
       "count(*) FILTER (WHERE n) FROM ({}) x GROUP BY 1",
-      bucket, inner);
+      bucket, rows);
 }
 
 std::string IncrementalSql::CollectDeletes(const QualifiedName& deletes, const std::string& from,

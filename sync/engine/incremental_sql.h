@@ -77,6 +77,9 @@ class IncrementalSql {
   // (empty `where`); masked columns read through the SELECT's masks
   // (MaskedSelectList), the stream's masks are left to the relay.
   std::string CopyChangedRows(const std::string& where) const;
+  // The same over one COPY unit of the plan: a leaf partition, or a ctid
+  // range of a big relation.
+  std::string CopyChangedRowsOf(const CopyUnit& unit, const std::string& where) const;
   // Source rows of `FromBuckets(Side::kSource, ...)`, unmasked: diff mode,
   // which never runs on a masked table (MaskedComparison).
   std::string CopyRowsFrom(const std::string& from) const;
@@ -104,12 +107,13 @@ class IncrementalSql {
   std::string RowPrints(Side side) const;
 
   // Per bucket: `SELECT bucket, count, sum, added` over one side;
-  // `row_hash`: sum the whole row's hash (diff), else the key's (deletes).
-  // On the target, `plus_staged_new` adds the staged keys the target lacks
-  // (rows about to be inserted), so only deletes make a bucket differ;
-  // `added` counts those keys (else 0).
-  std::string BucketSums(Side side, const Bucketing& bucketing, bool row_hash,
-                         const QualifiedName* plus_staged_new = nullptr) const;
+  // `row_hash`: sum the whole row's hash (diff), else the key's (deletes);
+  // `added` is 0.
+  std::string BucketSums(Side side, const Bucketing& bucketing, bool row_hash) const;
+  // The same over the staged keys of `stage` the target lacks (the rows
+  // about to be inserted; `added` counts them): added to the target's
+  // summary, only deletes make a bucket differ from the source's.
+  std::string StagedNewSums(const Bucketing& bucketing, const QualifiedName& stage) const;
 
   // Target keys of `from` (FromBuckets) that `present` (a staging table
   // holding the key columns) lacks, into `deletes`.
@@ -137,6 +141,10 @@ class IncrementalSql {
   std::string KeyHash(Side side, const std::string& alias) const;
   std::string Bucket(Side side, const Bucketing& bucketing, const std::string& alias) const;
   std::string RowHash(Side side) const;
+  std::string BucketedHash(Side side, const Bucketing& bucketing, bool row_hash,
+                           const std::string& alias) const;
+  std::string StagedNew(const Bucketing& bucketing, const QualifiedName& stage) const;
+  std::string SumByBucket(const Bucketing& bucketing, const std::string& rows) const;
   std::string HashValue(size_t column, Side side, const std::string& alias) const;
   std::string KeyMatch(const std::string& left, const std::string& right) const;
   std::string QualifiedList(const std::vector<std::string>& columns) const;

@@ -1,374 +1,129 @@
 #include "sync/engine/incremental_stage.h"
 
 #include <fmt/format.h>
+#include <fmt/ranges.h>
 
-#include <atomic>
+#include <algorithm>
 #include <chrono>
-#include <future>
+#include <functional>
 #include <memory>
-#include <mutex>
 
-#include "copy/copy_relay.h"
-#include "copy/row_sink.h"
-#include "sync/engine/incremental_rowdiff.h"
-#include "sync/engine/incremental_sql.h"
+#include "sync/engine/incremental_stager.h"
 #include "sync/engine/run_steps.h"
 #include "sync/engine/target_rules.h"
 #include "sync/engine/task_graph.h"
-#include "sync/engine/test_hooks.h"
 
 namespace freshet {
 
-BucketSums ReadBucketSums(Connection& connection, const std::string& sql) {
-  BucketSums sums;
-  Result result = connection.Exec(sql);
-  for (int i = 0; i < result.Rows(); ++i) {
-    std::string_view sum = result.Text(i, 2);
-    sums.buckets[static_cast<uint32_t>(result.GetInt(i, 0))] = {result.GetInt(i, 1),
-                                                                std::string(sum)};
-    sums.added += static_cast<uint64_t>(result.GetInt(i, 3));
-    sums.bytes += result.Text(i, 0).size() + result.Text(i, 1).size() + sum.size();
-  }
-  return sums;
-}
-
-std::vector<uint32_t> DifferingBuckets(const BucketSums& source, const BucketSums& target) {
-  std::vector<uint32_t> differing;
-  auto s = source.buckets.begin();
-  auto t = target.buckets.begin();
-  while (s != source.buckets.end() || t != target.buckets.end()) {
-    if (t == target.buckets.end() || (s != source.buckets.end() && s->first < t->first)) {
-      differing.push_back(s++->first);
-    } else if (s == source.buckets.end() || t->first < s->first) {
-      differing.push_back(t++->first);
-    } else {
-      if (s->second != t->second) differing.push_back(s->first);
-      ++s;
-      ++t;
-    }
-  }
-  return differing;
-}
-
 namespace {
 
-// Rows per bucket: smaller buckets find scattered differences with fewer
-// rows re-read, larger ones keep the summaries small.
-constexpr int kKeysPerBucket = 32;
-constexpr int kRowsPerBucket = 4;
-// Diff tables up to this many rows are compared row by row (32 bytes a row
-// on each side in freshet's memory: 128 MB a side at the limit, for each
-// job); larger ones by buckets.
-constexpr int64_t kRowDiffLimit = 4'000'000;
-// A side found holding more rows than this (the estimate was stale) stops
-// the row diff, which then falls back to buckets.
-constexpr size_t kRowDiffHardLimit = 2 * kRowDiffLimit;
-// Rows a statement selects by location.
-constexpr size_t kRowsPerStatement = 20'000;
+using Clock = std::chrono::steady_clock;
 
-// Stages one table on a worker's two sessions.
-class TableStager {
+// The plan's tables as StageChanges stages them: each table's tasks share a
+// TableWork.
+class StageGraph {
  public:
-  TableStager(const PlannedTable& table, const Table& target_table, const Catalog& catalog,
-              size_t index, WorkerSession& session, std::stop_token stop, const RunLog& log)
-      : table_(table),
-        mode_(*table.incremental),
-        sql_(table, target_table, catalog),
-        stage_(StageTablesFor(index)),
-        session_(session),
+  StageGraph(const Plan& plan, const Catalog& target, const StageOptions& options,
+             std::stop_token stop, const RunLog& log)
+      : plan_(plan),
+        target_(target),
+        options_(options),
         stop_(stop),
-        log_(log) {}
+        log_(log),
+        works_(plan.tables.size()) {}
 
-  TableStage Run() {
-    // The modes are chosen so that no masked column is compared with the
-    // target's; a mode that would compare one must not stage anything.
-    if (auto masked = MaskedComparison(table_, mode_))
-      throw Error(fmt::format("{}: cannot run in {} mode: {}", table_.name.Display(),
-                              SyncModeName(mode_.mode), *masked));
-    // Staging joins small sets of keys to the target's key indexes (see the
-    // merge); this session is freshet's own.
-    Target().Exec("SET random_page_cost = 1.1");
-    // JIT compiles tuple deforming for the big scans planned here, and the
-    // compiled code deforms every row the scan filters (the xmin test keeps
-    // about 1%): 6x slower than interpreted on the reference workload. And
-    // the stagers are the run's parallelism: a parallel plan per query only
-    // adds worker processes, each paying for its first touch of the tables.
-    for (Connection* side : {&session_.Source(), &Target()})
-      side->Exec("SET jit = off; SET max_parallel_workers_per_gather = 0");
-    switch (mode_.mode) {
-      case SyncMode::kWatermark:
-        CopyRows(sql_.CopyChangedRows(sql_.ChangedPredicate(mode_)));
-        if (mode_.deletes == DeletePolicy::kPropagate) FindDeletedKeys();
-        break;
-      case SyncMode::kDiff:
-        Diff();
-        break;
-      case SyncMode::kFull:
-        CopyRows(sql_.CopyChangedRows(""));
-        if (!sql_.keyed()) {
-          result_.replace_all = true;
-        } else if (mode_.deletes == DeletePolicy::kPropagate) {
-          CreateDeleteKeys();
-          result_.delete_keys =
-              Target().Exec(sql_.CollectAllDeletes(stage_.delete_keys, stage_.rows)).AffectedRows();
-        }
-        break;
+  void Add(size_t i) {
+    const PlannedTable& table = plan_.tables[i];
+    const Table* target_table = target_.Find(table.name);
+    if (!table.incremental || !target_table) return;
+    works_[i] = std::make_unique<TableWork>();
+    works_[i]->run_horizon = options_.xmin_horizon;
+    double weight = static_cast<double>(std::max<int64_t>(table.estimated_bytes, 1));
+    if (table.incremental->mode != SyncMode::kWatermark) {
+      AddTask(
+          i, "stage", weight, {}, [](TableStager& stager) { stager.Run(); }, true);
+      return;
     }
-    if (result_.staged_deletes) Target().Exec("ANALYZE " + stage_.delete_keys.Quoted());
-    if (!mode_.watermark.empty() && result_.staged_rows) ReachWatermark();
-    result_.compared_bytes += compared_bytes_;
-    return result_;
+    size_t prepare = AddTask(i, "prepare", 1, {}, [](TableStager& s) { s.Prepare(); });
+    std::vector<size_t> before_finish;
+    for (const CopyUnit& unit : table.units)
+      before_finish.push_back(
+          AddTask(i, "rows of " + unit.source.Display(),
+                  static_cast<double>(std::max<int64_t>(unit.estimated_bytes, 1)), {prepare},
+                  [&unit](TableStager& s) { s.CopyChunk(unit); }));
+    // A key summary reads about as much as a tenth of the table.
+    if (table.incremental->deletes == DeletePolicy::kPropagate) {
+      before_finish.push_back(AddTask(i, "source keys", weight / 10, {prepare},
+                                      [](TableStager& s) { s.SumSourceKeys(); }));
+      before_finish.push_back(AddTask(i, "target keys", weight / 10, {prepare},
+                                      [](TableStager& s) { s.SumTargetKeys(); }));
+    }
+    AddTask(
+        i, "finish", 1, before_finish, [](TableStager& s) { s.Finish(); }, true);
+  }
+
+  std::vector<TableStage> Run() {
+    std::function<Connection(size_t)> open_target = [this](size_t) {
+      return OpenTarget(options_.target_url);
+    };
+    graph_.Run(options_.jobs, options_.open_source, open_target, stop_, log_);
+    std::vector<TableStage> stages(plan_.tables.size());
+    for (size_t i = 0; i < works_.size(); ++i)
+      if (works_[i]) stages[i] = std::move(works_[i]->result);
+    return stages;
   }
 
  private:
-  Connection& Target() { return session_.Target(0); }
-
-  void CopyRows(const std::string& copy_out) {
-    Target().Exec(sql_.CreateStageRows(stage_.rows));
-    AddRows(copy_out);
-    Target().Exec("ANALYZE " + stage_.rows.Quoted());  // the merge's joins need its size
-    result_.staged_rows = true;
+  // One step of table `i`; `last`: the step that ends the table's staging.
+  size_t AddTask(size_t i, const std::string& step, double weight, std::vector<size_t> after,
+                 std::function<void(TableStager&)> work, bool last = false) {
+    Task task;
+    task.name = fmt::format("stage {} ({})", plan_.tables[i].name.Display(), step);
+    task.weight = weight;
+    task.after = std::move(after);
+    task.fatal = true;
+    task.run = [this, i, work = std::move(work), last](WorkerSession& session,
+                                                       std::stop_token token) {
+      RunStep(i, session, token, work, last);
+    };
+    return graph_.Add(std::move(task));
   }
 
-  // Streams rows into the staging table, masked as a full sync masks them:
-  // the SELECT's masks are in `copy_out` (IncrementalSql), the stream's
-  // are this transform, on the same relay as a full sync's.
-  uint64_t AddRows(const std::string& copy_out) {
-    std::unique_ptr<MaskRows> masker = StreamMasker(table_.mapping.columns, table_.masks);
-    std::vector<RowTransform*> transforms;
-    if (masker) transforms.push_back(masker.get());
-    RelayResult relayed =
-        RelayCopy(session_.Source(), copy_out, Target(), sql_.CopyIntoStage(stage_.rows, false),
-                  table_.name.Display(), nullptr, stop_, std::move(transforms));
-    result_.rows += relayed.rows;
-    result_.bytes += relayed.bytes;
-    return relayed.rows;
-  }
-
-  void CreateDeleteKeys() {
-    Target().Exec(sql_.CreateStageKeys(stage_.delete_keys));
-    result_.staged_deletes = true;
-  }
-
-  // How this table's rows are put in buckets: ranges of the key's leading
-  // integer column when it has one (bounds read in the run's snapshot),
-  // else key hashes.
-  Bucketing BucketsFor(bool row_hash) {
-    Bucketing bucketing;
-    bucketing.count =
-        BucketCount(table_.estimated_rows, row_hash ? kRowsPerBucket : kKeysPerBucket);
-    std::string bounds = sql_.RangeBounds();
-    if (bounds.empty()) return bucketing;
-    Result result = session_.Source().Exec(bounds);
-    std::optional<std::string> lo = result.GetOptional(0, 0), hi = result.GetOptional(0, 1);
-    if (!lo || !hi || !DenseEnough(std::stoll(*lo), std::stoll(*hi))) return bucketing;
-    return RangeBuckets(std::stoll(*lo), std::stoll(*hi), bucketing.count).value_or(bucketing);
-  }
-
-  // Equal-width ranges balance only keys spread evenly enough: a leading
-  // column with far fewer values than rows (a tenant id) or a span far
-  // wider than the rows (one outlier id) would put most rows in a few
-  // buckets, so those keys are bucketed by hash.
-  bool DenseEnough(int64_t lo, int64_t hi) const {
-    if (table_.estimated_rows <= 0 || hi < lo) return false;
-    long double span = static_cast<long double>(hi) - lo + 1;
-    long double rows = static_cast<long double>(table_.estimated_rows);
-    return span >= rows / 4 && span <= rows * 64;
-  }
-
-  // Both sides' bucket summaries: `row_hash` for diff, keys only otherwise.
-  // The sessions get room to aggregate in memory for the duration.
-  std::vector<uint32_t> Compare(bool row_hash, const QualifiedName* plus_staged_new) {
-    result_.bucketing = BucketsFor(row_hash);
-    for (Connection* side : {&session_.Source(), &Target()}) side->Exec("SET work_mem = '64MB'");
-    // Both servers aggregate at once, each on this stager's own session.
-    std::future<BucketSums> target_sums = std::async(std::launch::async, [&] {
-      return ReadBucketSums(
-          Target(), sql_.BucketSums(Side::kTarget, result_.bucketing, row_hash, plus_staged_new));
+  void RunStep(size_t i, WorkerSession& session, std::stop_token token,
+               const std::function<void(TableStager&)>& work, bool last) {
+    const PlannedTable& planned = plan_.tables[i];
+    TableWork& table_work = *works_[i];
+    std::call_once(table_work.started_once, [&] {
+      table_work.started = Clock::now();
+      log_.observer().TableStarted(planned.name.Display());
     });
-    BucketSums source;
+    CancelOnStop cancel_source(session.Source(), token);
+    CancelOnStop cancel_target(session.Target(0), token);
+    TableStager stager(planned, *target_.Find(planned.name), target_, i, session, token, log_,
+                       table_work);
     try {
-      source = ReadBucketSums(session_.Source(),
-                              sql_.BucketSums(Side::kSource, result_.bucketing, row_hash));
-    } catch (...) {
-      target_sums.wait();  // its session is this stager's; let it finish first
-      throw;
+      work(stager);
+    } catch (const Error& error) {
+      // A server message can quote a value (a failed cast of an sql
+      // rule's result): not for a table with masked columns.
+      if (planned.masks.empty()) throw;
+      throw Error(WithoutValues(error.what()), error.sqlstate(), error.kind());
     }
-    BucketSums target = target_sums.get();
-    for (Connection* side : {&session_.Source(), &Target()}) side->Exec("RESET work_mem");
-    if (plus_staged_new) result_.new_rows = target.added;
-    result_.compared_bytes += source.bytes + target.bytes;
-    std::vector<uint32_t> differing = DifferingBuckets(source, target);
-    result_.differing_buckets = differing.size();
-    return differing;
+    if (!last) return;
+    TableStage& staged = table_work.result;
+    staged.seconds = std::chrono::duration<double>(Clock::now() - table_work.started).count();
+    log_.Debug("staged {}: {} rows, {} bytes, {} differing buckets of {}", planned.name.Display(),
+               staged.rows, staged.bytes, staged.differing_buckets, staged.bucketing.count);
+    log_.observer().TableDone(planned.name.Display(), staged.rows, staged.bytes);
   }
 
-  // Keys on the target that the source no longer has: the buckets of keys
-  // (the target's plus the staged ones it lacks) that differ, then the
-  // source's keys of those buckets against the target's.
-  void FindDeletedKeys() {
-    std::vector<uint32_t> differing = Compare(false, &stage_.rows);
-    if (differing.empty()) return;
-    Target().Exec(sql_.CreateStageKeys(stage_.source_keys));
-    RelayResult keys = RelayCopy(
-        session_.Source(),
-        sql_.CopySourceKeys(sql_.FromBuckets(Side::kSource, differing, result_.bucketing)),
-        Target(), sql_.CopyIntoStage(stage_.source_keys, true), table_.name.Display() + " keys",
-        nullptr, stop_);
-    result_.compared_bytes += keys.bytes;
-    Target().Exec("ANALYZE " + stage_.source_keys.Quoted());
-    CreateDeleteKeys();
-    result_.delete_keys =
-        Target()
-            .Exec(sql_.CollectDeletes(stage_.delete_keys,
-                                      sql_.FromBuckets(Side::kTarget, differing, result_.bucketing),
-                                      stage_.source_keys))
-            .AffectedRows();
-  }
-
-  void Diff() {
-    if (table_.estimated_rows <= kRowDiffLimit) {
-      if (RowDiff()) return;
-      log_.Info("{}: more rows than a row-by-row diff holds; comparing by buckets",
-                table_.name.Display());
-    }
-    std::vector<uint32_t> differing = Compare(true, nullptr);
-    if (differing.empty()) return;
-    CopyRows(sql_.CopyRowsFrom(sql_.FromBuckets(Side::kSource, differing, result_.bucketing)));
-    if (!sql_.keyed()) {
-      result_.replace_where = {
-          {sql_.InBuckets(Side::kTarget, BucketBitmap(differing, result_.bucketing.count),
-                          result_.bucketing),
-           std::nullopt}};
-    } else if (mode_.deletes == DeletePolicy::kPropagate) {
-      CreateDeleteKeys();
-      result_.delete_keys =
-          Target()
-              .Exec(sql_.CollectDeletes(
-                  stage_.delete_keys, sql_.FromBuckets(Side::kTarget, differing, result_.bucketing),
-                  stage_.rows))
-              .AffectedRows();
-    }
-  }
-
-  // One side's row fingerprints, in memory (32 bytes a row). Called for
-  // both sides at once: touches only its own connection and an atomic.
-  std::vector<RowPrint> ReadPrints(Connection& connection, Side side) {
-    static const size_t hard_limit = TestRowDiffLimit(kRowDiffHardLimit);
-    std::vector<RowPrint> prints;
-    prints.reserve(static_cast<size_t>(std::max<int64_t>(table_.estimated_rows, 0)));
-    std::string what = table_.name.Display() +
-                       (side == Side::kSource ? " row hashes (source)" : " row hashes (target)");
-    ReadRowsResult read =
-        ReadCopyRows(connection, sql_.RowPrints(side), what, stop_, [&](std::string_view row) {
-          if (prints.size() >= hard_limit || over_limit_) {
-            over_limit_ = true;
-            throw Error(what + ": more rows than a row diff holds");
-          }
-          prints.push_back(ParseRowPrint(row, sql_.keyed(), what));
-        });
-    compared_bytes_ += read.bytes;
-    return prints;
-  }
-
-  // Diff row by row (incremental_rowdiff.h): the differing source rows are
-  // staged by location; the target's rows the source lacks become delete
-  // keys (with a key) or rows to replace (without one). False (nothing
-  // staged) when a side holds more rows than a row diff keeps in memory.
-  bool RowDiff() {
-    // Both sides at once, on their own sessions: the servers hash in parallel.
-    std::future<std::vector<RowPrint>> target_prints =
-        std::async(std::launch::async, [this] { return ReadPrints(Target(), Side::kTarget); });
-    // A read stopped for too many rows aborts the source's snapshot
-    // transaction unless it ran in a savepoint.
-    Connection& source_session = session_.Source();
-    source_session.Exec("SAVEPOINT freshet_row_diff");
-    std::vector<RowPrint> source, target;
-    try {
-      source = ReadPrints(source_session, Side::kSource);
-      source_session.Exec("RELEASE SAVEPOINT freshet_row_diff");
-    } catch (...) {
-      target_prints.wait();  // its session is this stager's; let it finish first
-      if (!over_limit_) throw;
-      source_session.Exec("ROLLBACK TO SAVEPOINT freshet_row_diff");
-      source_session.Exec("RELEASE SAVEPOINT freshet_row_diff");
-      return false;
-    }
-    try {
-      target = target_prints.get();
-    } catch (...) {
-      if (over_limit_) return false;
-      throw;
-    }
-    RowDifference difference = CompareRowPrints(std::move(source), std::move(target), sql_.keyed());
-    result_.differing_buckets = difference.copy.size() + difference.remove.size();
-    bool removing =
-        !difference.remove.empty() && (!sql_.keyed() || mode_.deletes == DeletePolicy::kPropagate);
-    if (difference.copy.empty() && !removing) return true;
-    Target().Exec(sql_.CreateStageRows(stage_.rows));
-    result_.staged_rows = true;
-    for (const auto& located :
-         LocationPredicates(difference.copy, sql_.Partitioned(Side::kSource), kRowsPerStatement)) {
-      // In the run's snapshot the rows cannot move: a shortfall is a bug.
-      uint64_t relayed = AddRows(sql_.CopyRowsFrom(sql_.Where(Side::kSource, located.predicate)));
-      if (relayed != located.rows)
-        throw Error(fmt::format("{}: {} rows located on the source, {} read", table_.name.Display(),
-                                located.rows, relayed));
-    }
-    Target().Exec("ANALYZE " + stage_.rows.Quoted());
-    if (sql_.keyed()) result_.new_rows = difference.new_keys;
-    if (!removing) return true;
-    std::vector<LocatedRows> removes =
-        LocationPredicates(difference.remove, sql_.Partitioned(Side::kTarget), kRowsPerStatement);
-    if (!sql_.keyed()) {
-      for (auto& located : removes)
-        result_.replace_where.push_back({std::move(located.predicate), located.rows});
-      return true;
-    }
-    CreateDeleteKeys();
-    for (const auto& located : removes) {
-      std::string rows = sql_.Where(Side::kTarget, located.predicate);
-      uint64_t found =
-          static_cast<uint64_t>(Target().Exec("SELECT count(*) FROM " + rows).GetInt(0, 0));
-      if (found != located.rows)
-        throw Error(
-            fmt::format("{}: {} of the target's rows read by this run changed before they could be "
-                        "compared (something else writes it); nothing was changed, run again",
-                        table_.name.Display(), located.rows - std::min(found, located.rows)));
-      result_.delete_keys +=
-          Target().Exec(sql_.CollectDeletes(stage_.delete_keys, rows, stage_.rows)).AffectedRows();
-    }
-    return true;
-  }
-
-  // The watermark reached: the greatest of the last run's and the staged
-  // rows' (every row at or above the last one is staged).
-  void ReachWatermark() {
-    Result max = Target().Exec(fmt::format("SELECT max({})::pg_catalog.text FROM {}",
-                                           QuoteIdent(mode_.watermark), stage_.rows.Quoted()));
-    std::optional<std::string> staged = max.GetOptional(0, 0);
-    result_.watermark_reached = mode_.watermark_from;
-    if (!staged) return;
-    if (!mode_.watermark_from) {
-      result_.watermark_reached = staged;
-      return;
-    }
-    Result greater = Target().Exec(
-        fmt::format("SELECT greatest($1::{0}, $2::{0})::pg_catalog.text", mode_.watermark_type),
-        {*mode_.watermark_from, *staged});
-    result_.watermark_reached = greater.Get(0, 0);
-  }
-
-  const PlannedTable& table_;
-  const TableMode& mode_;
-  IncrementalSql sql_;
-  StageTables stage_;
-  WorkerSession& session_;
+  const Plan& plan_;
+  const Catalog& target_;
+  const StageOptions& options_;
   std::stop_token stop_;
   const RunLog& log_;
-  TableStage result_;
-  std::atomic<uint64_t> compared_bytes_{0};  // RowDiff's, added to result_ at the end
-  std::atomic<bool> over_limit_{false};      // RowDiff met more rows than it holds
+  TaskGraph graph_;
+  std::vector<std::unique_ptr<TableWork>> works_;
 };
 
 }  // namespace
@@ -376,54 +131,19 @@ class TableStager {
 std::vector<TableStage> StageChanges(const Plan& plan, const Catalog& target,
                                      const StageOptions& options, std::stop_token stop,
                                      const RunLog& log) {
-  std::vector<TableStage> stages(plan.tables.size());
-  TaskGraph graph;
-  for (size_t i = 0; i < plan.tables.size(); ++i) {
-    const PlannedTable& table = plan.tables[i];
-    const Table* target_table = target.Find(table.name);
-    if (!table.incremental || !target_table) continue;
-    Task task;
-    task.name = "stage " + table.name.Display();
-    task.weight = static_cast<double>(std::max<int64_t>(table.estimated_bytes, 1));
-    task.fatal = true;
-    task.run = [&, i, target_table](WorkerSession& session, std::stop_token token) {
-      const PlannedTable& planned = plan.tables[i];
-      auto started = std::chrono::steady_clock::now();
-      log.observer().TableStarted(planned.name.Display());
-      CancelOnStop cancel_source(session.Source(), token);
-      CancelOnStop cancel_target(session.Target(0), token);
-      TableStager stager(planned, *target_table, target, i, session, token, log);
-      TableStage staged;
-      try {
-        staged = stager.Run();
-      } catch (const Error& error) {
-        // A server message can quote a value (a failed cast of an sql
-        // rule's result): not for a table with masked columns.
-        if (planned.masks.empty()) throw;
-        throw Error(WithoutValues(error.what()), error.sqlstate(), error.kind());
-      }
-      staged.seconds =
-          std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
-      log.Debug("staged {}: {} rows, {} bytes, {} differing buckets of {}", planned.name.Display(),
-                staged.rows, staged.bytes, staged.differing_buckets, staged.bucketing.count);
-      log.observer().TableDone(planned.name.Display(), staged.rows, staged.bytes);
-      stages[i] = std::move(staged);
-    };
-    graph.Add(std::move(task));
-  }
-  std::function<Connection(size_t)> open_target = [&options](size_t) {
-    return OpenTarget(options.target_url);
-  };
-  graph.Run(options.jobs, options.open_source, open_target, stop, log);
-  return stages;
+  StageGraph graph(plan, target, options, stop, log);
+  for (size_t i = 0; i < plan.tables.size(); ++i) graph.Add(i);
+  return graph.Run();
 }
 
 void DropStaging(Connection& target) {
   if (!target.Exec("SELECT pg_catalog.to_regnamespace('_freshet') IS NOT NULL").GetBool(0, 0))
     return;
   Result leftovers = target.Exec(LeftoverStagingSql());
-  for (int i = 0; i < leftovers.Rows(); ++i)
-    target.Exec("DROP TABLE IF EXISTS " + leftovers.Get(i, 0));
+  std::vector<std::string> names;
+  for (int i = 0; i < leftovers.Rows(); ++i) names.push_back(leftovers.Get(i, 0));
+  // One statement, one commit: a run stages two or three tables per table.
+  if (!names.empty()) target.Exec(fmt::format("DROP TABLE IF EXISTS {}", fmt::join(names, ", ")));
 }
 
 }  // namespace freshet

@@ -1,10 +1,12 @@
 // The first half of an incremental run: per table, in parallel on the run's
-// workers (each source session joined to the run's snapshot), find what
-// changed and stream it into staging tables on the target (UNLOGGED, schema
-// _freshet): the changed rows through the engine's COPY pipeline (masked
-// as a full sync masks them: the plan's masks in the SELECT and the stream),
-// and the keys to delete. Nothing of the target's own tables changes here; the merge
-// (incremental_merge.h) applies the staging in one transaction.
+// workers (each source session joined to the run's snapshot; a watermark
+// table's chunks and key summaries as tasks of their own, see
+// incremental_stager.h), find what changed and stream it into staging
+// tables on the target (UNLOGGED, schema _freshet): the changed rows through
+// the engine's COPY pipeline (masked as a full sync masks them: the plan's
+// masks in the SELECT and the stream), and the keys to delete. Nothing of
+// the target's own tables changes here; the merge (incremental_merge.h)
+// applies the staging in one transaction.
 #pragma once
 
 #include <cstdint>
@@ -16,21 +18,12 @@
 #include <vector>
 
 #include "copy/connection.h"
+#include "sync/engine/bucket_sums.h"
 #include "sync/engine/incremental_sql.h"
 #include "sync/engine/plan.h"
 #include "sync/engine/run_observer.h"
 
 namespace freshet {
-
-// One side's bucket summaries: bucket -> (rows, sum of hashes as text).
-struct BucketSums {
-  std::map<uint32_t, std::pair<int64_t, std::string>> buckets;
-  uint64_t added = 0;  // staged keys the target lacks, counted in
-  uint64_t bytes = 0;  // result bytes read
-};
-BucketSums ReadBucketSums(Connection& connection, const std::string& sql);
-// Buckets whose count or sum differ (missing on one side counts as empty).
-std::vector<uint32_t> DifferingBuckets(const BucketSums& source, const BucketSums& target);
 
 // What staging left for the merge of one table.
 struct TableStage {
@@ -50,6 +43,9 @@ struct TableStage {
   // counted them; else the merge counts them.
   std::optional<uint64_t> new_rows;
   std::optional<std::string> watermark_reached;
+  // The source's key summary (EncodeKeySums) for the state, when deletes
+  // were found by comparing keys in watermark mode.
+  std::optional<std::string> key_sums;
   uint64_t rows = 0;  // staged
   uint64_t bytes = 0;
   uint64_t compared_bytes = 0;
@@ -61,6 +57,7 @@ struct StageOptions {
   int jobs = 4;
   std::function<Connection()> open_source;  // a session in the run's snapshot
   std::string target_url;
+  uint64_t xmin_horizon = 0;  // this run's (recorded with the key summaries)
 };
 
 // Stages every planned table (plan.tables[i].incremental set). Throws Error

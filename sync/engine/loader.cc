@@ -23,18 +23,20 @@ std::string ColumnList(const PlannedTable& table) {
 
 }  // namespace
 
+std::string BlocksPredicate(const BlockRange& blocks) {
+  std::string where = fmt::format("ctid >= '({},0)'::pg_catalog.tid", blocks.begin);
+  if (blocks.end) where += fmt::format(" AND ctid < '({},0)'::pg_catalog.tid", *blocks.end);
+  return where;
+}
+
 std::string CopyOutSql(const PlannedTable& table, const CopyUnit& unit) {
   std::string masked = MaskedSelectList(table.mapping.columns, table.masks);
   std::string columns = !masked.empty()                 ? masked
                         : table.mapping.columns.empty() ? ""
                                                         : QuoteIdentList(table.mapping.columns);
-  if (unit.blocks) {  // a TID Range Scan over the chunk's heap blocks
-    std::string where = fmt::format("ctid >= '({},0)'::pg_catalog.tid", unit.blocks->begin);
-    if (unit.blocks->end)
-      where += fmt::format(" AND ctid < '({},0)'::pg_catalog.tid", *unit.blocks->end);
+  if (unit.blocks)
     return fmt::format("COPY (SELECT {} FROM ONLY {} WHERE {}) TO STDOUT {}", columns,
-                       unit.source.Quoted(), where, FormatOption(table));
-  }
+                       unit.source.Quoted(), BlocksPredicate(*unit.blocks), FormatOption(table));
   if (!unit.row_filter.empty())  // a subset's rows, by ctid
     return fmt::format("COPY (SELECT {} FROM {}{} WHERE {}) TO STDOUT {}", columns,
                        unit.source_only ? "ONLY " : "", unit.source.Quoted(), unit.row_filter,

@@ -41,6 +41,8 @@ bool IsLostConnection(const Error& error, const WorkerSession& session);
 
 // The COPY statements of one unit.
 std::string CopyOutSql(const PlannedTable& table, const CopyUnit& unit);
+// The rows of a chunk's heap blocks (a TID Range Scan on PostgreSQL 14+).
+std::string BlocksPredicate(const BlockRange& blocks);
 std::string CopyInSql(const PlannedTable& table, const CopyUnit& unit);
 
 // The COPY streams of a plan as tasks of a TaskGraph: one fatal task per unit

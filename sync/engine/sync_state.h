@@ -7,6 +7,7 @@
 // accounts for exactly the rows committed with it.
 #pragma once
 
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -32,6 +33,9 @@ struct StateUpdate {
   TableMode mode;
   std::optional<std::string> watermark_reached;
   bool full = false;  // refreshed whole this run
+  // The source's key summary this run (EncodeKeySums), to spare the next
+  // run the target's; nullopt: none recorded.
+  std::optional<std::string> key_sums;
 };
 
 // Upserts the rows of `updates`, stamped with the source snapshot of this run.

@@ -259,5 +259,31 @@ TEST(IncrementalSqlTest, ChangedPredicateTakesRowsOfNewerTransactionsWithoutRead
   EXPECT_EQ(sql.ChangedPredicate(mode), "");
 }
 
+TEST(IncrementalSqlTest, ChangedRowsOfAChunkReadItsBlocksOnlyAndOfAPartitionThatPartitionOnly) {
+  Catalog catalog = Workload();
+  PlanOptions plan_options;
+  plan_options.strategy = StrategyChoice::kOrdered;
+  Plan plan = BuildPlan(catalog, catalog, plan_options);
+  ChooseModes(plan, catalog, catalog, {}, {});
+  const PlannedTable& table = plan.tables[0];
+  IncrementalSql sql(table, *catalog.Find(table.name), catalog);
+  CopyUnit chunk;
+  chunk.source = {"public", "part_a"};
+  chunk.blocks = BlockRange{128, 256};
+  std::string copy = sql.CopyChangedRowsOf(chunk, "pg_catalog.age(xmin) <= 5");
+  EXPECT_THAT(copy,
+              HasSubstr(R"(FROM ONLY "public"."part_a" WHERE ctid >= '(128,0)'::pg_catalog.tid)"
+                        R"( AND ctid < '(256,0)'::pg_catalog.tid AND pg_catalog.age(xmin) <= 5))"));
+  chunk.blocks = BlockRange{256, std::nullopt};  // the last chunk reaches the end
+  EXPECT_THAT(sql.CopyChangedRowsOf(chunk, ""),
+              AllOf(HasSubstr(R"(WHERE ctid >= '(256,0)'::pg_catalog.tid) TO STDOUT)"),
+                    Not(HasSubstr("ctid <")), Not(HasSubstr("age("))));
+  CopyUnit root;  // read through the root: every partition
+  root.source = {"public", "events"};
+  root.source_only = false;
+  EXPECT_THAT(sql.CopyChangedRowsOf(root, "x"),
+              AllOf(HasSubstr(R"(FROM "public"."events" WHERE x))"), Not(HasSubstr("ONLY"))));
+}
+
 }  // namespace
 }  // namespace freshet

@@ -16,6 +16,7 @@ CREATE TABLE IF NOT EXISTS _freshet.sync_state (
   last_full_at timestamptz,
   last_run_at timestamptz NOT NULL,
   run_id text NOT NULL,
+  key_sums bytea,                      -- the source's key summary at that run (bucket_sums.h)
   PRIMARY KEY (source_system_id, source_database, table_schema, table_name)
 );
 RESET client_min_messages;

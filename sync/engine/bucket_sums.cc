@@ -1,0 +1,228 @@
+#include "sync/engine/bucket_sums.h"
+
+#include <fmt/format.h>
+
+#include <algorithm>
+#include <limits>
+#include <type_traits>
+
+#include "copy/error.h"
+#include "copy/zstd_codec.h"
+
+namespace freshet {
+namespace {
+
+using Int128 = __int128;
+
+// A decimal integer as PostgreSQL's sum() prints it.
+Int128 ParseSum(std::string_view text) {
+  bool negative = !text.empty() && text.front() == '-';
+  if (negative) text.remove_prefix(1);
+  if (text.empty() || text.size() > 38)
+    throw Error(fmt::format("bucket sum out of range: {}", text));
+  Int128 value = 0;
+  for (char c : text) {
+    if (c < '0' || c > '9') throw Error(fmt::format("bucket sum is not an integer: {}", text));
+    value = value * 10 + (c - '0');
+  }
+  return negative ? -value : value;
+}
+
+std::string FormatSum(Int128 value) {
+  if (value == 0) return "0";
+  bool negative = value < 0;
+  unsigned __int128 magnitude = negative ? static_cast<unsigned __int128>(-(value + 1)) + 1
+                                         : static_cast<unsigned __int128>(value);
+  std::string digits;
+  while (magnitude > 0) {
+    digits.push_back(static_cast<char>('0' + static_cast<int>(magnitude % 10)));
+    magnitude /= 10;
+  }
+  if (negative) digits.push_back('-');
+  std::reverse(digits.begin(), digits.end());
+  return digits;
+}
+
+Int128 AddChecked(Int128 a, Int128 b) {
+  Int128 sum;
+  if (__builtin_add_overflow(a, b, &sum)) throw Error("bucket sum overflows 127 bits");
+  return sum;
+}
+
+constexpr std::string_view kMagic = "FKS2";  // freshet key sums, version 2
+
+// Integers little-endian, whatever the machine that wrote them.
+template <typename T>
+void Put(std::string& out, T value) {
+  auto bits = static_cast<std::make_unsigned_t<T>>(value);
+  for (size_t i = 0; i < sizeof(T); ++i) out.push_back(static_cast<char>((bits >> (8 * i)) & 0xFF));
+}
+
+template <typename T>
+bool Take(std::string_view& in, T& value) {
+  if (in.size() < sizeof(T)) return false;
+  std::make_unsigned_t<T> bits = 0;
+  for (size_t i = 0; i < sizeof(T); ++i)
+    bits |= static_cast<std::make_unsigned_t<T>>(static_cast<unsigned char>(in[i])) << (8 * i);
+  value = static_cast<T>(bits);
+  in.remove_prefix(sizeof(T));
+  return true;
+}
+
+}  // namespace
+
+BucketSums ReadBucketSums(Connection& connection, const std::string& sql) {
+  BucketSums sums;
+  Result result = connection.Exec(sql);
+  for (int i = 0; i < result.Rows(); ++i) {
+    std::string_view sum = result.Text(i, 2);
+    sums.buckets[static_cast<uint32_t>(result.GetInt(i, 0))] = {result.GetInt(i, 1),
+                                                                std::string(sum)};
+    sums.added += static_cast<uint64_t>(result.GetInt(i, 3));
+    sums.bytes += result.Text(i, 0).size() + result.Text(i, 1).size() + sum.size();
+  }
+  return sums;
+}
+
+std::vector<uint32_t> DifferingBuckets(const BucketSums& source, const BucketSums& target) {
+  std::vector<uint32_t> differing;
+  auto s = source.buckets.begin();
+  auto t = target.buckets.begin();
+  while (s != source.buckets.end() || t != target.buckets.end()) {
+    if (t == target.buckets.end() || (s != source.buckets.end() && s->first < t->first)) {
+      differing.push_back(s++->first);
+    } else if (s == source.buckets.end() || t->first < s->first) {
+      differing.push_back(t++->first);
+    } else {
+      if (s->second != t->second) differing.push_back(s->first);
+      ++s;
+      ++t;
+    }
+  }
+  return differing;
+}
+
+void AddBucketSums(BucketSums& base, const BucketSums& more) {
+  for (const auto& [bucket, summary] : more.buckets) {
+    auto [it, inserted] = base.buckets.try_emplace(bucket, summary);
+    if (inserted) continue;
+    it->second.first += summary.first;
+    it->second.second =
+        FormatSum(AddChecked(ParseSum(it->second.second), ParseSum(summary.second)));
+  }
+  base.added += more.added;
+  base.bytes += more.bytes;
+}
+
+std::string EncodeKeySums(const StoredKeySums& stored) {
+  std::string raw(kMagic);
+  Put(raw, stored.horizon);
+  const Bucketing& b = stored.bucketing;
+  Put<uint8_t>(raw, b.range ? 1 : 0);
+  Put(raw, b.lo);
+  Put(raw, b.hi);
+  Put(raw, b.width);
+  Put(raw, b.count);
+  Put(raw, static_cast<uint64_t>(stored.sums.buckets.size()));
+  for (const auto& [bucket, summary] : stored.sums.buckets) {
+    Int128 sum = ParseSum(summary.second);
+    Put(raw, bucket);
+    Put(raw, summary.first);
+    Put(raw, static_cast<uint64_t>(static_cast<unsigned __int128>(sum)));
+    Put(raw, static_cast<uint64_t>(static_cast<unsigned __int128>(sum) >> 64));
+  }
+  std::string out;
+  ZstdCompressor compressor(ZstdOptions{});
+  compressor.Compress(raw, out);
+  compressor.Finish(out);
+  return out;
+}
+
+std::optional<StoredKeySums> DecodeKeySums(std::string_view bytes) {
+  std::string raw;
+  try {
+    ZstdDecompressor decompressor;
+    decompressor.Decompress(bytes, raw);
+    decompressor.Finish();
+  } catch (const Error&) {
+    return std::nullopt;
+  }
+  std::string_view in = raw;
+  if (in.substr(0, kMagic.size()) != kMagic) return std::nullopt;
+  in.remove_prefix(kMagic.size());
+  StoredKeySums stored;
+  Bucketing& b = stored.bucketing;
+  uint8_t range = 0;
+  uint64_t entries = 0;
+  if (!Take(in, stored.horizon) || !Take(in, range) || !Take(in, b.lo) || !Take(in, b.hi) ||
+      !Take(in, b.width) || !Take(in, b.count) || !Take(in, entries) || range > 1 || b.width < 1 ||
+      b.count < 1)
+    return std::nullopt;
+  b.range = range == 1;
+  for (uint64_t i = 0; i < entries; ++i) {
+    uint32_t bucket = 0;
+    int64_t count = 0;
+    uint64_t low = 0, high = 0;
+    if (!Take(in, bucket) || !Take(in, count) || !Take(in, low) || !Take(in, high))
+      return std::nullopt;
+    auto sum = static_cast<Int128>((static_cast<unsigned __int128>(high) << 64) | low);
+    stored.sums.buckets[bucket] = {count, FormatSum(sum)};
+  }
+  if (!in.empty()) return std::nullopt;
+  return stored;
+}
+
+std::optional<Bucketing> ReuseBucketing(const Bucketing& stored,
+                                        std::optional<std::pair<int64_t, int64_t>> bounds,
+                                        int64_t estimated_rows, int keys_per_bucket) {
+  Bucketing bucketing = stored;
+  if (stored.range && bounds) {
+    auto [lo, hi] = *bounds;
+    if (static_cast<Int128>(lo) < static_cast<Int128>(stored.lo) - Int128{4} * stored.width)
+      return std::nullopt;
+    Int128 reach = (static_cast<Int128>(hi) - stored.lo + stored.width) / stored.width;
+    Int128 count = std::max<Int128>(stored.count, reach);
+    if (count > std::numeric_limits<int32_t>::max()) return std::nullopt;
+    bucketing.count = static_cast<uint32_t>(count);
+    bucketing.hi = static_cast<int64_t>(
+        std::min<Int128>(static_cast<Int128>(stored.lo) + count * stored.width - 1,
+                         std::numeric_limits<int64_t>::max()));
+  }
+  if (estimated_rows > 0) {
+    long double per_bucket = static_cast<long double>(estimated_rows) / bucketing.count;
+    if (per_bucket < keys_per_bucket / 4.0L || per_bucket > keys_per_bucket * 4.0L)
+      return std::nullopt;
+  }
+  return bucketing;
+}
+
+std::string ToByteaHex(std::string_view bytes) {
+  static const char* digits = "0123456789abcdef";
+  std::string text = "\\x";
+  text.reserve(2 + bytes.size() * 2);
+  for (unsigned char byte : bytes) {
+    text += digits[byte >> 4];
+    text += digits[byte & 15];
+  }
+  return text;
+}
+
+std::string FromByteaHex(std::string_view text) {
+  auto nibble = [](char c) -> int {
+    if (c >= '0' && c <= '9') return c - '0';
+    if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+    if (c >= 'A' && c <= 'F') return c - 'A' + 10;
+    return -1;
+  };
+  if (text.substr(0, 2) != "\\x" || text.size() % 2 != 0) throw Error("not a bytea in hex form");
+  std::string bytes;
+  bytes.reserve(text.size() / 2 - 1);
+  for (size_t i = 2; i < text.size(); i += 2) {
+    int high = nibble(text[i]), low = nibble(text[i + 1]);
+    if (high < 0 || low < 0) throw Error("not a bytea in hex form");
+    bytes.push_back(static_cast<char>(high << 4 | low));
+  }
+  return bytes;
+}
+
+}  // namespace freshet

@@ -1,0 +1,73 @@
+// Bucket summaries of keys (incremental_sql.h): per bucket, the row count
+// and the sum of one hash per row, as each side's SQL returns them; the
+// comparison of two sides; and the summary a run keeps in its state.
+//
+// A watermark run that propagates deletes compares the source's key
+// summary with the target's. Right after its merge, the target holds
+// exactly the source's keys of that snapshot, so the run stores the
+// source's summary (with its bucketing) in the state, and the next run
+// takes the target's side from it, plus the staged keys the target lacks,
+// instead of summarising every key of the target again.
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+#include "copy/connection.h"
+#include "sync/engine/incremental_sql.h"
+
+namespace freshet {
+
+// One side's bucket summaries: bucket -> (rows, sum of hashes as decimal text).
+struct BucketSums {
+  std::map<uint32_t, std::pair<int64_t, std::string>> buckets;
+  uint64_t added = 0;  // staged keys the target lacks, counted in
+  uint64_t bytes = 0;  // result bytes read
+};
+// Runs `sql` (b, count, sum, added per row).
+BucketSums ReadBucketSums(Connection& connection, const std::string& sql);
+// Buckets whose count or sum differ (missing on one side counts as empty).
+std::vector<uint32_t> DifferingBuckets(const BucketSums& source, const BucketSums& target);
+// Adds `more` into `base`, bucket by bucket (counts and sums); `added` and
+// `bytes` too.
+// Throws Error when a sum is not an integer that fits 127 bits.
+void AddBucketSums(BucketSums& base, const BucketSums& more);
+
+// A summary with the bucketing it was taken under, as the state keeps it,
+// and the xmin horizon of the run that took it: a later run uses it only
+// when the state's horizon is still that one (so a summary an older freshet
+// left behind, when it wrote the state without one, is never used).
+struct StoredKeySums {
+  Bucketing bucketing;
+  BucketSums sums;
+  uint64_t horizon = 0;
+};
+// The bytes of `stored` as the state's bytea holds them (compressed).
+std::string EncodeKeySums(const StoredKeySums& stored);
+// Decodes EncodeKeySums' bytes; nullopt when they are not such bytes
+// (truncated, corrupt, another version).
+std::optional<StoredKeySums> DecodeKeySums(std::string_view bytes);
+
+// The bucketing of a table this run when it reuses `stored`'s (so the
+// stored summary still counts every key in the same bucket): range buckets
+// keep their low end and width and grow in number to reach `bounds`, the
+// source's least and greatest key now (none: the table is empty); hash
+// buckets stay as they were. Nullopt when the table has outgrown it: a
+// bucket would average outside [keys_per_bucket / 4, keys_per_bucket * 4]
+// of `estimated_rows` (ignored when unknown, <= 0), keys reach more than
+// four buckets below the low end, or the count would not fit the SQL's int4.
+std::optional<Bucketing> ReuseBucketing(const Bucketing& stored,
+                                        std::optional<std::pair<int64_t, int64_t>> bounds,
+                                        int64_t estimated_rows, int keys_per_bucket);
+
+// bytea's text form ('\x' and hex digits) and back; FromByteaHex throws
+// Error on anything else.
+std::string ToByteaHex(std::string_view bytes);
+std::string FromByteaHex(std::string_view text);
+
+}  // namespace freshet

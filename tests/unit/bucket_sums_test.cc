@@ -1,0 +1,96 @@
+// The key summaries an incremental run keeps in its state (bucket_sums.h):
+// adding summaries bucket by bucket, the stored form and its checks, and
+// when a stored bucketing can be taken up again.
+#include "sync/engine/bucket_sums.h"
+
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+
+#include "copy/error.h"
+
+namespace freshet {
+namespace {
+
+using ::testing::ElementsAre;
+using ::testing::Pair;
+
+TEST(BucketSumsTest, AddingSumsCountsAndSumsBucketByBucketBeyondSixtyFourBits) {
+  BucketSums base, more;
+  base.buckets = {{1, {2, "9223372036854775807"}}, {3, {1, "-5"}}};
+  base.added = 1;
+  base.bytes = 10;
+  more.buckets = {{1, {1, "9223372036854775807"}}, {2, {4, "12"}}, {3, {2, "5"}}};
+  more.added = 3;
+  more.bytes = 7;
+  AddBucketSums(base, more);
+  EXPECT_THAT(base.buckets, ElementsAre(Pair(1, Pair(3, "18446744073709551614")),
+                                        Pair(2, Pair(4, "12")), Pair(3, Pair(3, "0"))));
+  EXPECT_EQ(base.added, 4u);
+  EXPECT_EQ(base.bytes, 17u);
+  BucketSums bad;
+  bad.buckets = {{1, {1, "12a"}}};
+  EXPECT_THROW(AddBucketSums(base, bad), Error);
+}
+
+TEST(BucketSumsTest, StoredSummariesReadBackAsWrittenAndAnythingElseIsRefused) {
+  StoredKeySums stored;
+  stored.bucketing = {7, true, -100, 599, 100};
+  stored.sums.buckets = {{0, {3, "-170141183460469231731687303715884105"}},
+                         {6, {32, "18446744073709551616"}},
+                         {4000000000u, {1, "0"}}};
+  stored.horizon = (uint64_t{3} << 32) + 77;
+  std::string bytes = EncodeKeySums(stored);
+  std::optional<StoredKeySums> read = DecodeKeySums(bytes);
+  ASSERT_TRUE(read);
+  EXPECT_EQ(read->horizon, stored.horizon);
+  EXPECT_TRUE(read->bucketing.range);
+  EXPECT_EQ(read->bucketing.count, 7u);
+  EXPECT_EQ(read->bucketing.lo, -100);
+  EXPECT_EQ(read->bucketing.hi, 599);
+  EXPECT_EQ(read->bucketing.width, 100);
+  EXPECT_EQ(read->sums.buckets, stored.sums.buckets);
+  EXPECT_FALSE(DecodeKeySums(bytes.substr(0, bytes.size() - 3)));  // truncated
+  std::string flipped = bytes;
+  flipped[flipped.size() / 2] ^= 0x20;
+  EXPECT_FALSE(DecodeKeySums(flipped));  // the frame's checksum
+  EXPECT_FALSE(DecodeKeySums("FKS2 not zstd"));
+  EXPECT_FALSE(DecodeKeySums(""));
+}
+
+TEST(BucketSumsTest, RangeBucketsGrowToReachNewKeysAndAreDroppedOnceTheTableOutgrowsThem) {
+  Bucketing stored{100, true, 1, 3200, 32};  // 3,200 keys, 32 a bucket
+  std::optional<Bucketing> grown = ReuseBucketing(stored, std::pair(1, 4000), 3900, 32);
+  ASSERT_TRUE(grown);
+  EXPECT_EQ(grown->lo, 1);
+  EXPECT_EQ(grown->width, 32);
+  EXPECT_EQ(grown->count, 125u);  // (4000 - 1 + 32) / 32
+  EXPECT_EQ(grown->hi, 1 + 125 * 32 - 1);
+  // Keys that fell below the low end stay in bucket 0 (as the stored summary
+  // counted them) while they are few buckets' worth.
+  EXPECT_TRUE(ReuseBucketing(stored, std::pair(-100, 3200), 3300, 32));
+  EXPECT_FALSE(ReuseBucketing(stored, std::pair(-1000, 3200), 4200, 32));
+  // The table grew or shrank past 4x the rows a bucket was cut for.
+  EXPECT_FALSE(ReuseBucketing(stored, std::pair(1, 3200), 3200 * 5, 32));
+  EXPECT_FALSE(ReuseBucketing(stored, std::pair(1, 3200), 700, 32));
+  EXPECT_TRUE(ReuseBucketing(stored, std::pair(1, 3200), 0, 32));  // no estimate: kept
+  // The span would need more buckets than the SQL's int4 holds.
+  EXPECT_FALSE(ReuseBucketing(stored, std::pair(1, int64_t{1} << 40), 0, 32));
+  // An empty table keeps the bucketing it had.
+  EXPECT_EQ(ReuseBucketing(stored, std::nullopt, 0, 32)->count, 100u);
+  Bucketing hashed{1024, false, 0, 0, 1};
+  EXPECT_EQ(ReuseBucketing(hashed, std::nullopt, 30000, 32)->count, 1024u);
+  EXPECT_FALSE(ReuseBucketing(hashed, std::nullopt, 1024 * 200, 32));
+}
+
+TEST(BucketSumsTest, ByteaHexRoundTripsAndRefusesOtherText) {
+  std::string bytes("\x00\x01\xfe\xff", 4);
+  EXPECT_EQ(ToByteaHex(bytes), "\\x0001feff");
+  EXPECT_EQ(FromByteaHex("\\x0001FEff"), bytes);
+  EXPECT_EQ(FromByteaHex("\\x"), "");
+  EXPECT_THROW(FromByteaHex("0001"), Error);
+  EXPECT_THROW(FromByteaHex("\\x0g"), Error);
+  EXPECT_THROW(FromByteaHex("\\x000"), Error);
+}
+
+}  // namespace
+}  // namespace freshet
