@@ -260,12 +260,19 @@ void TableStager::CollectDeletedKeys(const std::vector<uint32_t>& differing) {
                 table_.name.Display() + " keys", nullptr, stop_);
   result_.compared_bytes += keys.bytes;
   Target().Exec("ANALYZE " + stage_.source_keys.Quoted());
+  DeleteKeysIn(differing, stage_.source_keys);
+}
+
+// The target's keys of the `differing` buckets that `present` lacks become
+// delete keys.
+void TableStager::DeleteKeysIn(const std::vector<uint32_t>& differing,
+                               const QualifiedName& present) {
   CreateDeleteKeys();
   result_.delete_keys =
       Target()
           .Exec(sql_.CollectDeletes(stage_.delete_keys,
                                     sql_.FromBuckets(Side::kTarget, differing, result_.bucketing),
-                                    stage_.source_keys))
+                                    present))
           .AffectedRows();
 }
 
@@ -284,13 +291,7 @@ void TableStager::Diff() {
                         result_.bucketing),
          std::nullopt}};
   } else if (mode_.deletes == DeletePolicy::kPropagate) {
-    CreateDeleteKeys();
-    result_.delete_keys =
-        Target()
-            .Exec(sql_.CollectDeletes(stage_.delete_keys,
-                                      sql_.FromBuckets(Side::kTarget, differing, result_.bucketing),
-                                      stage_.rows))
-            .AffectedRows();
+    DeleteKeysIn(differing, stage_.rows);
   }
 }
 

@@ -69,6 +69,7 @@ class TableStager {
   BucketSums SumKeys(Connection& side, const std::string& sql);
   std::vector<uint32_t> Compare(bool row_hash);
   void CollectDeletedKeys(const std::vector<uint32_t>& differing);
+  void DeleteKeysIn(const std::vector<uint32_t>& differing, const QualifiedName& present);
   void Diff();
   std::vector<RowPrint> ReadPrints(Connection& connection, Side side);
   bool RowDiff();

@@ -232,12 +232,18 @@ TEST(IncrementalSqlTest, UpsertOverridesAnAlwaysIdentityAndNeverSetsTheKey) {
   EXPECT_THAT(upsert, Not(HasSubstr(R"("id" = EXCLUDED)")));
 }
 
-TEST(IncrementalSqlTest, ChangedPredicateTakesRowsOfNewerTransactionsWithoutReadingTheWatermark) {
-  Catalog catalog = Workload();
+// The Workload catalog planned for an incremental run against itself.
+Plan IncrementalPlan(const Catalog& catalog) {
   PlanOptions plan_options;
   plan_options.strategy = StrategyChoice::kOrdered;
   Plan plan = BuildPlan(catalog, catalog, plan_options);
   ChooseModes(plan, catalog, catalog, {}, {});
+  return plan;
+}
+
+TEST(IncrementalSqlTest, ChangedPredicateTakesRowsOfNewerTransactionsWithoutReadingTheWatermark) {
+  Catalog catalog = Workload();
+  Plan plan = IncrementalPlan(catalog);
   const PlannedTable* deals = nullptr;
   for (const auto& table : plan.tables)
     if (table.name.name == "deals") deals = &table;
@@ -261,10 +267,7 @@ TEST(IncrementalSqlTest, ChangedPredicateTakesRowsOfNewerTransactionsWithoutRead
 
 TEST(IncrementalSqlTest, ChangedRowsOfAChunkReadItsBlocksOnlyAndOfAPartitionThatPartitionOnly) {
   Catalog catalog = Workload();
-  PlanOptions plan_options;
-  plan_options.strategy = StrategyChoice::kOrdered;
-  Plan plan = BuildPlan(catalog, catalog, plan_options);
-  ChooseModes(plan, catalog, catalog, {}, {});
+  Plan plan = IncrementalPlan(catalog);
   const PlannedTable& table = plan.tables[0];
   IncrementalSql sql(table, *catalog.Find(table.name), catalog);
   CopyUnit chunk;
