@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <limits>
+#include <string_view>
 #include <type_traits>
 
 #include "copy/error.h"
@@ -12,36 +13,7 @@
 namespace freshet {
 namespace {
 
-using Int128 = __int128;
-
-// A decimal integer as PostgreSQL's sum() prints it.
-Int128 ParseSum(std::string_view text) {
-  bool negative = !text.empty() && text.front() == '-';
-  if (negative) text.remove_prefix(1);
-  if (text.empty() || text.size() > 38)
-    throw Error(fmt::format("bucket sum out of range: {}", text));
-  Int128 value = 0;
-  for (char c : text) {
-    if (c < '0' || c > '9') throw Error(fmt::format("bucket sum is not an integer: {}", text));
-    value = value * 10 + (c - '0');
-  }
-  return negative ? -value : value;
-}
-
-std::string FormatSum(Int128 value) {
-  if (value == 0) return "0";
-  bool negative = value < 0;
-  unsigned __int128 magnitude = negative ? static_cast<unsigned __int128>(-(value + 1)) + 1
-                                         : static_cast<unsigned __int128>(value);
-  std::string digits;
-  while (magnitude > 0) {
-    digits.push_back(static_cast<char>('0' + static_cast<int>(magnitude % 10)));
-    magnitude /= 10;
-  }
-  if (negative) digits.push_back('-');
-  std::reverse(digits.begin(), digits.end());
-  return digits;
-}
+using Int128 = BucketSum;
 
 Int128 AddChecked(Int128 a, Int128 b) {
   Int128 sum;
@@ -71,13 +43,26 @@ bool Take(std::string_view& in, T& value) {
 
 }  // namespace
 
+BucketSum ParseBucketSum(std::string_view text) {
+  bool negative = !text.empty() && text.front() == '-';
+  if (negative) text.remove_prefix(1);
+  if (text.empty() || text.size() > 38)
+    throw Error(fmt::format("bucket sum out of range: {}", text));
+  Int128 value = 0;
+  for (char c : text) {
+    if (c < '0' || c > '9') throw Error(fmt::format("bucket sum is not an integer: {}", text));
+    value = value * 10 + (c - '0');
+  }
+  return negative ? -value : value;
+}
+
 BucketSums ReadBucketSums(Connection& connection, const std::string& sql) {
   BucketSums sums;
   Result result = connection.Exec(sql);
   for (int i = 0; i < result.Rows(); ++i) {
     std::string_view sum = result.Text(i, 2);
     sums.buckets[static_cast<uint32_t>(result.GetInt(i, 0))] = {result.GetInt(i, 1),
-                                                                std::string(sum)};
+                                                                ParseBucketSum(sum)};
     sums.added += static_cast<uint64_t>(result.GetInt(i, 3));
     sums.bytes += result.Text(i, 0).size() + result.Text(i, 1).size() + sum.size();
   }
@@ -107,8 +92,7 @@ void AddBucketSums(BucketSums& base, const BucketSums& more) {
     auto [it, inserted] = base.buckets.try_emplace(bucket, summary);
     if (inserted) continue;
     it->second.first += summary.first;
-    it->second.second =
-        FormatSum(AddChecked(ParseSum(it->second.second), ParseSum(summary.second)));
+    it->second.second = AddChecked(it->second.second, summary.second);
   }
   base.added += more.added;
   base.bytes += more.bytes;
@@ -125,7 +109,7 @@ std::string EncodeKeySums(const StoredKeySums& stored) {
   Put(raw, b.count);
   Put(raw, static_cast<uint64_t>(stored.sums.buckets.size()));
   for (const auto& [bucket, summary] : stored.sums.buckets) {
-    Int128 sum = ParseSum(summary.second);
+    Int128 sum = summary.second;
     Put(raw, bucket);
     Put(raw, summary.first);
     Put(raw, static_cast<uint64_t>(static_cast<unsigned __int128>(sum)));
@@ -166,7 +150,7 @@ std::optional<StoredKeySums> DecodeKeySums(std::string_view bytes) {
     if (!Take(in, bucket) || !Take(in, count) || !Take(in, low) || !Take(in, high))
       return std::nullopt;
     auto sum = static_cast<Int128>((static_cast<unsigned __int128>(high) << 64) | low);
-    stored.sums.buckets[bucket] = {count, FormatSum(sum)};
+    stored.sums.buckets[bucket] = {count, sum};
   }
   if (!in.empty()) return std::nullopt;
   return stored;

@@ -23,19 +23,24 @@
 
 namespace freshet {
 
-// One side's bucket summaries: bucket -> (rows, sum of hashes as decimal text).
+// A bucket's sum of hashes (or of key values): PostgreSQL's sum() of
+// bigints, which needs more than 64 bits.
+using BucketSum = __int128;
+// One side's bucket summaries: bucket -> (rows, sum).
 struct BucketSums {
-  std::map<uint32_t, std::pair<int64_t, std::string>> buckets;
+  std::map<uint32_t, std::pair<int64_t, BucketSum>> buckets;
   uint64_t added = 0;  // staged keys the target lacks, counted in
   uint64_t bytes = 0;  // result bytes read
 };
 // Runs `sql` (b, count, sum, added per row).
 BucketSums ReadBucketSums(Connection& connection, const std::string& sql);
+// A sum as sum() prints it; throws Error unless it is an integer of at most
+// 38 digits.
+BucketSum ParseBucketSum(std::string_view text);
 // Buckets whose count or sum differ (missing on one side counts as empty).
 std::vector<uint32_t> DifferingBuckets(const BucketSums& source, const BucketSums& target);
 // Adds `more` into `base`, bucket by bucket (counts and sums); `added` and
-// `bytes` too.
-// Throws Error when a sum is not an integer that fits 127 bits.
+// `bytes` too. Throws Error when a sum overflows 127 bits.
 void AddBucketSums(BucketSums& base, const BucketSums& more);
 
 // A summary with the bucketing it was taken under, as the state keeps it,

@@ -6,6 +6,7 @@
 #include <algorithm>
 #include <set>
 
+#include "sync/engine/bucket_sums.h"
 #include "sync/engine/loader.h"
 
 namespace freshet {
@@ -69,16 +70,11 @@ uint32_t BucketCount(int64_t rows, int rows_per_bucket) {
 }
 
 std::string BucketBitmap(const std::vector<uint32_t>& buckets, uint32_t count) {
-  std::vector<uint8_t> bytes((count + 7) / 8, 0);
+  std::string bytes((count + 7) / 8, '\0');
   for (uint32_t bucket : buckets)
-    if (bucket < count) bytes[bucket / 8] |= static_cast<uint8_t>(1u << (bucket % 8));
-  std::string hex = "'\\x";
-  static const char* digits = "0123456789abcdef";
-  for (uint8_t byte : bytes) {
-    hex += digits[byte >> 4];
-    hex += digits[byte & 15];
-  }
-  return hex + "'::pg_catalog.bytea";
+    if (bucket < count)
+      bytes[bucket / 8] = static_cast<char>(bytes[bucket / 8] | 1 << (bucket % 8));
+  return "'" + ToByteaHex(bytes) + "'::pg_catalog.bytea";
 }
 
 std::optional<Bucketing> RangeBuckets(int64_t lo, int64_t hi, uint32_t count) {

@@ -41,8 +41,8 @@ TEST(BucketBitmapTest, SetsBitsLeastSignificantFirstAsGetBitReadsThem) {
 
 TEST(DifferingBucketsTest, ListsBucketsWhoseCountOrSumDifferOrThatOneSideLacks) {
   BucketSums source, target;
-  source.buckets = {{0, {10, "100"}}, {1, {5, "50"}}, {2, {3, "30"}}, {4, {1, "7"}}};
-  target.buckets = {{0, {10, "100"}}, {1, {5, "51"}}, {2, {4, "30"}}, {3, {2, "9"}}};
+  source.buckets = {{0, {10, 100}}, {1, {5, 50}}, {2, {3, 30}}, {4, {1, 7}}};
+  target.buckets = {{0, {10, 100}}, {1, {5, 51}}, {2, {4, 30}}, {3, {2, 9}}};
   EXPECT_EQ(DifferingBuckets(source, target), (std::vector<uint32_t>{1, 2, 3, 4}));
   EXPECT_THAT(DifferingBuckets(source, source), IsEmpty());
   EXPECT_EQ(DifferingBuckets(source, BucketSums{}), (std::vector<uint32_t>{0, 1, 2, 4}));
