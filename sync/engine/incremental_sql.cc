@@ -317,6 +317,14 @@ std::string IncrementalSql::BucketSums(Side side, const Bucketing& bucketing, bo
                                  BucketedHash(side, bucketing, row_hash, ""), From(side)));
 }
 
+std::string IncrementalSql::KeySumsOf(const CopyUnit& unit, const Bucketing& bucketing) const {
+  return SumByBucket(bucketing,
+                     fmt::format("SELECT {}, false AS n FROM {}{}{}",
+                                 BucketedHash(Side::kSource, bucketing, false, ""),
+                                 unit.source_only ? "ONLY " : "", unit.source.Quoted(),
+                                 unit.blocks ? " WHERE " + BlocksPredicate(*unit.blocks) : ""));
+}
+
 std::string IncrementalSql::StagedNewSums(const Bucketing& bucketing,
                                           const QualifiedName& stage) const {
   return SumByBucket(bucketing, StagedNew(bucketing, stage));

@@ -110,6 +110,9 @@ class IncrementalSql {
   // `row_hash`: sum the whole row's hash (diff), else the key's (deletes);
   // `added` is 0.
   std::string BucketSums(Side side, const Bucketing& bucketing, bool row_hash) const;
+  // The source's key summary over one COPY unit (its rows only): the units
+  // of a table add up to its summary.
+  std::string KeySumsOf(const CopyUnit& unit, const Bucketing& bucketing) const;
   // The same over the staged keys of `stage` the target lacks (the rows
   // about to be inserted; `added` counts them): added to the target's
   // summary, only deletes make a bucket differ from the source's.

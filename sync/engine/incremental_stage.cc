@@ -51,13 +51,11 @@ class StageGraph {
           AddTask(i, "rows of " + unit.source.Display(),
                   static_cast<double>(std::max<int64_t>(unit.estimated_bytes, 1)), {prepare},
                   [&unit](TableStager& s) { s.CopyChunk(unit); }));
-    // A key summary reads about as much as a tenth of the table.
-    if (table.incremental->deletes == DeletePolicy::kPropagate) {
-      before_finish.push_back(AddTask(i, "source keys", weight / 10, {prepare},
-                                      [](TableStager& s) { s.SumSourceKeys(); }));
+    // A key summary reads about as much as a tenth of the table. The
+    // source's is taken chunk by chunk (CopyChunk).
+    if (table.incremental->deletes == DeletePolicy::kPropagate)
       before_finish.push_back(AddTask(i, "target keys", weight / 10, {prepare},
                                       [](TableStager& s) { s.SumTargetKeys(); }));
-    }
     AddTask(
         i, "finish", 1, before_finish, [](TableStager& s) { s.Finish(); }, true);
   }

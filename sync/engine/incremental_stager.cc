@@ -77,16 +77,17 @@ void TableStager::Prepare() {
   if (stored) work_.target_keys = std::move(stored->sums);
 }
 
+// The changed rows of `unit`, then (deletes propagating) the source's key
+// summary of the same rows on the same session: it reads the pages the
+// copy has just read, where a separate pass over the whole table would
+// read them all again from another server process.
 void TableStager::CopyChunk(const CopyUnit& unit) {
   Configure();
   AddRows(sql_.CopyChangedRowsOf(unit, sql_.ChangedPredicate(mode_)));
-}
-
-void TableStager::SumSourceKeys() {
   if (mode_.deletes != DeletePolicy::kPropagate) return;
-  Configure();
-  work_.source_keys =
-      SumKeys(session_.Source(), sql_.BucketSums(Side::kSource, result_.bucketing, false));
+  BucketSums sums = SumKeys(session_.Source(), sql_.KeySumsOf(unit, result_.bucketing));
+  std::lock_guard lock(work_.mutex);
+  AddBucketSums(work_.source_keys, sums);
 }
 
 void TableStager::SumTargetKeys() {

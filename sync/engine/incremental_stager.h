@@ -3,9 +3,10 @@
 // (Run). A watermark table's steps are tasks of their own, so one big table
 // keeps every worker busy: Prepare (the staging table, the bucketing), then
 // at once its changed rows chunk by chunk (CopyChunk: per leaf partition,
-// and ctid ranges of big relations), the source's key summary
-// (SumSourceKeys) and the target's (SumTargetKeys, unless the last run left
-// one in the state), then Finish (the keys to delete, the watermark reached).
+// and ctid ranges of big relations), each with the source's key summary of
+// its rows, and the target's key summary (SumTargetKeys, unless the last run
+// left one in the state), then Finish (the keys to delete, the watermark
+// reached).
 #pragma once
 
 #include <atomic>
@@ -52,7 +53,6 @@ class TableStager {
   // Watermark mode, step by step.
   void Prepare();
   void CopyChunk(const CopyUnit& unit);
-  void SumSourceKeys();
   void SumTargetKeys();  // nothing when Prepare took the last run's summary
   void Finish();
 

@@ -288,5 +288,33 @@ TEST(IncrementalSqlTest, ChangedRowsOfAChunkReadItsBlocksOnlyAndOfAPartitionThat
               AllOf(HasSubstr(R"(FROM "public"."events" WHERE x))"), Not(HasSubstr("ONLY"))));
 }
 
+TEST(IncrementalSqlTest, KeySumsOfAChunkSumItsBlocksKeysOnlyUnderTheTablesBucketing) {
+  Catalog catalog = Workload();
+  Plan plan = IncrementalPlan(catalog);
+  const PlannedTable& table = plan.tables[0];
+  IncrementalSql sql(table, *catalog.Find(table.name), catalog);
+  Bucketing range{100, true, 1, 1000, 10};
+  CopyUnit chunk;
+  chunk.source = {"public", "part_a"};
+  chunk.blocks = BlockRange{128, 256};
+  std::string sums = sql.KeySumsOf(chunk, range);
+  EXPECT_EQ(sums, sql.KeySumsOf(chunk, range));
+  EXPECT_THAT(sums, AllOf(HasSubstr(R"(FROM ONLY "public"."part_a" WHERE ctid >= '(128,0)')"),
+                          HasSubstr("ctid < '(256,0)'"), HasSubstr("false AS n"),
+                          HasSubstr("GROUP BY 1"), Not(HasSubstr("age(xmin)"))));
+  // The same bucket expression as the table's whole summary.
+  std::string whole = sql.BucketSums(Side::kSource, range, false);
+  size_t inner = whole.find("(SELECT ");
+  ASSERT_NE(inner, std::string::npos);
+  std::string rows = whole.substr(inner, whole.find(" FROM ", inner) - inner);
+  EXPECT_THAT(rows, HasSubstr("CASE"));
+  EXPECT_THAT(sums, HasSubstr(rows));
+  CopyUnit leaf;  // a whole leaf partition
+  leaf.source = {"public", "part_b"};
+  EXPECT_THAT(
+      sql.KeySumsOf(leaf, range),
+      AllOf(HasSubstr(R"(FROM ONLY "public"."part_b") x GROUP BY 1)"), Not(HasSubstr("ctid"))));
+}
+
 }  // namespace
 }  // namespace freshet
