@@ -3,6 +3,9 @@
 #include <fmt/format.h>
 #include <fmt/ranges.h>
 
+#include <algorithm>
+#include <optional>
+
 #include "sync/engine/incremental_sql.h"
 #include "sync/engine/restore_tasks.h"
 #include "sync/engine/test_hooks.h"
@@ -15,7 +18,8 @@ bool Written(const TableStage& stage) {
          !stage.replace_where.empty();
 }
 
-// A foreign key that closes a cycle among the written tables.
+// A foreign key that closes a cycle among the written tables, or leads out
+// of the sync, on a table the merge writes rows into.
 struct CycleKey {
   size_t child = 0;  // plan table index
   const ForeignKey* key = nullptr;
@@ -39,23 +43,29 @@ std::string Readded(const DeferredConstraint& deferred) {
   return ReaddedAs(deferred.definition, deferred.validate);
 }
 
-// The foreign keys the merge sets aside on tables it writes: those closing
-// a cycle (nullable ones are written NULL then set; the others dropped and
-// re-added) and those into tables outside the sync (dropped, re-added as
-// the plan says).
-std::vector<CycleKey> CycleKeys(const Plan& plan, const Catalog& catalog,
-                                const std::vector<TableStage>& stages) {
-  std::vector<CycleKey> cycles;
-  for (const auto& deferred : plan.deferred) {
-    if (deferred.reason != DeferReason::kCycle && deferred.reason != DeferReason::kOutsideSync)
-      continue;
-    const ForeignKey* key = FindKey(catalog, deferred);
-    for (size_t i = 0; key && i < plan.tables.size(); ++i)
-      if (plan.tables[i].name == deferred.table && stages[i].staged_rows)
-        cycles.push_back({i, key, Readded(deferred),
-                          deferred.reason == DeferReason::kCycle && key->columns_nullable});
+std::optional<size_t> PlanIndex(const Plan& plan, const QualifiedName& name) {
+  for (size_t i = 0; i < plan.tables.size(); ++i)
+    if (plan.tables[i].name == name) return i;
+  return std::nullopt;
+}
+
+// The order of the upserts: the plan's (parents first), with the tables no
+// other planned table references moved to the end, smallest first. Those
+// are free to go last, and the biggest table stages longest: the others are
+// merged while it stages.
+std::vector<size_t> MergeOrder(const Plan& plan, const Catalog& catalog) {
+  std::vector<bool> referenced(plan.tables.size(), false);
+  for (const auto& key : catalog.foreign_keys) {
+    if (key.table == key.referenced || !PlanIndex(plan, key.table)) continue;
+    if (auto parent = PlanIndex(plan, key.referenced)) referenced[*parent] = true;
   }
-  return cycles;
+  std::vector<size_t> order, leaves;
+  for (size_t i = 0; i < plan.tables.size(); ++i) (referenced[i] ? order : leaves).push_back(i);
+  std::stable_sort(leaves.begin(), leaves.end(), [&](size_t a, size_t b) {
+    return plan.tables[a].estimated_bytes < plan.tables[b].estimated_bytes;
+  });
+  order.insert(order.end(), leaves.begin(), leaves.end());
+  return order;
 }
 
 // `s` refers to the row being upserted: its cycle columns are kept when the
@@ -113,72 +123,29 @@ std::vector<const ForeignKey*> KeysToRevalidate(const Plan& plan, const Catalog&
 
 class Merger {
  public:
-  Merger(Connection& target, const Plan& plan, const Catalog& catalog,
-         const std::vector<TableStage>& stages, const RunLog& log)
-      : target_(target), plan_(plan), catalog_(catalog), stages_(stages), log_(log) {
+  Merger(Connection& target, const Plan& plan, const Catalog& catalog, StagedFeed& feed,
+         const RunLog& log)
+      : target_(target),
+        plan_(plan),
+        catalog_(catalog),
+        feed_(feed),
+        log_(log),
+        order_(MergeOrder(plan, catalog)),
+        set_aside_(plan.tables.size(), false),
+        keys_handled_(plan.deferred.size(), false) {
     counts_.resize(plan.tables.size());
-    cycles_ = CycleKeys(plan, catalog, stages);
-    revalidated_ = KeysToRevalidate(plan, catalog, stages, cycles_);
   }
 
-  void SetAside(bool lift) {
-    for (size_t i = 0; i < plan_.tables.size(); ++i) {
-      if (!Written(stages_[i])) continue;
-      const PlannedTable& table = plan_.tables[i];
-      for (const auto& trigger : table.triggers)
-        target_.Exec(fmt::format("ALTER TABLE {} {} {}", trigger.table.Quoted(),
-                                 lift ? "DISABLE TRIGGER" : EnableClause(trigger.enabled),
-                                 QuoteIdent(trigger.name)));
-      for (const auto& relation : table.force_row_security)
-        target_.Exec(fmt::format("ALTER TABLE {} {} ROW LEVEL SECURITY", relation.Quoted(),
-                                 lift ? "NO FORCE" : "FORCE"));
-    }
-    for (const auto& cycle : cycles_)
-      if (!cycle.nullable)
-        target_.Exec(lift ? fmt::format("ALTER TABLE {} DROP CONSTRAINT {}",
-                                        cycle.key->table.Quoted(), QuoteIdent(cycle.key->name))
-                          : fmt::format("ALTER TABLE {} ADD CONSTRAINT {} {}",
-                                        cycle.key->table.Quoted(), QuoteIdent(cycle.key->name),
-                                        cycle.definition));
-  }
-
+  // Table by table in merge order, each once its stage (and the stages of
+  // the tables its writes reach) arrived.
   void Upserts() {
-    for (size_t i = 0; i < plan_.tables.size(); ++i) {
-      const TableStage& stage = stages_[i];
+    for (size_t i : order_) {
+      const TableStage& stage = feed_.Wait(i);
       if (!Written(stage)) continue;
-      IncrementalSql sql = SqlOf(i);
-      QualifiedName rows = StageTablesFor(i).rows;
-      MergeCounts& counts = counts_[i];
-      if (!sql.keyed()) {
-        if (stage.replace_all) counts.deleted = target_.Exec(sql.DeleteAll()).AffectedRows();
-        for (const auto& replace : stage.replace_where) {
-          uint64_t deleted = target_.Exec(sql.DeleteWhere(replace.where)).AffectedRows();
-          if (replace.rows && deleted != *replace.rows)
-            throw Error(fmt::format(
-                "{}: {} of the {} rows to replace changed on the target since they were read "
-                "(something else writes it); nothing was changed, run again",
-                plan_.tables[i].name.Display(), *replace.rows - std::min(deleted, *replace.rows),
-                *replace.rows));
-          counts.deleted += deleted;
-        }
-        if (stage.staged_rows) counts.inserted = target_.Exec(sql.InsertAll(rows)).AffectedRows();
-        continue;
-      }
-      if (!stage.staged_rows) continue;
-      std::vector<std::string> nulled;
-      std::string condition;
-      for (const auto& cycle : cycles_)
-        if (cycle.child == i && cycle.nullable) {
-          nulled.insert(nulled.end(), cycle.key->columns.begin(), cycle.key->columns.end());
-          condition = condition.empty() ? ReferencePresent(*cycle.key)
-                                        : condition + " AND " + ReferencePresent(*cycle.key);
-        }
-      counts.inserted = stage.new_rows
-                            ? *stage.new_rows
-                            : static_cast<uint64_t>(target_.Exec(sql.CountNew(rows)).GetInt(0, 0));
-      uint64_t written = target_.Exec(sql.Upsert(rows, nulled, condition)).AffectedRows();
-      counts.updated = written > counts.inserted ? written - counts.inserted : 0;
-      counts.unchanged = stage.rows > written ? stage.rows - written : 0;
+      SetAsideCascadeTargets(i);
+      SetAsideTable(i);
+      SetAsideKeysTouching(i);
+      Upsert(i, stage);
     }
     for (const auto& cycle : cycles_)
       if (cycle.nullable)
@@ -187,7 +154,10 @@ class Merger {
   }
 
   void Deletes() {
-    for (const ForeignKey* key : revalidated_)
+    stages_ = feed_.All();
+    std::vector<const ForeignKey*> revalidated =
+        KeysToRevalidate(plan_, catalog_, stages_, cycles_);
+    for (const ForeignKey* key : revalidated)
       target_.Exec(fmt::format("ALTER TABLE {} DROP CONSTRAINT {}", key->table.Quoted(),
                                QuoteIdent(key->name)));
     for (size_t i = plan_.tables.size(); i-- > 0;) {
@@ -195,14 +165,25 @@ class Merger {
       counts_[i].deleted =
           target_.Exec(SqlOf(i).DeleteKeys(StageTablesFor(i).delete_keys)).AffectedRows();
     }
-    for (const ForeignKey* key : revalidated_)
+    for (const ForeignKey* key : revalidated)
       target_.Exec(fmt::format("ALTER TABLE {} ADD CONSTRAINT {} {}", key->table.Quoted(),
                                QuoteIdent(key->name), ReaddedAs(key->definition, key->validated)));
-    if (!revalidated_.empty())
+    if (!revalidated.empty())
       log_.Debug("{} foreign keys without an index re-validated after the deletes",
-                 revalidated_.size());
+                 revalidated.size());
   }
 
+  // Triggers, row security and the keys set aside, as they were.
+  void Restore() {
+    for (size_t i = 0; i < plan_.tables.size(); ++i)
+      if (set_aside_[i]) SetAside(i, false);
+    for (const auto& cycle : cycles_)
+      if (!cycle.nullable)
+        target_.Exec(fmt::format("ALTER TABLE {} ADD CONSTRAINT {} {}", cycle.key->table.Quoted(),
+                                 QuoteIdent(cycle.key->name), cycle.definition));
+  }
+
+  const std::vector<TableStage>& stages() const { return stages_; }
   std::vector<MergeCounts> counts() const { return counts_; }
 
  private:
@@ -212,24 +193,152 @@ class Merger {
     return IncrementalSql(plan_.tables[i], *table, catalog_);
   }
 
+  void SetAside(size_t i, bool lift) {
+    const PlannedTable& table = plan_.tables[i];
+    for (const auto& trigger : table.triggers)
+      target_.Exec(fmt::format("ALTER TABLE {} {} {}", trigger.table.Quoted(),
+                               lift ? "DISABLE TRIGGER" : EnableClause(trigger.enabled),
+                               QuoteIdent(trigger.name)));
+    for (const auto& relation : table.force_row_security)
+      target_.Exec(fmt::format("ALTER TABLE {} {} ROW LEVEL SECURITY", relation.Quoted(),
+                               lift ? "NO FORCE" : "FORCE"));
+  }
+
+  // The user triggers of written table `i` disabled, FORCE ROW LEVEL
+  // SECURITY lifted, until Restore.
+  void SetAsideTable(size_t i) {
+    if (set_aside_[i]) return;
+    SetAside(i, true);
+    set_aside_[i] = true;
+  }
+
+  // Written tables whose rows an update of `i` can change (ON UPDATE
+  // actions of their keys into it): set aside before `i` is written.
+  void SetAsideCascadeTargets(size_t i) {
+    for (const auto& key : catalog_.foreign_keys) {
+      if (key.referenced != plan_.tables[i].name ||
+          key.definition.find(" ON UPDATE ") == std::string::npos)
+        continue;
+      std::optional<size_t> child = PlanIndex(plan_, key.table);
+      if (child && *child != i && Written(feed_.Wait(*child))) SetAsideTable(*child);
+    }
+  }
+
+  // The keys closing a cycle, or leading out of the sync, that `i` takes
+  // part in (either end), on tables with staged rows: nullable ones are
+  // written NULL then set (FixCycle); the others dropped until Restore,
+  // once both of their tables are staged (a dropped key locks both).
+  void SetAsideKeysTouching(size_t i) {
+    for (size_t d = 0; d < plan_.deferred.size(); ++d) {
+      const DeferredConstraint& deferred = plan_.deferred[d];
+      if (keys_handled_[d] ||
+          (deferred.reason != DeferReason::kCycle && deferred.reason != DeferReason::kOutsideSync))
+        continue;
+      const QualifiedName& name = plan_.tables[i].name;
+      const ForeignKey* key = FindKey(catalog_, deferred);
+      bool nullable = key && deferred.reason == DeferReason::kCycle && key->columns_nullable;
+      // A nullable key stays while its referenced table is written.
+      if (deferred.table != name && (deferred.referenced != name || nullable)) continue;
+      keys_handled_[d] = true;
+      std::optional<size_t> child = PlanIndex(plan_, deferred.table);
+      if (!key || !child || !feed_.Wait(*child).staged_rows) continue;
+      CycleKey cycle{*child, key, Readded(deferred), nullable};
+      if (!cycle.nullable) {
+        if (auto parent = PlanIndex(plan_, key->referenced)) feed_.Wait(*parent);
+        target_.Exec(fmt::format("ALTER TABLE {} DROP CONSTRAINT {}", key->table.Quoted(),
+                                 QuoteIdent(key->name)));
+      }
+      cycles_.push_back(std::move(cycle));
+    }
+  }
+
+  void Upsert(size_t i, const TableStage& stage) {
+    IncrementalSql sql = SqlOf(i);
+    QualifiedName rows = StageTablesFor(i).rows;
+    MergeCounts& counts = counts_[i];
+    if (!sql.keyed()) {
+      if (stage.replace_all) counts.deleted = target_.Exec(sql.DeleteAll()).AffectedRows();
+      for (const auto& replace : stage.replace_where) {
+        uint64_t deleted = target_.Exec(sql.DeleteWhere(replace.where)).AffectedRows();
+        if (replace.rows && deleted != *replace.rows)
+          throw Error(fmt::format(
+              "{}: {} of the {} rows to replace changed on the target since they were read "
+              "(something else writes it); nothing was changed, run again",
+              plan_.tables[i].name.Display(), *replace.rows - std::min(deleted, *replace.rows),
+              *replace.rows));
+        counts.deleted += deleted;
+      }
+      if (stage.staged_rows) counts.inserted = target_.Exec(sql.InsertAll(rows)).AffectedRows();
+      return;
+    }
+    if (!stage.staged_rows) return;
+    std::vector<std::string> nulled;
+    std::string condition;
+    for (const auto& cycle : cycles_)
+      if (cycle.child == i && cycle.nullable) {
+        nulled.insert(nulled.end(), cycle.key->columns.begin(), cycle.key->columns.end());
+        condition = condition.empty() ? ReferencePresent(*cycle.key)
+                                      : condition + " AND " + ReferencePresent(*cycle.key);
+      }
+    counts.inserted = stage.new_rows
+                          ? *stage.new_rows
+                          : static_cast<uint64_t>(target_.Exec(sql.CountNew(rows)).GetInt(0, 0));
+    uint64_t written = target_.Exec(sql.Upsert(rows, nulled, condition)).AffectedRows();
+    counts.updated = written > counts.inserted ? written - counts.inserted : 0;
+    counts.unchanged = stage.rows > written ? stage.rows - written : 0;
+  }
+
   Connection& target_;
   const Plan& plan_;
   const Catalog& catalog_;
-  const std::vector<TableStage>& stages_;
+  StagedFeed& feed_;
   RunLog log_;
+  std::vector<size_t> order_;
+  std::vector<bool> set_aside_;
+  std::vector<bool> keys_handled_;  // per plan.deferred
+  std::vector<TableStage> stages_;  // every table's, from Deletes on
   std::vector<MergeCounts> counts_;
   std::vector<CycleKey> cycles_;
-  std::vector<const ForeignKey*> revalidated_;
 };
 
 }  // namespace
 
-std::vector<MergeCounts> MergeStaged(Connection& target, const Plan& plan, const Catalog& catalog,
-                                     const std::vector<TableStage>& stages,
-                                     const std::string& lock_timeout,
-                                     const std::function<void()>& before_commit,
-                                     const RunLog& log) {
-  Merger merger(target, plan, catalog, stages, log);
+void StagedFeed::Arrive(size_t i, const TableStage& stage) {
+  std::lock_guard lock(mutex_);
+  stages_.at(i) = stage;
+  arrived_.at(i) = true;
+  changed_.notify_all();
+}
+
+void StagedFeed::Close() {
+  std::lock_guard lock(mutex_);
+  closed_ = true;
+  changed_.notify_all();
+}
+
+bool StagedFeed::closed() {
+  std::lock_guard lock(mutex_);
+  return closed_;
+}
+
+const TableStage& StagedFeed::Wait(size_t i) {
+  std::unique_lock lock(mutex_);
+  changed_.wait(lock, [&] { return arrived_.at(i) || closed_; });
+  if (!arrived_[i]) throw Error("staging stopped before every table was staged");
+  return stages_[i];  // not written again once arrived
+}
+
+std::vector<TableStage> StagedFeed::All() {
+  for (size_t i = 0; i < stages_.size(); ++i) Wait(i);
+  std::lock_guard lock(mutex_);
+  return stages_;
+}
+
+std::vector<MergeCounts> MergeStaged(
+    Connection& target, const Plan& plan, const Catalog& catalog, StagedFeed& feed,
+    const std::string& lock_timeout,
+    const std::function<void(const std::vector<TableStage>&)>& before_commit, const RunLog& log) {
+  Merger merger(target, plan, catalog, feed, log);
   InTransaction(target, [&] {
     target.Exec(fmt::format("SET LOCAL lock_timeout = {}", QuoteLiteral(lock_timeout)));
     target.Exec("SET CONSTRAINTS ALL DEFERRED");
@@ -238,13 +347,12 @@ std::vector<MergeCounts> MergeStaged(Connection& target, const Plan& plan, const
     // scanning whole tables for a few thousand keys.
     target.Exec("SET LOCAL random_page_cost = 1.1");
     target.Exec("SET LOCAL jit = off");  // see incremental_stage.cc
-    merger.SetAside(true);
     merger.Upserts();
     TestPause("merge upserted");
     merger.Deletes();
     TestPause("merge deleted");
-    before_commit();
-    merger.SetAside(false);
+    before_commit(merger.stages());
+    merger.Restore();
     TestPause("merge before commit");
   });
   log.Info("merged the changes in one transaction");

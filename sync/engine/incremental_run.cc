@@ -3,6 +3,9 @@
 #include <fmt/format.h>
 
 #include <chrono>
+#include <exception>
+#include <stop_token>
+#include <thread>
 
 #include "copy/conninfo.h"
 #include "sync/engine/fit_check.h"
@@ -97,6 +100,71 @@ void VerifyIncremental(const Plan& plan, const SourceSnapshot& snapshot, const S
   CheckVerification(report);
 }
 
+// What staging and the merge leave: every table's stage and merge counts,
+// and the sequences set.
+struct Merged {
+  std::vector<TableStage> stages;
+  std::vector<MergeCounts> counts;
+  SequenceOutcome sequences;
+};
+
+// Stages the changes and merges them in one transaction on `target`, the
+// merge running on its own thread while the tables stage
+// (incremental_merge.h). Meanwhile this thread leaves `target` and the
+// control session alone. On failure the transaction is rolled back, the
+// staging tables dropped, and the cause thrown: staging's failure when it
+// ended the merge, else the merge's (which stops the staging).
+Merged StageAndMerge(SourceSnapshot& snapshot, Connection& target, const Plan& plan,
+                     const Catalog& target_catalog, const SyncOptions& options,
+                     const SourceHorizon& horizon, const StateSource& state_source,
+                     std::stop_token stop, const RunLog& log) {
+  Merged merged;
+  StagedFeed feed(plan.tables.size());
+  std::exception_ptr merge_error, staging_error;
+  bool merge_failed_after_staging = false;
+  std::stop_source stop_staging;
+  std::stop_callback forward(stop, [&] { stop_staging.request_stop(); });
+  std::string run_id = NewRunId();
+  std::thread merging([&] {
+    try {
+      merged.counts = MergeStaged(
+          target, plan, target_catalog, feed, options.lock_timeout,
+          [&](const std::vector<TableStage>& staged) {
+            merged.sequences = SyncSequences(plan, snapshot.control(), target);
+            WriteStates(target, state_source, std::to_string(horizon.xmin), horizon.snapshot,
+                        StateUpdates(plan, staged), run_id);
+          },
+          log);
+    } catch (...) {
+      merge_error = std::current_exception();
+      merge_failed_after_staging = feed.closed();
+      stop_staging.request_stop();
+    }
+  });
+  try {
+    StageOptions stage_options{
+        options.jobs, [&snapshot] { return snapshot.OpenWorker(); }, options.target_url,
+        horizon.xmin, [&feed](size_t i, const TableStage& stage) { feed.Arrive(i, stage); }};
+    StageChanges(plan, target_catalog, stage_options, stop_staging.get_token(), log);
+  } catch (...) {
+    staging_error = std::current_exception();
+  }
+  feed.Close();
+  merging.join();
+  if (merge_error) {
+    try {
+      DropStaging(target);
+    } catch (const Error&) {  // the next run drops them
+    }
+    ThrowIfStopped(stop, "sync");
+    std::rethrow_exception(staging_error && merge_failed_after_staging ? staging_error
+                                                                       : merge_error);
+  }
+  // Merged and committed: a stop that came after the last table staged
+  // changes nothing.
+  merged.stages = feed.All();
+  return merged;
+}
 }  // namespace
 
 SourceHorizon ReadHorizon(Connection& source) {
@@ -180,34 +248,12 @@ void IncrementalSync(const SyncOptions& options, RunReport& report, std::stop_to
   ThrowIfStopped(stop, "sync");
   EnsureStateTable(target);
 
-  std::vector<TableStage> stages;
-  try {
-    StageOptions stage_options{options.jobs, [&snapshot] { return snapshot.OpenWorker(); },
-                               options.target_url, horizon.xmin};
-    stages = StageChanges(plan, target_catalog, stage_options, stop, log);
-    ThrowIfStopped(stop, "sync");
-  } catch (...) {
-    try {
-      DropStaging(target);
-    } catch (const Error&) {  // the next run drops them
-    }
-    throw;
-  }
-  SequenceOutcome sequences;
-  StateSource state_source =
-      StateSourceOf(source_catalog, ConnInfo::Parse(options.source_url).Describe());
-  std::string run_id = NewRunId();
-  std::vector<MergeCounts> counts = MergeStaged(
-      target, plan, target_catalog, stages, options.lock_timeout,
-      [&] {
-        sequences = SyncSequences(plan, snapshot.control(), target);
-        WriteStates(target, state_source, std::to_string(horizon.xmin), horizon.snapshot,
-                    StateUpdates(plan, stages), run_id);
-      },
-      log);
+  Merged merged = StageAndMerge(
+      snapshot, target, plan, target_catalog, options, horizon,
+      StateSourceOf(source_catalog, ConnInfo::Parse(options.source_url).Describe()), stop, log);
   DropStaging(target);
-  FillIncrementalReport(plan, stages, counts, report);
-  RecordSequences(sequences, report, log);
+  FillIncrementalReport(plan, merged.stages, merged.counts, report);
+  RecordSequences(merged.sequences, report, log);
   if (options.verify) VerifyIncremental(plan, snapshot, options, report, stop, log);
   snapshot.Finish();
   report.seconds =

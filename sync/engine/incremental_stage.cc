@@ -35,7 +35,10 @@ class StageGraph {
   void Add(size_t i) {
     const PlannedTable& table = plan_.tables[i];
     const Table* target_table = target_.Find(table.name);
-    if (!table.incremental || !target_table) return;
+    if (!table.incremental || !target_table) {
+      if (options_.on_staged) options_.on_staged(i, TableStage{});
+      return;
+    }
     works_[i] = std::make_unique<TableWork>();
     works_[i]->run_horizon = options_.xmin_horizon;
     double weight = static_cast<double>(std::max<int64_t>(table.estimated_bytes, 1));
@@ -84,6 +87,8 @@ class StageGraph {
                                                        std::stop_token token) {
       RunStep(i, session, token, work, last);
     };
+    if (last && options_.on_staged)
+      task.finished = [this, i] { options_.on_staged(i, works_[i]->result); };
     return graph_.Add(std::move(task));
   }
 

@@ -58,6 +58,9 @@ struct StageOptions {
   std::function<Connection()> open_source;  // a session in the run's snapshot
   std::string target_url;
   uint64_t xmin_horizon = 0;  // this run's (recorded with the key summaries)
+  // Each table's stage as soon as its staging ended (at once for tables
+  // with nothing to stage), from the worker that ended it.
+  std::function<void(size_t, const TableStage&)> on_staged;
 };
 
 // Stages every planned table (plan.tables[i].incremental set). Throws Error

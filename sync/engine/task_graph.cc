@@ -207,6 +207,7 @@ std::vector<TaskOutcome> TaskGraph::Run(int workers, const std::function<Connect
             TestPause("start " + tasks_[*id].name, cancel.get_token());
             tasks_[*id].run(session, cancel.get_token());
             TestPause("done " + tasks_[*id].name, cancel.get_token());
+            if (tasks_[*id].finished) tasks_[*id].finished();
           } catch (...) {
             error = std::current_exception();
           }

@@ -59,6 +59,9 @@ struct Task {
   std::vector<size_t> after;  // ids of tasks that must finish first (all < this id)
   bool fatal = false;         // a failure stops the whole run
   std::function<void(WorkerSession&, std::stop_token)> run;
+  // Called once `run` returned (after the test hook "done NAME"), before
+  // the task counts as done; what it throws fails the task.
+  std::function<void()> finished;
 };
 
 enum class TaskState { kPending, kDone, kFailed, kSkipped };
