@@ -21,7 +21,11 @@ Int128 AddChecked(Int128 a, Int128 b) {
   return sum;
 }
 
-constexpr std::string_view kMagic = "FKS2";  // freshet key sums, version 2
+// freshet key sums, version 3: range buckets sum a hash of each key (version
+// 2 summed the key values, which a delete and an insert in one bucket can
+// leave unchanged). The versions share their first three bytes.
+constexpr std::string_view kMagic = "FKS3";
+constexpr std::string_view kFamily = "FKS";
 
 // Integers little-endian, whatever the machine that wrote them.
 template <typename T>
@@ -122,7 +126,9 @@ std::string EncodeKeySums(const StoredKeySums& stored) {
   return out;
 }
 
-std::optional<StoredKeySums> DecodeKeySums(std::string_view bytes) {
+namespace {
+
+std::optional<std::string> Decompressed(std::string_view bytes) {
   std::string raw;
   try {
     ZstdDecompressor decompressor;
@@ -131,7 +137,21 @@ std::optional<StoredKeySums> DecodeKeySums(std::string_view bytes) {
   } catch (const Error&) {
     return std::nullopt;
   }
-  std::string_view in = raw;
+  return raw;
+}
+
+}  // namespace
+
+bool OlderKeySums(std::string_view bytes) {
+  std::optional<std::string> raw = Decompressed(bytes);
+  return raw && raw->size() >= kMagic.size() && raw->starts_with(kFamily) &&
+         raw->substr(0, kMagic.size()) < kMagic;
+}
+
+std::optional<StoredKeySums> DecodeKeySums(std::string_view bytes) {
+  std::optional<std::string> raw = Decompressed(bytes);
+  if (!raw) return std::nullopt;
+  std::string_view in = *raw;
   if (in.substr(0, kMagic.size()) != kMagic) return std::nullopt;
   in.remove_prefix(kMagic.size());
   StoredKeySums stored;

@@ -57,6 +57,9 @@ std::string EncodeKeySums(const StoredKeySums& stored);
 // Decodes EncodeKeySums' bytes; nullopt when they are not such bytes
 // (truncated, corrupt, another version).
 std::optional<StoredKeySums> DecodeKeySums(std::string_view bytes);
+// Whether `bytes` are a summary an earlier freshet stored (an older version
+// of the form), which this one does not use.
+bool OlderKeySums(std::string_view bytes);
 
 // The bucketing of a table this run when it reuses `stored`'s (so the
 // stored summary still counts every key in the same bucket): range buckets

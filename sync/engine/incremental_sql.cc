@@ -334,14 +334,17 @@ std::string IncrementalSql::StagedNewSums(const Bucketing& bucketing,
 // summed) of each row of `side` (aliased `alias` when not empty).
 // Hash buckets of keys: the key's hash is both the bucket and what is
 // summed, computed once.
-// Range buckets of keys sum the leading column: with the count, that tells
-// a bucket with a deleted key from its peers (the target's keys plus the
-// staged ones are a superset of the source's), without hashing each key.
+// Range buckets of keys sum a hash of the whole key too: a delete and an
+// insert in one bucket then change the sum (summing the leading values
+// themselves, deleting 3 and 5 and inserting 2 and 6 would not, nor moving
+// a row to another partition under the same id). A key of one integer
+// column hashes as an integer, which is cheaper.
 std::string IncrementalSql::BucketedHash(Side side, const Bucketing& bucketing, bool row_hash,
                                          const std::string& alias) const {
   std::string summed = row_hash ? RowHash(side)
-                       : bucketing.range
-                           ? HashValue(key_index_[0], side, alias) + "::pg_catalog.int8"
+                       : bucketing.range && key_index_.size() == 1
+                           ? fmt::format("pg_catalog.hashint8extended(({})::pg_catalog.int8, 0)",
+                                         HashValue(key_index_[0], side, alias))
                            : KeyHash(side, alias);
   if (!bucketing.range && !row_hash) return fmt::format("{0} AS k, {0} AS h", summed);
   return fmt::format("{} AS k, {} AS h", Bucket(side, bucketing, alias), summed);

@@ -2,6 +2,7 @@
 
 #include <fmt/format.h>
 
+#include <algorithm>
 #include <future>
 #include <memory>
 
@@ -75,6 +76,7 @@ void TableStager::Prepare() {
   std::optional<StoredKeySums> stored = StoredSums();
   result_.bucketing = stored ? stored->bucketing : BucketsFor(false);
   if (stored) work_.target_keys = std::move(stored->sums);
+  work_.target_from_state = stored.has_value();
 }
 
 // The changed rows of `unit`, then (deletes propagating) the source's key
@@ -96,26 +98,52 @@ void TableStager::SumTargetKeys() {
   work_.target_keys = SumKeys(Target(), sql_.BucketSums(Side::kTarget, result_.bucketing, false));
 }
 
-// The keys on the target that the source no longer has: the buckets of
-// keys (the target's plus the staged ones it lacks) that differ from the
-// source's, then the source's keys of those buckets against the target's.
-// The source's summary goes to the state for the next run (bucket_sums.h).
+// The keys on the target that the source no longer has: the buckets whose
+// keys differ from the source's, then the source's keys of those buckets
+// against the target's. The source's summary goes to the state for the
+// next run (bucket_sums.h).
+//
+// The target's side is its keys plus the staged keys it lacks (read by
+// probing its key index for each staged key), so that only deletes make a
+// bucket differ. Except on range buckets summarised by the last run: the
+// target's keys are then the source's of that run, new keys fall mostly in
+// buckets of their own above the old ones (serial ids), and comparing the
+// source's summary with the stored one directly costs the source's keys of
+// the buckets that gained keys, instead of a probe for every staged row.
 void TableStager::Finish() {
   Configure();
   Target().Exec("ANALYZE " + stage_.rows.Quoted());  // the merge's joins need its size
   if (mode_.deletes == DeletePolicy::kPropagate) {
     BucketSums target = std::move(*work_.target_keys);
-    AddBucketSums(target, SumKeys(Target(), sql_.StagedNewSums(result_.bucketing, stage_.rows)));
-    result_.new_rows = target.added;
+    bool probe = !(work_.target_from_state && result_.bucketing.range);
+    if (probe) {
+      AddBucketSums(target, SumKeys(Target(), sql_.StagedNewSums(result_.bucketing, stage_.rows)));
+      result_.new_rows = target.added;
+    }
     result_.compared_bytes += work_.source_keys.bytes + target.bytes;
     std::vector<uint32_t> differing = DifferingBuckets(work_.source_keys, target);
     result_.differing_buckets = differing.size();
     result_.key_sums =
         EncodeKeySums({result_.bucketing, std::move(work_.source_keys), work_.run_horizon});
-    if (!differing.empty()) CollectDeletedKeys(differing);
+    uint64_t source_keys = differing.empty() ? 0 : CollectDeletedKeys(differing);
+    if (!probe) result_.new_rows = NewKeys(source_keys, target, differing);
     if (result_.staged_deletes) Target().Exec("ANALYZE " + stage_.delete_keys.Quoted());
   }
   if (!mode_.watermark.empty()) ReachWatermark();
+}
+
+// The staged keys the target lacks, without a probe: every new key is in a
+// differing bucket, where the source has the target's keys (as `stored`
+// counts them) less the deleted ones plus the new ones.
+uint64_t TableStager::NewKeys(uint64_t source_keys, const BucketSums& stored,
+                              const std::vector<uint32_t>& differing) const {
+  int64_t target_keys = 0;
+  for (uint32_t bucket : differing)
+    if (auto it = stored.buckets.find(bucket); it != stored.buckets.end())
+      target_keys += it->second.first;
+  int64_t added =
+      static_cast<int64_t>(source_keys) - target_keys + static_cast<int64_t>(result_.delete_keys);
+  return static_cast<uint64_t>(std::clamp<int64_t>(added, 0, static_cast<int64_t>(result_.rows)));
 }
 
 // Session settings for this table's statements, on whichever worker runs
@@ -192,6 +220,13 @@ std::optional<std::pair<int64_t, int64_t>> TableStager::KeyBounds() {
 std::optional<StoredKeySums> TableStager::StoredSums() {
   if (mode_.stored_key_sums.empty()) return std::nullopt;
   std::optional<StoredKeySums> stored = DecodeKeySums(mode_.stored_key_sums);
+  if (!stored && OlderKeySums(mode_.stored_key_sums)) {
+    log_.Debug(
+        "{}: the key summary the last run recorded is of an earlier freshet; "
+        "summarising the target's keys this once",
+        table_.name.Display());
+    return std::nullopt;
+  }
   if (!stored) {
     log_.Warn(
         "{}: the key summary the last run recorded cannot be read; summarising the "
@@ -252,7 +287,7 @@ std::vector<uint32_t> TableStager::Compare(bool row_hash) {
 
 // The source's keys of the `differing` buckets against the target's: the
 // target's keys the source lacks become delete keys.
-void TableStager::CollectDeletedKeys(const std::vector<uint32_t>& differing) {
+uint64_t TableStager::CollectDeletedKeys(const std::vector<uint32_t>& differing) {
   Target().Exec(sql_.CreateStageKeys(stage_.source_keys));
   RelayResult keys =
       RelayCopy(session_.Source(),
@@ -262,6 +297,7 @@ void TableStager::CollectDeletedKeys(const std::vector<uint32_t>& differing) {
   result_.compared_bytes += keys.bytes;
   Target().Exec("ANALYZE " + stage_.source_keys.Quoted());
   DeleteKeysIn(differing, stage_.source_keys);
+  return keys.rows;
 }
 
 // The target's keys of the `differing` buckets that `present` lacks become

@@ -34,6 +34,7 @@ struct TableWork {
   std::mutex mutex;
   TableStage result;
   std::optional<BucketSums> target_keys;  // the target's key summary (stored, or read)
+  bool target_from_state = false;         // stored by the last run
   BucketSums source_keys;                 // the source's
   uint64_t run_horizon = 0;               // this run's source xmin horizon
   std::once_flag started_once;
@@ -68,7 +69,10 @@ class TableStager {
   std::optional<StoredKeySums> StoredSums();
   BucketSums SumKeys(Connection& side, const std::string& sql);
   std::vector<uint32_t> Compare(bool row_hash);
-  void CollectDeletedKeys(const std::vector<uint32_t>& differing);
+  // Returns how many source keys it read.
+  uint64_t CollectDeletedKeys(const std::vector<uint32_t>& differing);
+  uint64_t NewKeys(uint64_t source_keys, const BucketSums& stored,
+                   const std::vector<uint32_t>& differing) const;
   void DeleteKeysIn(const std::vector<uint32_t>& differing, const QualifiedName& present);
   void Diff();
   std::vector<RowPrint> ReadPrints(Connection& connection, Side side);

@@ -654,5 +654,44 @@ INSERT INTO public.ledger (id, pad) VALUES (-3, 'below'), (50000, 'above');
   EXPECT_THAT(Differing(), IsEmpty());
 }
 
+// Runs after the first compare the source's key summary with the one the
+// last run stored. A delete and an insert in one range bucket, or a row
+// moved to another partition under the same id, leave the bucket's count
+// as it was: its sum of key hashes still differs, so both are found.
+TEST_F(IncrementalSync, DeletesAndInsertsInOneBucketAndPartitionMovesAreFoundRunAfterRun) {
+  BothSql(R"sql(
+CREATE TABLE public.ledger (id bigint PRIMARY KEY, pad text, updated_at timestamptz DEFAULT now());
+CREATE TABLE public.moves (id bigint, at date, pad text, updated_at timestamptz DEFAULT now(),
+                           PRIMARY KEY (id, at)) PARTITION BY RANGE (at);
+CREATE TABLE public.moves_a PARTITION OF public.moves FOR VALUES FROM ('2025-01-01') TO ('2025-07-01');
+CREATE TABLE public.moves_b PARTITION OF public.moves FOR VALUES FROM ('2025-07-01') TO ('2026-01-01');
+)sql");
+  ProdSql(R"sql(
+INSERT INTO public.ledger (id, pad) SELECT g, 'v' FROM generate_series(1, 2000) g WHERE g NOT IN (2, 6);
+INSERT INTO public.moves (id, at, pad) SELECT g, '2025-02-01', 'v' FROM generate_series(1, 2000) g;
+ANALYZE public.ledger, public.moves;
+)sql");
+  Sync();  // full
+  Sync();  // the first incremental run: stores the summaries
+  ASSERT_EQ(DevSql("SELECT count(*) FROM _freshet.sync_state WHERE key_sums IS NOT NULL AND "
+                   "table_name IN ('ledger', 'moves')"),
+            "2");
+  ProdSql(R"sql(
+DELETE FROM public.ledger WHERE id IN (3, 5);
+INSERT INTO public.ledger (id, pad) VALUES (2, 'n'), (6, 'n');
+UPDATE public.moves SET at = '2025-08-01', updated_at = now() WHERE id = 10;
+)sql");
+  json run = Sync();
+  EXPECT_EQ(DevSql("SELECT string_agg(id::text, ',' ORDER BY id) FROM public.ledger WHERE id < 8"),
+            "1,2,4,6,7");
+  EXPECT_EQ(DevSql("SELECT string_agg(at::text, ',') FROM public.moves WHERE id = 10"),
+            "2025-08-01");
+  EXPECT_EQ(Entry(run, "public.ledger").value("deleted", 0), 2);
+  EXPECT_EQ(Entry(run, "public.ledger").value("inserted", 0), 2);
+  EXPECT_EQ(Entry(run, "public.moves").value("deleted", 0), 1);
+  EXPECT_EQ(Entry(run, "public.moves").value("inserted", 0), 1);
+  EXPECT_THAT(Differing(), IsEmpty());
+}
+
 }  // namespace
 }  // namespace freshet::testing

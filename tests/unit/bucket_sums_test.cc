@@ -10,6 +10,7 @@
 #include <map>
 
 #include "copy/error.h"
+#include "copy/zstd_codec.h"
 
 namespace freshet {
 namespace {
@@ -61,6 +62,31 @@ TEST(BucketSumsTest, StoredSummariesReadBackAsWrittenAndAnythingElseIsRefused) {
   EXPECT_FALSE(DecodeKeySums(flipped));  // the frame's checksum
   EXPECT_FALSE(DecodeKeySums("FKS2 not zstd"));
   EXPECT_FALSE(DecodeKeySums(""));
+}
+
+// A summary version 2 stored (range buckets summing key values, which this
+// version does not compare with its hashed sums): recognised as an earlier
+// freshet's, not used, and told apart from damage.
+TEST(BucketSumsTest, AnEarlierVersionsSummaryIsRecognisedAndNotUsed) {
+  StoredKeySums stored;
+  stored.bucketing = {4, true, 1, 400, 100};
+  stored.sums.buckets = {{0, {100, 5050}}};
+  std::string current = EncodeKeySums(stored);
+  EXPECT_TRUE(DecodeKeySums(current));
+  EXPECT_FALSE(OlderKeySums(current));
+  auto compressed = [](const std::string& raw) {
+    std::string out;
+    ZstdCompressor compressor(ZstdOptions{});
+    compressor.Compress(raw, out);
+    compressor.Finish(out);
+    return out;
+  };
+  std::string older = compressed(std::string("FKS2") + std::string(64, '\0'));
+  EXPECT_FALSE(DecodeKeySums(older));
+  EXPECT_TRUE(OlderKeySums(older));
+  EXPECT_FALSE(OlderKeySums(compressed("XYZ9" + std::string(64, '\0'))));
+  EXPECT_FALSE(OlderKeySums(compressed("FKS9" + std::string(64, '\0'))));  // a later one
+  EXPECT_FALSE(OlderKeySums("FKS2 not zstd"));
 }
 
 TEST(BucketSumsTest, RangeBucketsGrowToReachNewKeysAndAreDroppedOnceTheTableOutgrowsThem) {
