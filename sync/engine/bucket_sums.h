@@ -6,8 +6,8 @@
 // summary with the target's. Right after its merge, the target holds
 // exactly the source's keys of that snapshot, so the run stores the
 // source's summary (with its bucketing) in the state, and the next run
-// takes the target's side from it, plus the staged keys the target lacks,
-// instead of summarising every key of the target again.
+// takes the target's side from it instead of summarising every key of the
+// target again (see TableStager::Finish).
 #pragma once
 
 #include <cstdint>

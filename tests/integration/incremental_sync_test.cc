@@ -693,5 +693,61 @@ UPDATE public.moves SET at = '2025-08-01', updated_at = now() WHERE id = 10;
   EXPECT_THAT(Differing(), IsEmpty());
 }
 
+// The merge transaction is open while the last tables stage: a staging
+// failure then rolls it back (dev as before, the earlier tables' upserts
+// gone too) and the run names that failure, not the merge's end.
+TEST_F(IncrementalSync, AStagingFailureWhileTheMergeRunsRollsItBackAndIsTheErrorReported) {
+  BothSql(R"sql(
+CREATE TABLE public.owners (id bigint PRIMARY KEY, name text, updated_at timestamptz DEFAULT now());
+CREATE TABLE public.pets (id bigint PRIMARY KEY, owner_id bigint REFERENCES public.owners,
+                          pet_note text, updated_at timestamptz DEFAULT now());
+)sql");
+  ProdSql(R"sql(
+INSERT INTO public.owners (id, name) SELECT g, 'o' FROM generate_series(1, 100) g;
+INSERT INTO public.pets (id, owner_id, pet_note) SELECT g, 1 + g % 100, 'p' FROM generate_series(1, 2000) g;
+)sql");
+  Sync();
+  Sync();
+  // A user trigger of dev's: the merge disables it while it writes owners.
+  DevSql(R"sql(
+CREATE FUNCTION public.stamp() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN NEW.name := NEW.name || '!'; RETURN NEW; END $$;
+CREATE TRIGGER owners_stamp BEFORE UPDATE ON public.owners FOR EACH ROW EXECUTE FUNCTION public.stamp();
+)sql");
+  ProdSql(R"sql(
+UPDATE public.owners SET name = 'changed', updated_at = now() WHERE id <= 10;
+INSERT INTO public.owners (id, name) VALUES (101, 'new');
+UPDATE public.pets SET pet_note = 'changed', owner_id = 101, updated_at = now() WHERE id <= 50;
+)sql");
+  std::string before = DevDigest();
+  {
+    PausePoint pause("start stage public.pets (finish)");
+    BackgroundProcess run = StartCommand(
+        [&] {
+          std::vector<std::string> argv = SyncArgs({});
+          argv.insert(argv.begin(), FreshetBinary());
+          return argv;
+        }(),
+        pause.Env());
+    std::optional<RunResult> ended;
+    ASSERT_TRUE(pause.WaitUntilPaused(run, &ended)) << (ended ? ended->err : run.Stderr());
+    std::string stage = DevSql(
+        "SELECT table_name FROM information_schema.columns WHERE table_schema = '_freshet' AND "
+        "column_name = 'pet_note' AND table_name LIKE '%rows'");
+    ASSERT_THAT(stage, ::testing::StartsWith("inc_"));
+    DevSql("DROP TABLE _freshet." + stage);  // pets' staged rows, gone before its last step
+    pause.Release();
+    RunResult result = ended ? *ended : run.Wait();
+    EXPECT_NE(result.exit_code, 0);
+    EXPECT_THAT(result.err, ::testing::AllOf(HasSubstr(stage), HasSubstr("does not exist"),
+                                             ::testing::Not(HasSubstr("staging stopped"))));
+  }
+  EXPECT_EQ(DevDigest(), before);
+  EXPECT_EQ(DevSql("SELECT tgenabled FROM pg_catalog.pg_trigger WHERE tgname = 'owners_stamp'"),
+            "O");  // enabled again with the rollback
+  Sync();
+  EXPECT_THAT(Differing(), IsEmpty());
+}
+
 }  // namespace
 }  // namespace freshet::testing
