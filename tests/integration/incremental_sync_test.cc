@@ -56,6 +56,13 @@ class IncrementalSync : public ::testing::Test {
     return args;
   }
 
+  // A sync --incremental in the background, stopping at `pause`.
+  BackgroundProcess StartSync(const std::vector<std::string>& extra, const PausePoint& pause) {
+    std::vector<std::string> argv = SyncArgs(extra);
+    argv.insert(argv.begin(), FreshetBinary());
+    return StartCommand(argv, pause.Env());
+  }
+
   // Runs an incremental sync that must succeed and returns its JSON report.
   json Sync(const std::vector<std::string>& extra = {}) {
     std::filesystem::remove(report_path_);  // a failed run must not leave an old report
@@ -308,13 +315,7 @@ CREATE TRIGGER items_touch BEFORE UPDATE ON public.items FOR EACH ROW EXECUTE FU
             ", 'new')");
     std::string before = DevDigest();
     PausePoint pause(point);
-    BackgroundProcess run = StartCommand(
-        [&] {
-          std::vector<std::string> argv = SyncArgs({});
-          argv.insert(argv.begin(), FreshetBinary());
-          return argv;
-        }(),
-        pause.Env());
+    BackgroundProcess run = StartSync({}, pause);
     std::optional<RunResult> ended;
     ASSERT_TRUE(pause.WaitUntilPaused(run, &ended)) << (ended ? ended->err : run.Stderr());
     run.Signal(SIGKILL);
@@ -436,13 +437,7 @@ TEST_F(IncrementalSync, SourceWrittenDuringTheRunEndsEqualAfterAFinalRun) {
   });
   {
     PausePoint pause("start stage public.items");
-    BackgroundProcess run = StartCommand(
-        [&] {
-          std::vector<std::string> argv = SyncArgs({});
-          argv.insert(argv.begin(), FreshetBinary());
-          return argv;
-        }(),
-        pause.Env());
+    BackgroundProcess run = StartSync({}, pause);
     std::optional<RunResult> ended;
     bool paused = pause.WaitUntilPaused(run, &ended).has_value();
     // The writer commits while the run holds its snapshot.
@@ -554,13 +549,7 @@ TEST_F(IncrementalSync, TargetRowsRewrittenBetweenDiffAndMergeAreRefusedAndDevIs
   std::string before;
   {
     PausePoint staged("done stage public.plain");
-    BackgroundProcess run = StartCommand(
-        [&] {
-          std::vector<std::string> argv = SyncArgs({"--diff", "*"});
-          argv.insert(argv.begin(), FreshetBinary());
-          return argv;
-        }(),
-        staged.Env());
+    BackgroundProcess run = StartSync({"--diff", "*"}, staged);
     std::optional<RunResult> ended;
     ASSERT_TRUE(staged.WaitUntilPaused(run, &ended)) << (ended ? ended->err : run.Stderr());
     DevSql("UPDATE public.plain SET b = 'rewritten' WHERE a = 10");  // a row the run removes
@@ -722,13 +711,7 @@ UPDATE public.pets SET pet_note = 'changed', owner_id = 101, updated_at = now() 
   std::string before = DevDigest();
   {
     PausePoint pause("start stage public.pets (finish)");
-    BackgroundProcess run = StartCommand(
-        [&] {
-          std::vector<std::string> argv = SyncArgs({});
-          argv.insert(argv.begin(), FreshetBinary());
-          return argv;
-        }(),
-        pause.Env());
+    BackgroundProcess run = StartSync({}, pause);
     std::optional<RunResult> ended;
     ASSERT_TRUE(pause.WaitUntilPaused(run, &ended)) << (ended ? ended->err : run.Stderr());
     std::string stage = DevSql(
