@@ -21,8 +21,9 @@ struct SourceHorizon {
 };
 SourceHorizon ReadHorizon(Connection& source);
 
-// The incremental plan: BuildPlan with the ordered strategy and no chunks,
-// the checks of the rows, then each table's mode from the target's state.
+// The incremental plan: BuildPlan with the ordered strategy (chunks as
+// --chunk-size says), the checks of the rows, then each table's mode from
+// the target's state.
 // Changes nothing on either side.
 Plan PlanIncremental(Connection& source, const Catalog& source_catalog, Connection& target,
                      const Catalog& target_catalog, const SyncOptions& options,

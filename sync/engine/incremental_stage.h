@@ -6,7 +6,8 @@
 // the engine's COPY pipeline (masked as a full sync masks them: the plan's
 // masks in the SELECT and the stream), and the keys to delete. Nothing of
 // the target's own tables changes here; the merge (incremental_merge.h)
-// applies the staging in one transaction.
+// applies the staging in one transaction, taking each table's stage as it
+// ends (StageOptions::on_staged).
 #pragma once
 
 #include <cstdint>
