@@ -13,10 +13,13 @@ Markdown section of results on stdout and its progress on stderr.
     serve_bench.py limits  ...  the same pollers against a service with the
                                 default rate_limit: how many are refused
 
-The HTTP clients are asyncio with raw sockets and keep-alive connections (one
-per poller), so one Python thread drives them all; latency is measured from
-writing the request to reading the last byte of the answer, and so includes
-the client's own scheduling on this 2-core machine.
+In `sync`, the pollers and SSE clients are bench/serve_load.cc (--loader), a
+native client on one thread, so that the load's own CPU time, on the cores
+the service and the servers share, stays small. Elsewhere the HTTP clients
+are asyncio with raw sockets and keep-alive connections (one per poller).
+Either way latency is measured from writing the request to reading the last
+byte of the answer, and so includes the client's own scheduling on this
+2-core machine.
 """
 from __future__ import annotations
 
@@ -326,43 +329,48 @@ class ServiceRun:
     wall: float
     server_seconds: float
     cpu: float
-    client_cpu: float  # this script's own CPU seconds during the run (pollers, SSE)
+    client_cpu: float  # the load client's CPU seconds during the run (pollers, SSE)
     polls: Samples
     streams: list[EventStream]
 
 
 async def service_sync(args, service: Service, pollers: int, sse: int) -> ServiceRun:
     """One run through the API with `pollers` pollers and `sse` SSE clients
-    (at least one: the end of the run is its `end` event)."""
-    connections = await open_pollers(service, pollers)
+    (at least one: the end of the run is its `end` event), all driven by the
+    native load client (bench/serve_load.cc), which opens its connections
+    before the trigger and reports on its standard output."""
+    loader = await asyncio.create_subprocess_exec(
+        args.loader, "--host", HOST, "--port", str(service.port), "--pollers", str(pollers),
+        "--sse", str(max(1, sse)), "--interval", str(args.poll_interval),
+        stdin=asyncio.subprocess.PIPE, stdout=asyncio.subprocess.PIPE,
+        env=dict(os.environ, FRESHET_API_TOKEN=service.token))
+    if (await loader.stdout.readline()).strip() != b"ready":
+        raise RuntimeError(f"{args.loader} did not get ready: exit {await loader.wait()}")
     control = Connection(service.port, service.token)
     await control.open()
-    cpu_before, client_before = service.cpu_seconds(), sum(os.times()[:2])
+    cpu_before = service.cpu_seconds()
     start = time.monotonic()
     run_id = await service.trigger(control, args.job)
-    stop = asyncio.Event()
-    polls = Samples()
-    tasks = [asyncio.create_task(poller(service, c, f"/v1/runs/{run_id}", args.poll_interval,
-                                        stop, polls)) for c in connections]
-    streams = [EventStream() for _ in range(max(1, sse))]
-    followers = [asyncio.create_task(follow_events(service, run_id, s)) for s in streams]
-    await asyncio.gather(*followers)
+    loader.stdin.write(f"{run_id}\n".encode())
+    await loader.stdin.drain()
+    output, _ = await loader.communicate()
+    if loader.returncode != 0:
+        raise RuntimeError(f"{args.loader} exited {loader.returncode}")
+    result = json.loads(output)
+    streams = [EventStream(s["events"], s["ended_at"], s["error"]) for s in result["streams"]]
     ends = [s.ended_at for s in streams if s.ended_at is not None]
     if not ends:  # every stream failed: fall back to polling for the end
         while (await run_record(control, run_id))["state"] in ("queued", "running"):
             await asyncio.sleep(0.05)
         ends = [time.monotonic()]
     wall = min(ends) - start
-    stop.set()
-    await asyncio.gather(*tasks)
     cpu = service.cpu_seconds() - cpu_before
-    client_cpu = sum(os.times()[:2]) - client_before
     record = await run_record(control, run_id)
-    for connection in connections + [control]:
-        connection.close()
+    control.close()
     if record["state"] != "succeeded":
         raise RuntimeError(f"run {run_id} ended {record['state']}: {record.get('error')}")
-    return ServiceRun(wall, record["seconds"], cpu, client_cpu, polls, streams)
+    polls = Samples(result["latencies"], result["errors"])
+    return ServiceRun(wall, record["seconds"], cpu, result["cpu_seconds"], polls, streams)
 
 
 def fmt_ms(seconds: float) -> str:
@@ -444,9 +452,10 @@ def print_sync(args, cli_times, cli_cpu, runs: list[ServiceRun], quiet: list[Ser
               f"{' '.join(f'{t:.1f}' for t in quiet_times)} | "
               f"{statistics.median([r.cpu for r in quiet]):.1f} |")
     print()
-    pairs = " ".join(f"{s / c:.2f}" for s, c in zip(service_times, cli_times))
+    ratios = [s / c for s, c in zip(service_times, cli_times)]
     print(f"**Ratio service/CLI (medians): {service_median / cli_median:.2f}** (goal ≤ 1.05); "
-          f"per round: {pairs}.")
+          f"per round: {' '.join(f'{r:.2f}' for r in ratios)}, their median "
+          f"{statistics.median(ratios):.2f}.")
     if quiet:
         quiet_median = statistics.median(quiet_times)
         print(f"Service without pollers / CLI: {quiet_median / cli_median:.2f} (per round "
@@ -455,8 +464,8 @@ def print_sync(args, cli_times, cli_cpu, runs: list[ServiceRun], quiet: list[Ser
     print(f"The run records' own durations (started to finished): "
           f"{' '.join(f'{r.server_seconds:.1f}' for r in runs)} s. CPU seconds: the CLI process's, "
           f"and the whole service process's during the run (engine, API and SSE together); the "
-          f"pollers' client (this script, on the same cores) used a median "
-          f"{statistics.median([r.client_cpu for r in runs]):.1f} CPU s per polled run.\n")
+          f"pollers' client (bench/serve_load.cc, on the same cores) used a median "
+          f"{statistics.median([r.client_cpu for r in runs]):.2f} CPU s per polled run.\n")
     print(f"Pollers, all service runs together: {len(latencies)} requests answered, "
           f"latency p50 {fmt_ms(percentile(latencies, 0.5))} ms, "
           f"p99 {fmt_ms(percentile(latencies, 0.99))} ms, max {fmt_ms(max(latencies))} ms "
@@ -615,6 +624,7 @@ def main() -> None:
             sub.add_argument("--poll-interval", type=float, default=1.0)
     sync = commands.choices["sync"]
     sync.add_argument("--runs", type=int, default=3)
+    sync.add_argument("--loader", required=True, help="the freshet_serve_load executable")
     sync.add_argument("--sse", type=int, default=10)
     sync.add_argument("--quiet-service", action="store_true",
                       help="also time service runs without pollers (one SSE watcher)")

@@ -10,13 +10,15 @@
 #      after the other, the service's VmRSS/VmHWM every K runs, the store's
 #      size, and endpoint latency with that history;
 #   3. the same pollers against a service with the default rate_limit.
-# The measuring is bench/serve_bench.py (asyncio, keep-alive connections);
-# this script starts the servers, loads the workload and writes the configs.
+# The measuring is bench/serve_bench.py (asyncio, keep-alive connections),
+# whose sync measurement drives its pollers through the native client
+# bench/serve_load.cc (--loader); this script starts the servers, loads the
+# workload and writes the configs.
 # Results in bench/results/serve-*.md.
 #
 # Usage: bench/serve_bench.sh [--scale N] [--runs K] [--pollers P] [--sse S]
 #          [--poll-interval SECONDS] [--memory-runs M] [--every K]
-#          [--binary BIN] [--workload DIR] [--skip-sync] [--skip-memory]
+#          [--binary BIN] [--loader BIN] [--workload DIR] [--skip-sync] [--skip-memory]
 #          [--quiet-service]
 #   --binary: the freshet to measure (default build/freshet)
 #   Clusters go under $TMPDIR (default /tmp).
@@ -25,8 +27,9 @@ set -euo pipefail
 repo=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 scale=1 runs=3 pollers=100 sse=10 interval=1 memory_runs=1000 every=50
 do_sync=1 do_memory=1 quiet=0 binary=$repo/build/freshet
+loader=$repo/build/bench/freshet_serve_load
 workload=${FRESHET_WORKLOAD:-$repo/../shared/workload}
-usage="usage: $0 [--scale N] [--runs K] [--pollers P] [--sse S] [--poll-interval SECONDS] [--memory-runs M] [--every K] [--binary BIN] [--workload DIR] [--skip-sync] [--skip-memory] [--quiet-service]"
+usage="usage: $0 [--scale N] [--runs K] [--pollers P] [--sse S] [--poll-interval SECONDS] [--memory-runs M] [--every K] [--binary BIN] [--loader BIN] [--workload DIR] [--skip-sync] [--skip-memory] [--quiet-service]"
 while (($#)); do
   case $1 in
     --scale) scale=$2; shift 2 ;;
@@ -37,6 +40,7 @@ while (($#)); do
     --memory-runs) memory_runs=$2; shift 2 ;;
     --every) every=$2; shift 2 ;;
     --binary) binary=$(realpath "$2"); shift 2 ;;
+    --loader) loader=$(realpath "$2"); shift 2 ;;
     --workload) workload=$2; shift 2 ;;
     --skip-sync) do_sync=0; shift ;;
     --skip-memory) do_memory=0; shift ;;
@@ -45,6 +49,10 @@ while (($#)); do
   esac
 done
 [[ -x $binary ]] || { echo "$binary is not an executable (--binary)" >&2; exit 2; }
+[[ -x $loader ]] || {
+  echo "$loader is not an executable (--loader; build it: cmake --build build --target freshet_serve_load)" >&2
+  exit 2
+}
 workload=$(cd "$workload" && pwd)
 command_line="bench/serve_bench.sh --scale $scale --runs $runs --pollers $pollers --sse $sse"
 command_line+=" --poll-interval $interval --memory-runs $memory_runs --every $every --binary $binary"
@@ -107,7 +115,7 @@ sections=$logs/sections.md
 if ((do_sync)); then
   "${bench[@]}" sync "${common[@]}" --config "$CLUSTERS_DIR/serve.toml" \
     --store "$CLUSTERS_DIR/sync.db" --log "$logs/serve-sync.log" --job refresh-dev \
-    --runs "$runs" --pollers "$pollers" --sse "$sse" --poll-interval "$interval" \
+    --runs "$runs" --loader "$loader" --pollers "$pollers" --sse "$sse" --poll-interval "$interval" \
     --source prod --target dev --sync-args "--include auth.users --jobs 4" \
     --dev-admin "$dev_admin" --prod-admin "${prod%/prod}/postgres" "${quiet_flag[@]}" >>"$sections"
 fi
