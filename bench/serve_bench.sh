@@ -56,6 +56,7 @@ done
 workload=$(cd "$workload" && pwd)
 command_line="bench/serve_bench.sh --scale $scale --runs $runs --pollers $pollers --sse $sse"
 command_line+=" --poll-interval $interval --memory-runs $memory_runs --every $every --binary $binary"
+command_line+=" --loader $loader"
 ((do_sync)) || command_line+=" --skip-sync"
 ((do_memory)) || command_line+=" --skip-memory"
 quiet_flag=()
