@@ -128,9 +128,8 @@ class Load {
     std::uniform_real_distribution<double> phase(0, options_.interval);
     auto interval = std::chrono::duration_cast<Clock::duration>(
         std::chrono::duration<double>(options_.interval));
-    Clock::time_point next =
-        Clock::now() + std::chrono::duration_cast<Clock::duration>(
-                           std::chrono::duration<double>(phase(random_)));
+    Clock::time_point next = Clock::now() + std::chrono::duration_cast<Clock::duration>(
+                                                std::chrono::duration<double>(phase(random_)));
     http::request<http::empty_body> request = Request(path, false);
     beast::flat_buffer buffer;
     while (!stopping_) {
@@ -148,8 +147,9 @@ class Load {
       auto [write_error, written] = co_await http::async_write(socket, request, kTuple);
       http::response<http::string_body> response;
       boost::system::error_code read_error = write_error;
-      if (!write_error) std::tie(read_error, std::ignore) =
-          co_await http::async_read(socket, buffer, response, kTuple);
+      if (!write_error)
+        std::tie(read_error, std::ignore) =
+            co_await http::async_read(socket, buffer, response, kTuple);
       if (read_error) {
         Error(read_error.message());
         beast::error_code ignored;
@@ -235,12 +235,18 @@ Options Parse(int argc, char** argv) {
   Options options;
   for (int i = 1; i + 1 < argc; i += 2) {
     std::string name = argv[i], value = argv[i + 1];
-    if (name == "--host") options.host = value;
-    else if (name == "--port") options.port = static_cast<unsigned short>(std::stoi(value));
-    else if (name == "--pollers") options.pollers = std::stoi(value);
-    else if (name == "--sse") options.sse = std::stoi(value);
-    else if (name == "--interval") options.interval = std::stod(value);
-    else throw std::invalid_argument("unknown option " + name);
+    if (name == "--host")
+      options.host = value;
+    else if (name == "--port")
+      options.port = static_cast<unsigned short>(std::stoi(value));
+    else if (name == "--pollers")
+      options.pollers = std::stoi(value);
+    else if (name == "--sse")
+      options.sse = std::stoi(value);
+    else if (name == "--interval")
+      options.interval = std::stod(value);
+    else
+      throw std::invalid_argument("unknown option " + name);
   }
   if (argc % 2 == 0) throw std::invalid_argument("every option takes a value");
   if (options.port == 0) throw std::invalid_argument("--port is required");

@@ -91,6 +91,17 @@ std::vector<uint32_t> DifferingBuckets(const BucketSums& source, const BucketSum
   return differing;
 }
 
+std::vector<std::vector<uint32_t>> SliceBuckets(const std::vector<uint32_t>& buckets, size_t slices,
+                                                size_t least) {
+  size_t count = std::min(slices, buckets.size() / std::max<size_t>(least, 1));
+  count = std::max<size_t>(count, buckets.empty() ? 0 : 1);
+  std::vector<std::vector<uint32_t>> out;
+  for (size_t k = 0; k < count; ++k)  // slice k: [k * n / count, (k + 1) * n / count)
+    out.emplace_back(buckets.begin() + static_cast<ptrdiff_t>(k * buckets.size() / count),
+                     buckets.begin() + static_cast<ptrdiff_t>((k + 1) * buckets.size() / count));
+  return out;
+}
+
 void AddBucketSums(BucketSums& base, const BucketSums& more) {
   for (const auto& [bucket, summary] : more.buckets) {
     auto [it, inserted] = base.buckets.try_emplace(bucket, summary);

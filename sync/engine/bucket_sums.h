@@ -39,6 +39,11 @@ BucketSums ReadBucketSums(Connection& connection, const std::string& sql);
 BucketSum ParseBucketSum(std::string_view text);
 // Buckets whose count or sum differ (missing on one side counts as empty).
 std::vector<uint32_t> DifferingBuckets(const BucketSums& source, const BucketSums& target);
+// `buckets` (in order) cut into at most `slices` runs of consecutive
+// buckets, as even as they go, each of at least `least` buckets (or all of
+// them in one); none when `buckets` is empty.
+std::vector<std::vector<uint32_t>> SliceBuckets(const std::vector<uint32_t>& buckets, size_t slices,
+                                                size_t least);
 // Adds `more` into `base`, bucket by bucket (counts and sums); `added` and
 // `bytes` too. Throws Error when a sum overflows 127 bits.
 void AddBucketSums(BucketSums& base, const BucketSums& more);

@@ -12,12 +12,19 @@
 #include "sync/engine/run_steps.h"
 #include "sync/engine/target_rules.h"
 #include "sync/engine/task_graph.h"
+#include "sync/engine/test_hooks.h"
 
 namespace freshet {
 
 namespace {
 
 using Clock = std::chrono::steady_clock;
+
+// A big table's deleted keys are collected in slices, one per this many of
+// its rows (up to one per job), each of at least kLeastBucketsPerSlice
+// differing buckets.
+constexpr int64_t kRowsPerDeleteSlice = 250'000;
+constexpr size_t kLeastBucketsPerSlice = 64;
 
 // The plan's tables as StageChanges stages them: each table's tasks share a
 // TableWork.
@@ -56,11 +63,33 @@ class StageGraph {
                   [&unit](TableStager& s) { s.CopyChunk(unit); }));
     // A key summary reads about as much as a tenth of the table. The
     // source's is taken chunk by chunk (CopyChunk).
-    if (table.incremental->deletes == DeletePolicy::kPropagate)
+    bool deletes = table.incremental->deletes == DeletePolicy::kPropagate;
+    if (deletes)
       before_finish.push_back(AddTask(i, "target keys", weight / 10, {prepare},
                                       [](TableStager& s) { s.SumTargetKeys(); }));
+    size_t differing = AddTask(i, "differing buckets", weight / 10, before_finish,
+                               [](TableStager& s) { s.FindDiffering(); });
+    std::vector<size_t> slices{differing};
+    if (deletes) slices = AddDeleteSlices(i, weight, differing);
     AddTask(
-        i, "finish", 1, before_finish, [](TableStager& s) { s.Finish(); }, true);
+        i, "finish", 1, slices, [](TableStager& s) { s.Finish(); }, true);
+  }
+
+  // The tasks collecting table `i`'s deleted keys, a slice of its
+  // differing buckets each: one per kRowsPerDeleteSlice rows, up to a
+  // task per job, so that a big table's last step uses every worker.
+  std::vector<size_t> AddDeleteSlices(size_t i, double weight, size_t differing) {
+    TableWork& work = *works_[i];
+    int64_t rows = plan_.tables[i].estimated_rows;
+    int64_t wanted = std::clamp<int64_t>(rows / kRowsPerDeleteSlice, 1, options_.jobs);
+    work.slice_count = static_cast<size_t>(TestSliceDeletes() ? options_.jobs : wanted);
+    work.slice_least = TestSliceDeletes() ? 1 : kLeastBucketsPerSlice;
+    std::vector<size_t> tasks;
+    for (size_t k = 0; k < work.slice_count; ++k)
+      tasks.push_back(AddTask(i, fmt::format("deleted keys {}/{}", k + 1, work.slice_count),
+                              weight / 20 / static_cast<double>(work.slice_count), {differing},
+                              [k](TableStager& s) { s.CollectDeletedKeys(k); }));
+    return tasks;
   }
 
   std::vector<TableStage> Run() {

@@ -98,10 +98,10 @@ void TableStager::SumTargetKeys() {
   work_.target_keys = SumKeys(Target(), sql_.BucketSums(Side::kTarget, result_.bucketing, false));
 }
 
-// The keys on the target that the source no longer has: the buckets whose
-// keys differ from the source's, then the source's keys of those buckets
-// against the target's. The source's summary goes to the state for the
-// next run (bucket_sums.h).
+// The buckets whose keys differ between the source and the target; the
+// keys the target has there and the source lacks are deletes, collected
+// by CollectDeletedKeys slice by slice. The source's summary goes to the
+// state for the next run (bucket_sums.h).
 //
 // The target's side is its keys plus the staged keys it lacks (read by
 // probing its key index for each staged key), so that only deletes make a
@@ -110,23 +110,57 @@ void TableStager::SumTargetKeys() {
 // buckets of their own above the old ones (serial ids), and comparing the
 // source's summary with the stored one directly costs the source's keys of
 // the buckets that gained keys, instead of a probe for every staged row.
-void TableStager::Finish() {
+void TableStager::FindDiffering() {
   Configure();
   Target().Exec("ANALYZE " + stage_.rows.Quoted());  // the merge's joins need its size
+  if (mode_.deletes != DeletePolicy::kPropagate) return;
+  BucketSums& target = *work_.target_keys;
+  work_.probed = !(work_.target_from_state && result_.bucketing.range);
+  if (work_.probed) {
+    AddBucketSums(target, SumKeys(Target(), sql_.StagedNewSums(result_.bucketing, stage_.rows)));
+    result_.new_rows = target.added;
+  }
+  result_.compared_bytes += work_.source_keys.bytes + target.bytes;
+  work_.differing = DifferingBuckets(work_.source_keys, target);
+  result_.differing_buckets = work_.differing.size();
+  result_.key_sums =
+      EncodeKeySums({result_.bucketing, std::move(work_.source_keys), work_.run_horizon});
+  work_.slices = SliceBuckets(work_.differing, work_.slice_count, work_.slice_least);
+  if (!work_.differing.empty()) CreateDeleteKeys();
+}
+
+// The source's keys of one slice of the differing buckets, in a staging
+// table of the slice's own, against the target's keys of the same
+// buckets: those the source lacks become delete keys. Slices hold disjoint
+// buckets, so they run at once.
+void TableStager::CollectDeletedKeys(size_t slice) {
+  if (slice >= work_.slices.size()) return;
+  const std::vector<uint32_t>& buckets = work_.slices[slice];
+  Configure();
+  QualifiedName present{stage_.source_keys.schema,
+                        fmt::format("{}_{}", stage_.source_keys.name, slice)};
+  Target().Exec(sql_.CreateStageKeys(present));
+  RelayResult keys = RelayCopy(
+      session_.Source(),
+      sql_.CopySourceKeys(sql_.FromBuckets(Side::kSource, buckets, result_.bucketing)), Target(),
+      sql_.CopyIntoStage(present, true), table_.name.Display() + " keys", nullptr, stop_);
+  Target().Exec("ANALYZE " + present.Quoted());
+  uint64_t deleted = Target()
+                         .Exec(sql_.CollectDeletes(
+                             stage_.delete_keys,
+                             sql_.FromBuckets(Side::kTarget, buckets, result_.bucketing), present))
+                         .AffectedRows();
+  std::lock_guard lock(work_.mutex);
+  result_.compared_bytes += keys.bytes;
+  result_.delete_keys += deleted;
+  work_.source_key_rows += keys.rows;
+}
+
+void TableStager::Finish() {
+  Configure();
   if (mode_.deletes == DeletePolicy::kPropagate) {
-    BucketSums target = std::move(*work_.target_keys);
-    bool probe = !(work_.target_from_state && result_.bucketing.range);
-    if (probe) {
-      AddBucketSums(target, SumKeys(Target(), sql_.StagedNewSums(result_.bucketing, stage_.rows)));
-      result_.new_rows = target.added;
-    }
-    result_.compared_bytes += work_.source_keys.bytes + target.bytes;
-    std::vector<uint32_t> differing = DifferingBuckets(work_.source_keys, target);
-    result_.differing_buckets = differing.size();
-    result_.key_sums =
-        EncodeKeySums({result_.bucketing, std::move(work_.source_keys), work_.run_horizon});
-    uint64_t source_keys = differing.empty() ? 0 : CollectDeletedKeys(differing);
-    if (!probe) result_.new_rows = NewKeys(source_keys, target, differing);
+    if (!work_.probed)
+      result_.new_rows = NewKeys(work_.source_key_rows, *work_.target_keys, work_.differing);
     if (result_.staged_deletes) Target().Exec("ANALYZE " + stage_.delete_keys.Quoted());
   }
   if (!mode_.watermark.empty()) ReachWatermark();
@@ -283,21 +317,6 @@ std::vector<uint32_t> TableStager::Compare(bool row_hash) {
   std::vector<uint32_t> differing = DifferingBuckets(source, target);
   result_.differing_buckets = differing.size();
   return differing;
-}
-
-// The source's keys of the `differing` buckets against the target's: the
-// target's keys the source lacks become delete keys.
-uint64_t TableStager::CollectDeletedKeys(const std::vector<uint32_t>& differing) {
-  Target().Exec(sql_.CreateStageKeys(stage_.source_keys));
-  RelayResult keys =
-      RelayCopy(session_.Source(),
-                sql_.CopySourceKeys(sql_.FromBuckets(Side::kSource, differing, result_.bucketing)),
-                Target(), sql_.CopyIntoStage(stage_.source_keys, true),
-                table_.name.Display() + " keys", nullptr, stop_);
-  result_.compared_bytes += keys.bytes;
-  Target().Exec("ANALYZE " + stage_.source_keys.Quoted());
-  DeleteKeysIn(differing, stage_.source_keys);
-  return keys.rows;
 }
 
 // The target's keys of the `differing` buckets that `present` lacks become

@@ -5,8 +5,9 @@
 // at once its changed rows chunk by chunk (CopyChunk: per leaf partition,
 // and ctid ranges of big relations), each with the source's key summary of
 // its rows, and the target's key summary (SumTargetKeys, unless the last run
-// left one in the state), then Finish (the keys to delete, the watermark
-// reached).
+// left one in the state), then FindDiffering (the buckets whose keys
+// differ), CollectDeletedKeys on slices of those buckets at once (the keys
+// to delete), and Finish (counts, the watermark reached).
 #pragma once
 
 #include <atomic>
@@ -29,7 +30,7 @@ namespace freshet {
 
 // What the tasks of one table share. Prepare writes before the others
 // start and Finish reads after they end (the task graph orders them);
-// chunks running at once add their counts under `mutex`.
+// chunks and slices running at once add their counts under `mutex`.
 struct TableWork {
   std::mutex mutex;
   TableStage result;
@@ -37,6 +38,14 @@ struct TableWork {
   bool target_from_state = false;         // stored by the last run
   BucketSums source_keys;                 // the source's
   uint64_t run_horizon = 0;               // this run's source xmin horizon
+  // The differing buckets, split by FindDiffering into at most slice_count
+  // runs of buckets whose deleted keys are collected at once, one task each.
+  size_t slice_count = 1;
+  size_t slice_least = 1;  // buckets a slice holds at least
+  std::vector<uint32_t> differing;
+  std::vector<std::vector<uint32_t>> slices;
+  bool probed = false;           // the staged keys were probed against the target's
+  uint64_t source_key_rows = 0;  // the source's keys read in the differing buckets
   std::once_flag started_once;
   std::chrono::steady_clock::time_point started;
 };
@@ -54,7 +63,9 @@ class TableStager {
   // Watermark mode, step by step.
   void Prepare();
   void CopyChunk(const CopyUnit& unit);
-  void SumTargetKeys();  // nothing when Prepare took the last run's summary
+  void SumTargetKeys();                   // nothing when Prepare took the last run's summary
+  void FindDiffering();                   // after the chunks: the buckets whose keys differ
+  void CollectDeletedKeys(size_t slice);  // one slice of them (TableWork::slice_count)
   void Finish();
 
  private:
@@ -69,8 +80,6 @@ class TableStager {
   std::optional<StoredKeySums> StoredSums();
   BucketSums SumKeys(Connection& side, const std::string& sql);
   std::vector<uint32_t> Compare(bool row_hash);
-  // Returns how many source keys it read.
-  uint64_t CollectDeletedKeys(const std::vector<uint32_t>& differing);
   uint64_t NewKeys(uint64_t source_keys, const BucketSums& stored,
                    const std::vector<uint32_t>& differing) const;
   void DeleteKeysIn(const std::vector<uint32_t>& differing, const QualifiedName& present);

@@ -31,6 +31,14 @@ inline size_t TestRowDiffLimit(size_t fallback) {
   const char* value = std::getenv("FRESHET_TEST_ROW_DIFF_LIMIT");
   return value ? static_cast<size_t>(std::atoll(value)) : fallback;
 }
+// FRESHET_TEST_SLICE_DELETES=1: an incremental run collects every table's
+// deleted keys in as many slices as it has jobs, one differing bucket and
+// up, however small the table.
+inline bool TestSliceDeletes() {
+  const char* value = std::getenv("FRESHET_TEST_SLICE_DELETES");
+  return value && std::string_view(value) == "1";
+}
+
 // A named point where a test can stop a run and act before letting it go on.
 // With FRESHET_TEST_PAUSE_DIR=DIR and FRESHET_TEST_PAUSE_AT=POINT[#N], the
 // N-th time (default: the first) a thread reaches a point whose name starts

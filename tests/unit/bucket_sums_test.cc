@@ -1,6 +1,7 @@
 // The key summaries an incremental run keeps in its state (bucket_sums.h):
 // adding summaries bucket by bucket, the stored form and its checks, and
-// when a stored bucketing can be taken up again.
+// when a stored bucketing can be taken up again, and how the differing
+// buckets are sliced.
 #include "sync/engine/bucket_sums.h"
 
 #include <gmock/gmock.h>
@@ -122,6 +123,19 @@ TEST(BucketSumsTest, ByteaHexRoundTripsAndRefusesOtherText) {
   EXPECT_THROW(FromByteaHex("0001"), Error);
   EXPECT_THROW(FromByteaHex("\\x0g"), Error);
   EXPECT_THROW(FromByteaHex("\\x000"), Error);
+}
+
+TEST(BucketSumsTest, DifferingBucketsAreSlicedIntoEvenRunsOfAtLeastTheLeastEach) {
+  std::vector<uint32_t> buckets;
+  for (uint32_t b = 0; b < 10; ++b) buckets.push_back(b * 3);
+  using Slices = std::vector<std::vector<uint32_t>>;
+  EXPECT_EQ(SliceBuckets(buckets, 4, 1), (Slices{{0, 3}, {6, 9, 12}, {15, 18}, {21, 24, 27}}));
+  // Slices of at least 4: two of five.
+  EXPECT_EQ(SliceBuckets(buckets, 4, 4), (Slices{{0, 3, 6, 9, 12}, {15, 18, 21, 24, 27}}));
+  // Fewer buckets than the least: all in one; none: no slice.
+  EXPECT_EQ(SliceBuckets({7, 8}, 4, 64), (Slices{{7, 8}}));
+  EXPECT_EQ(SliceBuckets({}, 4, 1), Slices{});
+  EXPECT_EQ(SliceBuckets({5}, 8, 0), (Slices{{5}}));
 }
 
 }  // namespace
