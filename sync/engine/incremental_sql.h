@@ -30,7 +30,7 @@ enum class Side { kSource, kTarget };
 // The staging tables of plan table `index` (in schema _freshet, UNLOGGED).
 struct StageTables {
   QualifiedName rows;         // changed source rows, the copied columns
-  QualifiedName source_keys;  // keys the source has in differing buckets
+  QualifiedName source_keys;  // keys the source has in differing buckets (+ "_K": slice K's)
   QualifiedName delete_keys;  // target keys to delete
 };
 StageTables StageTablesFor(size_t index);
