@@ -13,13 +13,12 @@ Markdown section of results on stdout and its progress on stderr.
     serve_bench.py limits  ...  the same pollers against a service with the
                                 default rate_limit: how many are refused
 
-In `sync`, the pollers and SSE clients are bench/serve_load.cc (--loader), a
-native client on one thread, so that the load's own CPU time, on the cores
-the service and the servers share, stays small. Elsewhere the HTTP clients
-are asyncio with raw sockets and keep-alive connections (one per poller).
-Either way latency is measured from writing the request to reading the last
-byte of the answer, and so includes the client's own scheduling on this
-2-core machine.
+The pollers and SSE clients are bench/serve_load.cc (--loader), a native
+client on one thread with a keep-alive connection per poller, so that the
+load's own CPU time, on the cores the service and the servers share, stays
+small; the triggers and probes here are asyncio with raw sockets. Latency
+is measured from writing the request to reading the last byte of the
+answer, and so includes the client's own scheduling on this 2-core machine.
 """
 from __future__ import annotations
 
@@ -27,7 +26,6 @@ import argparse
 import asyncio
 import json
 import os
-import random
 import resource
 import secrets
 import signal
@@ -193,37 +191,6 @@ class Samples:
     latencies: list[float] = field(default_factory=list)  # seconds, answered requests
     errors: dict[str, int] = field(default_factory=dict)  # kind -> count
 
-    def error(self, kind: str) -> None:
-        self.errors[kind] = self.errors.get(kind, 0) + 1
-
-    def error_count(self) -> int:
-        return sum(self.errors.values())
-
-
-async def poller(service: Service, connection: Connection, path: str, interval: float,
-                 stop: asyncio.Event, samples: Samples) -> None:
-    """GET `path` every `interval` seconds (random phase) until `stop`."""
-    next_time = time.monotonic() + random.uniform(0, interval)
-    while not stop.is_set():
-        delay = next_time - time.monotonic()
-        if delay > 0:
-            try:
-                await asyncio.wait_for(stop.wait(), delay)
-                return
-            except asyncio.TimeoutError:
-                pass
-        start = time.perf_counter()
-        try:
-            status, _ = await connection.request("GET", path)
-        except (OSError, asyncio.IncompleteReadError, HttpError) as error:
-            samples.error(type(error).__name__)
-            connection.close()
-        else:
-            samples.latencies.append(time.perf_counter() - start)
-            if status != 200:
-                samples.error(f"HTTP {status}")
-        next_time = max(next_time + interval, time.monotonic())
-
 
 @dataclass
 class EventStream:
@@ -278,12 +245,6 @@ async def run_record(control: Connection, run_id: int) -> dict:
     return json.loads(body)
 
 
-async def open_pollers(service: Service, count: int) -> list[Connection]:
-    connections = [Connection(service.port, service.token) for _ in range(count)]
-    await asyncio.gather(*(c.open() for c in connections))
-    return connections
-
-
 # --- sync: CLI against the service ----------------------------------------------
 
 def psql(url: str, sql: str) -> None:
@@ -334,29 +295,40 @@ class ServiceRun:
     streams: list[EventStream]
 
 
-async def service_sync(args, service: Service, pollers: int, sse: int) -> ServiceRun:
-    """One run through the API with `pollers` pollers and `sse` SSE clients
-    (at least one: the end of the run is its `end` event), all driven by the
-    native load client (bench/serve_load.cc), which opens its connections
-    before the trigger and reports on its standard output."""
+async def start_loader(args, service: Service, pollers: int, sse: int,
+                       seconds: float = 0) -> asyncio.subprocess.Process:
+    """The native load client (bench/serve_load.cc), its connections open."""
     loader = await asyncio.create_subprocess_exec(
         args.loader, "--host", HOST, "--port", str(service.port), "--pollers", str(pollers),
-        "--sse", str(max(1, sse)), "--interval", str(args.poll_interval),
+        "--sse", str(sse), "--interval", str(args.poll_interval), "--seconds", str(seconds),
         stdin=asyncio.subprocess.PIPE, stdout=asyncio.subprocess.PIPE,
         env=dict(os.environ, FRESHET_API_TOKEN=service.token))
     if (await loader.stdout.readline()).strip() != b"ready":
         raise RuntimeError(f"{args.loader} did not get ready: exit {await loader.wait()}")
-    control = Connection(service.port, service.token)
-    await control.open()
-    cpu_before = service.cpu_seconds()
-    start = time.monotonic()
-    run_id = await service.trigger(control, args.job)
+    return loader
+
+
+async def finish_loader(args, loader: asyncio.subprocess.Process, run_id: int) -> dict:
+    """Starts the loaded client's load on run `run_id`; its report once it ends."""
     loader.stdin.write(f"{run_id}\n".encode())
     await loader.stdin.drain()
     output, _ = await loader.communicate()
     if loader.returncode != 0:
         raise RuntimeError(f"{args.loader} exited {loader.returncode}")
-    result = json.loads(output)
+    return json.loads(output)
+
+
+async def service_sync(args, service: Service, pollers: int, sse: int) -> ServiceRun:
+    """One run through the API with `pollers` pollers and `sse` SSE clients
+    (at least one: the end of the run is its `end` event), all driven by the
+    native load client, which opens its connections before the trigger."""
+    loader = await start_loader(args, service, pollers, max(1, sse))
+    control = Connection(service.port, service.token)
+    await control.open()
+    cpu_before = service.cpu_seconds()
+    start = time.monotonic()
+    run_id = await service.trigger(control, args.job)
+    result = await finish_loader(args, loader, run_id)
     streams = [EventStream(s["events"], s["ended_at"], s["error"]) for s in result["streams"]]
     ends = [s.ended_at for s in streams if s.ended_at is not None]
     if not ends:  # every stream failed: fall back to polling for the end
@@ -585,15 +557,9 @@ async def limits_command(args) -> None:
         control = Connection(service.port, service.token)
         run_id, _ = await run_and_wait(service, control, args.job)
         control.close()
-        connections = await open_pollers(service, args.pollers)
-        stop, polls = asyncio.Event(), Samples()
-        tasks = [asyncio.create_task(poller(service, c, f"/v1/runs/{run_id}", args.poll_interval,
-                                            stop, polls)) for c in connections]
-        await asyncio.sleep(args.seconds)
-        stop.set()
-        await asyncio.gather(*tasks)
-        for connection in connections:
-            connection.close()
+        loader = await start_loader(args, service, args.pollers, 0, args.seconds)
+        result = await finish_loader(args, loader, run_id)
+        polls = Samples(result["latencies"], result["errors"])
     finally:
         code = service.stop()
     refused = polls.errors.get("HTTP 429", 0)
@@ -620,11 +586,11 @@ def main() -> None:
         sub.add_argument("--log", required=True)
         sub.add_argument("--job", required=True)
         if name in ("sync", "limits"):
+            sub.add_argument("--loader", required=True, help="the freshet_serve_load executable")
             sub.add_argument("--pollers", type=int, default=100)
             sub.add_argument("--poll-interval", type=float, default=1.0)
     sync = commands.choices["sync"]
     sync.add_argument("--runs", type=int, default=3)
-    sync.add_argument("--loader", required=True, help="the freshet_serve_load executable")
     sync.add_argument("--sse", type=int, default=10)
     sync.add_argument("--quiet-service", action="store_true",
                       help="also time service runs without pollers (one SSE watcher)")

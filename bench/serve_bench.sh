@@ -10,10 +10,9 @@
 #      after the other, the service's VmRSS/VmHWM every K runs, the store's
 #      size, and endpoint latency with that history;
 #   3. the same pollers against a service with the default rate_limit.
-# The measuring is bench/serve_bench.py (asyncio, keep-alive connections),
-# whose sync measurement drives its pollers through the native client
-# bench/serve_load.cc (--loader); this script starts the servers, loads the
-# workload and writes the configs.
+# The measuring is bench/serve_bench.py, whose pollers and SSE clients are
+# the native client bench/serve_load.cc (--loader); this script starts the
+# servers, loads the workload and writes the configs.
 # Results in bench/results/serve-*.md.
 #
 # Usage: bench/serve_bench.sh [--scale N] [--runs K] [--pollers P] [--sse S]
@@ -128,7 +127,7 @@ if ((do_memory)); then
 fi
 "${bench[@]}" limits "${common[@]}" --config "$CLUSTERS_DIR/serve-defaults.toml" \
   --store "$CLUSTERS_DIR/limits.db" --log "$logs/serve-limits.log" --job tiny \
-  --pollers "$pollers" --poll-interval "$interval" >>"$sections"
+  --loader "$loader" --pollers "$pollers" --poll-interval "$interval" >>"$sections"
 
 mkdir -p "$repo/bench/results"
 result=$repo/bench/results/serve-scale$scale-durable-$(date -u +%Y%m%dT%H%M%SZ).md

@@ -1,14 +1,16 @@
-// The polling load of bench/serve_bench.py's `sync` measurement, as a lean
+// The polling load of bench/serve_bench.py's measurements, as a lean
 // native client: on this 2-core machine the load client shares the cores
 // with the service and both database servers, so its own CPU time would
 // otherwise be charged to the sync it watches.
 //
-//   FRESHET_API_TOKEN=... freshet_serve_load --port P --pollers N --sse S --interval SECONDS
+//   FRESHET_API_TOKEN=... freshet_serve_load --port P --pollers N --sse S
+//                                            --interval SECONDS [--seconds LIMIT]
 //
 // Opens N keep-alive connections, prints "ready" and reads a run id from
 // standard input. Then each poller sends GET /v1/runs/{id} every SECONDS
 // (random phase) and S clients follow /v1/runs/{id}/events. When every
-// follower has read its `end` event (or failed), the pollers stop and one
+// follower has read its `end` event (or failed), or after LIMIT seconds
+// when given (followers still read to their end), the pollers stop and one
 // JSON object goes to standard output: every answered request's latency
 // (seconds, from writing the request to reading the whole answer), errors
 // by kind, each stream's event count and CLOCK_MONOTONIC time of its `end`
@@ -53,6 +55,7 @@ struct Options {
   int pollers = 100;
   int sse = 10;
   double interval = 1.0;
+  double seconds = 0;  // > 0: stop after this long, followers or not
   std::string token;
 };
 
@@ -91,8 +94,17 @@ class Load {
     followers_left_ = options_.sse;
     for (Stream& stream : streams_)
       asio::co_spawn(io_, Follow(path + "/events", stream), asio::detached);
-    if (options_.sse == 0) stopping_ = true;
+    asio::steady_timer limit(io_);
+    limit_ = &limit;
+    if (options_.seconds > 0) {
+      limit.expires_after(std::chrono::duration_cast<Clock::duration>(
+          std::chrono::duration<double>(options_.seconds)));
+      limit.async_wait([this](boost::system::error_code) { Stop(); });
+    } else if (options_.sse == 0) {
+      stopping_ = true;
+    }
     io_.run();
+    limit_ = nullptr;
   }
 
   nlohmann::json Result() const {
@@ -218,6 +230,7 @@ class Load {
   void Stop() {
     stopping_ = true;
     for (asio::steady_timer* timer : timers_) timer->cancel();
+    if (limit_) limit_->cancel();
   }
 
   Options options_;
@@ -225,6 +238,7 @@ class Load {
   std::mt19937_64 random_;
   std::vector<std::unique_ptr<tcp::socket>> sockets_;
   std::vector<asio::steady_timer*> timers_;  // the pollers' waits, cancelled by Stop
+  asio::steady_timer* limit_ = nullptr;      // --seconds, while Run runs
   std::vector<Stream> streams_;
   Samples samples_;
   int followers_left_ = 0;
@@ -245,6 +259,8 @@ Options Parse(int argc, char** argv) {
       options.sse = std::stoi(value);
     else if (name == "--interval")
       options.interval = std::stod(value);
+    else if (name == "--seconds")
+      options.seconds = std::stod(value);
     else
       throw std::invalid_argument("unknown option " + name);
   }
