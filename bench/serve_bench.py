@@ -309,7 +309,7 @@ async def start_loader(args, service: Service, pollers: int, sse: int,
 
 
 async def finish_loader(args, loader: asyncio.subprocess.Process, run_id: int) -> dict:
-    """Starts the loaded client's load on run `run_id`; its report once it ends."""
+    """Points the load client at run `run_id`; its report once it ends."""
     loader.stdin.write(f"{run_id}\n".encode())
     await loader.stdin.drain()
     output, _ = await loader.communicate()
