@@ -7,7 +7,7 @@
 // exactly the source's keys of that snapshot, so the run stores the
 // source's summary (with its bucketing) in the state, and the next run
 // takes the target's side from it instead of summarising every key of the
-// target again (see TableStager::Finish).
+// target again (see TableStager::FindDiffering).
 #pragma once
 
 #include <cstdint>

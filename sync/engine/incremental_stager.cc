@@ -145,11 +145,7 @@ void TableStager::CollectDeletedKeys(size_t slice) {
       sql_.CopySourceKeys(sql_.FromBuckets(Side::kSource, buckets, result_.bucketing)), Target(),
       sql_.CopyIntoStage(present, true), table_.name.Display() + " keys", nullptr, stop_);
   Target().Exec("ANALYZE " + present.Quoted());
-  uint64_t deleted = Target()
-                         .Exec(sql_.CollectDeletes(
-                             stage_.delete_keys,
-                             sql_.FromBuckets(Side::kTarget, buckets, result_.bucketing), present))
-                         .AffectedRows();
+  uint64_t deleted = DeleteKeysIn(buckets, present);
   std::lock_guard lock(work_.mutex);
   result_.compared_bytes += keys.bytes;
   result_.delete_keys += deleted;
@@ -319,17 +315,14 @@ std::vector<uint32_t> TableStager::Compare(bool row_hash) {
   return differing;
 }
 
-// The target's keys of the `differing` buckets that `present` lacks become
-// delete keys.
-void TableStager::DeleteKeysIn(const std::vector<uint32_t>& differing,
-                               const QualifiedName& present) {
-  CreateDeleteKeys();
-  result_.delete_keys =
-      Target()
-          .Exec(sql_.CollectDeletes(stage_.delete_keys,
-                                    sql_.FromBuckets(Side::kTarget, differing, result_.bucketing),
-                                    present))
-          .AffectedRows();
+// The target's keys of `buckets` that `present` lacks, added to the delete
+// keys; how many.
+uint64_t TableStager::DeleteKeysIn(const std::vector<uint32_t>& buckets,
+                                   const QualifiedName& present) {
+  return Target()
+      .Exec(sql_.CollectDeletes(
+          stage_.delete_keys, sql_.FromBuckets(Side::kTarget, buckets, result_.bucketing), present))
+      .AffectedRows();
 }
 
 void TableStager::Diff() {
@@ -347,7 +340,8 @@ void TableStager::Diff() {
                         result_.bucketing),
          std::nullopt}};
   } else if (mode_.deletes == DeletePolicy::kPropagate) {
-    DeleteKeysIn(differing, stage_.rows);
+    CreateDeleteKeys();
+    result_.delete_keys = DeleteKeysIn(differing, stage_.rows);
   }
 }
 

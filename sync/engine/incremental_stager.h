@@ -82,7 +82,7 @@ class TableStager {
   std::vector<uint32_t> Compare(bool row_hash);
   uint64_t NewKeys(uint64_t source_keys, const BucketSums& stored,
                    const std::vector<uint32_t>& differing) const;
-  void DeleteKeysIn(const std::vector<uint32_t>& differing, const QualifiedName& present);
+  uint64_t DeleteKeysIn(const std::vector<uint32_t>& buckets, const QualifiedName& present);
   void Diff();
   std::vector<RowPrint> ReadPrints(Connection& connection, Side side);
   bool RowDiff();
