@@ -91,6 +91,25 @@ std::vector<uint32_t> DifferingBuckets(const BucketSums& source, const BucketSum
   return differing;
 }
 
+std::map<uint32_t, int64_t> OneKeyMore(const BucketSums& source, const BucketSums& target,
+                                       const std::vector<uint32_t>& differing) {
+  std::map<uint32_t, int64_t> more;
+  const std::pair<int64_t, BucketSum> empty{0, 0};
+  for (uint32_t bucket : differing) {
+    auto s = source.buckets.find(bucket);
+    auto t = target.buckets.find(bucket);
+    const auto& [source_rows, source_sum] = s == source.buckets.end() ? empty : s->second;
+    const auto& [target_rows, target_sum] = t == target.buckets.end() ? empty : t->second;
+    BucketSum difference = 0;
+    if (target_rows - source_rows == 1 &&
+        !__builtin_sub_overflow(target_sum, source_sum, &difference) &&
+        difference >= std::numeric_limits<int64_t>::min() &&
+        difference <= std::numeric_limits<int64_t>::max())
+      more.emplace(bucket, static_cast<int64_t>(difference));
+  }
+  return more;
+}
+
 std::vector<std::vector<uint32_t>> SliceBuckets(const std::vector<uint32_t>& buckets, size_t slices,
                                                 size_t least) {
   size_t count = std::min(slices, buckets.size() / std::max<size_t>(least, 1));

@@ -39,6 +39,13 @@ BucketSums ReadBucketSums(Connection& connection, const std::string& sql);
 BucketSum ParseBucketSum(std::string_view text);
 // Buckets whose count or sum differ (missing on one side counts as empty).
 std::vector<uint32_t> DifferingBuckets(const BucketSums& source, const BucketSums& target);
+// The buckets of `differing` where `target` holds exactly one key more
+// than `source` (bucket -> the difference of their sums). When that key is
+// all the sides differ by there, the difference is its hash, and the key is
+// found on the target alone. Differences outside int64 (no hash) are left
+// out.
+std::map<uint32_t, int64_t> OneKeyMore(const BucketSums& source, const BucketSums& target,
+                                       const std::vector<uint32_t>& differing);
 // `buckets` (in order) cut into at most `slices` runs of consecutive
 // buckets, as even as they go, each of at least `least` buckets (or all of
 // them in one); none when `buckets` is empty.

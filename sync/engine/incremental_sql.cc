@@ -208,6 +208,10 @@ std::string IncrementalSql::CreateStageKeys(const QualifiedName& stage) const {
                      QuoteIdentList(key_), From(Side::kTarget));
 }
 
+std::string IncrementalSql::AnalyzeStage(const QualifiedName& stage) const {
+  return fmt::format("ANALYZE {} ({})", stage.Quoted(), QuoteIdentList(key_));
+}
+
 std::string IncrementalSql::CopyIntoStage(const QualifiedName& stage, bool keys_only) const {
   return fmt::format(
       "COPY {} ({}) FROM STDIN {}", stage.Quoted(), QuoteIdentList(keys_only ? key_ : columns_),
@@ -270,6 +274,16 @@ std::string IncrementalSql::RowPrints(Side side) const {
                      From(side));
 }
 
+// `value` within range bucket `bucket` (SQL expressions), bounds
+// inclusive; the first and last buckets reach the type's ends.
+std::string IncrementalSql::InRange(const std::string& value, const std::string& bucket,
+                                    const Bucketing& bucketing) const {
+  return fmt::format(
+      "{0} >= (CASE WHEN {1} = 0 THEN -9223372036854775808 ELSE {2} + {1} * {3} END) AND {0} <= "
+      "(CASE WHEN {1} = {4} THEN 9223372036854775807 ELSE {2} + ({1} + 1) * {3} - 1 END)",
+      value, bucket, bucketing.lo, bucketing.width, bucketing.count - 1);
+}
+
 std::string IncrementalSql::FromBuckets(Side side, const std::vector<uint32_t>& buckets,
                                         const Bucketing& bucketing) const {
   if (!bucketing.range)
@@ -278,13 +292,47 @@ std::string IncrementalSql::FromBuckets(Side side, const std::vector<uint32_t>& 
   std::vector<std::string> numbers;
   for (uint32_t bucket : buckets) numbers.push_back(std::to_string(bucket));
   std::string column = table_.name.Quoted() + "." + QuoteIdent(key_[0]);
-  // Bounds of bucket b, inclusive; the first and last reach the type's ends.
   return fmt::format(
-      "pg_catalog.unnest('{{{0}}}'::pg_catalog.int8[]) AS _freshet_range(b) JOIN {1} ON {2} >= "
-      "(CASE WHEN _freshet_range.b = 0 THEN -9223372036854775808 ELSE {3} + _freshet_range.b * "
-      "{4} END) AND {2} <= (CASE WHEN _freshet_range.b = {5} THEN 9223372036854775807 ELSE {3} "
-      "+ (_freshet_range.b + 1) * {4} - 1 END) WHERE true",
-      Join(numbers, ","), From(side), column, bucketing.lo, bucketing.width, bucketing.count - 1);
+      "pg_catalog.unnest('{{{}}}'::pg_catalog.int8[]) AS _freshet_range(b) JOIN {} ON {} WHERE "
+      "true",
+      Join(numbers, ","), From(side), InRange(column, "_freshet_range.b", bucketing));
+}
+
+// The target's keys are read in a subquery of their own (which the planner
+// flattens, so range buckets still reach the key's index): its columns
+// and the key's hash expressions cannot clash with the list's names.
+std::string IncrementalSql::CollectDeletesByHash(
+    const QualifiedName& deletes, const std::vector<std::pair<uint32_t, int64_t>>& hashes,
+    const Bucketing& bucketing) const {
+  std::vector<std::string> buckets, sums, keys, picked;
+  for (const auto& [bucket, hash] : hashes) {
+    buckets.push_back(std::to_string(bucket));
+    sums.push_back(std::to_string(hash));
+  }
+  for (size_t i = 0; i < key_.size(); ++i) {
+    keys.push_back(fmt::format("{} AS _k{}", QuoteIdent(key_[i]), i));
+    picked.push_back(fmt::format("t._k{}", i));
+  }
+  // The table under an alias of its own: `u` names the list alone.
+  std::string rows = fmt::format("SELECT {}, {} AS _h FROM {} AS _freshet_keys", Join(keys, ", "),
+                                 SummedKeyHash(Side::kTarget, bucketing, ""), From(Side::kTarget));
+  // Range buckets: each bucket's range read through the key's index (a
+  // lateral subquery the planner keeps, else it may hash the whole table).
+  std::string joined =
+      bucketing.range
+          ? fmt::format("CROSS JOIN LATERAL ({} WHERE {} OFFSET 0) t WHERE t._h = u.h", rows,
+                        InRange("_freshet_keys." + QuoteIdent(key_[0]), "u.b", bucketing))
+          : fmt::format("JOIN ({}) t ON t._h = u.h AND (t._h & {}) = u.b", rows,
+                        bucketing.count - 1);
+  std::string found = fmt::format(
+      "SELECT {}, u.b, count(*) OVER (PARTITION BY u.b) AS n FROM ROWS FROM (pg_catalog.unnest("
+      "'{{{}}}'::pg_catalog.int8[]), pg_catalog.unnest('{{{}}}'::pg_catalog.int8[])) AS u(b, h) {}",
+      Join(picked, ", "), Join(buckets, ","), Join(sums, ","), joined);
+  for (auto& column : picked) column.replace(0, 1, "c");
+  return fmt::format(
+      "WITH c AS MATERIALIZED ({}), d AS (INSERT INTO {} ({}) SELECT {} FROM c WHERE c.n = 1) "
+      "SELECT c.b FROM c WHERE c.n = 1",
+      found, deletes.Quoted(), QuoteIdentList(key_), Join(picked, ", "));
 }
 
 // Exactness comes from the transaction ids alone: every row version written
@@ -325,9 +373,11 @@ std::string IncrementalSql::KeySumsOf(const CopyUnit& unit, const Bucketing& buc
                                  unit.blocks ? " WHERE " + BlocksPredicate(*unit.blocks) : ""));
 }
 
-std::string IncrementalSql::StagedNewSums(const Bucketing& bucketing,
-                                          const QualifiedName& stage) const {
-  return SumByBucket(bucketing, StagedNew(bucketing, stage));
+std::string IncrementalSql::StagedNewSums(const Bucketing& bucketing, const QualifiedName& stage,
+                                          const std::string& bitmap) const {
+  std::string rows = StagedNew(bucketing, stage);
+  if (!bitmap.empty()) rows += " AND " + InBuckets(Side::kTarget, bitmap, bucketing, "s");
+  return SumByBucket(bucketing, rows);
 }
 
 // `k` (the bucket, or the key's hash to mask into one) and `h` (what is
@@ -341,13 +391,16 @@ std::string IncrementalSql::StagedNewSums(const Bucketing& bucketing,
 // column hashes as an integer, which is cheaper.
 std::string IncrementalSql::BucketedHash(Side side, const Bucketing& bucketing, bool row_hash,
                                          const std::string& alias) const {
-  std::string summed = row_hash ? RowHash(side)
-                       : bucketing.range && key_index_.size() == 1
-                           ? fmt::format("pg_catalog.hashint8extended(({})::pg_catalog.int8, 0)",
-                                         HashValue(key_index_[0], side, alias))
-                           : KeyHash(side, alias);
+  std::string summed = row_hash ? RowHash(side) : SummedKeyHash(side, bucketing, alias);
   if (!bucketing.range && !row_hash) return fmt::format("{0} AS k, {0} AS h", summed);
   return fmt::format("{} AS k, {} AS h", Bucket(side, bucketing, alias), summed);
+}
+
+std::string IncrementalSql::SummedKeyHash(Side side, const Bucketing& bucketing,
+                                          const std::string& alias) const {
+  if (!bucketing.range || key_index_.size() != 1) return KeyHash(side, alias);
+  return fmt::format("pg_catalog.hashint8extended(({})::pg_catalog.int8, 0)",
+                     HashValue(key_index_[0], side, alias));
 }
 
 // The staged keys the target lacks (rows about to be inserted), as

@@ -19,6 +19,7 @@
 #include <cstdint>
 #include <optional>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "sync/engine/plan.h"
@@ -72,6 +73,9 @@ class IncrementalSql {
   std::string CreateStageRows(const QualifiedName& stage) const;
   std::string CreateStageKeys(const QualifiedName& stage) const;
   std::string CopyIntoStage(const QualifiedName& stage, bool keys_only) const;
+  // ANALYZE of a staging table's key columns: the statistics its joins on
+  // the key use, and its size (the whole rows' statistics take longer).
+  std::string AnalyzeStage(const QualifiedName& stage) const;
 
   // Source reads (COPY ... TO STDOUT): rows matching `where`, or every row
   // (empty `where`); masked columns read through the SELECT's masks
@@ -115,13 +119,21 @@ class IncrementalSql {
   std::string KeySumsOf(const CopyUnit& unit, const Bucketing& bucketing) const;
   // The same over the staged keys of `stage` the target lacks (the rows
   // about to be inserted; `added` counts them): added to the target's
-  // summary, only deletes make a bucket differ from the source's.
-  std::string StagedNewSums(const Bucketing& bucketing, const QualifiedName& stage) const;
+  // summary, only deletes make a bucket differ from the source's. With a
+  // `bitmap` (BucketBitmap), over the staged rows in its buckets only.
+  std::string StagedNewSums(const Bucketing& bucketing, const QualifiedName& stage,
+                            const std::string& bitmap = "") const;
 
   // Target keys of `from` (FromBuckets) that `present` (a staging table
   // holding the key columns) lacks, into `deletes`.
   std::string CollectDeletes(const QualifiedName& deletes, const std::string& from,
                              const QualifiedName& present) const;
+  // For each (bucket, hash) of `hashes`: the target's keys in that bucket
+  // whose summed hash is that one, into `deletes` where exactly one is;
+  // the query returns those buckets (column b).
+  std::string CollectDeletesByHash(const QualifiedName& deletes,
+                                   const std::vector<std::pair<uint32_t, int64_t>>& hashes,
+                                   const Bucketing& bucketing) const;
   // Every target key that `present` lacks (full mode).
   std::string CollectAllDeletes(const QualifiedName& deletes, const QualifiedName& present) const;
 
@@ -144,6 +156,10 @@ class IncrementalSql {
   std::string KeyHash(Side side, const std::string& alias) const;
   std::string Bucket(Side side, const Bucketing& bucketing, const std::string& alias) const;
   std::string RowHash(Side side) const;
+  // The hash a key summary sums per key.
+  std::string SummedKeyHash(Side side, const Bucketing& bucketing, const std::string& alias) const;
+  std::string InRange(const std::string& value, const std::string& bucket,
+                      const Bucketing& bucketing) const;
   std::string BucketedHash(Side side, const Bucketing& bucketing, bool row_hash,
                            const std::string& alias) const;
   std::string StagedNew(const Bucketing& bucketing, const QualifiedName& stage) const;

@@ -144,8 +144,11 @@ class StageGraph {
     if (!last) return;
     TableStage& staged = table_work.result;
     staged.seconds = std::chrono::duration<double>(Clock::now() - table_work.started).count();
-    log_.Debug("staged {}: {} rows, {} bytes, {} differing buckets of {}", planned.name.Display(),
-               staged.rows, staged.bytes, staged.differing_buckets, staged.bucketing.count);
+    log_.Debug(
+        "staged {}: {} rows, {} bytes, {} differing buckets of {}, {} with their deleted key "
+        "found by its hash",
+        planned.name.Display(), staged.rows, staged.bytes, staged.differing_buckets,
+        staged.bucketing.count, staged.buckets_by_hash);
     log_.observer().TableDone(planned.name.Display(), staged.rows, staged.bytes);
   }
 

@@ -51,6 +51,7 @@ struct TableStage {
   uint64_t bytes = 0;
   uint64_t compared_bytes = 0;
   uint64_t differing_buckets = 0;
+  uint64_t buckets_by_hash = 0;  // of those, with their one deleted key found by its hash
   double seconds = 0;
 };
 

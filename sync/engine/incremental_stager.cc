@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <future>
 #include <memory>
+#include <set>
 
 #include "copy/copy_relay.h"
 #include "copy/row_sink.h"
@@ -63,7 +64,7 @@ void TableStager::Run() {
       }
       break;
   }
-  if (result_.staged_deletes) Target().Exec("ANALYZE " + stage_.delete_keys.Quoted());
+  if (result_.staged_deletes) Target().Exec(sql_.AnalyzeStage(stage_.delete_keys));
   if (!mode_.watermark.empty() && result_.staged_rows) ReachWatermark();
   result_.compared_bytes += compared_bytes_;
 }
@@ -100,80 +101,111 @@ void TableStager::SumTargetKeys() {
 
 // The buckets whose keys differ between the source and the target; the
 // keys the target has there and the source lacks are deletes, collected
-// by CollectDeletedKeys slice by slice. The source's summary goes to the
-// state for the next run (bucket_sums.h).
+// by CollectDeletedKeys slice by slice.
 //
 // The target's side is its keys plus the staged keys it lacks (read by
 // probing its key index for each staged key), so that only deletes make a
 // bucket differ. Except on range buckets summarised by the last run: the
 // target's keys are then the source's of that run, new keys fall mostly in
-// buckets of their own above the old ones (serial ids), and comparing the
-// source's summary with the stored one directly costs the source's keys of
-// the buckets that gained keys, instead of a probe for every staged row.
+// buckets of their own above the old ones (serial ids), and the source's
+// summary is compared with the stored one directly; each slice probes the
+// staged keys in its own buckets only.
 void TableStager::FindDiffering() {
   Configure();
-  Target().Exec("ANALYZE " + stage_.rows.Quoted());  // the merge's joins need its size
+  Target().Exec(sql_.AnalyzeStage(stage_.rows));  // the merge's joins need its size
   if (mode_.deletes != DeletePolicy::kPropagate) return;
   BucketSums& target = *work_.target_keys;
   work_.probed = !(work_.target_from_state && result_.bucketing.range);
-  if (work_.probed) {
+  if (work_.probed)
     AddBucketSums(target, SumKeys(Target(), sql_.StagedNewSums(result_.bucketing, stage_.rows)));
-    result_.new_rows = target.added;
-  }
+  result_.new_rows = work_.probed ? target.added : 0;  // else each slice adds its own
   result_.compared_bytes += work_.source_keys.bytes + target.bytes;
   work_.differing = DifferingBuckets(work_.source_keys, target);
   result_.differing_buckets = work_.differing.size();
-  result_.key_sums =
-      EncodeKeySums({result_.bucketing, std::move(work_.source_keys), work_.run_horizon});
   work_.slices = SliceBuckets(work_.differing, work_.slice_count, work_.slice_least);
   if (!work_.differing.empty()) CreateDeleteKeys();
 }
 
-// The source's keys of one slice of the differing buckets, in a staging
-// table of the slice's own, against the target's keys of the same
-// buckets: those the source lacks become delete keys. Slices hold disjoint
-// buckets, so they run at once.
+// The stored summary of `buckets` with the staged keys the target lacks
+// there added in (`added` counts them: the inserts, since every new key
+// makes its bucket differ).
+BucketSums TableStager::WithStagedNew(const BucketSums& stored,
+                                      const std::vector<uint32_t>& buckets) {
+  BucketSums sums;
+  for (uint32_t bucket : buckets)
+    if (auto it = stored.buckets.find(bucket); it != stored.buckets.end()) sums.buckets.insert(*it);
+  AddBucketSums(
+      sums, SumKeys(Target(), sql_.StagedNewSums(result_.bucketing, stage_.rows,
+                                                 BucketBitmap(buckets, result_.bucketing.count))));
+  return sums;
+}
+
+// The deleted keys of one slice of the differing buckets. Where the target
+// holds one key more than the source (OneKeyMore), the key whose hash is
+// the difference of the sums is found on the target alone, when exactly one
+// is. The other buckets' keys are read from the source into a staging table
+// of the slice's own, and the target's keys there it lacks are the
+// deletes. Slices hold disjoint buckets, so they run at once.
 void TableStager::CollectDeletedKeys(size_t slice) {
   if (slice >= work_.slices.size()) return;
   const std::vector<uint32_t>& buckets = work_.slices[slice];
   Configure();
-  QualifiedName present{stage_.source_keys.schema,
-                        fmt::format("{}_{}", stage_.source_keys.name, slice)};
-  Target().Exec(sql_.CreateStageKeys(present));
-  RelayResult keys = RelayCopy(
-      session_.Source(),
-      sql_.CopySourceKeys(sql_.FromBuckets(Side::kSource, buckets, result_.bucketing)), Target(),
-      sql_.CopyIntoStage(present, true), table_.name.Display() + " keys", nullptr, stop_);
-  Target().Exec("ANALYZE " + present.Quoted());
-  uint64_t deleted = DeleteKeysIn(buckets, present);
+  std::optional<BucketSums> probed_here;
+  if (!work_.probed) probed_here = WithStagedNew(*work_.target_keys, buckets);
+  const BucketSums& target = probed_here ? *probed_here : *work_.target_keys;
+  std::map<uint32_t, int64_t> one_more = OneKeyMore(work_.source_keys, target, buckets);
+  std::vector<uint32_t> rest;
+  for (uint32_t bucket : buckets)
+    if (!one_more.count(bucket)) rest.push_back(bucket);
+  uint64_t by_hash = one_more.empty() ? 0 : DeleteKeysByHash(one_more, rest);
+  RelayResult keys;
+  uint64_t deleted = 0;
+  if (!rest.empty()) {
+    QualifiedName present{stage_.source_keys.schema,
+                          fmt::format("{}_{}", stage_.source_keys.name, slice)};
+    Target().Exec(sql_.CreateStageKeys(present));
+    keys = RelayCopy(session_.Source(),
+                     sql_.CopySourceKeys(sql_.FromBuckets(Side::kSource, rest, result_.bucketing)),
+                     Target(), sql_.CopyIntoStage(present, true), table_.name.Display() + " keys",
+                     nullptr, stop_);
+    Target().Exec(sql_.AnalyzeStage(present));
+    deleted = DeleteKeysIn(rest, present);
+  }
   std::lock_guard lock(work_.mutex);
+  if (probed_here) {
+    result_.compared_bytes += probed_here->bytes;
+    *result_.new_rows += probed_here->added;
+  }
   result_.compared_bytes += keys.bytes;
-  result_.delete_keys += deleted;
-  work_.source_key_rows += keys.rows;
+  result_.delete_keys += deleted + by_hash;
+  result_.buckets_by_hash += by_hash;
 }
 
+// The deleted key of each of `hashes`' buckets found by its hash; the
+// buckets where no single key has it (the target drifted from the stored
+// summary, or the sums met by chance) join `rest`, in order.
+uint64_t TableStager::DeleteKeysByHash(const std::map<uint32_t, int64_t>& hashes,
+                                       std::vector<uint32_t>& rest) {
+  Result found = Target().Exec(sql_.CollectDeletesByHash(
+      stage_.delete_keys, {hashes.begin(), hashes.end()}, result_.bucketing));
+  std::set<uint32_t> resolved;
+  for (int i = 0; i < found.Rows(); ++i) resolved.insert(static_cast<uint32_t>(found.GetInt(i, 0)));
+  for (const auto& [bucket, hash] : hashes)
+    if (!resolved.count(bucket)) rest.push_back(bucket);
+  std::sort(rest.begin(), rest.end());
+  return resolved.size();
+}
+
+// The source's key summary goes to the state for the next run
+// (bucket_sums.h).
 void TableStager::Finish() {
   Configure();
   if (mode_.deletes == DeletePolicy::kPropagate) {
-    if (!work_.probed)
-      result_.new_rows = NewKeys(work_.source_key_rows, *work_.target_keys, work_.differing);
-    if (result_.staged_deletes) Target().Exec("ANALYZE " + stage_.delete_keys.Quoted());
+    if (result_.staged_deletes) Target().Exec(sql_.AnalyzeStage(stage_.delete_keys));
+    result_.key_sums =
+        EncodeKeySums({result_.bucketing, std::move(work_.source_keys), work_.run_horizon});
   }
   if (!mode_.watermark.empty()) ReachWatermark();
-}
-
-// The staged keys the target lacks, without a probe: every new key is in a
-// differing bucket, where the source has the target's keys (as `stored`
-// counts them) less the deleted ones plus the new ones.
-uint64_t TableStager::NewKeys(uint64_t source_keys, const BucketSums& stored,
-                              const std::vector<uint32_t>& differing) const {
-  int64_t target_keys = 0;
-  for (uint32_t bucket : differing)
-    if (auto it = stored.buckets.find(bucket); it != stored.buckets.end())
-      target_keys += it->second.first;
-  int64_t added =
-      static_cast<int64_t>(source_keys) - target_keys + static_cast<int64_t>(result_.delete_keys);
-  return static_cast<uint64_t>(std::clamp<int64_t>(added, 0, static_cast<int64_t>(result_.rows)));
 }
 
 // Session settings for this table's statements, on whichever worker runs
@@ -198,7 +230,7 @@ void TableStager::Configure() {
 void TableStager::CopyRows(const std::string& copy_out) {
   Target().Exec(sql_.CreateStageRows(stage_.rows));
   AddRows(copy_out);
-  Target().Exec("ANALYZE " + stage_.rows.Quoted());  // the merge's joins need its size
+  Target().Exec(sql_.AnalyzeStage(stage_.rows));  // the merge's joins need its size
   result_.staged_rows = true;
 }
 
@@ -409,7 +441,7 @@ bool TableStager::RowDiff() {
       throw Error(fmt::format("{}: {} rows located on the source, {} read", table_.name.Display(),
                               located.rows, relayed));
   }
-  Target().Exec("ANALYZE " + stage_.rows.Quoted());
+  Target().Exec(sql_.AnalyzeStage(stage_.rows));
   if (sql_.keyed()) result_.new_rows = difference.new_keys;
   if (!removing) return true;
   std::vector<LocatedRows> removes =

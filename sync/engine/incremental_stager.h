@@ -7,12 +7,14 @@
 // its rows, and the target's key summary (SumTargetKeys, unless the last run
 // left one in the state), then FindDiffering (the buckets whose keys
 // differ), CollectDeletedKeys on slices of those buckets at once (the keys
-// to delete), and Finish (counts, the watermark reached).
+// to delete: by their hashes where the target has one key more, else from
+// the source's keys), and Finish (the watermark reached).
 #pragma once
 
 #include <atomic>
 #include <chrono>
 #include <cstdint>
+#include <map>
 #include <mutex>
 #include <optional>
 #include <stop_token>
@@ -44,8 +46,7 @@ struct TableWork {
   size_t slice_least = 1;  // buckets a slice holds at least
   std::vector<uint32_t> differing;
   std::vector<std::vector<uint32_t>> slices;
-  bool probed = false;           // the staged keys were probed against the target's
-  uint64_t source_key_rows = 0;  // the source's keys read in the differing buckets
+  bool probed = false;  // the staged keys were probed against the target's
   std::once_flag started_once;
   std::chrono::steady_clock::time_point started;
 };
@@ -80,8 +81,8 @@ class TableStager {
   std::optional<StoredKeySums> StoredSums();
   BucketSums SumKeys(Connection& side, const std::string& sql);
   std::vector<uint32_t> Compare(bool row_hash);
-  uint64_t NewKeys(uint64_t source_keys, const BucketSums& stored,
-                   const std::vector<uint32_t>& differing) const;
+  BucketSums WithStagedNew(const BucketSums& stored, const std::vector<uint32_t>& buckets);
+  uint64_t DeleteKeysByHash(const std::map<uint32_t, int64_t>& hashes, std::vector<uint32_t>& rest);
   uint64_t DeleteKeysIn(const std::vector<uint32_t>& buckets, const QualifiedName& present);
   void Diff();
   std::vector<RowPrint> ReadPrints(Connection& connection, Side side);
