@@ -60,6 +60,11 @@ class StagedFeed {
   bool closed_ = false;
 };
 
+// Per plan table, the merge's work that waits for its stage: its own
+// upsert and every one after it in the merge's order, estimated from the
+// tables' sizes in the staging tasks' unit (bytes read).
+std::vector<double> MergeTails(const Plan& plan, const Catalog& catalog);
+
 // Merges the stages `feed` delivers on `target`; returns what happened to
 // each table's rows. Throws Error naming the table and statement on failure
 // (or when the feed closes short), with the transaction rolled back.

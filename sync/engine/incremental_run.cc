@@ -143,8 +143,12 @@ Merged StageAndMerge(SourceSnapshot& snapshot, Connection& target, const Plan& p
   });
   try {
     StageOptions stage_options{
-        options.jobs, [&snapshot] { return snapshot.OpenWorker(); }, options.target_url,
-        horizon.xmin, [&feed](size_t i, const TableStage& stage) { feed.Arrive(i, stage); }};
+        options.jobs,
+        [&snapshot] { return snapshot.OpenWorker(); },
+        options.target_url,
+        horizon.xmin,
+        [&feed](size_t i, const TableStage& stage) { feed.Arrive(i, stage); },
+        MergeTails(plan, target_catalog)};
     StageChanges(plan, target_catalog, stage_options, stop_staging.get_token(), log);
   } catch (...) {
     staging_error = std::current_exception();

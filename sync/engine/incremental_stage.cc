@@ -118,6 +118,7 @@ class StageGraph {
     };
     if (last && options_.on_staged)
       task.finished = [this, i] { options_.on_staged(i, works_[i]->result); };
+    if (last && i < options_.merge_tails.size()) task.tail = options_.merge_tails[i];
     return graph_.Add(std::move(task));
   }
 

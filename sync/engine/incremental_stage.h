@@ -63,6 +63,9 @@ struct StageOptions {
   // Each table's stage as soon as its staging ended (at once for tables
   // with nothing to stage), from the worker that ended it.
   std::function<void(size_t, const TableStage&)> on_staged;
+  // Per plan table (when set): the merge's work that waits for its stage
+  // (MergeTails), so that what the merge needs first is staged first.
+  std::vector<double> merge_tails;
 };
 
 // Stages every planned table (plan.tables[i].incremental set). Throws Error

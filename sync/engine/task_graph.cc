@@ -84,9 +84,9 @@ struct RunState {
       for (size_t prerequisite : tasks[id].after) dependents[prerequisite].push_back(id);
     }
     // Ids are in topological order, so one backwards pass gives every task
-    // its weight plus the heaviest chain after it.
+    // its weight plus the heaviest chain after it (in the graph or not).
     for (size_t id = tasks.size(); id-- > 0;) {
-      double tail = 0;
+      double tail = tasks[id].tail;
       for (size_t next : dependents[id]) tail = std::max(tail, priority[next]);
       priority[id] = tasks[id].weight + tail;
     }

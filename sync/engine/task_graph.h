@@ -51,7 +51,10 @@ class WorkerSession {
 struct Task {
   std::string name;
   double weight = 0;  // expected cost, any unit (bytes work)
-  int rank = 0;       // lower ranks go first among ready tasks
+  // Work outside the graph that waits for this task, in the same unit: its
+  // priority is at least weight + tail.
+  double tail = 0;
+  int rank = 0;  // lower ranks go first among ready tasks
   // What the task loads (e.g. the database servers it writes to): with a
   // limit per resource, a task starts only while each of its resources has
   // fewer than the limit running.

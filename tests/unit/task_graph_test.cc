@@ -147,6 +147,21 @@ TEST(TaskGraphTest, OneWorkerTakesTheHeaviestChainFirst) {
   EXPECT_EQ(recorder.order, expected);
 }
 
+TEST(TaskGraphTest, WorkOutsideTheGraphWaitingOnATaskCountsInItsChain) {
+  Recorder recorder;
+  TaskGraph graph;
+  // A light chain ("read", then "finish") that work outside the graph (a
+  // merge) waits on for longer than the heavy task takes goes first.
+  graph.Add(Named(recorder, "heavy", 6));
+  size_t read = graph.Add(Named(recorder, "read", 1));
+  Task finish = Named(recorder, "finish", 1, {read});
+  finish.tail = 10;
+  graph.Add(std::move(finish));
+  graph.Run(1, {}, {}, {});
+  std::vector<std::string> expected{"read", "finish", "heavy"};
+  EXPECT_EQ(recorder.order, expected);
+}
+
 TEST(TaskGraphTest, AFailedTaskSkipsItsDependentsOnly) {
   Recorder recorder;
   TaskGraph graph;
