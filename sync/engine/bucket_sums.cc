@@ -91,6 +91,20 @@ std::vector<uint32_t> DifferingBuckets(const BucketSums& source, const BucketSum
   return differing;
 }
 
+std::vector<uint32_t> DifferingAmong(const BucketSums& source, const BucketSums& target,
+                                     const std::vector<uint32_t>& buckets) {
+  const std::pair<int64_t, BucketSum> empty{0, 0};
+  std::vector<uint32_t> differing;
+  for (uint32_t bucket : buckets) {
+    auto s = source.buckets.find(bucket);
+    auto t = target.buckets.find(bucket);
+    if ((s == source.buckets.end() ? empty : s->second) !=
+        (t == target.buckets.end() ? empty : t->second))
+      differing.push_back(bucket);
+  }
+  return differing;
+}
+
 std::map<uint32_t, int64_t> OneKeyMore(const BucketSums& source, const BucketSums& target,
                                        const std::vector<uint32_t>& differing) {
   std::map<uint32_t, int64_t> more;

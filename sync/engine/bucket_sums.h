@@ -39,6 +39,9 @@ BucketSums ReadBucketSums(Connection& connection, const std::string& sql);
 BucketSum ParseBucketSum(std::string_view text);
 // Buckets whose count or sum differ (missing on one side counts as empty).
 std::vector<uint32_t> DifferingBuckets(const BucketSums& source, const BucketSums& target);
+// The buckets of `buckets` whose count or sum differ between the sides.
+std::vector<uint32_t> DifferingAmong(const BucketSums& source, const BucketSums& target,
+                                     const std::vector<uint32_t>& buckets);
 // The buckets of `differing` where `target` holds exactly one key more
 // than `source` (bucket -> the difference of their sums). When that key is
 // all the sides differ by there, the difference is its hash, and the key is

@@ -298,9 +298,11 @@ std::string IncrementalSql::FromBuckets(Side side, const std::vector<uint32_t>& 
       Join(numbers, ","), From(side), InRange(column, "_freshet_range.b", bucketing));
 }
 
-// The target's keys are read in a subquery of their own (which the planner
-// flattens, so range buckets still reach the key's index): its columns
-// and the key's hash expressions cannot clash with the list's names.
+// The target's keys are read in a subquery of their own, under an alias of
+// their own: its columns and the key's hash expressions cannot clash with
+// the list's names. On range buckets it is a lateral subquery per bucket
+// that the planner keeps (OFFSET 0), so each bucket's range is read through
+// the key's index.
 std::string IncrementalSql::CollectDeletesByHash(
     const QualifiedName& deletes, const std::vector<std::pair<uint32_t, int64_t>>& hashes,
     const Bucketing& bucketing) const {

@@ -140,20 +140,25 @@ BucketSums TableStager::WithStagedNew(const BucketSums& stored,
   return sums;
 }
 
-// The deleted keys of one slice of the differing buckets. Where the target
-// holds one key more than the source (OneKeyMore), the key whose hash is
-// the difference of the sums is found on the target alone, when exactly one
-// is. The other buckets' keys are read from the source into a staging table
-// of the slice's own, and the target's keys there it lacks are the
-// deletes. Slices hold disjoint buckets, so they run at once.
+// The deleted keys of one slice of the differing buckets. Compared with
+// the stored summary, the slice's buckets first count the staged keys the
+// target lacks: those the new keys alone made differ are settled. Where
+// the target holds one key more than the source (OneKeyMore), the key whose
+// hash is the difference of the sums is found on the target alone, when
+// exactly one is. The other buckets' keys are read from the source into a
+// staging table of the slice's own, and the target's keys there it lacks
+// are the deletes. On hash buckets, each way reads the whole target: the
+// hashes are used only when they settle every bucket of the slice. Slices
+// hold disjoint buckets, so they run at once.
 void TableStager::CollectDeletedKeys(size_t slice) {
   if (slice >= work_.slices.size()) return;
-  const std::vector<uint32_t>& buckets = work_.slices[slice];
   Configure();
   std::optional<BucketSums> probed_here;
-  if (!work_.probed) probed_here = WithStagedNew(*work_.target_keys, buckets);
+  if (!work_.probed) probed_here = WithStagedNew(*work_.target_keys, work_.slices[slice]);
   const BucketSums& target = probed_here ? *probed_here : *work_.target_keys;
+  std::vector<uint32_t> buckets = DifferingAmong(work_.source_keys, target, work_.slices[slice]);
   std::map<uint32_t, int64_t> one_more = OneKeyMore(work_.source_keys, target, buckets);
+  if (!result_.bucketing.range && one_more.size() < buckets.size()) one_more.clear();
   std::vector<uint32_t> rest;
   for (uint32_t bucket : buckets)
     if (!one_more.count(bucket)) rest.push_back(bucket);

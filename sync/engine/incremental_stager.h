@@ -8,7 +8,8 @@
 // left one in the state), then FindDiffering (the buckets whose keys
 // differ), CollectDeletedKeys on slices of those buckets at once (the keys
 // to delete: by their hashes where the target has one key more, else from
-// the source's keys), and Finish (the watermark reached).
+// the source's keys), and Finish (the watermark reached, the source's key
+// summary for the state).
 #pragma once
 
 #include <atomic>
@@ -46,7 +47,9 @@ struct TableWork {
   size_t slice_least = 1;  // buckets a slice holds at least
   std::vector<uint32_t> differing;
   std::vector<std::vector<uint32_t>> slices;
-  bool probed = false;  // the staged keys were probed against the target's
+  // FindDiffering probed every staged key against the target's (else each
+  // slice probes those of its own buckets).
+  bool probed = false;
   std::once_flag started_once;
   std::chrono::steady_clock::time_point started;
 };

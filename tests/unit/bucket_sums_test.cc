@@ -138,6 +138,15 @@ TEST(BucketSumsTest, DifferingBucketsAreSlicedIntoEvenRunsOfAtLeastTheLeastEach)
   EXPECT_EQ(SliceBuckets({5}, 8, 0), (Slices{{5}}));
 }
 
+TEST(BucketSumsTest, OnlyTheBucketsAskedAboutThatDifferAreDiffering) {
+  BucketSums source, target;
+  source.buckets = {{1, {2, 30}}, {2, {1, 5}}, {3, {1, 7}}, {5, {0, 0}}};
+  target.buckets = {{1, {2, 30}}, {2, {1, 6}}, {4, {1, 9}}};
+  // 1 equal; 2 another sum; 3 and 4 on one side only; 5 empty on both.
+  EXPECT_EQ(DifferingAmong(source, target, {1, 2, 3, 4, 5}), (std::vector<uint32_t>{2, 3, 4}));
+  EXPECT_EQ(DifferingAmong(source, target, {1, 3}), (std::vector<uint32_t>{3}));
+}
+
 TEST(BucketSumsTest, ABucketWithOneKeyMoreOnTheTargetGivesThatKeysHash) {
   const int64_t min64 = std::numeric_limits<int64_t>::min();
   const int64_t max64 = std::numeric_limits<int64_t>::max();
